@@ -1,0 +1,42 @@
+"""The ``jobpipeline`` console script: one sub-command module per verb, each with ``register``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module defines ``register(subparsers)``, adding its verb with ``set_defaults(func=...)``;
+# ``func(args)`` returns the process exit code.
+COMMAND_MODULES = ("run", "replay", "extract", "query", "backfill")
+
+
+class CommandError(Exception):
+    """A user error: printed as one line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jobpipeline", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"jobpipeline.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"jobpipeline.cli.{name}":
+                continue  # verb not built yet in this checkout
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"jobpipeline {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The boards to scrape: one ``Board`` per line of a small CSV (``ats,board_token,company``).
+
+A malformed file fails at load, naming the file and line, so a typo never turns into a silent
+"0 postings" board at scrape time.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+HEADER = ("ats", "board_token", "company")
+
+
+class BoardsConfigError(ValueError):
+    """The boards config is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """One public job board: which ATS serves it, its token there, and the company's display name."""
+
+    ats: str
+    token: str
+    company: str
+
+    @property
+    def key(self) -> str:
+        """``ats/token``: the board's name in logs, metadata and file names."""
+        return f"{self.ats}/{self.token}"
+
+
+def load_boards(path: str | Path, known_ats: Iterable[str] | None = None) -> list[Board]:
+    """Boards listed in the CSV at ``path``, in file order.
+
+    Blank lines and lines starting with ``#`` are skipped; the first other line must be the header
+    ``ats,board_token,company``. An empty company falls back to the token. ``known_ats`` defaults
+    to the registered source adapters; each adapter also checks its own token format.
+    """
+    from jobpipeline.lib.sources import ADAPTERS  # late: sources import this module's Board
+
+    path = Path(path)
+    adapters = {name: ADAPTERS.get(name) for name in (known_ats if known_ats is not None else ADAPTERS)}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BoardsConfigError(f"{path}: cannot read boards config: {exc.strerror or exc}") from exc
+
+    boards: list[Board] = []
+    first_seen: dict[tuple[str, str], int] = {}
+    header_seen = False
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{path}:{lineno}"
+        fields = [f.strip() for f in next(csv.reader([line]))]
+        if not header_seen:
+            if tuple(f.lower() for f in fields) != HEADER:
+                raise BoardsConfigError(f"{where}: expected header {','.join(HEADER)!r}, got {line.strip()!r}")
+            header_seen = True
+            continue
+        if len(fields) != len(HEADER):
+            raise BoardsConfigError(
+                f"{where}: expected {len(HEADER)} columns ({','.join(HEADER)}), got {len(fields)}: {line.strip()!r}"
+            )
+        ats, token, company = fields
+        ats = ats.lower()
+        if ats not in adapters:
+            raise BoardsConfigError(f"{where}: unknown ATS {ats!r} (known: {', '.join(sorted(adapters))})")
+        if not token:
+            raise BoardsConfigError(f"{where}: missing board_token for ATS {ats!r}")
+        adapter = adapters[ats]
+        if adapter is not None:
+            try:
+                adapter.check_token(token)
+            except ValueError as exc:
+                raise BoardsConfigError(f"{where}: bad {ats} board_token {token!r}: {exc}") from None
+        dedup_key = (ats, token.lower())  # ATS tokens are case-insensitive in practice
+        if dedup_key in first_seen:
+            raise BoardsConfigError(f"{where}: duplicate board {ats}/{token} (first on line {first_seen[dedup_key]})")
+        first_seen[dedup_key] = lineno
+        boards.append(Board(ats=ats, token=token, company=company or token))
+    if not header_seen:
+        raise BoardsConfigError(f"{path}: empty boards config (expected header {','.join(HEADER)!r})")
+    return boards
+
+
+def write_boards(path: str | Path, boards: Iterable[Board], comment: str = "") -> None:
+    """Write ``boards`` as a config that ``load_boards`` reads back unchanged."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for line in comment.splitlines():
+            out.write(f"# {line}\n".replace("# \n", "#\n"))
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(HEADER)
+        for board in boards:
+            writer.writerow((board.ats, board.token, board.company))

@@ -1,0 +1,168 @@
+"""A thread's top-level comments, from Firebase items or from the Algolia items endpoint.
+
+Firebase: the story's ``kids`` (HN rank order), each ``/v0/item/<id>.json`` fetched concurrently
+under a bounded pool; deleted and dead comments are among them. Algolia: one ``/api/v1/items/<id>``
+with nested ``children``; top-level is ``parent_id == story id``; it leaves deleted/dead ones out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from jobpipeline.lib.hn.api import HNSourceError, algolia_url, firebase_url, get_json
+
+Api = Literal["firebase", "algolia"]
+
+
+class ThreadUnavailableError(HNSourceError):
+    """Neither API could give the thread's comments (e.g. 404 in replay for an unrecorded month)."""
+
+
+@dataclass(slots=True)
+class HNComment:
+    """One top-level comment as either API gave it; ``raw`` is the body as received."""
+
+    id: int
+    parent: int | None
+    by: str | None
+    text: str | None  # HN HTML
+    time: datetime | None  # UTC
+    dead: bool
+    deleted: bool
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def is_live(self) -> bool:
+        """A job-post candidate: not deleted (it has an author and text) and not dead."""
+        return not self.deleted and not self.dead and bool(self.by) and bool(self.text)
+
+
+@dataclass(slots=True)
+class ThreadComments:
+    story_id: int
+    api: Api
+    story: dict[str, Any] = field(repr=False)  # the story body (Algolia: without ``children``)
+    comments: list[HNComment] = field(default_factory=list)  # every top-level item seen, in API order
+    moved: int = 0  # Firebase kids whose ``parent`` is another story now (moderator moves); left out
+
+
+def _utc(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(int(seconds), UTC) if seconds is not None else None
+
+
+def comment_from_firebase(item: dict[str, Any]) -> HNComment:
+    by, text = item.get("by"), item.get("text")
+    return HNComment(
+        id=int(item["id"]),
+        parent=item.get("parent"),
+        by=by,
+        text=text,
+        time=_utc(item.get("time")),
+        dead=bool(item.get("dead")),
+        deleted=bool(item.get("deleted")) or not by or not text,
+        raw=item,
+    )
+
+
+def comments_from_firebase_items(story: dict[str, Any], items: list[dict[str, Any] | None]) -> ThreadComments:
+    """Pure: the story body and its kids' bodies (same order; ``None`` for a null body) → comments."""
+    story_id = int(story["id"])
+    thread = ThreadComments(story_id=story_id, api="firebase", story=story)
+    for kid_id, item in zip(story.get("kids") or [], items, strict=True):
+        if item is None:  # Firebase answers null for an item that is gone entirely
+            item = {"id": kid_id, "parent": story_id, "deleted": True}
+        if item.get("parent") not in (None, story_id):
+            thread.moved += 1
+            continue
+        thread.comments.append(comment_from_firebase(item))
+    return thread
+
+
+def comments_from_algolia_item(body: dict[str, Any]) -> ThreadComments:
+    """Pure: an Algolia ``items/<story>`` body → its top-level comments (replies dropped)."""
+    story_id = int(body["id"])
+    story = {k: v for k, v in body.items() if k != "children"}
+    thread = ThreadComments(story_id=story_id, api="algolia", story=story)
+    for child in body.get("children") or []:
+        if child.get("parent_id") != story_id or child.get("type") != "comment":
+            continue
+        raw = {k: v for k, v in child.items() if k != "children"}
+        author, text = child.get("author"), child.get("text")
+        thread.comments.append(
+            HNComment(
+                id=int(child["id"]),
+                parent=story_id,
+                by=author,
+                text=text,
+                time=_utc(child.get("created_at_i")),
+                dead=False,
+                deleted=not author or not text,
+                raw=raw,
+            )
+        )
+    return thread
+
+
+async def fetch_firebase_comments(
+    story_id: int, *, client: httpx.AsyncClient, firebase_base: str, max_concurrency: int = 16
+) -> ThreadComments | None:
+    """The story and all its kids from Firebase; None when the story itself is 404/null."""
+    story = await get_json(client, firebase_url(firebase_base, f"item/{story_id}.json"))
+    if story is None:
+        return None
+    pool = asyncio.Semaphore(max_concurrency)
+
+    async def one(kid: int) -> dict[str, Any] | None:
+        async with pool:
+            url = firebase_url(firebase_base, f"item/{kid}.json")
+            try:
+                # Firebase answers null for a vanished item, never 404: a 404 means an incomplete source.
+                item = await get_json(client, url, allow_404=False)
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != 404:
+                    raise
+                raise ThreadUnavailableError(f"comment {kid} of story {story_id}: {url} answered 404") from exc
+            return item
+
+    items = await asyncio.gather(*(one(int(k)) for k in story.get("kids") or []))
+    return comments_from_firebase_items(story, list(items))
+
+
+async def fetch_algolia_comments(story_id: int, *, client: httpx.AsyncClient, algolia_base: str) -> ThreadComments | None:
+    """The story's top-level comments from Algolia ``items``; None on 404."""
+    body = await get_json(client, algolia_url(algolia_base, f"items/{story_id}"))
+    return comments_from_algolia_item(body) if body is not None else None
+
+
+async def fetch_thread_comments(
+    story_id: int,
+    *,
+    client: httpx.AsyncClient,
+    algolia_base: str,
+    firebase_base: str,
+    max_concurrency: int = 16,
+    prefer: Api = "firebase",
+) -> ThreadComments:
+    """Top-level comments from ``prefer`` (default Firebase: authoritative, shows deleted/dead),
+    else from the other API. Raises ``ThreadUnavailableError`` when both answer 404."""
+
+    async def via(api: Api) -> ThreadComments | None:
+        if api == "firebase":
+            return await fetch_firebase_comments(
+                story_id, client=client, firebase_base=firebase_base, max_concurrency=max_concurrency
+            )
+        return await fetch_algolia_comments(story_id, client=client, algolia_base=algolia_base)
+
+    order: tuple[Api, Api] = ("firebase", "algolia") if prefer == "firebase" else ("algolia", "firebase")
+    for api in order:
+        if (thread := await via(api)) is not None:
+            return thread
+    raise ThreadUnavailableError(
+        f"story {story_id}: Firebase {firebase_url(firebase_base, f'item/{story_id}.json')} and "
+        f"Algolia {algolia_url(algolia_base, f'items/{story_id}')} both answered 404"
+    )
