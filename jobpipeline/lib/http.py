@@ -97,7 +97,7 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
 
     def __init__(self, settings: HttpSettings):
         self._backoff = tenacity.wait_exponential_jitter(
-            initial=settings.backoff_base_s, max=settings.backoff_cap_s, jitter=settings.backoff_base_s
+            multiplier=settings.backoff_base_s, max=settings.backoff_cap_s, jitter=settings.backoff_base_s
         )
         self._retry_after_cap = settings.retry_after_cap_s
 
@@ -114,6 +114,7 @@ class HttpSession:
     def __init__(self, client: httpx.AsyncClient, settings: HttpSettings | None = None):
         self.client = client
         self.settings = settings or HttpSettings()
+        self.wait = _WaitRetryAfterOrBackoff(self.settings)
         self._overall = asyncio.Semaphore(self.settings.max_concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self.in_flight = 0
@@ -165,7 +166,7 @@ class Fetcher:
         target = httpx.URL(url, params=kwargs.pop("params", None))
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(settings.retries + 1),
-            wait=_WaitRetryAfterOrBackoff(settings),
+            wait=self.session.wait,
             retry=tenacity.retry_if_exception(_is_retryable),
             reraise=True,
         )

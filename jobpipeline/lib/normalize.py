@@ -7,8 +7,8 @@ rendered as text (None → empty) and joined with U+001F. Ids, URLs and timestam
 so the same job on two sources hashes alike and a re-stamped ``updated_at`` is not a change.
 xxh3 is specified bit-for-bit, so hashes are stable across runs, machines and Python versions.
 
-Dedup key: xxh3-64 of casefolded company and title (non-alphanumerics collapsed) plus the hash of
-the equally-folded description. Postings that share it are one job: the same job listed twice on a
+Dedup key: xxh3-64 of casefolded company and title (non-alphanumerics collapsed) plus the xxh3
+of the description (already whitespace-normalized by ``html_to_text``). Postings that share it are one job: the same job listed twice on a
 board, once per location, or on several sources. Their locations are merged.
 """
 
@@ -53,18 +53,25 @@ def content_hashes(frame: pl.DataFrame) -> list[str]:
     """The content hash of every row (see module docstring for the fields)."""
     columns = [frame.get_column(name).to_list() for name in HASHED_FIELDS]
     location_index = HASHED_FIELDS.index("locations")
+    description_index = HASHED_FIELDS.index("description")
     digests = []
     for values in zip(*columns):
         parts = [_render(v) for v in values]
         parts[location_index] = "|".join(sorted(values[location_index] or ()))
+        parts[description_index] = _description_digest(values[description_index])
         digests.append(xxhash.xxh3_128_hexdigest(_SEP.join(parts).encode()))
     return digests
 
 
+def _description_digest(description: str | None) -> str:
+    # Descriptions are most of the bytes: hash them once, then hash the short joined record.
+    return xxhash.xxh3_128_hexdigest((description or "").encode())
+
+
 def dedup_keys(frame: pl.DataFrame) -> list[str]:
-    folded = frame.select(_folded("company"), _folded("title"), _folded("description"))
+    folded = frame.select(_folded("company"), _folded("title"), pl.col("description").fill_null(""))
     return [
-        xxhash.xxh3_64_hexdigest(f"{c}{_SEP}{t}{_SEP}{xxhash.xxh3_64_hexdigest(d.encode())}".encode())
+        xxhash.xxh3_64_hexdigest(f"{c}{_SEP}{t}{_SEP}{_description_digest(d)}".encode())
         for c, t, d in folded.iter_rows()
     ]
 

@@ -103,23 +103,35 @@ class BoardScrape(SQLModel, table=True):
     duration_s: float = 0.0
 
 
-_FTS_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS job_fts USING fts5("
-    "title, description, content='job', content_rowid='id')",
-    "CREATE TRIGGER IF NOT EXISTS job_fts_insert AFTER INSERT ON job BEGIN "
-    "INSERT INTO job_fts(rowid, title, description) VALUES (new.id, new.title, new.description); END",
-    "CREATE TRIGGER IF NOT EXISTS job_fts_delete AFTER DELETE ON job BEGIN "
-    "INSERT INTO job_fts(job_fts, rowid, title, description) "
-    "VALUES ('delete', old.id, old.title, old.description); END",
-    # Only content edits reindex; timestamp moves (the bulk of a re-sync) do not.
-    "CREATE TRIGGER IF NOT EXISTS job_fts_update AFTER UPDATE OF title, description ON job BEGIN "
-    "INSERT INTO job_fts(job_fts, rowid, title, description) "
-    "VALUES ('delete', old.id, old.title, old.description); "
-    "INSERT INTO job_fts(rowid, title, description) VALUES (new.id, new.title, new.description); END",
-)
+# A plain (self-contained) FTS5 table keyed by job id: rows can be replaced by rowid alone, so
+# indexing can run after the sync, in bulk, and be redone safely after a crash.
+_FTS_DDL = ("CREATE VIRTUAL TABLE IF NOT EXISTS job_search USING fts5(title, description)",)
+
+
+def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) -> int:
+    """(Re-)index jobs in FTS5 on SQLite (a no-op elsewhere); ``None`` indexes jobs missing from it.
+
+    Kept out of the sync transaction: tokenizing descriptions costs several times the sync itself,
+    and search may lag a sync by seconds without harm. Returns the number of jobs indexed.
+    """
+    if engine.dialect.name != "sqlite":
+        return 0
+    with writer(engine).begin() as conn:
+        if job_ids is None:
+            job_ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM job WHERE id NOT IN (SELECT rowid FROM job_search)")]
+        for start in range(0, len(job_ids), 500):
+            chunk = tuple(job_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            conn.exec_driver_sql(f"DELETE FROM job_search WHERE rowid IN ({marks})", chunk)
+            conn.exec_driver_sql(
+                f"INSERT INTO job_search(rowid, title, description) SELECT id, title, description FROM job WHERE id IN ({marks})",
+                chunk,
+            )
+    return len(job_ids)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below emits BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -138,7 +150,20 @@ def get_engine(url: str | None = None) -> sa.Engine:
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # Writers take the write lock up front (BEGIN IMMEDIATE): two syncs then queue on busy_timeout
+    # instead of failing when a read transaction tries to upgrade to a write.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer(engine: sa.Engine) -> sa.Engine:
+    """The engine for a write transaction: BEGIN IMMEDIATE on SQLite, unchanged elsewhere."""
+    return engine.execution_options(sqlite_immediate=True)
 
 
 def create_schema(engine: sa.Engine) -> None:
@@ -161,8 +186,8 @@ def search_jobs(engine: sa.Engine, query: str, limit: int = 20) -> list[sa.Row]:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             sql = sa.text(
-                "SELECT job.id, job.company, job.title FROM job_fts JOIN job ON job.id = job_fts.rowid "
-                "WHERE job_fts MATCH :q ORDER BY rank LIMIT :n"
+                "SELECT job.id, job.company, job.title FROM job_search JOIN job ON job.id = job_search.rowid "
+                "WHERE job_search MATCH :q ORDER BY rank LIMIT :n"
             )
             return list(conn.execute(sql, {"q": query, "n": limit}))
         job = Job.__table__

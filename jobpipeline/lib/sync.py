@@ -4,8 +4,9 @@ Everything a sync writes is a function of the set of partitions synced so far, n
 so a backfill of last month after today's run leaves the same store as a date-ordered run:
 
 - ``first_seen`` / ``last_seen`` are the min / max partition dates a job (or posting) was seen on.
-- A job's content comes from the latest partition that saw it (ties: the smallest
-  (source, board, source_job_id)); ``updated_at`` is the earliest date its current hash was seen.
+- A job's content comes from its canonical posting, the smallest (source, board, source_job_id)
+  among all its postings, as seen on that posting's latest partition; ``updated_at`` is the
+  earliest date its current hash was seen.
 - A posting's ``closed_at`` is the first *successful* scrape of its board after its ``last_seen``
   (recorded in ``board_scrape``); a job is closed when all its postings are, and reopens if seen again.
 - Jobs carrying user data (favorite, notes, status) keep their content: a sync moves only their
@@ -16,8 +17,9 @@ One transaction per sync; reads and writes are bulk statements, never one ORM ro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -27,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting
+from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, writer
 
 JOB = Job.__table__
 POSTING = JobPosting.__table__
@@ -50,9 +52,10 @@ class SyncResult:
     frozen: int = 0  # changed upstream but kept as the user saw it
     closed: int = 0
     reopened: int = 0
+    touched_ids: list[int] = field(default_factory=list, repr=False)  # jobs inserted or rewritten
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "touched_ids"}
 
 
 def sync_postings(
@@ -74,7 +77,7 @@ def sync_postings(
     scope = sorted(set(scraped_boards) | {(s, b) for s, b in postings.select("source", "board").unique().iter_rows()})
     groups = deduplicate(postings)
     result = SyncResult(postings=postings.height, jobs=groups.height)
-    with engine.begin() as conn:
+    with writer(engine).begin() as conn:
         _record_scrapes(conn, seen_on, scraped_boards, board_outcomes)
         known = _load_aliases(conn, scope)
         groups = _assign_jobs(conn, groups, known)
@@ -140,13 +143,16 @@ def _insert_new_jobs(conn: sa.Connection, new: pl.DataFrame, seen_on: date, now:
         return pl.DataFrame(schema={"dedup_key": pl.String, "job_id": pl.Int64})
     rows = new.select("dedup_key", "content_hash", *_ALIAS, *CONTENT_COLUMNS).with_columns(
         first_seen=pl.lit(seen_on), last_seen=pl.lit(seen_on), content_seen=pl.lit(seen_on),
-        updated_at=pl.lit(seen_on), synced_at=pl.lit(now), favorite=pl.lit(False),
-    ).to_dicts()
-    stmt = sa.insert(JOB).returning(JOB.c.id, JOB.c.dedup_key, sort_by_parameter_order=True)
-    ids = conn.execute(stmt, rows).all()
-    new_ids = pl.DataFrame([(key, job_id) for job_id, key in ids], schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row")
-    history = [{"job_id": job_id, "content_hash": h, "first_seen": seen_on} for (job_id, _), h in zip(ids, new["content_hash"])]
-    _upsert_history(conn, history)
+        updated_at=pl.lit(seen_on), synced_at=pl.lit(now).dt.replace_time_zone("UTC"), favorite=pl.lit(False),
+    )
+    _bulk_insert(conn, JOB, rows)
+    found: list[tuple] = []
+    for chunk in _chunks(new["dedup_key"].to_list()):
+        found.extend(conn.execute(sa.select(JOB.c.dedup_key, sa.func.max(JOB.c.id)).where(JOB.c.dedup_key.in_(chunk)).group_by(JOB.c.dedup_key)).all())
+    new_ids = pl.DataFrame(found, schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row")
+    history = new.select("dedup_key", "content_hash").join(new_ids, on="dedup_key").select("job_id", "content_hash")
+    _upsert_history(conn, history.with_columns(first_seen=pl.lit(seen_on)).to_dicts())
+    result.touched_ids.extend(new_ids["job_id"].to_list())
     return new_ids
 
 
@@ -162,12 +168,15 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
     alias_old = pl.concat_str([f"{c}_old" for c in _ALIAS], separator="\x1f")
     d = pl.lit(seen_on)
     g = g.with_columns(
-        newer=(d > pl.col("content_seen")) | ((d == pl.col("content_seen")) & (alias <= alias_old)),
+        # The job's content belongs to its canonical posting (smallest key): it takes over when a
+        # smaller one appears, and only its own later sightings rewrite the content.
+        newer=(alias < alias_old) | ((alias == alias_old) & (d >= pl.col("content_seen"))),
         differs=pl.col("content_hash") != pl.col("content_hash_old"),
         has_user=pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null(),
     )
     rewrite = g.filter(pl.col("newer") & pl.col("differs") & ~pl.col("has_user"))
     result.changed = rewrite.height
+    result.touched_ids.extend(rewrite["job_id"].to_list())
     result.frozen = g.filter(pl.col("newer") & pl.col("differs") & pl.col("has_user")).height
     result.unchanged = g.height - result.changed - result.frozen
 
@@ -178,11 +187,11 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
     if not rewrite.is_empty():
         first_seen_of_hash = _history_dates(conn, rewrite.select("job_id", "content_hash"))
         rows = (
-            rewrite.select("job_id", "content_hash", *_ALIAS, *CONTENT_COLUMNS)
+            rewrite.select("job_id", "dedup_key", "content_hash", *_ALIAS, *CONTENT_COLUMNS)
             .join(first_seen_of_hash, on=["job_id", "content_hash"], how="left")
             .with_columns(content_seen=d, synced_at=pl.lit(now))
         )
-        cols = ["content_hash", *_ALIAS, *CONTENT_COLUMNS, "content_seen", "updated_at", "synced_at"]
+        cols = ["dedup_key", "content_hash", *_ALIAS, *CONTENT_COLUMNS, "content_seen", "updated_at", "synced_at"]
         stmt = JOB.update().where(JOB.c.id == sa.bindparam("b_id")).values({c: sa.bindparam(f"b_{c}") for c in cols})
         conn.execute(stmt, _bind_rows(rows.rename({"job_id": "id"}), ["id", *cols]))
 
@@ -312,6 +321,27 @@ def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[s
         raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {conn.dialect.name!r}")
     stmt = dialect.insert(table)
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt.excluded)), rows)
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """INSERT many rows. On SQLite the values are rendered in polars, as SQLAlchemy would store them,
+    and handed to the driver's executemany: per-row bind processing was most of a cold sync.
+    RETURNING is avoided: on SQLite it forces one statement per row."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(sa.insert(table), frame.to_dicts())
+        return
+    rendered = frame.with_columns(
+        [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date]
+        + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+        + [pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean]
+    )
+    json_columns = [i for i, c in enumerate(frame.columns) if isinstance(table.c[c].type, sa.JSON)]
+    rows = rendered.rows()
+    if json_columns:
+        rows = [tuple(json.dumps(v) if i in json_columns else v for i, v in enumerate(row)) for row in rows]
+    names = ", ".join(frame.columns)
+    marks = ", ".join("?" * len(frame.columns))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
 def _bind_rows(frame: pl.DataFrame, columns: list[str]) -> list[dict]:

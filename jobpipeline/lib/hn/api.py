@@ -1,50 +1,54 @@
-"""The two public HN APIs this source reads, and one JSON GET helper for both.
+"""The two public HN APIs this source reads, fetched through the project's polite HTTP session.
 
 Algolia HN Search (``https://hn.algolia.com``): ``/api/v1/search_by_date``, ``/api/v1/items/<id>``.
 Official Firebase API (``https://hacker-news.firebaseio.com``): ``/v0/item/<id>.json``,
 ``/v0/user/<name>.json``. Base URLs are parameters everywhere so the replay server can stand in.
+Retries, backoff and the concurrency bound come from ``jobpipeline.lib.http``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 from typing import Any
 
 import httpx
 
+from jobpipeline.lib.http import Fetcher, HttpSession, HttpSettings, HttpStatusError
+
 ALGOLIA_BASE = "https://hn.algolia.com"
 FIREBASE_BASE = "https://hacker-news.firebaseio.com"
 
-_RETRY_STATUS = {429, 500, 502, 503, 504}
-_ATTEMPTS = 3
+Client = httpx.AsyncClient | HttpSession
 
 
 class HNSourceError(RuntimeError):
     """Base error of the HN source: the message names the month / story / URL at fault."""
 
 
+def session_for(client: Client, *, max_concurrency: int = 16) -> HttpSession:
+    """An ``HttpSession`` over ``client`` (kept as is when it already is one).
+
+    Both APIs are one host each, so the per-host bound is the overall one.
+    """
+    if isinstance(client, HttpSession):
+        return client
+    return HttpSession(client, HttpSettings(max_concurrency=max_concurrency, per_host=max_concurrency))
+
+
 async def get_json(
-    client: httpx.AsyncClient, url: str, *, params: dict[str, str] | None = None, allow_404: bool = True
+    fetcher: Fetcher, url: str, *, params: dict[str, str] | None = None, allow_404: bool = True
 ) -> Any | None:
     """GET ``url`` as JSON; ``None`` on 404 (unrecorded in replay, unknown to the API) when ``allow_404``.
 
-    Retries 429/5xx and transport errors a few times with a short backoff (the HN APIs shed load
-    that way); any other status raises ``httpx.HTTPStatusError``.
+    429/5xx and transport errors are retried by the fetcher; other statuses raise ``HttpStatusError``.
     """
-    for attempt in range(_ATTEMPTS):
-        try:
-            response = await client.get(url, params=params)
-        except httpx.TransportError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-        else:
-            if response.status_code == 404 and allow_404:
-                return None
-            if response.status_code not in _RETRY_STATUS or attempt == _ATTEMPTS - 1:
-                response.raise_for_status()
-                return response.json()
-        await asyncio.sleep(0.2 * 2**attempt)
-    raise AssertionError("unreachable")
+    try:
+        body = await fetcher.get(url, params=params)
+    except HttpStatusError as exc:
+        if exc.status == 404 and allow_404:
+            return None
+        raise
+    return json.loads(body)
 
 
 def algolia_url(algolia_base: str, path: str) -> str:

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
-
-from jobpipeline.lib.hn.api import HNSourceError, algolia_url, firebase_url, get_json
+from jobpipeline.lib.hn.api import Client, HNSourceError, algolia_url, firebase_url, get_json, session_for
+from jobpipeline.lib.http import HttpStatusError
 
 Api = Literal["firebase", "algolia"]
 
@@ -35,6 +34,7 @@ class HNComment:
     dead: bool
     deleted: bool
     raw: dict[str, Any] = field(repr=False)
+    api: Api = "firebase"  # which API gave it (their text dialects differ)
 
     @property
     def is_live(self) -> bool:
@@ -103,46 +103,49 @@ def comments_from_algolia_item(body: dict[str, Any]) -> ThreadComments:
                 dead=False,
                 deleted=not author or not text,
                 raw=raw,
+                api="algolia",
             )
         )
     return thread
 
 
 async def fetch_firebase_comments(
-    story_id: int, *, client: httpx.AsyncClient, firebase_base: str, max_concurrency: int = 16
+    story_id: int, *, client: Client, firebase_base: str, max_concurrency: int = 16
 ) -> ThreadComments | None:
-    """The story and all its kids from Firebase; None when the story itself is 404/null."""
-    story = await get_json(client, firebase_url(firebase_base, f"item/{story_id}.json"))
+    """The story and all its kids from Firebase, at most ``max_concurrency`` requests in flight;
+    None when the story itself is 404/null."""
+    fetcher = session_for(client, max_concurrency=max_concurrency).fetcher()
+    story = await get_json(fetcher, firebase_url(firebase_base, f"item/{story_id}.json"))
     if story is None:
         return None
-    pool = asyncio.Semaphore(max_concurrency)
+    pool = asyncio.Semaphore(max_concurrency)  # also bounds a shared session's wider limits
 
     async def one(kid: int) -> dict[str, Any] | None:
+        url = firebase_url(firebase_base, f"item/{kid}.json")
         async with pool:
-            url = firebase_url(firebase_base, f"item/{kid}.json")
             try:
                 # Firebase answers null for a vanished item, never 404: a 404 means an incomplete source.
-                item = await get_json(client, url, allow_404=False)
-            except httpx.HTTPStatusError as exc:
-                if exc.response.status_code != 404:
+                return await get_json(fetcher, url, allow_404=False)
+            except HttpStatusError as exc:
+                if exc.status != 404:
                     raise
                 raise ThreadUnavailableError(f"comment {kid} of story {story_id}: {url} answered 404") from exc
-            return item
 
     items = await asyncio.gather(*(one(int(k)) for k in story.get("kids") or []))
     return comments_from_firebase_items(story, list(items))
 
 
-async def fetch_algolia_comments(story_id: int, *, client: httpx.AsyncClient, algolia_base: str) -> ThreadComments | None:
+async def fetch_algolia_comments(story_id: int, *, client: Client, algolia_base: str) -> ThreadComments | None:
     """The story's top-level comments from Algolia ``items``; None on 404."""
-    body = await get_json(client, algolia_url(algolia_base, f"items/{story_id}"))
+    fetcher = session_for(client).fetcher()
+    body = await get_json(fetcher, algolia_url(algolia_base, f"items/{story_id}"))
     return comments_from_algolia_item(body) if body is not None else None
 
 
 async def fetch_thread_comments(
     story_id: int,
     *,
-    client: httpx.AsyncClient,
+    client: Client,
     algolia_base: str,
     firebase_base: str,
     max_concurrency: int = 16,

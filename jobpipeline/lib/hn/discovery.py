@@ -24,7 +24,8 @@ from typing import Any, Iterable
 
 import httpx
 
-from jobpipeline.lib.hn.api import HNSourceError, algolia_url, firebase_url, get_json
+from jobpipeline.lib.hn.api import Client, HNSourceError, algolia_url, firebase_url, get_json, session_for
+from jobpipeline.lib.http import HttpStatusError
 
 FIRST_MONTH = "2011-04"
 ACCOUNTS = ("whoishiring", "_whoishiring")
@@ -123,19 +124,18 @@ def threads_from_search_hits(hits: Iterable[dict[str, Any]]) -> dict[str, Thread
     return threads
 
 
-async def search_algolia(
-    client: httpx.AsyncClient, algolia_base: str, *, back_to: str | None = None
-) -> dict[str, Thread]:
+async def search_algolia(client: Client, algolia_base: str, *, back_to: str | None = None) -> dict[str, Thread]:
     """Walk ``search_by_date`` pages newest first; stop once past ``back_to`` (or at the last page).
 
     Raises ``HNSourceError`` when the first page is unavailable (404).
     """
+    fetcher = session_for(client).fetcher()
     stop_before = month_start(back_to) - _SLACK if back_to else None
     hits: list[dict[str, Any]] = []
     page = 0
     while True:
         body = await get_json(
-            client, algolia_url(algolia_base, "search_by_date"), params={**ALGOLIA_SEARCH_PARAMS, "page": str(page)}
+            fetcher, algolia_url(algolia_base, "search_by_date"), params={**ALGOLIA_SEARCH_PARAMS, "page": str(page)}
         )
         if body is None:
             if page == 0:
@@ -152,22 +152,21 @@ async def search_algolia(
     return threads_from_search_hits(hits)
 
 
-async def search_firebase(
-    month: str, client: httpx.AsyncClient, firebase_base: str, *, batch: int = 16
-) -> Thread | None:
+async def search_firebase(month: str, client: Client, firebase_base: str, *, batch: int = 16) -> Thread | None:
     """The month's thread from the accounts' ``submitted`` lists (newest first), or None.
 
     Items that are missing (404 / null) are skipped; the walk stops at the first story older than
     the month, since ids grow with time.
     """
+    fetcher = session_for(client).fetcher()
     start = month_start(month)
     for account in ACCOUNTS:
-        user = await get_json(client, firebase_url(firebase_base, f"user/{account}.json"))
+        user = await get_json(fetcher, firebase_url(firebase_base, f"user/{account}.json"))
         submitted = [int(i) for i in (user or {}).get("submitted") or []]
         for offset in range(0, len(submitted), batch):
             ids = submitted[offset : offset + batch]
             items = await asyncio.gather(
-                *(get_json(client, firebase_url(firebase_base, f"item/{i}.json")) for i in ids)
+                *(get_json(fetcher, firebase_url(firebase_base, f"item/{i}.json")) for i in ids)
             )
             reached_older = False
             for item in items:
@@ -194,9 +193,7 @@ async def search_firebase(
     return None
 
 
-async def find_thread(
-    month: str, *, client: httpx.AsyncClient, algolia_base: str, firebase_base: str
-) -> Thread:
+async def find_thread(month: str, *, client: Client, algolia_base: str, firebase_base: str) -> Thread:
     """The month's thread: Algolia search first, Firebase ``submitted`` as the fallback.
 
     Raises ``ThreadNotFoundError`` (naming the month) when neither knows one.
@@ -207,7 +204,7 @@ async def find_thread(
         threads = await search_algolia(client, algolia_base, back_to=month)
         if month in threads:
             return threads[month]
-    except (HNSourceError, httpx.HTTPError) as exc:
+    except (HNSourceError, HttpStatusError, httpx.TransportError, ValueError) as exc:
         algolia_problem = f"failed: {exc}"
     thread = await search_firebase(month, client, firebase_base)
     if thread is not None:

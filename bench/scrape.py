@@ -1,0 +1,161 @@
+"""Time the scrape code path end to end against the replay server: N boards, added latency per request.
+
+    python bench/scrape.py --boards 1000 --latency-ms 100
+
+The boards are the shipped corpus's real payloads reused under new tokens (hard links in a temp
+dir), served by ``jobpipeline replay serve`` in a subprocess so server and client do not share one
+interpreter. Times ``scrape_boards`` (fetch + parse into postings) concurrently, then the same
+scrape one board at a time on a sample of boards, extrapolated to all N for the ratio.
+Prints a table; the last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from jobpipeline.lib.boards import Board  # noqa: E402
+from jobpipeline.lib.http import HttpSettings, make_client  # noqa: E402
+from jobpipeline.lib.replay import CORPUS, base_urls_at  # noqa: E402
+from jobpipeline.lib.scrape import BoardResult, scrape_boards  # noqa: E402
+from jobpipeline.settings import replay_corpus_dir  # noqa: E402
+
+
+def make_corpus(root: Path, n_boards: int) -> list[Board]:
+    """``n_boards`` boards cycling through the shipped corpus's recordings, each under a new token."""
+    boards = []
+    for i in range(n_boards):
+        f = CORPUS[i % len(CORPUS)]
+        if f.ats == "workday":
+            tenant, _, site = f.token.partition("/")
+            token = f"{tenant}-b{i}/{site}"
+        else:
+            token = f"{f.token}-b{i}"
+        target = root / f.ats / f"{token}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(replay_corpus_dir() / f.path, target)
+        except OSError:
+            shutil.copyfile(replay_corpus_dir() / f.path, target)
+        boards.append(Board(f.ats, token, f.company))
+    return boards
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(corpus: Path, port: int, latency_ms: float) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from jobpipeline.cli import main; sys.exit(main())",
+         "replay", "serve", "--dir", str(corpus), "--port", str(port), "--latency-ms", str(latency_ms)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"replay server did not come up: {process.stderr.read().decode()[-2000:]}")
+
+
+async def timed_scrape(boards: list[Board], base_urls: dict, settings: HttpSettings) -> tuple[float, list[BoardResult]]:
+    async with make_client(settings) as client:
+        started = time.perf_counter()
+        results = await scrape_boards(boards, client=client, base_urls=base_urls, settings=settings)
+        return time.perf_counter() - started, results
+
+
+async def timed_sequential(boards: list[Board], base_urls: dict, settings: HttpSettings) -> float:
+    async with make_client(settings) as client:
+        started = time.perf_counter()
+        for board in boards:
+            await scrape_boards([board], client=client, base_urls=base_urls, settings=settings)
+        return time.perf_counter() - started
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--concurrency", type=int, default=200, help="max requests in flight, overall and per host")
+    parser.add_argument("--sequential-sample", type=int, default=40, help="boards timed one at a time")
+    args = parser.parse_args()
+
+    # Against the replay server every ATS is one host, so per-host equals the overall bound here.
+    settings = HttpSettings(max_concurrency=args.concurrency, per_host=args.concurrency)
+    with tempfile.TemporaryDirectory(prefix="bench-scrape-") as tmp:
+        corpus = Path(tmp)
+        boards = make_corpus(corpus, args.boards)
+        port = free_port()
+        server = start_server(corpus, port, args.latency_ms)
+        try:
+            base_urls = base_urls_at("127.0.0.1", port, {b.ats for b in boards})
+            wall_s, results = asyncio.run(timed_scrape(boards, base_urls, settings))
+            rss_mb = peak_rss_mb()
+            sample = boards[:: max(1, len(boards) // args.sequential_sample)][: args.sequential_sample]
+            sample_s = asyncio.run(timed_sequential(sample, base_urls, settings))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    server_rss_mb = peak_rss_mb(resource.RUSAGE_CHILDREN)
+
+    ok = sum(r.ok for r in results)
+    postings = sum(r.n_postings for r in results)
+    megabytes = sum(r.bytes for r in results) / 1e6
+    sequential_s = sample_s / len(sample) * len(boards)
+    figures = {
+        "boards": len(boards),
+        "wall_s": round(wall_s, 3),
+        "boards_per_s": round(len(boards) / wall_s, 1),
+        "peak_rss_mb": round(rss_mb, 1),
+        "sequential_ratio": round(sequential_s / wall_s, 1),
+    }
+    rows = [
+        ("boards (ok / total)", f"{ok} / {len(boards)}"),
+        ("postings parsed", f"{postings:,}"),
+        ("bytes received", f"{megabytes:.1f} MB"),
+        ("latency added per request", f"{args.latency_ms:g} ms"),
+        ("concurrency (overall = per host)", f"{args.concurrency}"),
+        ("wall, concurrent", f"{wall_s:.2f} s"),
+        ("boards/s", f"{len(boards) / wall_s:.1f}"),
+        ("peak RSS, scraper process", f"{rss_mb:.0f} MB"),
+        ("peak RSS, replay server process", f"{server_rss_mb:.0f} MB"),
+        (f"sequential, {len(sample)} boards timed", f"{sample_s:.2f} s"),
+        (f"sequential, extrapolated to {len(boards)}", f"{sequential_s:.1f} s"),
+        ("concurrent speed-up (sequential ratio)", f"{sequential_s / wall_s:.1f}x"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"{'scrape benchmark':<{width}}  value")
+    print(f"{'-' * width}  {'-' * 12}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""``raw_postings``: one day's scrape of one source's boards, persisted to disk per partition."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from jobpipeline import settings
+from jobpipeline.defs.scrape.partitions import board_partitions
+from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.lib.http import make_client
+from jobpipeline.lib.postings import postings_frame
+from jobpipeline.lib.rawstore import RawPartition
+from jobpipeline.lib.scrape import BoardResult, scrape_boards
+
+
+class ScrapeConfig(dg.Config):
+    rescrape: bool = False  # scrape again even if a past partition is already on disk
+    allow_past: bool = False  # scrape now into a past date (replay corpora are timeless; live data is not)
+
+
+def outcome_row(result: BoardResult) -> dict:
+    return {
+        "source": result.source,
+        "board": result.board,
+        "ok": result.ok,
+        "http_status": result.http_status,
+        "error": result.error,
+        "n_postings": result.n_postings,
+        "n_bytes": result.bytes,
+        "duration_s": round(result.duration_s, 3),
+    }
+
+
+def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]:
+    ok = [o for o in outcomes if o["ok"]]
+    table = "\n".join(
+        f"| {o['board']} | {'ok' if o['ok'] else 'FAILED'} | {o['http_status'] or ''} | {o['n_postings']} | "
+        f"{o['n_bytes']} | {o['duration_s']} | {(o['error'] or '').replace('|', '/')[:120]} |"
+        for o in outcomes
+    )
+    return {
+        "boards": len(outcomes),
+        "boards_ok": len(ok),
+        "boards_failed": len(outcomes) - len(ok),
+        "postings": sum(o["n_postings"] for o in outcomes),
+        "bytes": sum(o["n_bytes"] for o in outcomes),
+        "board_outcomes": dg.MetadataValue.md(
+            "| board | outcome | http | postings | bytes | seconds | error |\n|---|---|---|---|---|---|---|\n" + table
+        ),
+    }
+
+
+@dg.asset(
+    partitions_def=board_partitions,
+    group_name="scrape",
+    kinds={"httpx", "parquet"},
+    pool="scrape",
+    description="Raw API bodies and normalized postings of every board of one source, for one day, under data/raw/.",
+)
+def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource) -> dg.MaterializeResult:
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    day, source = keys["date"], keys["source"]
+    partition = RawPartition.at(settings.raw_dir(), source, day)
+    today = datetime.now(timezone.utc).date().isoformat()
+
+    if day < today and not config.rescrape and partition.exists():
+        context.log.info(f"{source} {day}: reusing the raw partition on disk ({partition.root}), no network")
+        outcomes = partition.read_outcomes()
+        return dg.MaterializeResult(metadata={**outcomes_metadata(outcomes), "reused_from_disk": True, "path": str(partition.root)})
+    if day < today and not config.allow_past and job_boards.mode == "live":
+        raise dg.Failure(
+            f"{source} {day} is in the past and has no raw partition on disk: live APIs only show today's "
+            "postings. Set allow_past to store today's scrape under that date anyway."
+        )
+
+    boards = job_boards.boards(source)
+    if not boards:
+        raise dg.Failure(f"no {source} boards configured (mode={job_boards.mode}); nothing to scrape")
+    counts = {"done": 0, "ok": 0, "postings": 0}
+    bar = _progress_bar(len(boards), f"{source} {day}")
+
+    def on_result(result: BoardResult) -> None:
+        counts["done"] += 1
+        counts["ok"] += result.ok
+        counts["postings"] += result.n_postings
+        state = f"ok, {result.n_postings} postings" if result.ok else f"FAILED ({result.http_status or '-'}: {result.error})"
+        context.log.info(
+            f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {state}, {result.bytes} B, "
+            f"{result.duration_s:.2f} s — running: {counts['ok']} ok, {counts['postings']} postings"
+        )
+        if bar is not None:
+            bar.update(1)
+
+    async def scrape() -> list[BoardResult]:
+        async with make_client(job_boards.http_settings()) as client:
+            with job_boards.endpoints() as base_urls:
+                return await scrape_boards(boards, client=client, base_urls=base_urls, settings=job_boards.http_settings(), on_result=on_result)
+
+    try:
+        results = asyncio.run(scrape())
+    finally:
+        if bar is not None:
+            bar.close()
+    outcomes = [outcome_row(r) for r in results]
+    postings = postings_frame([p for r in results for p in r.postings])
+    partition.write(postings, outcomes, {r.board: r.bodies for r in results})
+    metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}
+    if not any(r.ok for r in results):
+        raise dg.Failure(f"every {source} board failed for {day}; outcomes kept in {partition.outcomes_path}", metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _progress_bar(total: int, label: str):
+    """A terminal progress bar when the CLI asks for one (``JOBPIPELINE_PROGRESS=1``) and stderr is a TTY."""
+    if os.environ.get("JOBPIPELINE_PROGRESS") != "1" or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="board", leave=False)

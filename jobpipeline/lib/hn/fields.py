@@ -1,0 +1,179 @@
+"""Recognisers for the pieces of a "Who is hiring?" headline: role, remote wording, salary, type.
+
+Deliberately simple keyword rules (the enrich stage's extractor fills what they miss); each takes
+one headline segment or the whole headline and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_REMOTE_NEG = re.compile(
+    r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b", re.I
+)
+_REMOTE_POS = re.compile(
+    r"\bremote(?:ly)?\b|\bwfh\b|\bwork from home\b|\b(?:or|work from|from) anywhere\b|\bfully distributed\b"
+    r"|\bdistributed (?:team|company)\b|\btelecommute\b",
+    re.I,
+)
+_ONSITE = re.compile(r"\bon[\s-]?site\b|\bin[\s-](?:office|person)\b", re.I)
+_HYBRID = re.compile(r"\bhybrid\b", re.I)
+
+
+def remote_wording(text: str) -> tuple[bool | None, str | None]:
+    """``(remote, workplace_type)`` from REMOTE / ONSITE / HYBRID wording in ``text``.
+
+    Remote allowed at all ("Remote or Onsite", "Onsite, Remote OK") → True; only onsite wording or
+    "no remote" → False; hybrid alone → None with workplace "hybrid"; nothing said → (None, None).
+    """
+    positive = _REMOTE_POS.search(_REMOTE_NEG.sub(" ", text))
+    onsite, hybrid = _ONSITE.search(text), _HYBRID.search(text)
+    if positive:
+        return True, ("hybrid" if hybrid else None if onsite else "remote")
+    if onsite or _REMOTE_NEG.search(text):
+        return False, ("hybrid" if hybrid else "onsite")
+    return None, ("hybrid" if hybrid else None)
+
+
+_EMPLOYMENT = (
+    ("full-time", re.compile(r"\bfull[\s-]?time(?:rs?)?\b|\bfulltime\b|\bFT\b", re.I)),
+    ("part-time", re.compile(r"\bpart[\s-]?time(?:rs?)?\b", re.I)),
+    ("contract", re.compile(r"\bcontract(?:ors?|ing)?\b|\bfreelance(?:rs?)?\b", re.I)),
+    ("internship", re.compile(r"\bintern(?:s|ships?)?\b", re.I)),
+)
+
+
+def employment_types(text: str) -> str | None:
+    """"full-time", "part-time", "contract", "internship" named in ``text``, comma-joined in that order."""
+    found = [name for name, pattern in _EMPLOYMENT if pattern.search(text)]
+    return ", ".join(found) or None
+
+
+_ROLE = re.compile(
+    r"\b(?:engineer|engineering|developer|dev|devs|programmer|coder|hacker|architect|scientist|researcher"
+    r"|designer|design|manager|lead|head|director|vp|cto|ceo|cfo|coo|founder|founding|analyst|administrator"
+    r"|admin|sre|swe|devops|dev ?ops|ops|operations|fellow|consultant|specialist|coordinator|marketer"
+    r"|marketing|sales|recruiter|recruiting|support|writer|editor|qa|tester|sdet|technician|associate"
+    r"|representative|executive|officer|accountant|counsel|product|frontend|front[\s-]end|backend"
+    r"|back[\s-]end|full[\s-]?stack|ios|android|mobile|ml|ai|data|security|software|artist|animator"
+    r"|strategist|advocate|evangelist|instructor|teacher|tutor|staff|positions?|roles?|openings?|jobs?"
+    r"|hires?|generalist|expert|guru|ninja|rockstar|machine learning|deep learning)s?\b",
+    re.I,
+)
+
+
+def looks_like_role(segment: str) -> bool:
+    return bool(_ROLE.search(segment))
+
+
+# Words that say nothing about role or place: a segment made only of these is "flags".
+_FLAG_WORDS = re.compile(
+    r"\b(?:remote(?:ly)?|on[\s-]?site|in[\s-]office|hybrid|wfh|full[\s-]?time|fulltime|part[\s-]?time|ft|pt"
+    r"|contract(?:ors?|ing)?|freelance(?:rs?)?|intern(?:s|ships?)?|visas?|h-?1-?bs?|sponsor(?:ship|ed)?"
+    r"|relocation|work|permits?|ok|okay|friendly|only|first|preferred|possible|available|assistance|support"
+    r"|welcome|options?|and|or|also|with|no|yes|days?|cdi|cdd|permanent|employees?|employment|positions?"
+    r"|time|flexible|allowed|fully|distributed|provided|offered|required|candidates?|will|relocat\w*|considered|equity|rsus?|base|benefits|stock)\b",
+    re.I,
+)
+
+
+def is_flags_only(segment: str) -> bool:
+    """True when ``segment`` holds nothing but remote/type/visa wording ("ONSITE, VISA, FULL-TIME")."""
+    return len(re.sub(r"[^A-Za-z]", "", _FLAG_WORDS.sub(" ", segment))) < 2
+
+
+# Where a free-form headline does not say which piece is the place: a "City, ST" / "City, Country"
+# shape or one of the hubs that recur in the threads. Only used to tell a place from a company name.
+_PLACE_SHAPE = re.compile(r",\s*(?!(?:inc|ltd|llc|gmbh|corp|co|s\.?a|b\.?v|ag|plc)\b)[A-Z][A-Za-z.]+", re.I)
+_PLACE_NAMES = re.compile(
+    r"\b(?:usa?|u\.s\.a?\.?|uk|u\.k\.|eu|europe|emea|apac|canada|germany|france|spain|italy|netherlands"
+    r"|sweden|norway|denmark|finland|poland|portugal|ireland|switzerland|austria|israel|india|china|japan"
+    r"|singapore|australia|brazil|mexico|argentina|nyc|new york|sf|san francisco|bay area|silicon valley"
+    r"|palo alto|mountain view|san jose|oakland|berkeley|los angeles|la|seattle|portland|boston|cambridge"
+    r"|chicago|austin|denver|boulder|atlanta|miami|washington|dc|philadelphia|pittsburgh|toronto|vancouver"
+    r"|montreal|waterloo|london|edinburgh|manchester|dublin|berlin|munich|hamburg|paris|amsterdam"
+    r"|stockholm|copenhagen|oslo|helsinki|zurich|geneva|vienna|prague|warsaw|krakow|lisbon|madrid"
+    r"|barcelona|tel aviv|bangalore|bengaluru|tokyo|sydney|melbourne|auckland|hong kong|shanghai|beijing)\b",
+    re.I,
+)
+
+
+def looks_like_place(segment: str) -> bool:
+    return bool(_PLACE_SHAPE.search(segment) or _PLACE_NAMES.search(segment))
+
+
+_URL_ONLY = re.compile(
+    r"^\(?\s*(?:https?://\S+|www\.\S+|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/\S*)?|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)\s*\)?$", re.I
+)
+
+
+def is_url_or_email(segment: str) -> bool:
+    return bool(_URL_ONLY.match(segment.strip()))
+
+
+_CUR = r"(?:[$€£¥₹]|usd|eur|gbp|cad|aud|chf|sek|nok|dkk|pln|inr|jpy)"
+_NUM = r"\d{1,3}(?:[,.]\d{3})+(?!\d)|\d+(?:\.\d+)?"
+_SALARY_HINT = re.compile(rf"{_CUR}\s?\d|\d\s?[kK]?\s?{_CUR}\b|\b\d+(?:\.\d+)?\s?[kK]\b|\bsalary\b", re.I)
+_RANGE = re.compile(
+    rf"(?P<c1>{_CUR})?\s?(?P<a>{_NUM})\s?(?P<k1>[kK]\b)?\s?(?P<c1b>{_CUR})?\s*(?:-|–|—|to)\s*"
+    rf"(?P<c2>{_CUR})?\s?(?P<b>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2b>{_CUR})?",
+    re.I,
+)
+_SINGLE = re.compile(rf"(?P<c1>{_CUR})\s?(?P<a>{_NUM})\s?(?P<k1>[kK]\b)?|(?P<a2>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2>{_CUR})", re.I)
+_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+_PERIODS = (
+    ("hour", re.compile(r"(?:/|\bper\s|\ban\s)\s?(?:hour|hr|h)\b|\bhourly\b", re.I)),
+    ("day", re.compile(r"(?:/|\bper\s|\ba\s)\s?day\b|\bdaily\b", re.I)),
+    ("month", re.compile(r"(?:/|\bper\s|\ba\s)\s?(?:month|mo)\b|\bmonthly\b", re.I)),
+    ("year", re.compile(r"(?:/|\bper\s|\ba\s)\s?(?:year|yr|annum)\b|\bannual(?:ly)?\b|\bp\.?a\.?\b", re.I)),
+)
+
+
+def looks_like_salary(segment: str) -> bool:
+    return bool(_SALARY_HINT.search(segment))
+
+
+@dataclass(frozen=True, slots=True)
+class Salary:
+    min: float | None
+    max: float | None
+    currency: str | None
+    period: str | None
+
+
+def _amount(number: str, k: bool) -> float:
+    if re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", number):
+        number = re.sub(r"[,.]", "", number)  # 100,000 and 60.000 are thousands separators
+    return float(number) * (1000 if k else 1)
+
+
+def _currency(*codes: str | None) -> str | None:
+    for code in codes:
+        if code:
+            return _CURRENCY.get(code, code.upper())
+    return None
+
+
+def parse_salary(text: str) -> Salary:
+    """min/max/currency/period when ``text`` states a plain range ("$100k - $160k", "€60.000–80.000",
+    "100-135k") or one amount ("$150k"); all None otherwise. ``$`` is taken as USD."""
+    lo = hi = None
+    currency = None
+    k_any = False
+    if (m := _RANGE.search(text)) and (m["c1"] or m["c1b"] or m["c2"] or m["c2b"] or m["k1"] or m["k2"]):
+        k1, k2 = bool(m["k1"]), bool(m["k2"])
+        lo, hi = _amount(m["a"], k1), _amount(m["b"], k2)
+        if k2 and not k1 and lo < 1000:  # "130-150k"
+            lo *= 1000
+        currency, k_any = _currency(m["c1"], m["c1b"], m["c2"], m["c2b"]), k1 or k2
+    elif m := _SINGLE.search(text):
+        k = bool(m["k1"] or m["k2"])
+        lo = hi = _amount(m["a"] or m["a2"], k)
+        currency, k_any = _currency(m["c1"], m["c2"]), k
+    if lo is None or hi is None or hi < lo:
+        return Salary(None, None, None, None)
+    period = next((name for name, pattern in _PERIODS if pattern.search(text)), None)
+    if period is None and (k_any or lo >= 10_000):
+        period = "year"
+    return Salary(lo, hi, currency, period)

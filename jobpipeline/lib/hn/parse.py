@@ -1,0 +1,203 @@
+"""One top-level "Who is hiring?" comment → one ``Posting`` (source ``hn``, board = the month).
+
+Every live comment becomes a posting, parsed or not: the description is always the full clean text.
+The headline (first line of the first paragraph) is read in one of two layouts:
+
+- **pipe**: ``Company | Role | Location | REMOTE/ONSITE | Salary | URL`` in any order after the
+  company; each segment is classified (URL, salary, remote/type flags, role, else location).
+- **free-form**: the 2011-style ``Location - Role @ Company`` or prose; segments split on dashes,
+  colons and ``@``, plus "X is hiring" / "At X, we" for the company.
+
+Title: every role named, in order, joined with " / " — including the roles of further pipe lines of
+the same company ("MAARK | Senior Frontend Engineer | …<p>MAARK | Wordpress Developer | …"); empty
+when no role could be recognised. Company is empty when unknown. ``remote`` is read from the
+headline only (the body mentions "remote" in too many other senses). ``apply_url`` is the first URL
+of the comment (HN links are shown cut with "…", so the href is used).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from jobpipeline.lib.hn import fields
+from jobpipeline.lib.hn.comments import HNComment
+from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.text import html_to_text
+
+SOURCE = "hn"
+Layout = Literal["pipe", "free-form"]
+
+# HN emits links in exactly this shape: <a href="https:&#x2F;&#x2F;…" rel="nofollow">https:&#x2F;&#x2F;…...</a>
+_ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>.*?</a>", re.I | re.S)
+_URL = re.compile(r"https?://[^\s<>\"'\]\[|]+|(?<![\w@./])www\.[^\s<>\"'\]\[|]+", re.I)
+_FREE_SPLIT = re.compile(r"\s+[-–—]+\s+|:\s+|\s+@\s+|\s*/\s+|\s+/\s*")
+_IS_HIRING = re.compile(
+    r"^(?:the\s+)?([A-Z0-9][\w.&'’ -]{0,40}?)(?:\s*\([^)]{0,60}\))?(?:,.{0,120}?,)?\s+(?:is|are)\s+"
+    r"(?:hiring|looking|seeking|searching|growing)\b"
+)
+_AT_X_WE = re.compile(r"^At\s+([A-Z0-9][\w.&'’ -]{0,40}?),\s+we\b")
+_BARE_DOMAIN = re.compile(r"^[A-Za-z0-9][\w-]*(?:\.[\w-]+)*\.(?:com|net|org|io|co|me|ly|ai|edu)$", re.I)
+_DASH = re.compile(r"\s+[-–—]+\s+")
+_LABEL = re.compile(r"^(?:location|company|position|role|title|description)\s*:\s*", re.I)
+_PLACE_SPLIT = re.compile(r",?\s+(?:or|and)\s+|\s*;\s*|\s+/\s+|\s+\+\s+|\s+&\s+|\s*\|\s*", re.I)
+
+
+@dataclass(slots=True)
+class ParsedComment:
+    posting: Posting
+    layout: Layout
+
+
+def comment_text(markup: str, *, literal_newlines: bool = False) -> str:
+    """Clean text of HN comment HTML, links shown as their full (unescaped) URL.
+
+    ``literal_newlines``: the Algolia items of old threads (2011) carry newlines as a backslash and
+    an ``n`` (30 of 219 comments, code blocks included); Firebase text does not, and there a
+    backslash-n is real text (the 2020-02 company "\\newline").
+    """
+    if literal_newlines:
+        markup = markup.replace("\\n", "\n")
+    return html_to_text(_ANCHOR.sub(lambda m: html.unescape(m[1]), markup))
+
+
+def first_url(text: str) -> str | None:
+    if not (match := _URL.search(text)):
+        return None
+    url = match[0].rstrip(".,;:!?)'\"")
+    return url if url.lower().startswith("http") else "http://" + url
+
+
+@dataclass(slots=True)
+class _Headline:
+    company: str = ""
+    roles: list[str] | None = None
+    locations: list[str] | None = None
+    salary_text: str | None = None
+
+    def __post_init__(self) -> None:
+        self.roles = self.roles or []
+        self.locations = self.locations or []
+
+
+def _clean(segment: str) -> str:
+    return re.sub(r"\s+", " ", segment).strip(" \t,;:-–—*#")
+
+
+_URL_IN_PARENS = re.compile(r"\(\s*(?:https?://|www\.)[^)]*\)?", re.I)
+
+
+def _without_urls(segment: str) -> str:
+    return _URL.sub(" ", _URL_IN_PARENS.sub(" ", segment))
+
+
+def _company(segment: str) -> str:
+    """The company name: URLs and labels dropped, and whatever follows a spaced dash
+    ("Amazon Web Services - Lambda", "MongoDB -- NYC/Palo Alto")."""
+    name = _DASH.split(_LABEL.sub("", _without_urls(segment)).strip())[0]
+    return _clean(name)
+
+
+_PARENS = re.compile(r"\([^()]*\)")
+
+
+def _places(segment: str) -> list[str]:
+    """"Paris or Nantes; Bonn (DE, AT)" → ["Paris", "Nantes", "Bonn (DE, AT)"]: never split inside parentheses."""
+    asides = _PARENS.findall(segment)
+    masked = _PARENS.sub("\0", segment)
+    pieces = []
+    for piece in _PLACE_SPLIT.split(masked):
+        while "\0" in piece:
+            piece = piece.replace("\0", asides.pop(0), 1)
+        pieces.append(_clean(piece))
+    return [p for p in pieces if p and not fields.is_flags_only(p)]
+
+
+def _classify_into(head: _Headline, segments: list[str], *, free_form: bool) -> None:
+    leftovers: list[str] = []
+    for raw in segments:
+        segment = _clean(_LABEL.sub("", _without_urls(raw).strip()))
+        if not segment or fields.is_url_or_email(segment):
+            if free_form and not head.company and _BARE_DOMAIN.match(raw.strip()):
+                head.company = raw.strip()  # "Palo Alto, CA - SurveyMonkey.com"
+            continue
+        if free_form and segment.startswith("(") and segment.endswith(")"):
+            continue  # an aside, not a field
+        if fields.looks_like_salary(segment):
+            head.salary_text = head.salary_text or segment
+        elif fields.is_flags_only(segment):
+            continue
+        elif fields.looks_like_role(segment):
+            head.roles.append(segment)
+        elif len(segment.split()) <= (8 if free_form else 5) or fields.looks_like_place(segment):
+            leftovers.append(segment)  # longer pieces that name no place are sentences
+    # Pipe: the company came first, anything else is a place. Free-form: a piece shaped like a
+    # place is one; the first other piece is the company.
+    for segment in leftovers:
+        if free_form and not head.company and not fields.looks_like_place(segment):
+            head.company = _company(segment)
+        else:
+            head.locations.extend(_places(segment))
+
+
+def _pipe_segments(line: str) -> list[str]:
+    return [s for s in line.split("|")]
+
+
+def _parse_pipe(headline: str, lines: list[str]) -> _Headline:
+    segments = _pipe_segments(headline)
+    company = _company(segments[0])
+    head = _Headline(company="" if fields.is_flags_only(company) else company)
+    _classify_into(head, segments[1:], free_form=False)
+    # Further pipe lines of the same company add their roles ("MAARK | Wordpress Developer | …").
+    for line in lines[1:]:
+        more = _pipe_segments(line)
+        if len(more) > 2 and head.company and _company(more[0]).lower() == head.company.lower():
+            extra = _Headline()
+            _classify_into(extra, more[1:], free_form=False)
+            head.roles.extend(r for r in extra.roles if r not in head.roles)
+    return head
+
+
+def _parse_free_form(headline: str) -> _Headline:
+    head = _Headline()
+    if match := (_IS_HIRING.match(headline) or _AT_X_WE.match(headline)):
+        head.company = _company(match[1])
+        return head  # prose: the rest is a sentence, not fields
+    if len(headline) > 160 or (len(headline) > 60 and not _FREE_SPLIT.search(headline)):
+        return head  # prose: leave the fields to the extractor
+    _classify_into(head, _FREE_SPLIT.split(_LABEL.sub("", headline)), free_form=True)
+    return head
+
+
+def parse_comment(comment: HNComment, month: str) -> ParsedComment:
+    """A live comment → its posting and the layout its headline used. Never drops a comment."""
+    text = comment_text(comment.text or "", literal_newlines=comment.api == "algolia")
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    headline = lines[0] if lines else ""
+    layout: Layout = "pipe" if headline.count("|") >= 1 else "free-form"
+    head = _parse_pipe(headline, lines) if layout == "pipe" else _parse_free_form(headline)
+    remote, workplace = fields.remote_wording(headline)
+    salary = fields.parse_salary(head.salary_text) if head.salary_text else fields.Salary(None, None, None, None)
+    posting = Posting(
+        source=SOURCE,
+        board=month,
+        source_job_id=str(comment.id),
+        company=head.company,
+        title=" / ".join(dict.fromkeys(head.roles)),
+        locations=list(dict.fromkeys(head.locations)),
+        remote=remote,
+        workplace_type=workplace,
+        description=text,
+        employment_type=fields.employment_types(headline),
+        posted_at=comment.time,
+        salary_min=salary.min,
+        salary_max=salary.max,
+        salary_currency=salary.currency,
+        salary_period=salary.period,
+        salary_text=head.salary_text,
+        apply_url=first_url(text),
+    )
+    return ParsedComment(posting=posting, layout=layout)

@@ -1,0 +1,89 @@
+"""On-disk layout of raw partitions: what a scrape saw, kept so later assets rebuild without the network.
+
+``<home>/raw/<source>/<YYYY-MM-DD or YYYY-MM>/`` holds
+
+- ``bodies/<board>.json``: the raw API bodies of each board, as a JSON list of strings;
+- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``);
+- ``outcomes.json``: one object per board (ok, http_status, error, n_postings, n_bytes, duration_s).
+
+A partition is written to a temporary sibling directory and renamed into place, so a crashed
+scrape never leaves a half-written partition that a later ``jobs`` run would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from jobpipeline.lib.postings import POSTING_SCHEMA
+
+
+class MissingPartitionError(FileNotFoundError):
+    """No raw partition on disk for a (source, date) that a downstream asset needs."""
+
+
+@dataclass(frozen=True)
+class RawPartition:
+    root: Path
+    source: str
+    key: str  # YYYY-MM-DD (daily boards) or YYYY-MM (monthly HN threads)
+
+    @classmethod
+    def at(cls, raw_dir: Path, source: str, key: str) -> RawPartition:
+        return cls(raw_dir / source / key, source, key)
+
+    @property
+    def postings_path(self) -> Path:
+        return self.root / "postings.parquet"
+
+    @property
+    def outcomes_path(self) -> Path:
+        return self.root / "outcomes.json"
+
+    def exists(self) -> bool:
+        return self.postings_path.exists() and self.outcomes_path.exists()
+
+    def write(self, postings: pl.DataFrame, outcomes: list[dict[str, Any]], bodies: dict[str, Any]) -> None:
+        """Replace the partition atomically with these postings, outcomes and raw bodies."""
+        tmp = self.root.with_name(f".{self.root.name}.{uuid.uuid4().hex[:8]}.tmp")
+        (tmp / "bodies").mkdir(parents=True)
+        try:
+            for board, board_bodies in bodies.items():
+                (tmp / "bodies" / f"{_file_name(board)}.json").write_text(json.dumps(board_bodies), encoding="utf-8")
+            postings.select(list(POSTING_SCHEMA)).write_parquet(tmp / "postings.parquet", compression="zstd")
+            (tmp / "outcomes.json").write_text(json.dumps(outcomes, indent=1, default=str), encoding="utf-8")
+            if self.root.exists():
+                old = self.root.with_name(f".{self.root.name}.{uuid.uuid4().hex[:8]}.old")
+                self.root.rename(old)
+                tmp.rename(self.root)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(self.root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def read_postings(self) -> pl.DataFrame:
+        self._require()
+        return pl.read_parquet(self.postings_path).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+
+    def read_outcomes(self) -> list[dict[str, Any]]:
+        self._require()
+        return json.loads(self.outcomes_path.read_text(encoding="utf-8"))
+
+    def _require(self) -> None:
+        if not self.exists():
+            raise MissingPartitionError(
+                f"no raw postings on disk for source {self.source!r}, partition {self.key} "
+                f"(looked in {self.root}); materialize its raw partition first"
+            )
+
+
+def _file_name(board: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in board)

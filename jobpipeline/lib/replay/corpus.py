@@ -1,0 +1,148 @@
+"""The shipped replay corpus: which real recordings it holds, and how ``build-corpus`` copies them.
+
+Every file is a byte-for-byte copy of a recording in the shared real-data folder (``SOURCES.md``
+there says where each one came from); a few are saved under the board's token instead of the
+recording's descriptive name. Small boards are preferred so the corpus stays at a few MB.
+Company names come from the payloads where the API gives one (Greenhouse ``company_name``,
+SmartRecruiters ``company.name``), else from the postings' own text.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobpipeline.lib.boards import Board
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusFile:
+    ats: str
+    token: str
+    company: str
+    source: str  # path under the real-data folder
+    note: str = ""
+
+    @property
+    def path(self) -> str:
+        """Where it goes in the corpus: ``<ats>/<token>.json``."""
+        return f"{self.ats}/{self.token}.json"
+
+    @property
+    def board(self) -> Board:
+        return Board(self.ats, self.token, self.company)
+
+
+def _same_name(ats: str, names: str) -> list[CorpusFile]:
+    """``token=Company`` pairs whose recording is ``<ats>/<token>.json`` in the real-data folder."""
+    files = []
+    for pair in names.split(";"):
+        token, company = (part.strip() for part in pair.split("="))
+        files.append(CorpusFile(ats, token, company, f"{ats}/{token}.json"))
+    return files
+
+
+CORPUS: list[CorpusFile] = [
+    *_same_name(
+        "greenhouse",
+        "lattice=Lattice; planetscale=PlanetScale; modernhealth=Modern Health; amplitude=Amplitude;"
+        "discord=Discord; faire=Faire; duolingo=Duolingo; chime=Chime; dropbox=Dropbox; airbnb=Airbnb;"
+        "openspace=OpenSpace; 3playmedia=3Play Media; tigergraph=TigerGraph; marqeta=Marqeta;"
+        "10xgenomics=10x Genomics; narvar=Narvar; simscale=SimScale",
+    ),
+    CorpusFile(
+        "greenhouse", "stripe", "Stripe", "greenhouse/stripe.trimmed12.fullbody.json",
+        "the API's own body (jobs + meta.total=572), trimmed to 12 jobs by its source repository",
+    ),
+    CorpusFile(
+        "greenhouse", "generalassembly", "General Assembly",
+        "greenhouse/legacy2013_generalassembly.jobs_with_content.json",
+        "2013 body with `content` (HTML-escaped), departments and offices: the only real `content` recording",
+    ),
+    *_same_name(
+        "ashby",
+        "answersnow=AnswersNow; materialsecurity=Material Security; Xlabs=xLabs; pawp=Pawp;"
+        "turbopuffer=turbopuffer; invert=Invert; centari=Centari; noise-labs=Noise; skimmer=Skimmer;"
+        "boon=Boon; brainly=Brainly; continua=Continua; nabucasa=Nabu Casa; deltia=Deltia;"
+        "sorcerer=Sorcerer; cluely=Cluely; auctor=Auctor; root-access=Root Access; gridium=Gridium;"
+        "mangomint=Mangomint; vanilla=Vanilla; casium=Casium; anterior=Anterior; nelo=Nelo;"
+        "vorticity=Vorticity; vitalize=Vitalize; sola=Sola; primary=Primary; lindy=Lindy; omi=Omi;"
+        "vercept=Vercept; physicalintelligence=Physical Intelligence; Windsurf=Windsurf; Catio=Catio;"
+        "Moonlake=Moonlake; enode=Enode; suzy=Suzy; inkeep=Inkeep; kraken=Kraken",
+    ),
+    CorpusFile(
+        "ashby", "etched", "Etched", "ashby/etched.trimmed10.json",
+        "without includeCompensation, trimmed to 10 jobs; the recording that has `workplaceType`",
+    ),
+    CorpusFile("lever", "palantir", "Palantir", "lever/palantir.trimmed10.json", "trimmed to 10 postings"),
+    CorpusFile(
+        "smartrecruiters", "WesternDigital", "Western Digital", "smartrecruiters/westerndigital.page1.limit10.json",
+        "first page (limit=10) of totalFound=359",
+    ),
+    CorpusFile(
+        "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.cxs_jobs.page1.json",
+        "first page (10) of total=2000",
+    ),
+]
+
+
+def corpus_boards() -> list[Board]:
+    """The boards of the shipped corpus, in manifest order (what ``data/boards.csv`` lists)."""
+    return [f.board for f in CORPUS]
+
+
+def build_corpus(source_dir: str | Path, out_dir: str | Path, files: list[CorpusFile] | None = None) -> list[Path]:
+    """Byte-copy the manifest's recordings from ``source_dir`` into ``out_dir`` and write its SOURCES.md.
+
+    Only the manifest's own files are written; other kinds' folders in ``out_dir`` are left alone.
+    """
+    source_dir, out_dir = Path(source_dir), Path(out_dir)
+    files = CORPUS if files is None else files
+    provenance = _provenance_rows(source_dir / "SOURCES.md")
+    missing = [f.source for f in files if not (source_dir / f.source).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{source_dir}: recordings not found: {', '.join(missing)}")
+    written = []
+    for f in files:
+        target = out_dir / f.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source_dir / f.source, target)
+        written.append(target)
+    (out_dir / "SOURCES.md").write_text(_sources_md(files, provenance), encoding="utf-8")
+    return written
+
+
+def _provenance_rows(sources_md: Path) -> dict[str, list[str]]:
+    """The real-data SOURCES.md table as ``{file: [repo, path, commit, api, captured, postings]}``."""
+    rows: dict[str, list[str]] = {}
+    if not sources_md.is_file():
+        return rows
+    for line in sources_md.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and (m := re.fullmatch(r"`([^`]+)`", cells[0])):
+            rows[m.group(1)] = cells[1:]
+    return rows
+
+
+def _sources_md(files: list[CorpusFile], provenance: dict[str, list[str]]) -> str:
+    lines = [
+        "# Replay corpus: provenance",
+        "",
+        "The default offline corpus of `jobpipeline run` and the tests, written by",
+        "`jobpipeline replay build-corpus`. Each file is a byte-for-byte copy of a real recorded API",
+        "response from the shared real-data folder; nothing was edited, trimmed or generated here.",
+        "The columns after the first two are copied from that folder's SOURCES.md.",
+        "",
+        "Greenhouse `*.json` (except `stripe` and `generalassembly`) are a scraper's capture records",
+        "`{company, fetched_at, job_count, jobs}` around the API's verbatim items, fetched without",
+        "`content=true`; the replay server serves them in the API's own shape.",
+        "",
+        "| corpus file | copied from | repo | path | commit | API / URL | captured | postings | note |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in files:
+        cells = provenance.get(f.source, ["?"] * 6)
+        lines.append(f"| `{f.path}` | `{f.source}` | " + " | ".join(cells) + f" | {f.note} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,154 @@
+"""Replay routes for the five ATS kinds: each API's own paths, answered from ``<kind>/<token>.json``.
+
+Bodies are served as recorded where the recording is the API's body (Ashby). Where the recording
+is one page or a capture wrapper, the server reshapes it into the API's shape: Greenhouse capture
+records (``{company, fetched_at, job_count, jobs}``) become ``{"jobs": [...], "meta": {"total": n}}``;
+Lever, SmartRecruiters and Workday page through the recorded list, with totals rewritten to the
+number of recorded items so paging ends where the recording does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from jobpipeline.lib.replay.registry import register_kind
+
+JSON = "application/json"
+
+
+class Recordings:
+    """The ``*.json`` files of one kind folder by token (relative path without ``.json``), read lazily."""
+
+    def __init__(self, kind_dir: Path):
+        self.kind_dir = kind_dir
+        self.paths = {
+            p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in sorted(kind_dir.rglob("*.json")) if p.is_file()
+        }
+        self._bytes: dict[str, bytes] = {}
+        self._json: dict[str, Any] = {}
+
+    def raw(self, token: str) -> bytes | None:
+        if token not in self._bytes:
+            if token not in self.paths:
+                return None
+            self._bytes[token] = self.paths[token].read_bytes()
+        return self._bytes[token]
+
+    def data(self, token: str) -> Any:
+        if token not in self._json:
+            raw = self.raw(token)
+            self._json[token] = None if raw is None else json.loads(raw)
+        return self._json[token]
+
+
+def not_found(kind: str, token: str) -> Response:
+    return Response(json.dumps({"error": f"no recording for {kind}/{token}"}), status_code=404, media_type=JSON)
+
+
+def _int(value: str | int | None, default: int) -> int:
+    try:
+        return max(0, int(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def build_greenhouse(kind_dir: Path) -> list[BaseRoute]:
+    recordings = Recordings(kind_dir)
+    served: dict[str, bytes] = {}
+
+    async def jobs(request: Request) -> Response:
+        token = request.path_params["token"]
+        if token not in served:
+            data = recordings.data(token)
+            if data is None:
+                return not_found("greenhouse", token)
+            # A capture record wraps the API's items; the API's own body also carries meta.total.
+            body = {"jobs": data.get("jobs", []), "meta": data.get("meta") or {"total": len(data.get("jobs", []))}}
+            served[token] = json.dumps(body).encode()
+        return Response(served[token], media_type=JSON)
+
+    return [Route("/v1/boards/{token}/jobs", jobs, methods=["GET"])]
+
+
+def build_ashby(kind_dir: Path) -> list[BaseRoute]:
+    recordings = Recordings(kind_dir)
+
+    async def job_board(request: Request) -> Response:
+        token = request.path_params["token"]
+        raw = recordings.raw(token)
+        return not_found("ashby", token) if raw is None else Response(raw, media_type=JSON)
+
+    return [Route("/posting-api/job-board/{token}", job_board, methods=["GET"])]
+
+
+def build_lever(kind_dir: Path) -> list[BaseRoute]:
+    recordings = Recordings(kind_dir)
+
+    async def postings(request: Request) -> Response:
+        token = request.path_params["token"]
+        data = recordings.data(token)
+        if data is None:
+            return not_found("lever", token)
+        skip = _int(request.query_params.get("skip"), 0)
+        limit = request.query_params.get("limit")
+        page = data[skip:] if limit is None else data[skip : skip + _int(limit, len(data))]
+        return Response(json.dumps(page), media_type=JSON)
+
+    return [Route("/v0/postings/{token}", postings, methods=["GET"])]
+
+
+def build_smartrecruiters(kind_dir: Path) -> list[BaseRoute]:
+    recordings = Recordings(kind_dir)
+
+    async def postings(request: Request) -> Response:
+        token = request.path_params["token"]
+        data = recordings.data(token)
+        if data is None:
+            return not_found("smartrecruiters", token)
+        everything = data.get("content", [])
+        offset = _int(request.query_params.get("offset"), 0)
+        limit = min(_int(request.query_params.get("limit"), 10), 100)  # the API's default and maximum
+        body = {**data, "offset": offset, "limit": limit, "totalFound": len(everything)}
+        body["content"] = everything[offset : offset + limit]
+        return Response(json.dumps(body), media_type=JSON)
+
+    return [Route("/v1/companies/{token}/postings", postings, methods=["GET"])]
+
+
+def build_workday(kind_dir: Path) -> list[BaseRoute]:
+    recordings = Recordings(kind_dir)
+    # The URL names tenant and site; a corpus file may be saved under 'tenant.wdN/site'.
+    by_url_token = {f"{t.split('/')[0].split('.')[0]}/{t.partition('/')[2]}": t for t in recordings.paths}
+
+    async def jobs(request: Request) -> Response:
+        url_token = request.path_params["token"]
+        token = by_url_token.get(url_token, url_token)
+        data = recordings.data(token)
+        if data is None:
+            return not_found("workday", url_token)
+        try:
+            query = await request.json()
+        except ValueError:
+            return Response(json.dumps({"error": "expected a JSON body"}), status_code=400, media_type=JSON)
+        everything = data.get("jobPostings", [])
+        offset = _int(query.get("offset"), 0)
+        limit = min(_int(query.get("limit"), 20), 20)
+        # Like Workday itself: the total is reported on the first page only.
+        body = {**data, "total": len(everything) if offset == 0 else 0}
+        body["jobPostings"] = everything[offset : offset + limit]
+        return Response(json.dumps(body), media_type=JSON)
+
+    return [Route("/wday/cxs/{token:path}/jobs", jobs, methods=["POST"])]
+
+
+register_kind("greenhouse", build_greenhouse)
+register_kind("ashby", build_ashby)
+register_kind("lever", build_lever)
+register_kind("smartrecruiters", build_smartrecruiters)
+register_kind("workday", build_workday)

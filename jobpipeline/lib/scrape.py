@@ -1,0 +1,122 @@
+"""Scrape many boards at once: fetch with the source adapters, parse, and record each board's outcome.
+
+One failing board never raises: an HTTP error, an HTML page, truncated JSON or a parse bug becomes a
+``BoardResult`` with ``ok=False`` and an error that says what was wrong, and the others land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from jobpipeline.lib.boards import Board
+from jobpipeline.lib.http import HttpSession, HttpSettings, HttpStatusError
+from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS
+from jobpipeline.lib.sources.base import SourceFormatError
+
+
+@dataclass(slots=True)
+class BoardResult:
+    """One board's outcome in one scrape."""
+
+    source: str
+    board: str  # the board token
+    company: str
+    ok: bool
+    http_status: int | None = None  # last status seen (None: no answer at all)
+    error: str | None = None
+    postings: list[Posting] = field(default_factory=list)
+    n_postings: int = 0
+    bytes: int = 0  # body bytes received, retries included
+    requests: int = 0  # HTTP attempts, retries included
+    duration_s: float = 0.0
+    raw_bodies: list[bytes] = field(default_factory=list)  # as fetched, one per page
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.board}"
+
+    def summary(self) -> dict:
+        """The result without postings and bodies: what goes into run metadata and logs."""
+        return {
+            "source": self.source,
+            "board": self.board,
+            "company": self.company,
+            "ok": self.ok,
+            "http_status": self.http_status,
+            "error": self.error,
+            "n_postings": self.n_postings,
+            "bytes": self.bytes,
+            "requests": self.requests,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+async def scrape_board(session: HttpSession, board: Board, base_url: str) -> BoardResult:
+    """Fetch and parse one board; every failure is caught and described in the result."""
+    started = time.perf_counter()
+    fetcher = session.fetcher()
+    result = BoardResult(source=board.ats, board=board.token, company=board.company, ok=False)
+    adapter = ADAPTERS.get(board.ats)
+    try:
+        if adapter is None:
+            raise LookupError(f"no source adapter for ATS {board.ats!r}")
+        result.raw_bodies = await adapter.fetch(fetcher, board, base_url)
+        result.postings = adapter.parse(result.raw_bodies, board)
+        result.n_postings = len(result.postings)
+        result.ok = True
+    except HttpStatusError as exc:
+        result.error = str(exc)
+    except httpx.TimeoutException as exc:
+        result.error = f"timeout after {session.settings.timeout_s:g}s ({type(exc).__name__}) on {_url_of(exc)}"
+    except httpx.TransportError as exc:
+        result.error = f"{type(exc).__name__} on {_url_of(exc)}: {exc or 'connection failed'}"
+    except SourceFormatError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # a parser bug on one board must not sink the others
+        result.error = f"{board.key}: {type(exc).__name__}: {exc}"
+    result.http_status = fetcher.status
+    result.bytes = fetcher.bytes
+    result.requests = fetcher.requests
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+async def scrape_boards(
+    boards: Iterable[Board],
+    *,
+    client: httpx.AsyncClient,
+    base_urls: Mapping[str, str] | None = None,
+    settings: HttpSettings | None = None,
+    on_result: Callable[[BoardResult], None] | None = None,
+) -> list[BoardResult]:
+    """Scrape ``boards`` concurrently (bounded by ``settings``); results in the order of ``boards``.
+
+    ``base_urls`` overrides the live API base URL per ATS (a replay server's ``base_urls``);
+    ``on_result`` is called with each result as it completes, for progress bars and log lines.
+    """
+    session = HttpSession(client, settings)
+    urls = {**DEFAULT_BASE_URLS, **(base_urls or {})}
+
+    async def one(board: Board) -> BoardResult:
+        result = await scrape_board(session, board, urls.get(board.ats, ""))
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    return list(await asyncio.gather(*(one(board) for board in boards)))
+
+
+def _url_of(exc: httpx.TransportError) -> str:
+    try:
+        return str(exc.request.url)
+    except RuntimeError:  # no request attached
+        return "?"
+
+
+__all__ = ["BoardResult", "HttpSettings", "scrape_board", "scrape_boards"]

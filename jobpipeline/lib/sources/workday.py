@@ -1,0 +1,96 @@
+"""Workday candidate-experience (CXS) search: ``POST /wday/cxs/{tenant}/{site}/jobs``, paged by offset.
+
+Board token format: ``{tenant}/{site}``, e.g. ``nvidia/NVIDIAExternalCareerSite``, served from
+``https://{tenant}.wd5.myworkdayjobs.com``. Tenants on another data centre name it in the first
+part: ``{tenant}.{dc}/{site}``, e.g. ``acme.wd1/External`` → ``https://acme.wd1.myworkdayjobs.com``.
+``DEFAULT_BASE_URL`` is a template with ``{host}``; a plain base URL (the replay server) is used as is.
+
+Workday reports ``total`` on the first page only (later pages say 0), so that one is used. The list
+has no description, salary, or absolute posting date ("Posted 3 Days Ago" is relative to the
+request), so those stay empty; ``bulletFields[0]`` is the requisition id.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from jobpipeline.lib.boards import Board
+from jobpipeline.lib.http import Fetcher
+from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.sources.base import MAX_PAGES, items, load_json, text_or_none, unique, workplace
+
+NAME = "workday"
+DEFAULT_BASE_URL = "https://{host}.myworkdayjobs.com"
+DEFAULT_DATA_CENTRE = "wd5"
+PAGE_SIZE = 20  # the CXS endpoint rejects larger pages
+
+_TOKEN = re.compile(r"^(?P<tenant>[A-Za-z0-9_-]+)(?:\.(?P<dc>wd\d+))?/(?P<site>[A-Za-z0-9_.-]+)$")
+_COUNT_ONLY = re.compile(r"^\d+ Locations?$")  # "3 Locations" is a count, not a place
+
+
+def split_token(token: str) -> tuple[str, str, str]:
+    """``(tenant, data_centre, site)`` of a board token; ``ValueError`` if it has the wrong shape."""
+    match = _TOKEN.match(token)
+    if not match:
+        raise ValueError("a Workday board token is 'tenant/site' or 'tenant.wdN/site', e.g. 'nvidia/NVIDIAExternalCareerSite'")
+    return match["tenant"], match["dc"] or DEFAULT_DATA_CENTRE, match["site"]
+
+
+def check_token(token: str) -> None:
+    split_token(token)
+
+
+def jobs_url(base_url: str, token: str) -> str:
+    tenant, dc, site = split_token(token)
+    base = base_url.replace("{host}", f"{tenant}.{dc}").rstrip("/")
+    return f"{base}/wday/cxs/{quote(tenant)}/{quote(site)}/jobs"
+
+
+def public_url(token: str, external_path: str) -> str:
+    tenant, dc, site = split_token(token)
+    return f"https://{tenant}.{dc}.myworkdayjobs.com/{site}{external_path}"
+
+
+async def fetch(client: Fetcher, board: Board, base_url: str) -> list[bytes]:
+    url = jobs_url(base_url, board.token)
+    bodies: list[bytes] = []
+    total: int | None = None
+    offset = 0
+    for _ in range(MAX_PAGES):
+        body = await client.post_json(url, {"appliedFacets": {}, "limit": PAGE_SIZE, "offset": offset, "searchText": ""})
+        bodies.append(body)
+        page = load_json(body, board)
+        got = len(items(page, "jobPostings", board))
+        if total is None:
+            total = page.get("total") if isinstance(page.get("total"), int) else 0
+        offset += got
+        if got == 0 or offset >= total:
+            break
+    return bodies
+
+
+def parse(bodies: list[bytes], board: Board) -> list[Posting]:
+    postings = []
+    for body in bodies:
+        for job in items(load_json(body, board), "jobPostings", board):
+            postings.append(_posting(job, board))
+    return postings
+
+
+def _posting(job: dict, board: Board) -> Posting:
+    path = text_or_none(job.get("externalPath")) or ""
+    bullets = [b for b in job.get("bulletFields") or [] if isinstance(b, str)]
+    locations_text = text_or_none(job.get("locationsText"))
+    workplace_type = workplace(job.get("remoteType"))
+    return Posting(
+        source=NAME,
+        board=board.token,
+        source_job_id=text_or_none(bullets[0] if bullets else None) or path,
+        company=board.company,  # the API does not name the company
+        title=(job.get("title") or "").strip(),
+        locations=[] if not locations_text or _COUNT_ONLY.match(locations_text) else unique([locations_text]),
+        remote=None if workplace_type is None else workplace_type == "remote",
+        workplace_type=workplace_type,
+        apply_url=public_url(board.token, path) if path else None,
+    )

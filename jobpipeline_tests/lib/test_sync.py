@@ -1,0 +1,142 @@
+"""The sync's contract: new / changed / unchanged / vanished, user fields kept, order-independent."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timezone
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from jobpipeline.lib.postings import Posting, postings_frame
+from jobpipeline.lib.store import Job, create_schema, get_engine, refresh_search_index, search_jobs
+from jobpipeline.lib.sync import sync_postings
+
+D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
+BOARD = ("greenhouse", "acme")
+
+
+def posting(job_id: str, title: str = "Backend Engineer", description: str = "Build APIs in Go.", *,
+            location: str = "Berlin", source: str = "greenhouse", board: str = "acme", company: str = "Acme") -> Posting:
+    return Posting(source=source, board=board, source_job_id=job_id, company=company, title=title,
+                   locations=[location], description=description,
+                   posted_at=datetime(2026, 10, 1, 9, 30, tzinfo=timezone.utc))
+
+
+def sync(engine, postings: list[Posting], day: date, boards=(BOARD,)):
+    return sync_postings(engine, postings_frame(postings), seen_on=day, scraped_boards=list(boards))
+
+
+def jobs_by_id(engine) -> dict[str, dict]:
+    """Store rows keyed by their canonical posting id (job ids depend on insertion order)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Job.__table__)).mappings().all()
+    return {r["source_job_id"]: dict(r) for r in rows}
+
+
+def comparable(engine) -> set[tuple]:
+    ignore = {"id", "synced_at"}
+    return {tuple((k, str(v)) for k, v in sorted(row.items()) if k not in ignore) for row in jobs_by_id(engine).values()}
+
+
+def test_new_changed_unchanged_and_vanished_postings(engine):
+    first = sync(engine, [posting("1"), posting("2", "Data Engineer", "Pipelines.")], D1)
+    assert (first.new, first.changed, first.unchanged) == (2, 0, 0)
+
+    second = sync(engine, [posting("1", description="Build APIs in Rust.")], D2)
+    assert (second.new, second.changed, second.unchanged, second.closed) == (0, 1, 0, 1)
+    rows = jobs_by_id(engine)
+    assert rows["1"]["description"] == "Build APIs in Rust."
+    assert rows["1"]["updated_at"] == D2 and rows["1"]["last_seen"] == D2 and rows["1"]["first_seen"] == D1
+    assert rows["2"]["closed_at"] == D2 and rows["2"]["last_seen"] == D1  # closed, not deleted
+
+    with engine.connect() as conn:
+        history = conn.exec_driver_sql("SELECT count(*) FROM job_hash_history WHERE job_id = ?", (rows["1"]["id"],)).scalar()
+    assert history == 2
+
+    third = sync(engine, [posting("1", description="Build APIs in Rust."), posting("2", "Data Engineer", "Pipelines.")], D3)
+    assert (third.unchanged, third.reopened) == (2, 1)
+    assert jobs_by_id(engine)["2"]["closed_at"] is None
+
+
+def test_rematerializing_a_partition_changes_nothing(engine):
+    sync(engine, [posting("1"), posting("2", "PM")], D1)
+    before = jobs_by_id(engine)
+    again = sync(engine, [posting("1"), posting("2", "PM")], D1)
+    assert (again.new, again.changed, again.closed) == (0, 0, 0)
+    assert jobs_by_id(engine) == before  # synced_at included: no row was written
+
+
+def test_vanished_posting_with_notes_is_closed_not_deleted_and_keeps_user_fields(engine):
+    sync(engine, [posting("1"), posting("2", "PM")], D1)
+    with engine.begin() as conn:
+        conn.execute(Job.__table__.update().where(Job.__table__.c.source_job_id == "2").values(favorite=True, notes="call Tue", status="applied"))
+        conn.execute(Job.__table__.update().where(Job.__table__.c.source_job_id == "1").values(notes="nice team"))
+    result = sync(engine, [posting("1", description="Rewritten.")], D2)
+    rows = jobs_by_id(engine)
+    assert rows["2"]["closed_at"] == D2
+    assert (rows["2"]["favorite"], rows["2"]["notes"], rows["2"]["status"]) == (True, "call Tue", "applied")
+    # A job with user data keeps the content the user saw; only its timestamps move.
+    assert result.frozen == 1 and rows["1"]["description"] == "Build APIs in Go." and rows["1"]["last_seen"] == D2
+    assert rows["1"]["notes"] == "nice team"
+
+
+def test_failed_board_closes_nothing(engine):
+    sync(engine, [posting("1")], D1)
+    result = sync(engine, [], D2, boards=())  # the board failed: not among the scraped boards
+    assert result.closed == 0 and jobs_by_id(engine)["1"]["closed_at"] is None
+
+
+def test_same_job_under_several_locations_and_sources_is_one_job(engine):
+    berlin, paris = posting("1", location="Berlin"), posting("2", location="Paris")
+    lever = posting("abc", location="Remote", source="lever", board="acme")
+    result = sync_postings(engine, postings_frame([berlin, paris, lever]), seen_on=D1,
+                           scraped_boards=[BOARD, ("lever", "acme")])
+    assert (result.postings, result.jobs, result.new) == (3, 1, 1)
+    (row,) = jobs_by_id(engine).values()
+    assert row["locations"] == ["Berlin", "Paris", "Remote"]
+    assert (row["source"], row["source_job_id"]) == ("greenhouse", "1")  # smallest (source, board, id) is canonical
+    # One more source later: matched by dedup key, no new job; not canonical, so content stays.
+    later = sync(engine, [posting("9", source="workday", board="acme-co")], D2, boards=[("workday", "acme-co")])
+    assert (later.new, later.unchanged) == (0, 1)
+
+
+def test_duplicate_ids_on_one_board_count_once(engine):
+    result = sync(engine, [posting("1"), posting("1")], D1)
+    assert (result.jobs, result.new) == (1, 1)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations([D1, D2, D3])))
+def test_partitions_in_any_order_leave_the_same_store(tmp_path, order):
+    days = {
+        D1: [posting("1"), posting("2", "PM"), posting("3", "QA")],
+        D2: [posting("1", description="v2"), posting("3", "QA")],
+        D3: [posting("1", description="v2"), posting("4", "SRE"), posting("2", "PM")],
+    }
+    in_order = get_engine(f"sqlite:///{tmp_path}/a.db")
+    shuffled = get_engine(f"sqlite:///{tmp_path}/b.db")
+    for eng in (in_order, shuffled):
+        create_schema(eng)
+    for day in sorted(days):
+        sync(in_order, days[day], day)
+    for day in order:
+        sync(shuffled, days[day], day)
+    assert comparable(shuffled) == comparable(in_order)
+    rows = jobs_by_id(in_order)
+    assert rows["3"]["closed_at"] == D3 and rows["2"]["closed_at"] is None and rows["1"]["description"] == "v2"
+
+
+def test_full_text_search_finds_synced_jobs(engine):
+    result = sync(engine, [posting("1", "Rust Engineer", "Tokio and async."), posting("2", "Designer", "Figma.")], D1)
+    assert refresh_search_index(engine, result.touched_ids) == 2
+    hits = search_jobs(engine, "tokio")
+    assert [h.title for h in hits] == ["Rust Engineer"]
+
+
+def test_sync_of_a_malformed_frame_names_the_problem_and_writes_nothing(engine):
+    sync(engine, [posting("1")], D1)
+    bad = pl.DataFrame({"source": ["greenhouse"], "board": ["acme"]})
+    with pytest.raises(pl.exceptions.ColumnNotFoundError, match="source_job_id"):
+        sync_postings(engine, bad, seen_on=D2, scraped_boards=[BOARD])
+    assert jobs_by_id(engine)["1"]["last_seen"] == D1
