@@ -138,7 +138,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
             result = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
             summary.runs.append((DOWNSTREAM_JOB, result.run_id, result.success))
             for event in result.get_asset_materialization_events():
-                mat = event.asset_materialization
+                mat = event.materialization
                 summary.downstream[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
     summary.seconds = time.perf_counter() - started
     return summary
@@ -146,7 +146,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
 
 def _materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.materialization
         if mat.asset_key.to_user_string() == asset:
             return {k: v.value for k, v in mat.metadata.items()}
     return {}

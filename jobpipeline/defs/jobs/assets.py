@@ -1,6 +1,5 @@
 """``jobs``: each raw partition normalized, deduplicated, hashed and synced into the store."""
 
-from __future__ import annotations
 
 from datetime import date
 
@@ -12,7 +11,7 @@ from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partitions
 from jobpipeline.lib.rawstore import RawPartition
-from jobpipeline.lib.store import Job
+from jobpipeline.lib.store import Job, refresh_search_index
 from jobpipeline.lib.sync import SyncResult, sync_postings
 
 
@@ -20,7 +19,8 @@ def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawP
     """Sync one raw partition from disk: boards that failed close nothing."""
     outcomes = partition.read_outcomes()
     ok_boards = [(source, o["board"]) for o in outcomes if o["ok"]]
-    board_outcomes = [{k: v for k, v in o.items()} | {"source": source} for o in outcomes]
+    columns = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
+    board_outcomes = [{"source": source, **{c: o.get(c) for c in columns}} for o in outcomes]
     return sync_postings(
         engine, partition.read_postings(), seen_on=date.fromisoformat(day), scraped_boards=ok_boards, board_outcomes=board_outcomes
     )
@@ -54,6 +54,10 @@ def jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Material
     for day, source in keys:
         result = sync_raw_partition(engine, source, day, RawPartition.at(settings.raw_dir(), source, day))
         context.log.info(f"{source} {day}: " + ", ".join(f"{k} {v}" for k, v in result.as_dict().items()))
-        for field, value in result.as_dict().items():
-            setattr(totals, field, getattr(totals, field) + value)
-    return dg.MaterializeResult(metadata={**totals.as_dict(), **store_totals(engine), "partitions_synced": len(keys)})
+        for name, value in result.as_dict().items():
+            setattr(totals, name, getattr(totals, name) + value)
+        totals.touched_ids.extend(result.touched_ids)
+    indexed = refresh_search_index(engine, sorted(set(totals.touched_ids)))
+    return dg.MaterializeResult(
+        metadata={**totals.as_dict(), **store_totals(engine), "partitions_synced": len(keys), "search_indexed": indexed}
+    )

@@ -1,6 +1,5 @@
 """``raw_postings``: one day's scrape of one source's boards, persisted to disk per partition."""
 
-from __future__ import annotations
 
 import asyncio
 import os
@@ -24,16 +23,10 @@ class ScrapeConfig(dg.Config):
 
 
 def outcome_row(result: BoardResult) -> dict:
-    return {
-        "source": result.source,
-        "board": result.board,
-        "ok": result.ok,
-        "http_status": result.http_status,
-        "error": result.error,
-        "n_postings": result.n_postings,
-        "n_bytes": result.bytes,
-        "duration_s": round(result.duration_s, 3),
-    }
+    """What ``outcomes.json`` and the metadata keep of a board: everything but postings and bodies."""
+    row = result.summary()
+    row["n_bytes"] = row.pop("bytes")
+    return row
 
 
 def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]:
@@ -108,7 +101,7 @@ def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_bo
             bar.close()
     outcomes = [outcome_row(r) for r in results]
     postings = postings_frame([p for r in results for p in r.postings])
-    partition.write(postings, outcomes, {r.board: r.bodies for r in results})
+    partition.write(postings, outcomes, {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results})
     metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}
     if not any(r.ok for r in results):
         raise dg.Failure(f"every {source} board failed for {day}; outcomes kept in {partition.outcomes_path}", metadata=metadata)

@@ -86,21 +86,22 @@ def is_flags_only(segment: str) -> bool:
 # Where a free-form headline does not say which piece is the place: a "City, ST" / "City, Country"
 # shape or one of the hubs that recur in the threads. Only used to tell a place from a company name.
 _PLACE_SHAPE = re.compile(r",\s*(?!(?:inc|ltd|llc|gmbh|corp|co|s\.?a|b\.?v|ag|plc)\b)[A-Z][A-Za-z.]+", re.I)
+_PLACE_CODES = re.compile(r"\b(?:USA?|U\.S\.A?\.?|UK|U\.K\.|EU|EMEA|APAC|NYC|SF|LA|DC)\b")  # case matters: "us"
 _PLACE_NAMES = re.compile(
-    r"\b(?:usa?|u\.s\.a?\.?|uk|u\.k\.|eu|europe|emea|apac|canada|germany|france|spain|italy|netherlands"
-    r"|sweden|norway|denmark|finland|poland|portugal|ireland|switzerland|austria|israel|india|china|japan"
-    r"|singapore|australia|brazil|mexico|argentina|nyc|new york|sf|san francisco|bay area|silicon valley"
-    r"|palo alto|mountain view|san jose|oakland|berkeley|los angeles|la|seattle|portland|boston|cambridge"
-    r"|chicago|austin|denver|boulder|atlanta|miami|washington|dc|philadelphia|pittsburgh|toronto|vancouver"
-    r"|montreal|waterloo|london|edinburgh|manchester|dublin|berlin|munich|hamburg|paris|amsterdam"
-    r"|stockholm|copenhagen|oslo|helsinki|zurich|geneva|vienna|prague|warsaw|krakow|lisbon|madrid"
-    r"|barcelona|tel aviv|bangalore|bengaluru|tokyo|sydney|melbourne|auckland|hong kong|shanghai|beijing)\b",
+    r"\b(?:europe|canada|germany|france|spain|italy|netherlands|sweden|norway|denmark|finland|poland"
+    r"|portugal|ireland|switzerland|austria|israel|india|china|japan|singapore|australia|brazil|mexico"
+    r"|argentina|new york|san francisco|bay area|silicon valley|palo alto|mountain view|san jose|oakland"
+    r"|berkeley|los angeles|seattle|portland|boston|cambridge|chicago|austin|denver|boulder|atlanta|miami"
+    r"|washington|philadelphia|pittsburgh|toronto|vancouver|montreal|waterloo|london|edinburgh|manchester"
+    r"|dublin|berlin|munich|hamburg|paris|amsterdam|stockholm|copenhagen|oslo|helsinki|zurich|geneva"
+    r"|vienna|prague|warsaw|krakow|lisbon|madrid|barcelona|tel aviv|bangalore|bengaluru|tokyo|sydney"
+    r"|melbourne|auckland|hong kong|shanghai|beijing)\b",
     re.I,
 )
 
 
 def looks_like_place(segment: str) -> bool:
-    return bool(_PLACE_SHAPE.search(segment) or _PLACE_NAMES.search(segment))
+    return bool(_PLACE_SHAPE.search(segment) or _PLACE_CODES.search(segment) or _PLACE_NAMES.search(segment))
 
 
 _URL_ONLY = re.compile(

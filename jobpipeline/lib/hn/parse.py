@@ -17,7 +17,6 @@ of the comment (HN links are shown cut with "…", so the href is used).
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -35,13 +34,13 @@ _ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>.*?</a>", re.I | re.S)
 _URL = re.compile(r"https?://[^\s<>\"'\]\[|]+|(?<![\w@./])www\.[^\s<>\"'\]\[|]+", re.I)
 _FREE_SPLIT = re.compile(r"\s+[-–—]+\s+|:\s+|\s+@\s+|\s*/\s+|\s+/\s*")
 _IS_HIRING = re.compile(
-    r"^(?:the\s+)?([A-Z0-9][\w.&'’ -]{0,40}?)(?:\s*\([^)]{0,60}\))?(?:,.{0,120}?,)?\s+(?:is|are)\s+"
+    r"^(?!(?i:we|i|our|they|you|he|she|it|this|my)\b)(?:the\s+)?([A-Z0-9][\w.&'’ -]{0,40}?)(?:\s*\([^)]{0,60}\))?(?:,.{0,120}?,)?\s+(?:is|are)\s+"
     r"(?:hiring|looking|seeking|searching|growing)\b"
 )
 _AT_X_WE = re.compile(r"^At\s+([A-Z0-9][\w.&'’ -]{0,40}?),\s+we\b")
 _BARE_DOMAIN = re.compile(r"^[A-Za-z0-9][\w-]*(?:\.[\w-]+)*\.(?:com|net|org|io|co|me|ly|ai|edu)$", re.I)
 _DASH = re.compile(r"\s+[-–—]+\s+")
-_LABEL = re.compile(r"^(?:location|company|position|role|title|description)\s*:\s*", re.I)
+_LABEL = re.compile(r"^(location|company|position|role|title|description)\s*:\s*", re.I)
 _PLACE_SPLIT = re.compile(r",?\s+(?:or|and)\s+|\s*;\s*|\s+/\s+|\s+\+\s+|\s+&\s+|\s*\|\s*", re.I)
 
 
@@ -60,7 +59,7 @@ def comment_text(markup: str, *, literal_newlines: bool = False) -> str:
     """
     if literal_newlines:
         markup = markup.replace("\\n", "\n")
-    return html_to_text(_ANCHOR.sub(lambda m: html.unescape(m[1]), markup))
+    return html_to_text(_ANCHOR.sub(lambda m: m[1], markup))  # the href, still escaped: decoded once below
 
 
 def first_url(text: str) -> str | None:
@@ -136,10 +135,10 @@ def _classify_into(head: _Headline, segments: list[str], *, free_form: bool) -> 
     # Pipe: the company came first, anything else is a place. Free-form: a piece shaped like a
     # place is one; the first other piece is the company.
     for segment in leftovers:
-        if free_form and not head.company and not fields.looks_like_place(segment):
-            head.company = _company(segment)
-        else:
+        if not free_form or fields.looks_like_place(segment):
             head.locations.extend(_places(segment))
+        elif not head.company and len(segment.split()) <= 5 and not re.search(r"[!?]", segment):
+            head.company = _company(segment)  # longer, or exclaiming/asking: a sentence, not a name
 
 
 def _pipe_segments(line: str) -> list[str]:
@@ -168,6 +167,13 @@ def _parse_free_form(headline: str) -> _Headline:
         return head  # prose: the rest is a sentence, not fields
     if len(headline) > 160 or (len(headline) > 60 and not _FREE_SPLIT.search(headline)):
         return head  # prose: leave the fields to the extractor
+    if (label := _LABEL.match(headline)) and label[1].lower() in ("location", "company"):
+        rest = headline[label.end() :]  # "Location: New Orleans" says what it is
+        if label[1].lower() == "location":
+            head.locations = _places(rest)
+        else:
+            head.company = _company(rest)
+        return head
     _classify_into(head, _FREE_SPLIT.split(_LABEL.sub("", headline)), free_form=True)
     return head
 
@@ -179,6 +185,9 @@ def parse_comment(comment: HNComment, month: str) -> ParsedComment:
     headline = lines[0] if lines else ""
     layout: Layout = "pipe" if headline.count("|") >= 1 else "free-form"
     head = _parse_pipe(headline, lines) if layout == "pipe" else _parse_free_form(headline)
+    if layout == "free-form" and not head.company and len(lines) > 1:
+        # "San Francisco, CA" then "Greplin - We're a YC W10 company…": the name opens line two.
+        head.company = _parse_free_form(lines[1]).company
     remote, workplace = fields.remote_wording(headline)
     salary = fields.parse_salary(head.salary_text) if head.salary_text else fields.Salary(None, None, None, None)
     posting = Posting(
