@@ -8,7 +8,7 @@ import sys
 
 # Each module defines ``register(subparsers)``, adding its verb with ``set_defaults(func=...)``;
 # ``func(args)`` returns the process exit code.
-COMMAND_MODULES = ("run", "replay", "extract", "query", "backfill")
+COMMAND_MODULES = ("run", "dev", "replay", "extract", "query", "backfill")
 
 
 class CommandError(Exception):

@@ -75,6 +75,7 @@ def dagster_home() -> Path:
     if not (home / "dagster.yaml").exists() and (settings.REPO_DIR / "dagster.yaml").exists():
         shutil.copy(settings.REPO_DIR / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.setdefault("JOBPIPELINE_HOME", str(settings.home()))  # the UI process writes where `run` does
     return home
 
 

@@ -7,8 +7,14 @@ import asyncio
 import httpx
 import pytest
 
+from jobpipeline.lib.hn import (
+    MonthResult,
+    ThreadNotFoundError,
+    ThreadUnavailableError,
+    fetch_month,
+    parse_thread,
+)
 from jobpipeline.lib.replay import ReplayServer
-from jobpipeline.lib.hn import MonthResult, ThreadNotFoundError, ThreadUnavailableError, fetch_month, parse_thread
 from jobpipeline_tests.hn.conftest import recorded_thread
 
 
@@ -62,8 +68,9 @@ def test_month_without_any_thread_fails_clearly(hn_base):
 def test_replay_answers_only_recorded_requests(hn_base):
     async def statuses() -> list[int]:
         async with httpx.AsyncClient() as client:
+            recorded_query = {"query": "hiring", "tags": "story,(author__whoishiring,author_whoishiring)"}
             urls = [
-                (f"{hn_base}/api/v1/search_by_date", {"query": "hiring", "tags": "story,(author__whoishiring,author_whoishiring)", "page": "3"}),
+                (f"{hn_base}/api/v1/search_by_date", {**recorded_query, "page": "3"}),
                 (f"{hn_base}/api/v1/search_by_date", {"query": "hired", "tags": "story,author_whoishiring"}),
                 (f"{hn_base}/api/v1/items/2396027", None),
                 (f"{hn_base}/api/v1/items/21419536", None),

@@ -53,18 +53,40 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
     group_name="scrape",
     kinds={"httpx", "parquet"},
     pool="scrape",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description="Raw API bodies and normalized postings of every board of one source, for one day, under data/raw/.",
 )
 def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource) -> dg.MaterializeResult:
-    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
-    day, source = keys["date"], keys["source"]
+    """One partition per run from the schedule; a backfill range runs in one go, past days from disk."""
+    keys = sorted(
+        (k.keys_by_dimension["date"], k.keys_by_dimension["source"])
+        for k in map(board_partitions.get_partition_key_from_str, context.partition_keys)
+    )
+    results = [scrape_partition(context, config, job_boards, day, source) for day, source in keys]
+    failed = [f"{source} {day}" for (day, source), (_, ok) in zip(keys, results) if not ok]
+    if len(keys) == 1:
+        metadata = results[0][0]
+    else:
+        metadata = {
+            "partitions": len(keys),
+            **{k: sum(int(m.get(k, 0)) for m, _ in results) for k in ("boards", "boards_ok", "boards_failed", "postings", "bytes")},
+            "partitions_reused_from_disk": sum(bool(m.get("reused_from_disk")) for m, _ in results),
+        }
+    if failed:
+        raise dg.Failure(f"every board failed for {', '.join(failed)}; outcomes kept on disk", metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def scrape_partition(
+    context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource, day: str, source: str
+) -> tuple[dict, bool]:
+    """Scrape (or reuse from disk) one (day, source) partition. Returns its metadata and whether any board succeeded."""
     partition = RawPartition.at(settings.raw_dir(), source, day)
     today = datetime.now(timezone.utc).date().isoformat()
-
     if day < today and not config.rescrape and partition.exists():
         context.log.info(f"{source} {day}: reusing the raw partition on disk ({partition.root}), no network")
         outcomes = partition.read_outcomes()
-        return dg.MaterializeResult(metadata={**outcomes_metadata(outcomes), "reused_from_disk": True, "path": str(partition.root)})
+        return {**outcomes_metadata(outcomes), "reused_from_disk": True, "path": str(partition.root)}, any(o["ok"] for o in outcomes)
     if day < today and not config.allow_past and job_boards.mode == "live":
         raise dg.Failure(
             f"{source} {day} is in the past and has no raw partition on disk: live APIs only show today's "
@@ -103,9 +125,7 @@ def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_bo
     postings = postings_frame([p for r in results for p in r.postings])
     partition.write(postings, outcomes, {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results})
     metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}
-    if not any(r.ok for r in results):
-        raise dg.Failure(f"every {source} board failed for {day}; outcomes kept in {partition.outcomes_path}", metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata, any(r.ok for r in results)
 
 
 def _progress_bar(total: int, label: str):

@@ -125,4 +125,3 @@ async def fetch_month(
         counts=counts,
         raw_comments=[c.raw for c in comments.comments],
     )
-

@@ -18,9 +18,10 @@ import asyncio
 import calendar
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import httpx
 
@@ -196,7 +197,8 @@ async def search_firebase(month: str, client: Client, firebase_base: str, *, bat
 async def find_thread(month: str, *, client: Client, algolia_base: str, firebase_base: str) -> Thread:
     """The month's thread: Algolia search first, Firebase ``submitted`` as the fallback.
 
-    Raises ``ThreadNotFoundError`` (naming the month) when neither knows one.
+    Raises ``ThreadNotFoundError`` (naming the month) when neither knows one, ``HNSourceError``
+    when Algolia gave no answer and Firebase failed too.
     """
     parse_month(month)
     algolia_problem = "no matching story"
@@ -206,7 +208,13 @@ async def find_thread(month: str, *, client: Client, algolia_base: str, firebase
             return threads[month]
     except (HNSourceError, HttpStatusError, httpx.TransportError, ValueError) as exc:
         algolia_problem = f"failed: {exc}"
-    thread = await search_firebase(month, client, firebase_base)
+    try:
+        thread = await search_firebase(month, client, firebase_base)
+    except (HttpStatusError, httpx.TransportError, ValueError) as exc:
+        raise HNSourceError(
+            f"cannot find the 'Who is hiring?' thread of {month}: Algolia at {algolia_base} {algolia_problem}, "
+            f"Firebase at {firebase_base} failed: {exc}"
+        ) from exc
     if thread is not None:
         return thread
     raise ThreadNotFoundError(

@@ -45,7 +45,7 @@ _EMPLOYMENT = (
 
 
 def employment_types(text: str) -> str | None:
-    """"full-time", "part-time", "contract", "internship" named in ``text``, comma-joined in that order."""
+    """The employment types named in ``text`` ("full-time", "part-time", "contract", "internship"), comma-joined."""
     found = [name for name, pattern in _EMPLOYMENT if pattern.search(text)]
     return ", ".join(found) or None
 
@@ -105,7 +105,9 @@ def looks_like_place(segment: str) -> bool:
 
 
 _URL_ONLY = re.compile(
-    r"^\(?\s*(?:https?://\S+|www\.\S+|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/\S*)?|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)\s*\)?$", re.I
+    r"^\(?\s*(?:https?://\S+|www\.\S+|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/\S*)?"  # a URL or a bare domain
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)\s*\)?$",  # or an email address
+    re.I,
 )
 
 
@@ -121,7 +123,9 @@ _RANGE = re.compile(
     rf"(?P<c2>{_CUR})?\s?(?P<b>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2b>{_CUR})?",
     re.I,
 )
-_SINGLE = re.compile(rf"(?P<c1>{_CUR})\s?(?P<a>{_NUM})\s?(?P<k1>[kK]\b)?|(?P<a2>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2>{_CUR})", re.I)
+_SINGLE = re.compile(
+    rf"(?P<c1>{_CUR})\s?(?P<a>{_NUM})\s?(?P<k1>[kK]\b)?|(?P<a2>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2>{_CUR})", re.I
+)
 _CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
 _PERIODS = (
     ("hour", re.compile(r"(?:/|\bper\s|\ban\s)\s?(?:hour|hr|h)\b|\bhourly\b", re.I)),

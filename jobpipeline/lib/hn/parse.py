@@ -5,8 +5,10 @@ The headline (first line of the first paragraph) is read in one of two layouts:
 
 - **pipe**: ``Company | Role | Location | REMOTE/ONSITE | Salary | URL`` in any order after the
   company; each segment is classified (URL, salary, remote/type flags, role, else location).
-- **free-form**: the 2011-style ``Location - Role @ Company`` or prose; segments split on dashes,
-  colons and ``@``, plus "X is hiring" / "At X, we" for the company.
+- **free-form** (no ``|`` in the headline): the 2011-style ``Location - Role @ Company``, slashes,
+  or prose; segments split on spaced dashes, colons, ``@`` and ``/``; a piece shaped like a place
+  is a location, the first other short one the company; "X is hiring" / "At X, we" name it too,
+  and a headline that is only a place ("San Francisco, CA") takes the company from line two.
 
 Title: every role named, in order, joined with " / " — including the roles of further pipe lines of
 the same company ("MAARK | Senior Frontend Engineer | …<p>MAARK | Wordpress Developer | …"); empty
@@ -18,7 +20,7 @@ of the comment (HN links are shown cut with "…", so the href is used).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from jobpipeline.lib.hn import fields
@@ -33,9 +35,10 @@ Layout = Literal["pipe", "free-form"]
 _ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>.*?</a>", re.I | re.S)
 _URL = re.compile(r"https?://[^\s<>\"'\]\[|]+|(?<![\w@./])www\.[^\s<>\"'\]\[|]+", re.I)
 _FREE_SPLIT = re.compile(r"\s+[-–—]+\s+|:\s+|\s+@\s+|\s*/\s+|\s+/\s*")
+# "Groupon is hiring …", "Tutorspree (YC W11) is looking …", "Etsy, the global marketplace …, is hiring …"
 _IS_HIRING = re.compile(
-    r"^(?!(?i:we|i|our|they|you|he|she|it|this|my)\b)(?:the\s+)?([A-Z0-9][\w.&'’ -]{0,40}?)(?:\s*\([^)]{0,60}\))?(?:,.{0,120}?,)?\s+(?:is|are)\s+"
-    r"(?:hiring|looking|seeking|searching|growing)\b"
+    r"^(?!(?i:we|i|our|they|you|he|she|it|this|my)\b)(?:the\s+)?([A-Z0-9][\w.&'’ -]{0,40}?)"
+    r"(?:\s*\([^)]{0,60}\))?(?:,.{0,120}?,)?\s+(?:is|are)\s+(?:hiring|looking|seeking|searching|growing)\b"
 )
 _AT_X_WE = re.compile(r"^At\s+([A-Z0-9][\w.&'’ -]{0,40}?),\s+we\b")
 _BARE_DOMAIN = re.compile(r"^[A-Za-z0-9][\w-]*(?:\.[\w-]+)*\.(?:com|net|org|io|co|me|ly|ai|edu)$", re.I)
@@ -71,14 +74,12 @@ def first_url(text: str) -> str | None:
 
 @dataclass(slots=True)
 class _Headline:
-    company: str = ""
-    roles: list[str] | None = None
-    locations: list[str] | None = None
-    salary_text: str | None = None
+    """What a headline gave, before it becomes a ``Posting``."""
 
-    def __post_init__(self) -> None:
-        self.roles = self.roles or []
-        self.locations = self.locations or []
+    company: str = ""
+    roles: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    salary_text: str | None = None
 
 
 def _clean(segment: str) -> str:
@@ -103,7 +104,7 @@ _PARENS = re.compile(r"\([^()]*\)")
 
 
 def _places(segment: str) -> list[str]:
-    """"Paris or Nantes; Bonn (DE, AT)" → ["Paris", "Nantes", "Bonn (DE, AT)"]: never split inside parentheses."""
+    """Places of one segment, never split inside parentheses: "Paris or Nantes; Bonn (DE, AT)" → 3 places."""
     asides = _PARENS.findall(segment)
     masked = _PARENS.sub("\0", segment)
     pieces = []
@@ -141,18 +142,14 @@ def _classify_into(head: _Headline, segments: list[str], *, free_form: bool) -> 
             head.company = _company(segment)  # longer, or exclaiming/asking: a sentence, not a name
 
 
-def _pipe_segments(line: str) -> list[str]:
-    return [s for s in line.split("|")]
-
-
 def _parse_pipe(headline: str, lines: list[str]) -> _Headline:
-    segments = _pipe_segments(headline)
+    segments = headline.split("|")
     company = _company(segments[0])
     head = _Headline(company="" if fields.is_flags_only(company) else company)
     _classify_into(head, segments[1:], free_form=False)
     # Further pipe lines of the same company add their roles ("MAARK | Wordpress Developer | …").
     for line in lines[1:]:
-        more = _pipe_segments(line)
+        more = line.split("|")
         if len(more) > 2 and head.company and _company(more[0]).lower() == head.company.lower():
             extra = _Headline()
             _classify_into(extra, more[1:], free_form=False)
