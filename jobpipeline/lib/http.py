@@ -7,6 +7,8 @@ backing off.
 
 ``HttpSession`` holds the shared client, settings and semaphores for one scrape; each board gets a
 ``Fetcher`` from it, which source adapters call and which remembers the board's last HTTP status.
+``make_client`` builds the shared ``httpx.AsyncClient`` (its pool split into small shards: see
+``ShardedTransport`` for why).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 import tenacity
 
-USER_AGENT = "jobpipeline/0.1 (+https://github.com/; public job-board APIs)"
+USER_AGENT = "jobpipeline/0.1 (job-board scraper; public posting APIs only)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -44,7 +46,7 @@ class HttpSettings:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
 
 
-POOL_SHARD_SIZE = 16
+POOL_SHARD_SIZE = 4
 
 
 def make_client(settings: HttpSettings | None = None) -> httpx.AsyncClient:

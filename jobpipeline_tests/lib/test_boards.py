@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from jobpipeline.lib.boards import Board, BoardsConfigError, load_boards, write_boards
-from jobpipeline.lib.replay import CORPUS
+from jobpipeline.lib.replay import CORPUS, recorded_boards
 from jobpipeline.lib.sources import ADAPTERS
 from jobpipeline.settings import REPO_DIR, replay_corpus_dir
 
@@ -26,12 +26,8 @@ def test_shipped_config_lists_at_least_50_real_boards_of_every_ats():
 
 def test_shipped_config_is_exactly_the_boards_of_the_shipped_corpus():
     boards = load_boards(SHIPPED)
-    on_disk = {
-        (ats, p.relative_to(replay_corpus_dir() / ats).with_suffix("").as_posix())
-        for ats in ADAPTERS
-        for p in (replay_corpus_dir() / ats).rglob("*.json")
-    }
-    assert {(b.ats, b.token) for b in boards} == on_disk
+    on_disk = recorded_boards(replay_corpus_dir(), ADAPTERS)
+    assert sorted((b.ats, b.token) for b in boards) == sorted(on_disk)
     assert [b for b in boards] == [f.board for f in CORPUS]
 
 

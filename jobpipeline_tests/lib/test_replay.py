@@ -21,6 +21,8 @@ from jobpipeline.lib.replay import CORPUS, ROUTE_BUILDERS, Fault, ReplayServer, 
 from jobpipeline.lib.replay.corpus import CorpusFile
 from jobpipeline.settings import REPO_DIR, replay_corpus_dir
 
+HTTP = httpx.Client(timeout=10)  # one client: a fresh one per call would rebuild its TLS context each time
+
 
 def test_boards_lists_every_recording_by_kind_and_token(replay: ReplayServer):
     boards = replay.boards()
@@ -32,47 +34,47 @@ def test_boards_lists_every_recording_by_kind_and_token(replay: ReplayServer):
 
 
 def test_greenhouse_capture_record_is_served_in_the_apis_own_shape(replay: ReplayServer):
-    body = httpx.get(f"{replay.base_urls['greenhouse']}/v1/boards/lattice/jobs", params={"content": "true"}).json()
+    body = HTTP.get(f"{replay.base_urls['greenhouse']}/v1/boards/lattice/jobs", params={"content": "true"}).json()
     assert set(body) == {"jobs", "meta"} and body["meta"] == {"total": 9} and len(body["jobs"]) == 9
-    stripe = httpx.get(f"{replay.base_urls['greenhouse']}/v1/boards/stripe/jobs").json()
+    stripe = HTTP.get(f"{replay.base_urls['greenhouse']}/v1/boards/stripe/jobs").json()
     assert stripe["meta"] == {"total": 572} and len(stripe["jobs"]) == 12  # the API's body, served as recorded
 
 
 def test_ashby_body_is_served_byte_for_byte(replay: ReplayServer):
-    response = httpx.get(f"{replay.base_urls['ashby']}/posting-api/job-board/answersnow?includeCompensation=true")
+    response = HTTP.get(f"{replay.base_urls['ashby']}/posting-api/job-board/answersnow?includeCompensation=true")
     assert response.content == (replay_corpus_dir() / "ashby" / "answersnow.json").read_bytes()
     assert response.headers["content-type"] == "application/json"
 
 
 def test_lever_and_smartrecruiters_page_through_the_recorded_list(replay: ReplayServer):
     lever = f"{replay.base_urls['lever']}/v0/postings/palantir"
-    assert len(httpx.get(lever, params={"mode": "json"}).json()) == 10
-    page = httpx.get(lever, params={"mode": "json", "skip": 8, "limit": 5}).json()
+    assert len(HTTP.get(lever, params={"mode": "json"}).json()) == 10
+    page = HTTP.get(lever, params={"mode": "json", "skip": 8, "limit": 5}).json()
     recorded = json.loads((replay_corpus_dir() / "lever" / "palantir.json").read_bytes())
     assert [p["id"] for p in page] == [p["id"] for p in recorded[8:]]
-    sr = httpx.get(f"{replay.base_urls['smartrecruiters']}/v1/companies/WesternDigital/postings", params={"offset": 6, "limit": 3})
+    sr = HTTP.get(f"{replay.base_urls['smartrecruiters']}/v1/companies/WesternDigital/postings", params={"offset": 6, "limit": 3})
     body = sr.json()
     assert (body["offset"], body["limit"], body["totalFound"], len(body["content"])) == (6, 3, 10, 3)
 
 
 def test_workday_is_a_post_with_the_total_on_the_first_page_only(replay: ReplayServer):
     url = f"{replay.base_urls['workday']}/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs"
-    first = httpx.post(url, json={"appliedFacets": {}, "limit": 4, "offset": 0, "searchText": ""}).json()
-    later = httpx.post(url, json={"appliedFacets": {}, "limit": 4, "offset": 8, "searchText": ""}).json()
+    first = HTTP.post(url, json={"appliedFacets": {}, "limit": 4, "offset": 0, "searchText": ""}).json()
+    later = HTTP.post(url, json={"appliedFacets": {}, "limit": 4, "offset": 8, "searchText": ""}).json()
     assert (first["total"], len(first["jobPostings"])) == (10, 4)
     assert (later["total"], len(later["jobPostings"])) == (0, 2)
-    assert httpx.get(url).status_code == 405
+    assert HTTP.get(url).status_code == 405
 
 
 def test_unknown_board_is_a_404(replay: ReplayServer):
-    response = httpx.get(f"{replay.base_urls['ashby']}/posting-api/job-board/nobody")
+    response = HTTP.get(f"{replay.base_urls['ashby']}/posting-api/job-board/nobody")
     assert response.status_code == 404 and "no recording for ashby/nobody" in response.text
 
 
 def test_injected_faults_are_served_once_each_in_order(clean_replay: ReplayServer):
     url = f"{clean_replay.base_urls['ashby']}/posting-api/job-board/pawp"
     clean_replay.inject("ashby", "pawp", [Fault(status=429, retry_after=7), Fault.html(), Fault.truncated()])
-    first, second, third, fourth = (httpx.get(url) for _ in range(4))
+    first, second, third, fourth = (HTTP.get(url) for _ in range(4))
     assert (first.status_code, first.headers["retry-after"]) == (429, "7")
     assert second.status_code == 200 and second.text.startswith("<!DOCTYPE html>")
     with pytest.raises(ValueError):
@@ -84,10 +86,10 @@ def test_injected_faults_are_served_once_each_in_order(clean_replay: ReplayServe
 def test_latency_and_seeded_random_failures(ats_corpus: Path):
     with ReplayServer(ats_corpus, latency_ms=150, fail_rate=1.0) as server:
         started = time.perf_counter()
-        response = httpx.get(f"{server.base_urls['ashby']}/posting-api/job-board/pawp")
+        response = HTTP.get(f"{server.base_urls['ashby']}/posting-api/job-board/pawp")
         assert time.perf_counter() - started >= 0.15
         assert response.status_code == 503
-        assert httpx.get(f"http://127.0.0.1:{server.port}/healthz").json()["ok"] is True  # not a board: no faults
+        assert HTTP.get(f"http://127.0.0.1:{server.port}/healthz").json()["ok"] is True  # not a board: no faults
 
 
 def test_a_new_kind_registers_with_one_line_and_gets_faults(tmp_path: Path):
@@ -106,8 +108,8 @@ def test_a_new_kind_registers_with_one_line_and_gets_faults(tmp_path: Path):
             assert server.boards() == [("echo", "one")]
             server.inject("echo", "one", Fault(status=503))
             url = f"{server.base_urls['echo']}/v0/item/one.json"
-            assert httpx.get(url).status_code == 503
-            assert httpx.get(url).json() == {"hello": 1}
+            assert HTTP.get(url).status_code == 503
+            assert HTTP.get(url).json() == {"hello": 1}
     finally:
         del ROUTE_BUILDERS["echo"]
 
@@ -162,7 +164,7 @@ def test_cli_serve_prints_base_urls_and_stops_on_ctrl_c(ats_corpus: Path):
         lines = [process.stdout.readline() for _ in range(3)]
         assert lines[0].startswith(f"replaying {len(CORPUS)} boards from"), lines
         url = re.search(r"ashby\s+(http://127\.0\.0\.1:\d+/ashby)", "".join(lines)).group(1)
-        assert httpx.get(f"{url}/posting-api/job-board/pawp").json()["jobs"]
+        assert HTTP.get(f"{url}/posting-api/job-board/pawp").json()["jobs"]
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0, process.stderr.read()

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from jobpipeline.lib.replay.corpus import CORPUS, build_corpus, corpus_boards
+from jobpipeline.lib.replay.corpus import CORPUS, build_corpus, corpus_boards, recorded_boards
 from jobpipeline.lib.replay.registry import ROUTE_BUILDERS, register_kind
 from jobpipeline.lib.replay.server import Fault, ReplayServer, base_urls_at
 
@@ -20,5 +20,6 @@ __all__ = [
     "base_urls_at",
     "build_corpus",
     "corpus_boards",
+    "recorded_boards",
     "register_kind",
 ]

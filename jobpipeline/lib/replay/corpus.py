@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,23 @@ CORPUS: list[CorpusFile] = [
         "first page (10) of total=2000",
     ),
 ]
+
+
+def recorded_boards(corpus_dir: str | Path, kinds: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """``(kind, token)`` of every recording under ``corpus_dir`` (or its ``kinds`` folders), sorted.
+
+    A token is the file's path under its kind folder without ``.json``, so Workday's
+    ``workday/nvidia/NVIDIAExternalCareerSite.json`` is board ``nvidia/NVIDIAExternalCareerSite``.
+    """
+    corpus_dir = Path(corpus_dir)
+    if kinds is None:
+        kinds = sorted(d.name for d in corpus_dir.iterdir() if d.is_dir()) if corpus_dir.is_dir() else []
+    return [
+        (kind, path.relative_to(corpus_dir / kind).with_suffix("").as_posix())
+        for kind in kinds
+        for path in sorted((corpus_dir / kind).rglob("*.json"))
+        if path.is_file()
+    ]
 
 
 def corpus_boards() -> list[Board]:

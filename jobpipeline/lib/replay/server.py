@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from jobpipeline.lib.replay import routes as _builtin_routes  # noqa: F401  (registers the ATS kinds)
+from jobpipeline.lib.replay.corpus import recorded_boards
 from jobpipeline.lib.replay.registry import builder_for
 
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
@@ -109,11 +110,7 @@ class ReplayServer:
 
     def boards(self) -> list[tuple[str, str]]:
         """``(kind, token)`` of every recording this server answers for, sorted."""
-        return [
-            (kind, p.relative_to(self.corpus_dir / kind).with_suffix("").as_posix())
-            for kind in self.kinds
-            for p in sorted((self.corpus_dir / kind).rglob("*.json"))
-        ]
+        return recorded_boards(self.corpus_dir, self.kinds)
 
     @property
     def base_urls(self) -> dict[str, str]:
