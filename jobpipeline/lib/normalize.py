@@ -41,39 +41,41 @@ def _folded(column: str) -> pl.Expr:
     return pl.col(column).fill_null("").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
 
 
-def _render(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+def description_digests(frame: pl.DataFrame) -> pl.Series:
+    """xxh3-128 of each description: computed once, used by both the dedup key and the content hash."""
+    return pl.Series(
+        [xxhash.xxh3_128_hexdigest(d.encode()) if d else _EMPTY_DIGEST for d in frame.get_column("description").to_list()],
+        dtype=pl.String,
+    )
 
 
-def content_hashes(frame: pl.DataFrame) -> list[str]:
+_EMPTY_DIGEST = xxhash.xxh3_128_hexdigest(b"")
+
+
+def _rendered(frame: pl.DataFrame, name: str) -> pl.Series:
+    """A hashed field as the text that goes into the hash (None → "", floats as Python's repr)."""
+    column = frame.get_column(name)
+    if name == "locations":
+        return column.list.sort().list.join("|").fill_null("")
+    if column.dtype == pl.Boolean:
+        return frame.select(pl.when(pl.col(name)).then(pl.lit("True")).when(~pl.col(name)).then(pl.lit("False")).otherwise(pl.lit(""))).to_series()
+    if column.dtype == pl.Float64:  # repr is the stable, shortest round-trip form
+        return pl.Series([repr(v) if v is not None else "" for v in column.to_list()], dtype=pl.String)
+    return column.cast(pl.String).fill_null("")
+
+
+def content_hashes(frame: pl.DataFrame, digests: pl.Series | None = None) -> list[str]:
     """The content hash of every row (see module docstring for the fields)."""
-    columns = [frame.get_column(name).to_list() for name in HASHED_FIELDS]
-    location_index = HASHED_FIELDS.index("locations")
-    description_index = HASHED_FIELDS.index("description")
-    digests = []
-    for values in zip(*columns):
-        parts = [_render(v) for v in values]
-        parts[location_index] = "|".join(sorted(values[location_index] or ()))
-        parts[description_index] = _description_digest(values[description_index])
-        digests.append(xxhash.xxh3_128_hexdigest(_SEP.join(parts).encode()))
-    return digests
+    digests = description_digests(frame) if digests is None else digests
+    parts = [digests if name == "description" else _rendered(frame, name) for name in HASHED_FIELDS]
+    joined = pl.DataFrame({str(i): part for i, part in enumerate(parts)}).select(pl.concat_str(pl.all(), separator=_SEP)).to_series()
+    return [xxhash.xxh3_128_hexdigest(text.encode()) for text in joined.to_list()]
 
 
-def _description_digest(description: str | None) -> str:
-    # Descriptions are most of the bytes: hash them once, then hash the short joined record.
-    return xxhash.xxh3_128_hexdigest((description or "").encode())
-
-
-def dedup_keys(frame: pl.DataFrame) -> list[str]:
-    folded = frame.select(_folded("company"), _folded("title"), pl.col("description").fill_null(""))
-    return [
-        xxhash.xxh3_64_hexdigest(f"{c}{_SEP}{t}{_SEP}{_description_digest(d)}".encode())
-        for c, t, d in folded.iter_rows()
-    ]
+def dedup_keys(frame: pl.DataFrame, digests: pl.Series | None = None) -> list[str]:
+    digests = description_digests(frame) if digests is None else digests
+    folded = frame.select(_folded("company"), _folded("title")).with_columns(digest=digests)
+    return [xxhash.xxh3_64_hexdigest(f"{c}{_SEP}{t}{_SEP}{d}".encode()) for c, t, d in folded.iter_rows()]
 
 
 def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
@@ -81,14 +83,16 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
 
     The canonical posting of a group (whose fields the job takes) is the one with the smallest
     (source, board, source_job_id), so the result does not depend on input order. The column
-    ``aliases`` lists every (source, board, source_job_id) of the group.
+    ``aliases`` lists every (source, board, source_job_id) of the group; ``description_hash`` is
+    the xxh3-128 of the description.
     """
     postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
     # The same id twice on one board (an API listing a posting per location) is one posting.
     postings = postings.unique(subset=["source", "board", "source_job_id"], keep="first", maintain_order=True)
-    keyed = postings.with_columns(dedup_key=pl.Series(dedup_keys(postings), dtype=pl.String)).sort(
-        "source", "board", "source_job_id"
-    )
+    digests = description_digests(postings)
+    keyed = postings.with_columns(
+        dedup_key=pl.Series(dedup_keys(postings, digests), dtype=pl.String), description_hash=digests
+    ).sort("source", "board", "source_job_id")
     alias = pl.struct("source", "board", "source_job_id")
     merged_locations = (
         keyed.select("dedup_key", "locations")
@@ -104,5 +108,5 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
         .join(merged_locations, on="dedup_key", how="left")
         .with_columns(pl.col("locations").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
-    groups = groups.select("dedup_key", *POSTING_SCHEMA, "aliases")
-    return groups.with_columns(content_hash=pl.Series(content_hashes(groups), dtype=pl.String))
+    groups = groups.select("dedup_key", *POSTING_SCHEMA, "description_hash", "aliases")
+    return groups.with_columns(content_hash=pl.Series(content_hashes(groups, groups["description_hash"]), dtype=pl.String))

@@ -12,13 +12,14 @@ so a backfill of last month after today's run leaves the same store as a date-or
 - Jobs carrying user data (favorite, notes, status) keep their content: a sync moves only their
   timestamps, and records the newer hash in ``job_hash_history``.
 
-One transaction per sync; reads and writes are bulk statements, never one ORM round trip per row.
+One transaction per sync (``BEGIN IMMEDIATE`` on SQLite). Reads are bulk selects into polars, the
+diff is computed in polars, writes are executemany statements of only the rows that change.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from typing import Any
@@ -29,15 +30,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, writer
+from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, writer
 
 JOB = Job.__table__
+TEXT = JobText.__table__
 POSTING = JobPosting.__table__
 HISTORY = JobHashHistory.__table__
 SCRAPE = BoardScrape.__table__
 
-CONTENT_COLUMNS = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id")]
 _ALIAS = ["source", "board", "source_job_id"]
+JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id", "description")]
 _CHUNK = 500
 _SCRAPE_DEFAULTS = {"ok": True, "http_status": None, "error": None, "n_postings": 0, "n_bytes": 0, "duration_s": 0.0}
 
@@ -57,6 +59,11 @@ class SyncResult:
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "touched_ids"}
 
+    def add(self, other: SyncResult) -> None:
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
+        self.touched_ids.extend(other.touched_ids)
+
 
 def sync_postings(
     engine: sa.Engine,
@@ -74,8 +81,9 @@ def sync_postings(
     ``BoardScrape`` columns but ``scraped_on``) records failed boards too; failed boards close nothing.
     """
     now = now or datetime.now(timezone.utc)
-    scope = sorted(set(scraped_boards) | {(s, b) for s, b in postings.select("source", "board").unique().iter_rows()})
+    scraped_boards = list(scraped_boards)
     groups = deduplicate(postings)
+    scope = sorted(set(scraped_boards) | set(postings.select("source", "board").unique().iter_rows()))
     result = SyncResult(postings=postings.height, jobs=groups.height)
     with writer(engine).begin() as conn:
         _record_scrapes(conn, seen_on, scraped_boards, board_outcomes)
@@ -83,8 +91,9 @@ def sync_postings(
         groups = _assign_jobs(conn, groups, known)
         new_ids = _insert_new_jobs(conn, groups.filter(pl.col("job_id").is_null()), seen_on, now, result)
         groups = groups.update(new_ids, on="dedup_key")
-        _update_existing_jobs(conn, groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode())), seen_on, now, result)
-        _upsert_aliases(conn, groups, known, seen_on)
+        existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
+        _update_existing_jobs(conn, existing, seen_on, now, result)
+        _write_aliases(conn, groups, known, seen_on)
         _close_vanished(conn, scope, now, result)
     return result
 
@@ -92,48 +101,41 @@ def sync_postings(
 # --- steps -------------------------------------------------------------------------------------
 
 
-def _record_scrapes(conn: sa.Connection, seen_on: date, scraped_boards: Iterable[tuple[str, str]], outcomes: Sequence[dict[str, Any]]) -> None:
+def _record_scrapes(conn: sa.Connection, seen_on: date, scraped_boards: list[tuple[str, str]], outcomes: Sequence[dict[str, Any]]) -> None:
     rows = {(o["source"], o["board"]): {**o, "scraped_on": seen_on} for o in outcomes}
     for source, board in scraped_boards:
         rows.setdefault((source, board), {"source": source, "board": board, "scraped_on": seen_on, "ok": True})
-    if not rows:
-        return
-    values = [{**_SCRAPE_DEFAULTS, **row} for row in rows.values()]
-    _upsert(conn, SCRAPE, values, ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in _SCRAPE_DEFAULTS})
+    if rows:
+        values = [{**_SCRAPE_DEFAULTS, **row} for row in rows.values()]
+        _upsert(conn, SCRAPE, values, ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in _SCRAPE_DEFAULTS})
+
+
+_ALIAS_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64,
+                 "content_hash": pl.String, "first_seen": pl.Date, "last_seen": pl.Date, "closed_at": pl.Date}
 
 
 def _load_aliases(conn: sa.Connection, scope: list[tuple[str, str]]) -> pl.DataFrame:
     """Every known posting of the boards in scope."""
-    schema = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64,
-              "first_seen": pl.Date, "last_seen": pl.Date, "closed_at": pl.Date}
+    cols = [POSTING.c[name] for name in _ALIAS_SCHEMA]
     rows: list[tuple] = []
-    cols = [POSTING.c[name] for name in schema]
     for source, boards in _by_source(scope).items():
         for chunk in _chunks(boards):
-            stmt = sa.select(*cols).where(POSTING.c.source == source, POSTING.c.board.in_(chunk))
-            rows.extend(conn.execute(stmt).all())
-    return pl.DataFrame(rows, schema=schema, orient="row")
+            rows.extend(conn.execute(sa.select(*cols).where(POSTING.c.source == source, POSTING.c.board.in_(chunk))).all())
+    return pl.DataFrame(rows, schema=_ALIAS_SCHEMA, orient="row")
 
 
 def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     """Give each group its job id: via a known posting first, else a job with the same dedup key."""
     via_alias = (
-        groups.select("dedup_key", "aliases")
-        .explode("aliases")
-        .unnest("aliases")
+        groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
         .join(known.select(*_ALIAS, "job_id"), on=_ALIAS, how="inner")
-        .group_by("dedup_key")
-        .agg(pl.col("job_id").min())
+        .group_by("dedup_key").agg(pl.col("job_id").min())
     )
     groups = groups.join(via_alias, on="dedup_key", how="left")
     missing = groups.filter(pl.col("job_id").is_null())["dedup_key"].to_list()
-    found: list[tuple[str, int]] = []
-    for chunk in _chunks(missing):
-        stmt = sa.select(JOB.c.dedup_key, sa.func.min(JOB.c.id)).where(JOB.c.dedup_key.in_(chunk)).group_by(JOB.c.dedup_key)
-        found.extend(conn.execute(stmt).all())
+    found = _select_in(conn, sa.select(JOB.c.dedup_key, sa.func.min(JOB.c.id)).group_by(JOB.c.dedup_key), JOB.c.dedup_key, missing)
     if found:
-        by_key = pl.DataFrame(found, schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row")
-        groups = groups.update(by_key, on="dedup_key")
+        groups = groups.update(pl.DataFrame(found, schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row"), on="dedup_key")
     return groups
 
 
@@ -141,17 +143,17 @@ def _insert_new_jobs(conn: sa.Connection, new: pl.DataFrame, seen_on: date, now:
     result.new = new.height
     if new.is_empty():
         return pl.DataFrame(schema={"dedup_key": pl.String, "job_id": pl.Int64})
-    rows = new.select("dedup_key", "content_hash", *_ALIAS, *CONTENT_COLUMNS).with_columns(
+    rows = new.select("dedup_key", "content_hash", *_ALIAS, *JOB_CONTENT).with_columns(
         first_seen=pl.lit(seen_on), last_seen=pl.lit(seen_on), content_seen=pl.lit(seen_on),
         updated_at=pl.lit(seen_on), synced_at=pl.lit(now).dt.replace_time_zone("UTC"), favorite=pl.lit(False),
     )
     _bulk_insert(conn, JOB, rows)
-    found: list[tuple] = []
-    for chunk in _chunks(new["dedup_key"].to_list()):
-        found.extend(conn.execute(sa.select(JOB.c.dedup_key, sa.func.max(JOB.c.id)).where(JOB.c.dedup_key.in_(chunk)).group_by(JOB.c.dedup_key)).all())
+    # Ids back by dedup key (unique among new groups; RETURNING would cost a statement per row on SQLite).
+    found = _select_in(conn, sa.select(JOB.c.dedup_key, sa.func.max(JOB.c.id)).group_by(JOB.c.dedup_key), JOB.c.dedup_key, new["dedup_key"].to_list())
     new_ids = pl.DataFrame(found, schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row")
-    history = new.select("dedup_key", "content_hash").join(new_ids, on="dedup_key").select("job_id", "content_hash")
-    _upsert_history(conn, history.with_columns(first_seen=pl.lit(seen_on)).to_dicts())
+    with_ids = new.drop("job_id").join(new_ids, on="dedup_key")
+    _bulk_insert(conn, TEXT, with_ids.select("job_id", pl.col("description").fill_null("")))
+    _upsert_history(conn, with_ids.select("job_id", "content_hash", first_seen=pl.lit(seen_on)))
     result.touched_ids.extend(new_ids["job_id"].to_list())
     return new_ids
 
@@ -162,10 +164,8 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
     # Two groups can meet in one job (e.g. its description changed on one source only): the
     # canonical one, first in (source, board, source_job_id) order, speaks for the job.
     groups = groups.sort(*_ALIAS).unique("job_id", keep="first", maintain_order=True)
-    current = _load_jobs(conn, groups["job_id"].unique().to_list())
-    g = groups.join(current, on="job_id", how="inner", suffix="_old")
-    alias = pl.concat_str(_ALIAS, separator="\x1f")
-    alias_old = pl.concat_str([f"{c}_old" for c in _ALIAS], separator="\x1f")
+    g = groups.join(_load_jobs(conn, groups["job_id"].to_list()), on="job_id", how="inner")
+    alias, alias_old = pl.concat_str(_ALIAS, separator="\x1f"), pl.concat_str([f"{c}_old" for c in _ALIAS], separator="\x1f")
     d = pl.lit(seen_on)
     g = g.with_columns(
         # The job's content belongs to its canonical posting (smallest key): it takes over when a
@@ -176,63 +176,48 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
     )
     rewrite = g.filter(pl.col("newer") & pl.col("differs") & ~pl.col("has_user"))
     result.changed = rewrite.height
-    result.touched_ids.extend(rewrite["job_id"].to_list())
     result.frozen = g.filter(pl.col("newer") & pl.col("differs") & pl.col("has_user")).height
     result.unchanged = g.height - result.changed - result.frozen
+    result.touched_ids.extend(rewrite["job_id"].to_list())
 
     # Every differing hash goes to history; an equal hash only when seen earlier than recorded.
-    history = g.filter(pl.col("differs") | (d < pl.col("updated_at"))).select("job_id", "content_hash")
-    _upsert_history(conn, history.with_columns(first_seen=d).to_dicts())
+    _upsert_history(conn, g.filter(pl.col("differs") | (d < pl.col("updated_at"))).select("job_id", "content_hash", first_seen=d))
 
-    if not rewrite.is_empty():
-        first_seen_of_hash = _history_dates(conn, rewrite.select("job_id", "content_hash"))
-        rows = (
-            rewrite.select("job_id", "dedup_key", "content_hash", *_ALIAS, *CONTENT_COLUMNS)
-            .join(first_seen_of_hash, on=["job_id", "content_hash"], how="left")
-            .with_columns(content_seen=d, synced_at=pl.lit(now))
-        )
-        cols = ["dedup_key", "content_hash", *_ALIAS, *CONTENT_COLUMNS, "content_seen", "updated_at", "synced_at"]
-        stmt = JOB.update().where(JOB.c.id == sa.bindparam("b_id")).values({c: sa.bindparam(f"b_{c}") for c in cols})
-        conn.execute(stmt, _bind_rows(rows.rename({"job_id": "id"}), ["id", *cols]))
-
-    # Timestamps: first/last seen, content_seen for same content, updated_at for earlier sightings.
-    stamps = g.filter(~pl.col("job_id").is_in(rewrite["job_id"].implode())).select(
-        "job_id",
+    rewritten = rewrite.drop("updated_at").with_columns(content_seen=d).join(_history_dates(conn, rewrite), on=["job_id", "content_hash"], how="left")
+    stamps = g.with_columns(
         first_seen=pl.min_horizontal("first_seen", d),
         last_seen=pl.max_horizontal("last_seen", d),
         content_seen=pl.when(pl.col("newer") & ~pl.col("differs")).then(pl.max_horizontal("content_seen", d)).otherwise("content_seen"),
         updated_at=pl.when(~pl.col("differs")).then(pl.min_horizontal("updated_at", d)).otherwise("updated_at"),
-        dirty=(d < pl.col("first_seen")) | (d > pl.col("last_seen"))
-        | (~pl.col("differs") & ((d < pl.col("updated_at")) | (pl.col("newer") & (d > pl.col("content_seen"))))),
-    ).filter("dirty")
-    stamps_rewrite = rewrite.select("job_id", first_seen=pl.min_horizontal("first_seen", d), last_seen=pl.max_horizontal("last_seen", d))
-    for frame, cols in ((stamps, ["first_seen", "last_seen", "content_seen", "updated_at"]), (stamps_rewrite, ["first_seen", "last_seen"])):
-        if frame.is_empty():
-            continue
-        stmt = (
-            JOB.update().where(JOB.c.id == sa.bindparam("b_id"))
-            .values({**{c: sa.bindparam(f"b_{c}") for c in cols}, "synced_at": now})
-        )
-        conn.execute(stmt, _bind_rows(frame.rename({"job_id": "id"}), ["id", *cols]))
+    )
+    dirty = stamps.join(g.select("job_id", "first_seen", "last_seen", "content_seen", "updated_at"), on="job_id", suffix="_was").filter(
+        pl.any_horizontal(pl.col(c) != pl.col(f"{c}_was") for c in ("first_seen", "last_seen", "content_seen", "updated_at"))
+    )
+    dirty = dirty.filter(~pl.col("job_id").is_in(rewrite["job_id"].implode()))
+    rewritten = rewritten.drop("first_seen", "last_seen").join(stamps.select("job_id", "first_seen", "last_seen"), on="job_id")
+    now_col = pl.lit(now).dt.replace_time_zone("UTC").alias("synced_at")
+    content_cols = ["dedup_key", "content_hash", *_ALIAS, *JOB_CONTENT, "content_seen", "updated_at", "first_seen", "last_seen"]
+    _bulk_update(conn, JOB, rewritten.select(id="job_id", *content_cols).with_columns(now_col), ["id"])
+    _bulk_update(conn, TEXT, rewritten.select("job_id", pl.col("description").fill_null("")), ["job_id"])
+    stamp_cols = ["first_seen", "last_seen", "content_seen", "updated_at"]
+    _bulk_update(conn, JOB, dirty.select(id="job_id", *stamp_cols).with_columns(now_col), ["id"])
 
 
-def _upsert_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> None:
+def _write_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> None:
+    """Insert new postings; move first/last seen (and the hash, if latest) of known ones."""
     incoming = groups.select("job_id", "content_hash", "aliases").explode("aliases").unnest("aliases")
-    rows = incoming.join(known.select(*_ALIAS, "first_seen", "last_seen"), on=_ALIAS, how="left")
-    dirty = rows.filter(pl.col("last_seen").is_null() | (pl.col("last_seen") < seen_on) | (pl.col("first_seen") > seen_on))
-    if dirty.is_empty():
-        return
-    values = dirty.select(*_ALIAS, "job_id", "content_hash").with_columns(first_seen=pl.lit(seen_on), last_seen=pl.lit(seen_on)).to_dicts()
-
-    def on_conflict(ex: Any) -> dict:
-        later = ex.last_seen >= POSTING.c.last_seen
-        return {
-            "first_seen": sa.case((ex.first_seen < POSTING.c.first_seen, ex.first_seen), else_=POSTING.c.first_seen),
-            "last_seen": sa.case((later, ex.last_seen), else_=POSTING.c.last_seen),
-            "content_hash": sa.case((later, ex.content_hash), else_=POSTING.c.content_hash),
-        }
-
-    _upsert(conn, POSTING, values, _ALIAS, on_conflict)
+    rows = incoming.join(known.drop("job_id", "closed_at"), on=_ALIAS, how="left", suffix="_was")
+    d = pl.lit(seen_on)
+    new = rows.filter(pl.col("last_seen").is_null())
+    _bulk_insert(conn, POSTING, new.select(*_ALIAS, "job_id", "content_hash", first_seen=d, last_seen=d))
+    moved = rows.filter(pl.col("last_seen").is_not_null() & ((pl.col("last_seen") < d) | (pl.col("first_seen") > d)))
+    latest = d >= pl.col("last_seen")
+    _bulk_update(conn, POSTING, moved.select(
+        *_ALIAS,
+        first_seen=pl.min_horizontal("first_seen", d),
+        last_seen=pl.max_horizontal("last_seen", d),
+        content_hash=pl.when(latest).then("content_hash").otherwise("content_hash_was"),
+    ), _ALIAS)
 
 
 def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], now: datetime, result: SyncResult) -> None:
@@ -243,9 +228,7 @@ def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], now: date
     scrapes: list[tuple] = []
     for source, boards in _by_source(scope).items():
         for chunk in _chunks(boards):
-            stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(
-                SCRAPE.c.ok, SCRAPE.c.source == source, SCRAPE.c.board.in_(chunk)
-            )
+            stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(SCRAPE.c.ok, SCRAPE.c.source == source, SCRAPE.c.board.in_(chunk))
             scrapes.extend(conn.execute(stmt).all())
     scrape_days = pl.DataFrame(scrapes, schema={"source": pl.String, "board": pl.String, "scraped_on": pl.Date}, orient="row").sort("scraped_on")
     derived = aliases.sort("last_seen").join_asof(
@@ -255,21 +238,12 @@ def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], now: date
     changed = derived.filter(pl.col("closed_at").ne_missing(pl.col("scraped_on")))
     if changed.is_empty():
         return
-    stmt = (
-        POSTING.update()
-        .where(POSTING.c.source == sa.bindparam("b_source"), POSTING.c.board == sa.bindparam("b_board"),
-               POSTING.c.source_job_id == sa.bindparam("b_source_job_id"))
-        .values(closed_at=sa.bindparam("b_closed_at"))
-    )
-    conn.execute(stmt, _bind_rows(changed.select(*_ALIAS, closed_at="scraped_on"), [*_ALIAS, "closed_at"]))
+    _bulk_update(conn, POSTING, changed.select(*_ALIAS, closed_at="scraped_on"), _ALIAS)
 
     # A job is closed when every posting of it is closed (at the latest of their dates).
     job_ids = changed["job_id"].unique().to_list()
-    postings: list[tuple] = []
-    jobs: list[tuple] = []
-    for chunk in _chunks(job_ids):
-        postings.extend(conn.execute(sa.select(POSTING.c.job_id, POSTING.c.closed_at).where(POSTING.c.job_id.in_(chunk))).all())
-        jobs.extend(conn.execute(sa.select(JOB.c.id, JOB.c.closed_at).where(JOB.c.id.in_(chunk))).all())
+    postings = _select_in(conn, sa.select(POSTING.c.job_id, POSTING.c.closed_at), POSTING.c.job_id, job_ids)
+    jobs = _select_in(conn, sa.select(JOB.c.id, JOB.c.closed_at), JOB.c.id, job_ids)
     state = (
         pl.DataFrame(postings, schema={"job_id": pl.Int64, "closed_at": pl.Date}, orient="row")
         .group_by("job_id")
@@ -279,12 +253,10 @@ def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], now: date
     )
     result.closed += state.filter(pl.col("old").is_null()).height
     result.reopened += state.filter(pl.col("new").is_null()).height
-    if not state.is_empty():
-        stmt = JOB.update().where(JOB.c.id == sa.bindparam("b_id")).values(closed_at=sa.bindparam("b_closed_at"), synced_at=now)
-        conn.execute(stmt, _bind_rows(state.select(id="job_id", closed_at="new"), ["id", "closed_at"]))
+    _bulk_update(conn, JOB, state.select(id="job_id", closed_at="new", synced_at=pl.lit(now).dt.replace_time_zone("UTC")), ["id"])
 
 
-# --- helpers -----------------------------------------------------------------------------------
+# --- reads -------------------------------------------------------------------------------------
 
 
 def _load_jobs(conn: sa.Connection, ids: list[int]) -> pl.DataFrame:
@@ -292,29 +264,36 @@ def _load_jobs(conn: sa.Connection, ids: list[int]) -> pl.DataFrame:
     schema = {"job_id": pl.Int64, "content_hash_old": pl.String, **{f"{c}_old": pl.String for c in _ALIAS},
               "first_seen": pl.Date, "last_seen": pl.Date, "content_seen": pl.Date, "updated_at": pl.Date,
               "favorite": pl.Boolean, "notes": pl.String, "status": pl.String}
-    rows: list[tuple] = []
-    for chunk in _chunks(ids):
-        rows.extend(conn.execute(sa.select(*(JOB.c[c] for c in cols)).where(JOB.c.id.in_(chunk))).all())
+    rows = _select_in(conn, sa.select(*(JOB.c[c] for c in cols)), JOB.c.id, ids)
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _history_dates(conn: sa.Connection, keys: pl.DataFrame) -> pl.DataFrame:
     """``updated_at`` for rewritten jobs: the earliest date their new hash was seen."""
-    rows: list[tuple] = []
-    for chunk in _chunks(keys["job_id"].to_list()):
-        stmt = sa.select(HISTORY.c.job_id, HISTORY.c.content_hash, HISTORY.c.first_seen).where(HISTORY.c.job_id.in_(chunk))
-        rows.extend(conn.execute(stmt).all())
+    stmt = sa.select(HISTORY.c.job_id, HISTORY.c.content_hash, HISTORY.c.first_seen)
+    rows = _select_in(conn, stmt, HISTORY.c.job_id, keys["job_id"].to_list())
     return pl.DataFrame(rows, schema={"job_id": pl.Int64, "content_hash": pl.String, "updated_at": pl.Date}, orient="row")
 
 
-def _upsert_history(conn: sa.Connection, rows: list[dict]) -> None:
-    if rows:
-        _upsert(conn, HISTORY, rows, ["job_id", "content_hash"], lambda ex: {
+def _select_in(conn: sa.Connection, stmt: sa.Select, column: sa.Column, values: list) -> list[tuple]:
+    """``stmt`` restricted to ``column IN values``, in chunks the drivers accept."""
+    rows: list[tuple] = []
+    for chunk in _chunks(values):
+        rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
+    return rows
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:
+    if not rows.is_empty():
+        _upsert(conn, HISTORY, rows.to_dicts(), ["job_id", "content_hash"], lambda ex: {
             "first_seen": sa.case((ex.first_seen < HISTORY.c.first_seen, ex.first_seen), else_=HISTORY.c.first_seen)
         })
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str], set_: Any) -> None:
+def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str], set_: Callable[[Any], dict]) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE, in the engine's own dialect (SQLite or PostgreSQL)."""
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
@@ -324,28 +303,44 @@ def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[s
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    """INSERT many rows. On SQLite the values are rendered in polars, as SQLAlchemy would store them,
-    and handed to the driver's executemany: per-row bind processing was most of a cold sync.
-    RETURNING is avoided: on SQLite it forces one statement per row."""
+    """INSERT many rows with the driver's executemany (see ``_driver_rows``)."""
+    if frame.is_empty():
+        return
     if conn.dialect.name != "sqlite":
         conn.execute(sa.insert(table), frame.to_dicts())
         return
+    names, marks = ", ".join(frame.columns), ", ".join("?" * frame.width)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", _driver_rows(table, frame))
+
+
+def _bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys: list[str]) -> None:
+    """UPDATE many rows by primary key: every non-key column of ``frame`` is set."""
+    if frame.is_empty():
+        return
+    values = [c for c in frame.columns if c not in keys]
+    if conn.dialect.name != "sqlite":
+        stmt = table.update().where(*(table.c[k] == sa.bindparam(f"k_{k}") for k in keys)).values({c: sa.bindparam(f"v_{c}") for c in values})
+        conn.execute(stmt, frame.rename({c: f"{'k' if c in keys else 'v'}_{c}" for c in frame.columns}).to_dicts())
+        return
+    ordered = frame.select(*values, *keys)
+    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in values)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
+    conn.exec_driver_sql(sql, _driver_rows(table, ordered))
+
+
+def _driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:
+    """Rows rendered in polars exactly as SQLAlchemy stores them on SQLite, for the driver's
+    executemany: SQLAlchemy's per-row bind processing was most of a sync's time."""
+    schema = frame.schema
     rendered = frame.with_columns(
-        [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date]
-        + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
-        + [pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean]
+        [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in schema.items() if t == pl.Date]
+        + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c, t in schema.items() if isinstance(t, pl.Datetime)]
+        + [pl.col(c).cast(pl.Int8) for c, t in schema.items() if t == pl.Boolean]
     )
-    json_columns = [i for i, c in enumerate(frame.columns) if isinstance(table.c[c].type, sa.JSON)]
     rows = rendered.rows()
-    if json_columns:
-        rows = [tuple(json.dumps(v) if i in json_columns else v for i, v in enumerate(row)) for row in rows]
-    names = ", ".join(frame.columns)
-    marks = ", ".join("?" * len(frame.columns))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
-
-
-def _bind_rows(frame: pl.DataFrame, columns: list[str]) -> list[dict]:
-    return frame.select(columns).rename({c: f"b_{c}" for c in columns}).to_dicts()
+    json_at = [i for i, c in enumerate(frame.columns) if isinstance(table.c[c].type, sa.JSON)]
+    if json_at:
+        rows = [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(row)) for row in rows]
+    return rows
 
 
 def _by_source(scope: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.lib.postings import Posting, postings_frame
-from jobpipeline.lib.store import Job, create_schema, get_engine, refresh_search_index, search_jobs
+from jobpipeline.lib.store import Job, create_schema, get_engine, job_full, refresh_search_index, search_jobs
 from jobpipeline.lib.sync import sync_postings
 
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
@@ -31,7 +31,7 @@ def sync(engine, postings: list[Posting], day: date, boards=(BOARD,)):
 def jobs_by_id(engine) -> dict[str, dict]:
     """Store rows keyed by their canonical posting id (job ids depend on insertion order)."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(Job.__table__)).mappings().all()
+        rows = conn.execute(job_full()).mappings().all()
     return {r["source_job_id"]: dict(r) for r in rows}
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jobpipeline.defs.scrape.partitions import SOURCES, board_partition_key, board_partitions
+from jobpipeline.defs.scrape.partitions import SOURCES, board_partition_key
 
 daily_scrape_job = dg.define_asset_job(
     "daily_scrape_job",
     selection=dg.AssetSelection.assets("raw_postings", "jobs"),
-    partitions_def=board_partitions,
     description="Scrape one source for one day and sync its jobs.",
 )
 
