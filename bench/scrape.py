@@ -79,11 +79,14 @@ def start_server(corpus: Path, port: int, latency_ms: float) -> subprocess.Popen
     raise RuntimeError(f"replay server did not come up: {process.stderr.read().decode()[-2000:]}")
 
 
-async def timed_scrape(boards: list[Board], base_urls: dict, settings: HttpSettings) -> tuple[float, list[BoardResult]]:
+async def timed_scrape(
+    boards: list[Board], base_urls: dict, settings: HttpSettings
+) -> tuple[float, float, list[BoardResult]]:
+    """Wall and CPU seconds of one concurrent ``scrape_boards`` over ``boards``, and its results."""
     async with make_client(settings) as client:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         results = await scrape_boards(boards, client=client, base_urls=base_urls, settings=settings)
-        return time.perf_counter() - started, results
+        return time.perf_counter() - started, time.process_time() - cpu_started, results
 
 
 async def timed_sequential(boards: list[Board], base_urls: dict, settings: HttpSettings) -> float:
@@ -115,7 +118,8 @@ def main() -> None:
         server = start_server(corpus, port, args.latency_ms)
         try:
             base_urls = base_urls_at("127.0.0.1", port, {b.ats for b in boards})
-            wall_s, results = asyncio.run(timed_scrape(boards, base_urls, settings))
+            load_before = os.getloadavg()[0]
+            wall_s, cpu_s, results = asyncio.run(timed_scrape(boards, base_urls, settings))
             rss_mb = peak_rss_mb()
             sample = boards[:: max(1, len(boards) // args.sequential_sample)][: args.sequential_sample]
             sample_s = asyncio.run(timed_sequential(sample, base_urls, settings))
@@ -123,6 +127,8 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     server_rss_mb = peak_rss_mb(resource.RUSAGE_CHILDREN)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu_s = children.ru_utime + children.ru_stime
 
     ok = sum(r.ok for r in results)
     postings = sum(r.n_postings for r in results)
@@ -134,6 +140,8 @@ def main() -> None:
         "boards_per_s": round(len(boards) / wall_s, 1),
         "peak_rss_mb": round(rss_mb, 1),
         "sequential_ratio": round(sequential_s / wall_s, 1),
+        "scraper_cpu_s": round(cpu_s, 2),
+        "load_avg": round(load_before, 1),
     }
     rows = [
         ("boards (ok / total)", f"{ok} / {len(boards)}"),
@@ -143,8 +151,11 @@ def main() -> None:
         ("concurrency (overall = per host)", f"{args.concurrency}"),
         ("wall, concurrent", f"{wall_s:.2f} s"),
         ("boards/s", f"{len(boards) / wall_s:.1f}"),
+        ("CPU, scraper process (fetch + parse)", f"{cpu_s:.2f} s"),
+        (f"load average before (on {os.cpu_count()} CPUs)", f"{load_before:.1f}"),
         ("peak RSS, scraper process", f"{rss_mb:.0f} MB"),
         ("peak RSS, replay server process", f"{server_rss_mb:.0f} MB"),
+        ("CPU, replay server (both runs)", f"{server_cpu_s:.2f} s"),
         (f"sequential, {len(sample)} boards timed", f"{sample_s:.2f} s"),
         (f"sequential, extrapolated to {len(boards)}", f"{sequential_s:.1f} s"),
         ("concurrent speed-up (sequential ratio)", f"{sequential_s / wall_s:.1f}x"),

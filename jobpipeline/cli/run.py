@@ -112,6 +112,12 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
     from jobpipeline.defs.scrape.partitions import board_partition_key
     from jobpipeline.definitions import defs
 
+    from jobpipeline.lib.boards import BoardsConfigError, load_boards
+
+    try:  # fail before any run starts, naming the file and line
+        load_boards(settings.boards_config_path())
+    except BoardsConfigError as exc:
+        raise CommandError(str(exc)) from None
     dagster_home()
     started = time.perf_counter()
     summary = RunSummary(day=day, mode=mode)

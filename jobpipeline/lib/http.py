@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +83,40 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         index = min(range(len(self._shards)), key=self._busy.__getitem__)
         self._busy[index] += 1
         try:
-            return await self._shards[index].handle_async_request(request)
-        finally:
+            response = await self._shards[index].handle_async_request(request)
+        except BaseException:
             self._busy[index] -= 1
+            raise
+        # The connection stays busy until the body is read and closed, not just until the headers.
+        response.stream = _ReleasingStream(response.stream, lambda: self._release(index))
+        return response
+
+    def _release(self, index: int) -> None:
+        self._busy[index] -= 1
 
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
+
+
+class _ReleasingStream(httpx.AsyncByteStream):
+    """A response body stream that calls ``release`` once, when it is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]):
+        self._stream = stream
+        self._release = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        release, self._release = self._release, None
+        try:
+            await self._stream.aclose()
+        finally:
+            if release is not None:
+                release()
 
 
 class HttpStatusError(Exception):

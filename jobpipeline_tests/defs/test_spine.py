@@ -123,3 +123,22 @@ def test_run_command_materializes_the_day_through_the_dagster_home(home, small_c
     with dg.DagsterInstance.get() as instance:
         run_ids = {r.run_id for r in instance.get_runs()}
     assert {run_id for _, run_id, _ in summary.runs} <= run_ids
+
+
+def test_run_command_rejects_a_malformed_boards_config_before_any_run(home, small_corpus, monkeypatch, capsys):
+    from jobpipeline.cli import main
+
+    bad = home / "boards.csv"
+    bad.write_text("ats,board_token,company\nashby,notion,Notion\nworkable,acme,Acme\n")
+    monkeypatch.setenv("JOBPIPELINE_BOARDS", str(bad))
+    assert main(["run", "--replay", str(small_corpus), "--scrape-only"]) == 2
+    err = capsys.readouterr().err
+    assert "boards.csv:3: unknown ATS 'workable'" in err
+    assert not (home / "dagster").exists() and not (home / "raw").exists()
+
+
+def test_run_command_rejects_a_bad_date(home, capsys):
+    from jobpipeline.cli import main
+
+    assert main(["run", "--date", "2026-13-40"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err

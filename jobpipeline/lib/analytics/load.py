@@ -1,8 +1,9 @@
 """Reading the operational store into Arrow tables, for DuckDB to scan without copying.
 
 DuckDB's sqlite extension downloads itself at first use, which an offline machine cannot do, so the
-store is read here: on SQLite through ADBC (C, straight into Arrow, read-only), elsewhere through
-SQLAlchemy + polars. Only the columns the analytics need are read (never ``description``).
+store is read here: on SQLite through ADBC (C, straight into Arrow), elsewhere through
+SQLAlchemy + polars. Only the columns the analytics need are read (never descriptions), and only
+with SELECT.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ ENRICHMENT_COLUMNS: tuple[str, ...] = (
 # Which of these the cache has decides "latest" among several ok rows of one content hash.
 ENRICHMENT_TIME_COLUMNS: tuple[str, ...] = ("updated_at", "extracted_at", "created_at", "cached_at")
 ENRICHMENT_MODULE = "jobpipeline.lib.extract.cache"
+_BUSY_TIMEOUT_MS = 30_000
 _ENRICHMENT_KEY = {"content_hash", "model", "prompt_version"}
 
 
@@ -59,8 +61,9 @@ def read_arrow(engine: sa.Engine, sql: str) -> pa.Table:
         except ImportError:  # pragma: no cover - the dependency is declared; this keeps a bare env working
             adbc = None
         if adbc is not None:
-            with adbc.connect(f"file:{path}?mode=ro") as conn, conn.cursor() as cur:
-                cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**31 - 1)})
+            with adbc.connect(str(path)) as conn, conn.cursor() as cur:
+                cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")  # wait out a sync's checkpoint
+                cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1_000_000_000)})
                 cur.execute(sql)
                 return cur.fetch_arrow_table()
     with engine.connect() as conn:

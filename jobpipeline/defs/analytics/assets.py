@@ -1,0 +1,83 @@
+"""The analytics tables in DuckDB, built from the store (``jobs`` and ``enriched_jobs``).
+
+One multi-asset: every table is its own asset in the UI (with lineage, row counts, a preview, and
+checks), but a run builds them in one step, so it reads the store once, takes one DuckDB write lock,
+and claims the ``duckdb`` pool once. A subset builds only the selected tables, plus any upstream
+table the database does not have yet.
+"""
+
+
+import base64
+import time
+
+import dagster as dg
+
+from jobpipeline.defs.analytics.checks import ANALYTICS_CHECK_SPECS, evaluate_analytics_checks
+from jobpipeline.defs.analytics.resources import DUCKDB_POOL, AnalyticsDuckDBResource
+from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.lib.analytics import build, report
+from jobpipeline.lib.analytics.facts import read_store_facts
+
+GROUP = "analytics"
+# Store assets each store-reading table depends on, by key: `enriched_jobs` lives in the enrich domain.
+STORE_DEPS = {"jobs": ("jobs", "enriched_jobs"), "board_scrape": ("jobs",)}
+CHART_TABLE = "skill_demand_weekly"
+
+ANALYTICS_SPECS = [
+    dg.AssetSpec(
+        key=table.name,
+        deps=[*table.deps, *(dep for need in table.store for dep in STORE_DEPS[need])],
+        description=table.description,
+        group_name=GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+    )
+    for table in build.TABLES
+]
+
+
+def table_metadata(con, name: str, rows: int, seconds: float) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "dagster/row_count": rows,
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in report.columns(con, name)]),
+        "preview": dg.MetadataValue.md(report.preview_markdown(con, name)),
+        "build_seconds": round(seconds, 3),
+    }
+    if name == CHART_TABLE:
+        png = report.skill_demand_chart_png(con)
+        if png is not None:
+            encoded = base64.b64encode(png).decode()
+            metadata["skill_demand_chart"] = dg.MetadataValue.md(f"![skill demand over time](data:image/png;base64,{encoded})")
+    return metadata
+
+
+@dg.multi_asset(
+    name="analytics",
+    specs=ANALYTICS_SPECS,
+    check_specs=ANALYTICS_CHECK_SPECS,
+    can_subset=True,
+    pool=DUCKDB_POOL,
+)
+def analytics(context: dg.AssetExecutionContext, store: StoreResource, duckdb: AnalyticsDuckDBResource):
+    """Rebuild the selected analytics tables from the store, then run their checks."""
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    engine = store.engine()
+    facts = read_store_facts(engine)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    with duckdb.get_connection() as con:
+        rows = build.build(con, engine, selected, timings)
+        context.log.info(
+            f"built {len(rows)} tables in {time.perf_counter() - started:.2f} s into {duckdb.path()}: "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
+        )
+        for name in rows:
+            if name not in selected:
+                continue  # an upstream table the database lacked: built, but not part of this run
+            metadata = table_metadata(con, name, rows[name], timings[name])
+            if name == "job_snapshot":
+                metadata.update({"store_jobs": facts.jobs, "store_closed_jobs": facts.closed_jobs,
+                                 "store_enrichments": facts.enrichments, "store_bytes": facts.store_bytes,
+                                 "read_store_seconds": round(timings.get("read_jobs", 0.0), 3)})
+            yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+        yield from evaluate_analytics_checks(con, set(context.selected_asset_check_keys))

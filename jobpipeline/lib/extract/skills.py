@@ -1,0 +1,109 @@
+"""Skills dictionary: canonical casing for technologies a posting names, found by token lookup.
+
+Words are tokenized once (one simple regex) and looked up as 1-, 2- and 3-word phrases in a dict,
+which stays fast on long descriptions (no giant alternation). Ambiguous English words (Go, Swift,
+Rust, Spark, Excel …) only count when written with the capital letter a technology uses.
+"""
+
+from __future__ import annotations
+
+import re
+
+# canonical name → aliases (lower-case unless the alias is in _CASE_SENSITIVE)
+_SKILLS: dict[str, tuple[str, ...]] = {
+    "Python": ("python", "python3"), "Java": ("java",), "JavaScript": ("javascript", "js", "ecmascript"),
+    "TypeScript": ("typescript", "ts"), "Go": ("golang",), "Rust": ("rust-lang",), "C++": ("c++", "cpp"),
+    "C#": ("c#", "csharp"), "C": (), "Ruby": ("ruby",), "PHP": ("php",), "Kotlin": ("kotlin",), "Swift": (),
+    "Scala": ("scala",), "Elixir": ("elixir",), "Erlang": ("erlang",), "Haskell": ("haskell",),
+    "Clojure": ("clojure",), "OCaml": ("ocaml",), "Dart": (), "Julia": (), "R": (), "Perl": ("perl",),
+    "Lua": ("lua",), "Zig": ("zig",), "Objective-C": ("objective-c", "objc"), "Solidity": ("solidity",),
+    "SQL": ("sql",), "Bash": ("bash", "shell scripting"), "MATLAB": ("matlab",), "Fortran": ("fortran",),
+    "Verilog": ("verilog", "systemverilog"), "VHDL": ("vhdl",), "CUDA": ("cuda",), "Triton": (),
+    "React": ("react", "react.js", "reactjs"), "React Native": ("react native",), "Next.js": ("next.js", "nextjs"),
+    "Vue": ("vue", "vue.js", "vuejs"), "Angular": ("angular", "angularjs"), "Svelte": ("svelte", "sveltekit"),
+    "Node.js": ("node.js", "nodejs", "node"), "Deno": ("deno",), "Express": ("express.js", "expressjs"),
+    "Django": ("django",), "Flask": ("flask",), "FastAPI": ("fastapi",), "Rails": ("rails", "ruby on rails"),
+    "Spring": ("spring boot", "springboot"), ".NET": (".net", "dotnet", "asp.net"), "Laravel": ("laravel",),
+    "Phoenix": (), "GraphQL": ("graphql",), "REST": ("rest api", "rest apis", "restful"), "gRPC": ("grpc",),
+    "HTML": ("html", "html5"), "CSS": ("css", "css3"), "Tailwind": ("tailwind", "tailwindcss"),
+    "Redux": ("redux",), "Flutter": ("flutter",), "iOS": ("ios",), "Android": ("android",), "SwiftUI": ("swiftui",),
+    "PostgreSQL": ("postgresql", "postgres", "psql"), "MySQL": ("mysql",), "SQLite": ("sqlite",),
+    "MongoDB": ("mongodb", "mongo"), "Redis": ("redis",), "Cassandra": ("cassandra",), "DynamoDB": ("dynamodb",),
+    "Elasticsearch": ("elasticsearch", "elastic search", "opensearch"), "ClickHouse": ("clickhouse",),
+    "Snowflake": ("snowflake",), "BigQuery": ("bigquery",), "Redshift": ("redshift",), "Databricks": ("databricks",),
+    "DuckDB": ("duckdb",), "Kafka": ("kafka", "apache kafka"), "RabbitMQ": ("rabbitmq",), "Spark": ("pyspark", "apache spark"),
+    "Flink": ("flink", "apache flink"), "Airflow": ("airflow", "apache airflow"), "Dagster": ("dagster",),
+    "dbt": ("dbt",), "Hadoop": ("hadoop",), "Pandas": ("pandas",), "NumPy": ("numpy",), "Polars": ("polars",),
+    "AWS": ("aws", "amazon web services"), "GCP": ("gcp", "google cloud", "google cloud platform"),
+    "Azure": ("azure", "microsoft azure"), "Kubernetes": ("kubernetes", "k8s"), "Docker": ("docker",),
+    "Terraform": ("terraform",), "Ansible": ("ansible",), "Helm": ("helm",), "Pulumi": ("pulumi",),
+    "Linux": ("linux",), "Git": ("git",), "GitHub Actions": ("github actions",), "Jenkins": ("jenkins",),
+    "CI/CD": ("ci/cd", "cicd"), "Prometheus": ("prometheus",), "Grafana": ("grafana",), "Datadog": ("datadog",),
+    "Nginx": ("nginx",), "Serverless": ("serverless",), "Lambda": ("aws lambda",), "S3": ("s3",),
+    "PyTorch": ("pytorch", "torch"), "TensorFlow": ("tensorflow",), "JAX": ("jax",), "scikit-learn": ("scikit-learn", "sklearn"),
+    "Hugging Face": ("hugging face", "huggingface", "transformers library"), "LangChain": ("langchain",),
+    "LlamaIndex": ("llamaindex",), "vLLM": ("vllm",), "LLM": ("llm", "llms", "large language models"),
+    "RAG": ("rag", "retrieval-augmented generation", "retrieval augmented generation"),
+    "Machine Learning": ("machine learning",), "Deep Learning": ("deep learning",), "NLP": ("nlp", "natural language processing"),
+    "Computer Vision": ("computer vision",), "Reinforcement Learning": ("reinforcement learning",),
+    "MLOps": ("mlops",), "Data Engineering": ("data engineering",), "ETL": ("etl", "elt"),
+    "Figma": ("figma",), "Excel": (), "Tableau": ("tableau",), "Looker": ("looker",), "Power BI": ("power bi", "powerbi"),
+    "Salesforce": ("salesforce",), "HubSpot": ("hubspot",), "Jira": ("jira",), "Webpack": ("webpack",), "Vite": ("vite",),
+    "Jest": ("jest",), "Cypress": ("cypress",), "Playwright": ("playwright",), "Selenium": ("selenium",),
+    "Microservices": ("microservices", "micro-services"), "Distributed Systems": ("distributed systems",),
+    "Embedded": ("embedded systems", "embedded software", "firmware"), "FPGA": ("fpga",), "ROS": ("ros", "ros2"),
+    "Blockchain": ("blockchain",), "Ethereum": ("ethereum",), "WebRTC": ("webrtc",), "WebAssembly": ("webassembly", "wasm"),
+    "Unity": (), "Unreal Engine": ("unreal engine", "unreal"), "OpenGL": ("opengl",), "Vulkan": ("vulkan",),
+    "SOC 2": ("soc 2", "soc2"), "OAuth": ("oauth", "oauth2"), "Security": ("cybersecurity",),
+}
+# Written exactly like this, these words mean the technology; lower-case they are English.
+_CASE_SENSITIVE: dict[str, str] = {
+    "Go": "Go", "Rust": "Rust", "Swift": "Swift", "Spark": "Spark", "Excel": "Excel", "Dart": "Dart",
+    "Julia": "Julia", "Triton": "Triton", "Phoenix": "Phoenix", "Unity": "Unity", "Scala": "Scala",
+    "Express": "Express", "Lambda": "Lambda", "Ruby": "Ruby", "Java": "Java", "Helm": "Helm",
+    "Node": "Node.js", "Elixir": "Elixir", "Flask": "Flask", "Spring": "Spring", "Angular": "Angular",
+    "C": "C", "R": "R",
+}
+_AMBIGUOUS_LOWER = {"go", "rust", "swift", "spark", "excel", "dart", "julia", "triton", "phoenix", "unity",
+                    "express", "lambda", "node", "helm", "spring", "angular", "c", "r", "ts", "js", "unreal",
+                    "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag"}
+
+_LOOKUP: dict[str, str] = {}
+for _canon, _aliases in _SKILLS.items():
+    for _alias in (_canon.lower(), *_aliases):
+        if _alias not in _AMBIGUOUS_LOWER:
+            _LOOKUP[_alias] = _canon
+# Upper-case acronyms that are safe as written (JS, TS, RAG, S3, REST, ROS).
+_EXACT: dict[str, str] = {**_CASE_SENSITIVE, "JS": "JavaScript", "TS": "TypeScript", "RAG": "RAG", "S3": "S3",
+                          "REST": "REST", "ROS": "ROS", "ROS2": "ROS", "PyTorch": "PyTorch", "Torch": "PyTorch",
+                          "Unreal": "Unreal Engine"}
+_MAX_WORDS = max(len(a.split()) for a in _LOOKUP)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[+#]+|(?:[.\-/][A-Za-z0-9]+)+)?|\.NET|\.net")
+
+
+def find_skills(text: str, limit: int = 25) -> list[str]:
+    """Canonical skill names in order of first mention, at most ``limit``."""
+    tokens = _TOKEN.findall(text)
+    lowered = [t.lower() for t in tokens]
+    found: dict[str, None] = {}
+    n = len(tokens)
+    for i in range(n):
+        hit = _EXACT.get(tokens[i])
+        if hit is None and tokens[i] in ("C", "R"):
+            hit = None
+        if hit is None:
+            low = lowered[i]
+            hit = _LOOKUP.get(low)
+            if hit is None and low.endswith((".", "/")):
+                hit = _LOOKUP.get(low.rstrip("./"))
+            for width in range(2, _MAX_WORDS + 1):
+                if i + width > n:
+                    break
+                phrase = _LOOKUP.get(" ".join(lowered[i : i + width]))
+                if phrase:
+                    hit = phrase
+        if hit and hit not in ("C", "R"):
+            found[hit] = None
+            if len(found) >= limit:
+                break
+    return list(found)

@@ -1,0 +1,127 @@
+"""Asset checks on `jobs` (the store) and on the analytics (DuckDB) pass on clean data, fail on crafted data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from jobpipeline.defs.analytics import checks
+from jobpipeline.defs.analytics.assets import analytics
+from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
+from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.lib.sync import sync_postings
+from jobpipeline.lib.postings import postings_frame
+
+TODAY = datetime.now(timezone.utc).date()
+
+
+def store_checks(store) -> dict[str, dg.AssetCheckResult]:
+    resource = StoreResource(database_url=store.url)
+    return {fn.check_key.name: fn(store=resource) for fn in checks.JOBS_CHECKS}
+
+
+def analytics_checks(store, analytics_db) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    result = dg.materialize(
+        [analytics],
+        resources={"store": StoreResource(database_url=store.url), "duckdb": AnalyticsDuckDBResource(database=str(analytics_db))},
+        raise_on_error=False,
+    )
+    assert result.success
+    return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def execute(store, sql: str, **params) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(sql), params)
+
+
+def scrape_today(store, failed: int = 0) -> None:
+    """Today's partition: acme ok, plus ``failed`` failing boards."""
+    outcomes = [{"source": "lever", "board": f"down{i}", "ok": False, "http_status": 503} for i in range(failed)]
+    sync_postings(store.engine, postings_frame([]), seen_on=TODAY, scraped_boards=[("greenhouse", "acme")], board_outcomes=outcomes)
+
+
+def test_store_checks_pass_on_a_clean_fresh_store(store):
+    scrape_today(store)
+    got = store_checks(store)
+    assert {name: r.passed for name, r in got.items()} == {
+        "open_content_hash_unique": True, "salary_range_valid": True, "title_and_company_present": True,
+        "scraped_today": True, "board_failure_share": True,
+    }
+
+
+def test_store_freshness_fails_when_today_was_not_scraped(store):
+    result = store_checks(store)["scraped_today"]
+    assert not result.passed and "latest scrape 2026-01-12" in result.description
+
+
+def test_duplicate_open_content_hash_fails(store):
+    execute(store, "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
+            a=store.ids["A1"], b=store.ids["G1"])
+    result = store_checks(store)["open_content_hash_unique"]
+    assert not result.passed and result.metadata["duplicated_hashes"].value == 1
+
+
+def test_a_duplicate_hash_on_a_closed_job_is_fine(store):
+    execute(store, "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
+            a=store.ids["A1"], b=store.ids["A3"])  # A3 is closed
+    assert store_checks(store)["open_content_hash_unique"].passed
+
+
+def test_salary_min_above_max_fails(store):
+    execute(store, "UPDATE job SET salary_min = 200000 WHERE id = :a", a=store.ids["A1"])
+    result = store_checks(store)["salary_range_valid"]
+    assert not result.passed and result.metadata["invalid_jobs"].value == 1
+
+
+@pytest.mark.parametrize("column", ["title", "company"])
+def test_blank_title_or_company_fails(store, column):
+    execute(store, f"UPDATE job SET {column} = '  ' WHERE id = :a", a=store.ids["G2"])
+    result = store_checks(store)["title_and_company_present"]
+    assert not result.passed and result.metadata["examples"].value == [store.ids["G2"]]
+
+
+def test_board_failure_share_warns_above_the_threshold(store, monkeypatch):
+    scrape_today(store, failed=1)  # 1 of 2 boards failed today: 50 %
+    result = store_checks(store)["board_failure_share"]
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["failed_share"].value == 0.5
+    monkeypatch.setenv("JOBPIPELINE_MAX_BOARD_FAILURE_SHARE", "0.5")
+    assert store_checks(store)["board_failure_share"].passed
+
+
+def test_analytics_checks_run_with_the_assets_and_pass_on_clean_data(store, analytics_db):
+    scrape_today(store)
+    got = analytics_checks(store, analytics_db)
+    assert set(got) == {
+        ("job_snapshot", "open_content_hash_unique"), ("job_snapshot", "salary_range_valid"),
+        ("job_snapshot", "title_and_company_present"), ("board_scrapes", "scraped_today"),
+        ("board_scrapes", "board_failure_share"),
+    }
+    assert all(e.passed for e in got.values())
+
+
+def test_analytics_checks_fail_on_crafted_data(store, analytics_db):
+    execute(store, "UPDATE job SET salary_min = 200000 WHERE id = :a", a=store.ids["A1"])
+    execute(store, "UPDATE job SET title = '' WHERE id = :a", a=store.ids["G1"])
+    execute(store, "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
+            a=store.ids["A1"], b=store.ids["G2"])
+    got = analytics_checks(store, analytics_db)
+    failed = {key for key, e in got.items() if not e.passed}
+    assert failed == {
+        ("job_snapshot", "open_content_hash_unique"), ("job_snapshot", "salary_range_valid"),
+        ("job_snapshot", "title_and_company_present"), ("board_scrapes", "scraped_today"),
+        ("board_scrapes", "board_failure_share"),  # globex failed on the latest day: 1 of 2 boards
+    }
+    assert got[("board_scrapes", "board_failure_share")].severity == dg.AssetCheckSeverity.WARN
+
+
+def test_checks_on_jobs_run_with_the_daily_scrape_job():
+    from jobpipeline.defs.scrape.schedules import daily_scrape_job  # noqa: F401 - selection by asset keys
+
+    selection = dg.AssetSelection.assets("jobs")
+    assert {c.name for c in checks.JOBS_CHECKS} == {k.name for c in checks.JOBS_CHECKS for k in c.check_keys}
+    assert selection  # AssetSelection.assets() includes the checks of its assets (see test_assets for the job)
