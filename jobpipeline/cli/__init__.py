@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 # Each module defines ``register(subparsers)``, adding its verb with ``set_defaults(func=...)``;
 # ``func(args)`` returns the process exit code.
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster flags beta/preview APIs on every import; the CLI's output is for the user's data.
+    warnings.filterwarnings("ignore", message=r".*(is currently in beta|is currently in preview|is deprecated).*")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

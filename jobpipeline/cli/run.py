@@ -101,8 +101,10 @@ def _sources(mode: str, replay_dir: Path | None) -> list[str]:
     if mode == "live":
         configured = {b.ats for b in load_boards(settings.boards_config_path())}
         return [s for s in SOURCES if s in configured]
-    corpus = replay_dir or settings.replay_corpus_dir()
-    return [s for s in SOURCES if any((corpus / s).glob("*.json"))]
+    from jobpipeline.lib.replay import recorded_boards
+
+    present = {kind for kind, _ in recorded_boards(replay_dir or settings.replay_corpus_dir())}
+    return [s for s in SOURCES if s in present]
 
 
 def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None, scrape_only: bool = False) -> RunSummary:

@@ -119,9 +119,30 @@ def test_analytics_checks_fail_on_crafted_data(store, analytics_db):
     assert got[("board_scrapes", "board_failure_share")].severity == dg.AssetCheckSeverity.WARN
 
 
-def test_checks_on_jobs_run_with_the_daily_scrape_job():
-    from jobpipeline.defs.scrape.schedules import daily_scrape_job  # noqa: F401 - selection by asset keys
+def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
+    """A real day x source partition of raw_postings -> jobs, replayed from one recorded board."""
+    import shutil
 
-    selection = dg.AssetSelection.assets("jobs")
-    assert {c.name for c in checks.JOBS_CHECKS} == {k.name for c in checks.JOBS_CHECKS for k in c.check_keys}
-    assert selection  # AssetSelection.assets() includes the checks of its assets (see test_assets for the job)
+    from jobpipeline.defs.jobs.assets import jobs
+    from jobpipeline.defs.scrape.assets import raw_postings
+    from jobpipeline.defs.scrape.partitions import board_partition_key
+    from jobpipeline.defs.scrape.resources import JobBoardsResource
+    from jobpipeline_tests.conftest import CORPUS
+
+    corpus = tmp_path / "corpus" / "lever"
+    corpus.mkdir(parents=True)
+    shutil.copy(CORPUS / "lever" / "palantir.json", corpus / "palantir.json")
+    store_url = f"sqlite:///{home / 'store.db'}"
+    result = dg.materialize(
+        [raw_postings, jobs, *checks.JOBS_CHECKS],
+        partition_key=str(board_partition_key(TODAY.isoformat(), "lever")),
+        resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus.parent)),
+                   "store": StoreResource(database_url=store_url)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {
+        "open_content_hash_unique": True, "salary_range_valid": True, "title_and_company_present": True,
+        "scraped_today": True, "board_failure_share": True,
+    }

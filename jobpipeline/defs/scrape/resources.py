@@ -47,10 +47,10 @@ class JobBoardsResource(dg.ConfigurableResource):
         configured = load_boards(self.boards_file or settings.boards_config_path())
         if self.mode == "live":
             return [b for b in configured if b.ats == source]
+        from jobpipeline.lib.replay import recorded_boards
+
         names = {b.token: b.company for b in configured if b.ats == source}
-        source_dir = self.corpus_dir() / source
-        tokens = sorted(p.stem for p in source_dir.glob("*.json")) if source_dir.is_dir() else []
-        return [Board(ats=source, token=t, company=names.get(t, t)) for t in tokens]
+        return [Board(ats=source, token=t, company=names.get(t, t)) for _, t in recorded_boards(self.corpus_dir(), [source])]
 
     @contextlib.contextmanager
     def endpoints(self) -> Iterator[dict[str, str]]:
