@@ -156,7 +156,11 @@ class BackfillSummary:
 
 def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSummary:
     """Each HN month, or the whole board range, as a run of this process on the ``DAGSTER_HOME`` instance."""
+    import dagster as dg
+
     dagster_home()
+    with dg.DagsterInstance.get():  # create the instance's storage once, before workers race to
+        pass
     started = time.perf_counter()
     tag = {CLI_TAG: f"{request.target}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"}
     if request.target == "hn":

@@ -18,7 +18,6 @@ diff is computed in polars, writes are executemany statements of only the rows t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
@@ -336,11 +335,12 @@ def _driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:
         + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c, t in schema.items() if isinstance(t, pl.Datetime)]
         + [pl.col(c).cast(pl.Int8) for c, t in schema.items() if t == pl.Boolean]
     )
-    rows = rendered.rows()
-    json_at = [i for i, c in enumerate(frame.columns) if isinstance(table.c[c].type, sa.JSON)]
-    if json_at:
-        rows = [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(row)) for row in rows]
-    return rows
+    json_columns = [c for c in frame.columns if isinstance(table.c[c].type, sa.JSON)]
+    if json_columns:  # polars writes the JSON: '{"c":[…]}' with the wrapper sliced off
+        rendered = rendered.with_columns(
+            pl.struct(c).struct.json_encode().str.slice(len(c) + 4).str.head(-1).alias(c) for c in json_columns
+        )
+    return rendered.rows()
 
 
 def _by_source(scope: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -3,12 +3,12 @@
 Days: Mon 2026-01-05 and Tue 2026-01-06 (week 1), Mon 2026-01-12 (week 2).
 
     job  board            seen on          closed_at   salary (posting)         enrichment (latest ok)
-    A1   greenhouse/acme  05, 06, 12       -           100k-140k USD / year     senior; python, sql
-    A2   greenhouse/acme  05, 06           2026-01-12  50-70 USD / hour         mid;    python, spark
-    A3   greenhouse/acme  05               2026-01-06  -                        junior; figma
-    A4   greenhouse/acme  12               -           -                        -;      typescript, python (v2 failed)
-    G1   lever/globex     05, 06           -           6,000-8,000 EUR / month  senior; kubernetes, python
-    G2   lever/globex     06               -           - (extracted 90k-110k EUR / year) mid; python, pytorch
+    A1   greenhouse/acme  05, 06, 12       -           100k-140k USD / year     senior; Python, SQL (v1: Java)
+    A2   greenhouse/acme  05, 06           2026-01-12  50-70 USD / hour         mid;    Python, Spark
+    A3   greenhouse/acme  05               2026-01-06  -                        junior; Figma
+    A4   greenhouse/acme  12               -           -                        -;      TypeScript, Python (v2 failed)
+    G1   lever/globex     05, 06           -           6,000-8,000 EUR / month  senior; Kubernetes, Python
+    G2   lever/globex     06               -           - (extracted 90k-110k EUR / year) mid; Python, PyTorch
 
 On 2026-01-12 the globex board fails (HTTP 500): nothing of globex closes that day.
 """
@@ -50,14 +50,14 @@ SCRAPES = {  # day -> (postings seen, boards ok, board outcomes)
 }
 # (job, model, prompt_version, status, enriched_at, fields)
 ENRICHMENTS = [
-    ("A1", "m", "v1", "ok", "2026-01-05 10:00:00", {"skills": ["Java"], "seniority": "mid"}),  # superseded
+    ("A1", "m", "v1", "ok", "2026-01-05 10:00:00", {"skills": ["Java"], "seniority": "mid"}),  # superseded by v2
     ("A1", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Python", "SQL"], "seniority": "senior"}),
-    ("A2", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["python", "spark"], "seniority": "mid"}),
-    ("A3", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["figma"], "seniority": "junior"}),
-    ("A4", "m", "v1", "ok", "2026-01-12 09:00:00", {"skills": ["TypeScript", "python", "python"]}),
-    ("A4", "m", "v2", "failed", "2026-01-12 10:00:00", {"skills": ["react"], "seniority": "senior"}),  # failed: ignored
-    ("G1", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["kubernetes", "python"], "seniority": "senior"}),
-    ("G2", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["python", "pytorch"], "seniority": "mid",
+    ("A2", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Python", "Spark"], "seniority": "mid"}),
+    ("A3", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Figma"], "seniority": "junior"}),
+    ("A4", "m", "v1", "ok", "2026-01-12 09:00:00", {"skills": ["TypeScript", "Python"]}),
+    ("A4", "m", "v2", "failed", "2026-01-12 10:00:00", {"skills": ["React"], "seniority": "senior"}),  # failed: ignored
+    ("G1", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Kubernetes", "Python"], "seniority": "senior"}),
+    ("G2", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Python", "PyTorch"], "seniority": "mid",
                                                     "salary_min": 90_000, "salary_max": 110_000,
                                                     "salary_currency": "EUR", "salary_period": "year"}),
 ]

@@ -33,7 +33,7 @@ def test_one_run_materializes_every_table_with_row_count_and_preview(store, anal
     assert got["job_snapshot"]["dagster/row_count"] == 6
     assert got["skill_movers"]["dagster/row_count"] == 7
     assert got["skill_movers"]["preview"].startswith("|   rank | skill")
-    assert "typescript" in got["skill_movers"]["preview"]
+    assert "TypeScript" in got["skill_movers"]["preview"]
     assert got["job_snapshot"]["store_jobs"] == 6
     assert [c.name for c in got["salary_bands"]["dagster/column_schema"].columns][:3] == ["seniority", "work_mode", "currency"]
 

@@ -36,10 +36,10 @@ def test_every_table_is_built_with_expected_row_counts(store, analytics_db):
 def test_snapshot_joins_the_latest_ok_enrichment_and_ignores_failed_ones(con, store):
     got = {r[0]: r[1:] for r in rows(con, "SELECT job_id, skills, seniority, enriched, prompt_version FROM job_snapshot")}
     ids = store.ids
-    assert got[ids["A1"]] == (["python", "sql"], "senior", True, "v2")  # v1 (java, mid) is older
-    assert sorted(got[ids["A4"]][0]) == ["python", "typescript"]  # v2 failed: the older ok v1 counts
+    assert got[ids["A1"]] == (["Python", "SQL"], "senior", True, "v2")  # v1 (Java, mid) is older
+    assert got[ids["A4"]][0] == ["TypeScript", "Python"]  # v2 failed: the older ok v1 counts
     assert got[ids["A4"]][1:] == ("unknown", True, "v1")
-    assert sorted(got[ids["G1"]][0]) == ["kubernetes", "python"]
+    assert got[ids["G1"]][0] == ["Kubernetes", "Python"]
 
 
 def test_snapshot_lifecycle_and_work_mode(con, store):
@@ -65,29 +65,29 @@ def test_salary_prefers_the_posting_and_is_annualized(con, store):
 def test_skill_demand_daily_counts_and_shares(con):
     got = rows(con, "SELECT day, skill, jobs, enriched_jobs, share FROM skill_demand_daily ORDER BY day, skill")
     assert got == [
-        (D1, "figma", 1, 4, 0.25), (D1, "kubernetes", 1, 4, 0.25), (D1, "python", 3, 4, 0.75),
-        (D1, "spark", 1, 4, 0.25), (D1, "sql", 1, 4, 0.25),
-        (D2, "python", 1, 1, 1.0), (D2, "pytorch", 1, 1, 1.0),
-        (D3, "python", 1, 1, 1.0), (D3, "typescript", 1, 1, 1.0),
+        (D1, "Figma", 1, 4, 0.25), (D1, "Kubernetes", 1, 4, 0.25), (D1, "Python", 3, 4, 0.75),
+        (D1, "SQL", 1, 4, 0.25), (D1, "Spark", 1, 4, 0.25),  # binary order: upper case first
+        (D2, "PyTorch", 1, 1, 1.0), (D2, "Python", 1, 1, 1.0),
+        (D3, "Python", 1, 1, 1.0), (D3, "TypeScript", 1, 1, 1.0),
     ]
 
 
 def test_skill_demand_weekly_counts_and_shares(con):
     got = rows(con, "SELECT week, skill, jobs, enriched_jobs, share FROM skill_demand_weekly ORDER BY week, skill")
     assert got == [
-        (W1, "figma", 1, 5, 0.2), (W1, "kubernetes", 1, 5, 0.2), (W1, "python", 4, 5, 0.8),
-        (W1, "pytorch", 1, 5, 0.2), (W1, "spark", 1, 5, 0.2), (W1, "sql", 1, 5, 0.2),
-        (W2, "python", 1, 1, 1.0), (W2, "typescript", 1, 1, 1.0),
+        (W1, "Figma", 1, 5, 0.2), (W1, "Kubernetes", 1, 5, 0.2), (W1, "PyTorch", 1, 5, 0.2),
+        (W1, "Python", 4, 5, 0.8), (W1, "SQL", 1, 5, 0.2), (W1, "Spark", 1, 5, 0.2),
+        (W2, "Python", 1, 1, 1.0), (W2, "TypeScript", 1, 1, 1.0),
     ]
 
 
 def test_skill_movers_rank_the_biggest_share_change_first(con):
     got = rows(con, "SELECT rank, skill, week, prev_week, jobs, prev_jobs, round(share_change, 6), direction FROM skill_movers ORDER BY rank")
-    assert got[0] == (1, "typescript", W2, W1, 1, 0, 1.0, "up")
+    assert got[0] == (1, "TypeScript", W2, W1, 1, 0, 1.0, "up")
     # the rest moved by 0.2 each: ties in skill order, python up and the others down
     assert [(r[1], r[6], r[7]) for r in got[1:]] == [
-        ("figma", -0.2, "down"), ("kubernetes", -0.2, "down"), ("python", 0.2, "up"),
-        ("pytorch", -0.2, "down"), ("spark", -0.2, "down"), ("sql", -0.2, "down"),
+        ("Figma", -0.2, "down"), ("Kubernetes", -0.2, "down"), ("PyTorch", -0.2, "down"),
+        ("Python", 0.2, "up"), ("SQL", -0.2, "down"), ("Spark", -0.2, "down"),
     ]
 
 
@@ -157,7 +157,8 @@ def test_without_any_enrichment_the_analytics_still_build(tmp_path):
 
 def test_a_subset_builds_missing_upstream_tables_but_not_present_ones(store, analytics_db):
     with duckdb.connect(str(analytics_db)) as con:
-        assert list(build.build(con, store.engine, ["skill_movers"])) == ["job_snapshot", "job_skills", "skill_demand_weekly", "skill_movers"]
+        assert list(build.build(con, store.engine, ["skill_movers"])) == [
+            "job_snapshot", "skill_demand_daily", "skill_demand_weekly", "skill_movers"]
         assert list(build.build(con, store.engine, ["skill_movers"])) == ["skill_movers"]
 
 

@@ -42,12 +42,12 @@ def test_select_prints_a_table(capsys, built):
 
 
 def test_csv_and_json_formats(capsys, built):
-    sql = "SELECT skill, jobs, week FROM skill_demand_weekly WHERE skill = 'python' ORDER BY week"
+    sql = "SELECT skill, jobs, week FROM skill_demand_weekly WHERE skill = 'Python' ORDER BY week"
     code, out, _ = run(capsys, "--db", str(built), sql, "--format", "csv")
     assert code == 0
-    assert list(csv.reader(io.StringIO(out))) == [["skill", "jobs", "week"], ["python", "4", "2026-01-05"], ["python", "1", "2026-01-12"]]
+    assert list(csv.reader(io.StringIO(out))) == [["skill", "jobs", "week"], ["Python", "4", "2026-01-05"], ["Python", "1", "2026-01-12"]]
     code, out, _ = run(capsys, "--db", str(built), sql, "--format", "json")
-    assert json.loads(out) == [{"skill": "python", "jobs": 4, "week": "2026-01-05"}, {"skill": "python", "jobs": 1, "week": "2026-01-12"}]
+    assert json.loads(out) == [{"skill": "Python", "jobs": 4, "week": "2026-01-05"}, {"skill": "Python", "jobs": 1, "week": "2026-01-12"}]
 
 
 def test_list_shows_tables_with_columns(capsys, built):

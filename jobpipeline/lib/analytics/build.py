@@ -36,9 +36,9 @@ class AnalyticsTable:
 # In dependency order.
 TABLES: tuple[AnalyticsTable, ...] = (
     AnalyticsTable("job_snapshot", "Every job in the store with its latest ok enrichment (skills, seniority, salary, …).", store=("jobs",)),
-    AnalyticsTable("job_skills", "One row per enriched job and skill.", deps=("job_snapshot",)),
-    AnalyticsTable("skill_demand_daily", "Per day: enriched jobs first seen listing each skill, and their share.", deps=("job_snapshot", "job_skills")),
-    AnalyticsTable("skill_demand_weekly", "Per ISO week: enriched jobs first seen listing each skill, and their share.", deps=("job_snapshot", "job_skills")),
+    AnalyticsTable("job_skills", "One row per enriched job and skill (a view over job_snapshot).", deps=("job_snapshot",)),
+    AnalyticsTable("skill_demand_daily", "Per day: enriched jobs first seen listing each skill, and their share.", deps=("job_snapshot",)),
+    AnalyticsTable("skill_demand_weekly", "Per ISO week: enriched jobs first seen listing each skill, and their share.", deps=("job_snapshot", "skill_demand_daily")),
     AnalyticsTable("skill_movers", "Skills whose weekly share moved most between the last two weeks.", deps=("skill_demand_weekly",)),
     AnalyticsTable("salary_bands", "Annualized p25/p50/p75 pay of open jobs per seniority × work mode × currency.", deps=("job_snapshot",)),
     AnalyticsTable("company_hiring_velocity", "Jobs each company opened and closed per week.", deps=("job_snapshot",)),
@@ -56,7 +56,10 @@ def table_sql(name: str) -> str:
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    """Tables and views of the analytics database."""
+    return {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()"
+    ).fetchall()}
 
 
 def plan(names: Iterable[str] | None, existing: set[str]) -> list[str]:
@@ -96,6 +99,7 @@ def build(
         con.register("store_job", job)
         con.register("store_enrichment", enrichment)
         registered += ["store_job", "store_enrichment"]
+        _latest_enrichment(con)
         timings["read_jobs"] = time.perf_counter() - started
     if "board_scrape" in needs:
         started = time.perf_counter()
@@ -119,6 +123,16 @@ def build(
         for view in registered:
             con.unregister(view)
     return rows
+
+
+def _latest_enrichment(con: duckdb.DuckDBPyConnection) -> None:
+    """``latest_enrichment``: one row per content hash. Almost always the cache holds one ok row per
+    hash already; the window that picks the latest runs only over hashes with several."""
+    (several,) = con.execute("SELECT count(*) - count(DISTINCT content_hash) FROM store_enrichment").fetchall()[0]
+    if several:
+        con.execute(table_sql("_latest_enrichment"))
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW latest_enrichment AS SELECT * FROM store_enrichment")
 
 
 def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:

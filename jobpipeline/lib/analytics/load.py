@@ -52,7 +52,7 @@ def read_arrow(engine: sa.Engine, sql: str) -> pa.Table:
 
     On a SQLite file, ADBC reads the whole result as one batch: its type inference looks at the
     first batch only, and a column that starts with NULLs would otherwise break on the first value.
-    A column that is NULL throughout comes back as int64; the SQL that reads it casts via VARCHAR.
+    Types are fixed in SQL (dates arrive as text, booleans as 0/1), so the frame need not be typed.
     """
     path = sqlite_path(engine)
     if path is not None:
@@ -65,9 +65,18 @@ def read_arrow(engine: sa.Engine, sql: str) -> pa.Table:
                 cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")  # wait out a sync's checkpoint
                 cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1_000_000_000)})
                 cur.execute(sql)
-                return cur.fetch_arrow_table()
+                return _untyped_nulls_as_text(cur.fetch_arrow_table())
     with engine.connect() as conn:
-        return pl.read_database(sql, conn, infer_schema_length=None).to_arrow()
+        return _untyped_nulls_as_text(pl.read_database(sql, conn, infer_schema_length=None).to_arrow())
+
+
+def _untyped_nulls_as_text(table: pa.Table) -> pa.Table:
+    """A column NULL throughout has no type to infer (ADBC says int64, polars null): make it text,
+    which the SQL casts to any type, where int64 would not cast to a date."""
+    for i, column in enumerate(table.columns):
+        if column.null_count == len(column) and column.type != pa.string():
+            table = table.set_column(i, table.field(i).name, pa.nulls(len(column), pa.string()))
+    return table
 
 
 def sqlite_path(engine: sa.Engine) -> Path | None:

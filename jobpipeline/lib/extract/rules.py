@@ -2,53 +2,36 @@
 
 Title and location are read first (they are short and say the most); the description's first line
 is treated as a header too, because HN comments put "Company | Role | REMOTE | $150k" there.
+A long description is read once by the keyword scan of ``keywords.py`` (Aho-Corasick), which finds
+the anchors of every field and the skills; regexes then run only on short windows around anchors.
 """
 
 from __future__ import annotations
 
 import re
 
-from jobpipeline.lib.extract.prompt import cut_boilerplate
+from jobpipeline.lib.extract.keywords import Hits, scan
 from jobpipeline.lib.extract.salary import find_salary
-from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SUMMARY_CHARS, JobFields
-from jobpipeline.lib.extract.skills import find_skills
+from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
 
-# --- remote / hybrid / on-site, in English, German, French, Spanish, Portuguese, Italian, Dutch, Polish, Nordic
-_HYBRID = re.compile(
-    r"\bhybrid|\bhybride?\b|h[íi]brid[oa]|\bibrid[oa]|hybrydow|\bhybridn|"
-    r"\d\s*(?:-\s*\d\s*)?(?:days?|x)\s*(?:a|per|/)\s*week\s*(?:in|at)?\s*(?:the\s*)?(?:office|on-?site)|"
-    r"\d\s*days?\s*(?:in|at)\s*(?:the\s*|our\s*)?(?:office|hq)|part(?:ly|ially)?[\s-]*remote|remote\s*\+\s*office|"
-    r"onsite\s*\+\s*part\s*remote|flexible\s+(?:remote|work(?:ing)?\s+(?:model|arrangement))",
-    re.I,
+_NOT_WORK_MODE_AFTER = re.compile(
+    r"\s*(?:machines?|desktops?|sensing|control|devices?|monitoring|servers?|access|patient|teleoperation|procedures?|"
+    r"execution|sites?|areas?|communities|locations? of|code|work is not|is not)",
 )
-_REMOTE = re.compile(
-    r"\bremote(?!\s+(?:machines?|desktops?|sensing|control|devices?|monitoring|servers?|access|patient|teleoperation|"
-    r"procedure|execution|sites?|areas?|communities|locations? of))|\bwfh\b|work(?:ing)?\s+from\s+(?:home|anywhere)|"
-    r"distributed\s+team|fully\s+distributed|anywhere\s+in\s+the\s+world|t[ée]l[ée]travail|teletrabajo|\bremoto\b|"
-    r"\bremota\b|home[\s-]?office|mobiles?\s+arbeiten|ortsunabh[äa]ngig|da\s+remoto|trabalho\s+remoto|\bzdaln|"
-    r"thuiswerk|op\s+afstand|etät[yö]|distansarbete|fjernarbejde",
-    re.I,
-)
-_ONSITE = re.compile(
-    r"\bon[\s-]?site\b|\bonsite\b|in[\s-]office|in[\s-]person|office[\s-]based|\bin\s+our\s+office|\bIRL\b|"
-    r"5\s*days\s*(?:a|per|/)\s*week\s*in|not\s+(?:a\s+)?remote|no\s+remote|\bvor\s+ort\b|pr[ée]sentiel|sur\s+site|"
-    r"presencial|in\s+sede|stacjonarn|op\s+kantoor|på\s+plats|kontorbaseret",
-    re.I,
-)
-_NEGATED_REMOTE = re.compile(r"(?:not|no|non)[\s-]+(?:a\s+)?remote|remote\s+(?:is\s+)?not\s+(?:possible|available|an option)", re.I)
+_OFFICE_NEAR = re.compile(r"office|on-?site|in[ -]person|\bhq\b|in the studio")
 
 # --- seniority from the title
 _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     (level, re.compile(rx, re.I))
     for level, rx in (
-        ("intern", r"\bintern(?:ship)?s?\b|\bpraktik|\bstagiaire|\bco-?op\b|\bwerkstudent|\bbecari|\bstage\b"),
+        ("intern", r"\bintern(?:ship)?s?\b|\bpraktik|\bstagiaire|\bco-?op\b|\bwerkstudent|\bbecari"),
         ("executive", r"\bchief\b|\bc[teofi]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b"),
         ("director", r"\bdirector\b|\bhead\s+of\b|\bdirect(?:eur|ora?)\b|\bleiter\b"),
         ("principal", r"\bprincipal\b|\bdistinguished\b|\bfellow\b"),
-        ("staff", r"\bstaff\b(?!\s+(?:accountant|nurse|writer|assistant))"),
+        ("staff", r"(?<!technical )\bstaff\b(?!\s+(?:accountant|nurse|writer|assistant))"),
         ("manager", r"\b(?:engineering|eng|software|team|people|program\s+management|operations|support|delivery|"
-                    r"development|dev|it|security|data|qa|quality|site|sales|marketing|finance|office|hr|recruiting|"
-                    r"talent|customer\s+success|success)\s+manager\b|\bmanager,|\bmanager\s+(?:of|-|–)|"
+                    r"development|dev|it|security|data|qa|quality|site|sales|finance|office|hr|recruiting|"
+                    r"talent)\s+manager\b|\bmanager,|\bmanager\s+(?:of|-|–)|"
                     r"\bsenior\s+manager\b|\bmanager\b(?!.*\b(?:product|project|program|account|community|partner|"
                     r"channel|content|brand|campaign|category|case|territory|relationship|implementation))"),
         ("lead", r"\blead\b|\btech\s+lead\b|\bteam\s+lead\b|\bleader\b|\blead[a-z]*\b(?=.*engineer)"),
@@ -58,17 +41,13 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     )
 )
 
-# --- employment type
-_EMPLOYMENT_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
-    (kind, re.compile(rx, re.I))
-    for kind, rx in (
-        ("internship", r"\binternship\b|\bintern\b|\bpraktikum\b|\bstage\b|\bpasant[íi]a\b|\bco-?op\b|\bwerkstudent"),
-        ("part_time", r"\bpart[\s-]?time\b|\bteilzeit\b|temps\s+partiel|media\s+jornada|\bdeeltijd"),
-        ("contract", r"\bcontract(?:or)?\b|\bfreelanc|\bfreiberuf|\bconsultant\s+\(contract|\b1099\b|\bC2C\b|contract[\s-]to[\s-]hire|\bB2B\b"),
-        ("temporary", r"\btemporary\b|\btemp\b|fixed[\s-]term|\bbefristet\b|\bseasonal\b|\bCDD\b|\bmaternity\s+cover"),
-        ("full_time", r"\bfull[\s-]?time\b|\bvollzeit\b|temps\s+plein|tiempo\s+completo|jornada\s+completa|\bCDI\b|\bpermanent\b|\bfulltime\b|\bFTE\b"),
-    )
+# --- employment type: keyword table in keywords.EMPLOYMENT; most specific kind wins
+_IC_MANAGER = re.compile(
+    r"\b(?:product|project|program|account|community|partner|channel|content|brand|campaign|category|case|territory|"
+    r"relationship|implementation|customer\s+success|success|marketing|social\s+media|digital\s+marketing)\s+manager\b",
+    re.I,
 )
+_EMPLOYMENT_PRIORITY = ("internship", "part_time", "contract", "temporary", "full_time")
 _API_EMPLOYMENT = {
     "fulltime": "full_time", "full_time": "full_time", "full-time": "full_time", "full time": "full_time",
     "parttime": "part_time", "part_time": "part_time", "part-time": "part_time", "part time": "part_time",
@@ -114,8 +93,14 @@ _REGION_NAMES = {
     "brazil": "Brazil", "mexico": "Mexico", "australia": "Australia", "anywhere": "Worldwide", "worldwide": "Worldwide",
     "global": "Worldwide", "americas": "Americas", "poland": "Poland", "portugal": "Portugal", "ireland": "Ireland",
 }
+_NAMES_RX = "|".join(sorted((re.escape(n) for n in _REGION_NAMES), key=len, reverse=True))
+_REGION_NEXT_TO_REMOTE = re.compile(
+    rf"\bremote[\s,:\-–—]*(?:only\s+)?(?:in\s+)?(?:the\s+)?({_NAMES_RX})\b|\b({_NAMES_RX})[\s,\-–—]*(?:based\s+)?remote\b", re.I
+)
 _SPLIT_REGIONS = re.compile(r"\s*(?:,|/|\||&|\bor\b|\band\b|;|\+)\s*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
 
 
 def extract_rules(title: str, location: str = "", description: str = "") -> JobFields:
@@ -123,24 +108,81 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     title = title or ""
     location = location or ""
     description = description or ""
-    first_line, _, _ = description.partition("\n")
-    header = f"{title}\n{location}\n{first_line[:300]}"
-    body = cut_boilerplate(description)
-    salary = find_salary(header) or find_salary(body) or find_salary(description)
+    cut = description.find("\n")
+    first_line = description[: cut if 0 <= cut < 300 else 300]
+    header = f"{title}\n{location}\n{first_line}"
+    head_hits = scan(header)
+    low = description.lower()
+    hits = scan(description, low)
+    salary = find_salary(header, head_hits.positions.get("pay", [])) or find_salary(description, hits.positions.get("pay", []))
     return JobFields(
         seniority=seniority_from_title(title),
-        employment_type=employment_type(header, body),
-        remote=remote_mode(header, body),
-        remote_regions=remote_regions(f"{location}\n{first_line[:300]}\n{body[:3000]}"),
+        employment_type=_employment(head_hits, header=True) or _employment(hits, header=False),
+        remote=_work_mode(head_hits, header.lower(), header=True) or _work_mode(hits, low, header=False),
+        remote_regions=remote_regions(header, description, [p for p, m in hits.modes if m == "remote"]),
         salary_min=salary.min if salary else None,
         salary_max=salary.max if salary else None,
         salary_currency=salary.currency if salary else None,
         salary_period=salary.period if salary and (salary.min or salary.max) else None,
-        years_experience_min=years_experience_min(body),
-        visa_sponsorship=visa_sponsorship(f"{first_line}\n{body}"),
-        skills=find_skills(f"{title}\n{body}"),
-        summary=summary(title, body),
+        years_experience_min=_years(low, hits.positions.get("years", [])),
+        visa_sponsorship=_visa(header.lower(), head_hits.positions.get("visa", []))
+        if head_hits.positions.get("visa")
+        else _visa(low, hits.positions.get("visa", [])),
+        skills=list(dict.fromkeys(head_hits.skills[: len(title)] + hits.skills))[:MAX_SKILLS],
+        summary=summary(title, description, low),
     )
+
+
+def _work_mode(hits: Hits, low: str, header: bool) -> str | None:
+    modes: list[str] = []
+    for pos, mode in hits.modes:
+        if mode == "remote" and low.startswith("remote", pos) and _NOT_WORK_MODE_AFTER.match(low, pos + 6):
+            continue
+        if mode == "hybrid?":
+            if not _OFFICE_NEAR.search(low[max(0, pos - 30) : pos + 40]):
+                continue
+            # "5 days a week in the office" is on-site; fewer days is hybrid.
+            mode = "onsite" if re.search(r"(?:\b5|five|\bfull)\s*$", low[max(0, pos - 8) : pos]) else "hybrid"
+        modes.append(mode)
+    if not modes:
+        return None
+    if "hybrid" in modes:
+        return "hybrid"
+    if "onsite!" in modes:
+        return "onsite"
+    if "remote" in modes and "onsite" in modes:
+        # "NYC or REMOTE" in a header allows remote; in a description the first mention sets the tone.
+        return "remote" if header or modes.index("remote") < modes.index("onsite") else "onsite"
+    return modes[0]
+
+
+def _employment(hits: Hits, header: bool) -> str | None:
+    kinds = {kind for _, (kind, header_only) in hits.employment if header or not header_only}
+    return next((k for k in _EMPLOYMENT_PRIORITY if k in kinds), None)
+
+
+def _years(low: str, positions: list[int]) -> int | None:
+    for pos in positions:
+        window = low[max(0, pos - 40) : pos + 70]
+        found = years_experience_min(window)
+        if found is not None:
+            return found
+    return None
+
+
+def _visa(low: str, positions: list[int]) -> bool | None:
+    if not positions:
+        return None
+    return visa_sponsorship("\n".join(low[max(0, p - 90) : p + 60] for p in positions))
+
+
+def remote_mode(header: str, body: str = "") -> str | None:
+    """remote | hybrid | onsite from a header (title, location) first, then a description."""
+    return _work_mode(scan(header), header.lower(), header=True) or _work_mode(scan(body), body.lower(), header=False)
+
+
+def employment_type(header: str, body: str = "") -> str | None:
+    return _employment(scan(header), header=True) or _employment(scan(body), header=False)
 
 
 def seniority_from_title(title: str) -> str | None:
@@ -150,6 +192,9 @@ def seniority_from_title(title: str) -> str | None:
     t = title.replace("Sr.", "Senior ").replace("Jr.", "Junior ")
     if re.search(r"\baccount\s+executive\b|\bexecutive\s+(?:assistant|chef)\b", t, re.I):
         t = re.sub(r"\bexecutive\b", "", t, flags=re.I)
+    # "Product Manager", "Account Manager": individual contributors, unless the title says more.
+    if _IC_MANAGER.search(t) and not re.search(r"\b(?:group|senior\s+manager|head|director|lead)\b", t, re.I):
+        t = _IC_MANAGER.sub(" ", t)
     for level, rx in _SENIORITY_RULES:
         if rx.search(t):
             return level
@@ -158,7 +203,7 @@ def seniority_from_title(title: str) -> str | None:
 
 def remote_mode(header: str, body: str = "") -> str | None:
     """remote | hybrid | onsite from the header first, then the description."""
-    for text in (header, body[:6000]):
+    for text in (header, body):
         if not text:
             continue
         hybrid, onsite = _HYBRID.search(text), _ONSITE.search(text)
@@ -178,7 +223,7 @@ def remote_mode(header: str, body: str = "") -> str | None:
 
 
 def employment_type(header: str, body: str = "") -> str | None:
-    for text in (header, body[:4000]):
+    for text in (header, body):
         for kind, rx in _EMPLOYMENT_RULES:
             if rx.search(text):
                 return kind
@@ -214,7 +259,9 @@ def visa_sponsorship(text: str) -> bool | None:
     return None
 
 
-def remote_regions(text: str) -> list[str]:
+def remote_regions(header: str, description: str = "", remote_positions: list[int] | None = None) -> list[str]:
+    """Where remote work is allowed: "Remote (US)", "REMOTE - EMEA", "Remote in Europe", "US Remote"."""
+    text = header + "\n" + "\n".join(description[p : p + 80] for p in (remote_positions or [])[:6])
     regions: dict[str, None] = {}
     for m in _REGION_AFTER_REMOTE.finditer(text):
         chunk = next(g for g in m.groups() if g)
@@ -222,14 +269,24 @@ def remote_regions(text: str) -> list[str]:
             name = _REGION_NAMES.get(part.strip(" .").lower())
             if name:
                 regions[name] = None
-        if len(regions) >= MAX_REGIONS:
-            break
+    if not regions:
+        for m in _REGION_NEXT_TO_REMOTE.finditer(text):
+            name = _REGION_NAMES.get((m.group(1) or m.group(2)).lower())
+            if name:
+                regions[name] = None
     return list(regions)[:MAX_REGIONS]
 
 
-def summary(title: str, body: str) -> str:
-    """First sentence of the role text (after boilerplate is cut), at most 300 characters."""
-    for line in body.splitlines():
+_ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
+                "the opportunity", "responsibilities", "about the position", "in this role")
+
+
+def summary(title: str, description: str, low: str | None = None) -> str:
+    """First sentence of the role text (the company blurb before a role heading skipped), ≤ 300 chars."""
+    low = (low if low is not None else description.lower())[:20000]
+    found = [i for i in (low.find(h) for h in _ROLE_STARTS) if i >= 0]
+    start = description.find("\n", min(found)) + 1 if found else 0
+    for line in description[start : start + 4000].splitlines():
         line = line.strip(" -•*\t")
         if len(line) >= 40 and not line.endswith(":"):
             sentence = _SENTENCE.split(line, maxsplit=1)[0]

@@ -43,6 +43,7 @@ _MONEY = re.compile(
 )
 # Only spans that touch a currency, a k-suffix or a pay word are money; the cheap prefilter skips
 # texts that cannot hold pay at all (most of a long description).
+_SYMBOL = re.compile(r"[$€£₹¥₩₪]")
 _MAYBE_MONEY = re.compile(r"[$€£₹¥₩₪]|\b(?:" + "|".join(_CODES) + r"|CHF|LPA|lakh)\b|\d\s?[kK]\b")
 
 _PERIODS = (
@@ -50,7 +51,7 @@ _PERIODS = (
     ("day", r"/\s?(?:day|d)\b|per\s+day|a\s+day|daily|day\s+rate|per\s+diem|pro\s+tag|par\s+jour|por\s+día|/jour|tagessatz|\bTJM\b"),
     ("week", r"/\s?(?:week|wk)\b|per\s+week|a\s+week|weekly"),
     ("month", r"/\s?(?:month|mo|mth)\b|per\s+month|a\s+month|monthly|pro\s+monat|par\s+mois|al\s+mes|mensual|/mois|/monat|\bp\.?m\.?\b"),
-    ("year", r"/\s?(?:year|yr|y|annum|an|jahr|año)\b|per\s+(?:year|annum)|a\s+year|annual(?:ly)?|yearly|\bp\.?a\.?\b|par\s+an\b|pro\s+jahr|al\s+año|anual|brutto|gross|\bLPA\b|base\b"),
+    ("year", r"/\s?(?:year|yr|y|annum|an|jahr|año)\b|per\s+(?:year|annum)|a\s+year|annual(?:ly)?|yearly|\bp\.?a\.?\b|par\s+an\b|pro\s+jahr|al\s+año|anual|\bLPA\b"),
 )
 _PERIOD_RES = [(name, re.compile(rx, re.I)) for name, rx in _PERIODS]
 _PERIOD_BEFORE = [
@@ -61,7 +62,7 @@ _PERIOD_BEFORE = [
 ]
 _PAY_WORDS = re.compile(
     r"salary|salaries|compensation|\bcomp\b|\bpay\b|paid|base|\brange\b|\brate\b|\bOTE\b|\bTC\b|wage|earn|"
-    r"gehalt|vergütung|salaire|rémunération|sueldo|salario|retribución|stipendio|retribuzione|wynagrodzenie|"
+    r"gehalt|vergütung|tagessatz|stundensatz|taux\s+journalier|\bTJM\b|day\s+rate|daily\s+rate|hourly\s+rate|\bCTC\b|salaire|rémunération|sueldo|salario|retribución|stipendio|retribuzione|wynagrodzenie|"
     r"per\s+(?:hour|year|annum|month|day)|/hr|/year|/yr",
     re.I,
 )
@@ -134,11 +135,14 @@ def _currency(token: str | None) -> str | None:
 def _period(before: str, after: str, suffixes: str) -> str | None:
     if "lpa" in suffixes.lower():
         return "year"
-    head = after[:28]
+    head = after[:32]
+    best: tuple[int, str] | None = None
     for name, rx in _PERIOD_RES:
         m = rx.search(head)
-        if m and m.start() <= 6:
-            return name
+        if m and m.start() <= 18 and (best is None or m.start() < best[0]):
+            best = (m.start(), name)
+    if best:
+        return best[1]
     for name, rx in _PERIOD_BEFORE:
         if rx.search(before[-40:]):
             return name
@@ -157,20 +161,48 @@ def _guess_period(value: float, currency: str | None) -> str:
     return "year"
 
 
-def find_salary(text: str) -> Salary | None:
-    """The most salary-like money span in ``text``, or None."""
-    if not text or not _MAYBE_MONEY.search(text):
+def find_salary(text: str, anchors: list[int] | None = None) -> Salary | None:
+    """The most salary-like money span in ``text``, or None.
+
+    ``anchors`` (positions of currency codes or pay words found by the caller's keyword scan) limit
+    the regex to windows around them and around currency symbols; None scans the whole text.
+    """
+    if not text:
         return None
+    if anchors is None:
+        if not _MAYBE_MONEY.search(text):
+            return None
+        spans = [(0, len(text))]
+    else:
+        points = sorted({*anchors, *(m.start() for m in _SYMBOL.finditer(text))})
+        if not points:
+            return None
+        spans = _merge_windows(points, len(text))
     best: tuple[float, int, Salary] | None = None
-    for m in _MONEY.finditer(text):
-        cand = _candidate(text, m)
-        if cand is None:
-            continue
-        salary, score = cand
-        key = (score, -m.start())
-        if best is None or key > (best[0], best[1]):
-            best = (score, -m.start(), salary)
+    seen: set[int] = set()
+    for lo, hi in spans:
+        for m in _MONEY.finditer(text, lo, hi):
+            if m.start() in seen:
+                continue
+            seen.add(m.start())
+            cand = _candidate(text, m)
+            if cand is None:
+                continue
+            salary, score = cand
+            if best is None or (score, -m.start()) > (best[0], best[1]):
+                best = (score, -m.start(), salary)
     return best[2] if best else None
+
+
+def _merge_windows(points: list[int], size: int, before: int = 40, after: int = 60) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for p in points:
+        lo, hi = max(0, p - before), min(size, p + after)
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
 
 
 def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
@@ -227,11 +259,13 @@ def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
         score += 1
     if has_k:
         score += 0.5
-        if cur:
-            score += 1  # "$85K", "£58K": a pay-shaped amount
+    if cur and (has_k or re.search(r"\d[,.'’ ]\d{2,3}(?!\d)", g["anum"])):
+        score += 1  # "$85K", "£58K", "CHF 140'000": a pay-shaped amount
+    if _UP_TO.search(before) or _FROM.search(before):
+        score += 1
     if m.start() == 0:
         score += 1  # the whole field is the amount (an API's pay text, a header cell)
-    if "|" in before[-4:] or before.endswith(("(", ": ")):
+    if "|" in before[-4:] or before.rstrip().endswith(("(", ":")):
         score += 1  # HN header fields and "Salary: …" lines
     if score < 3:
         return None  # a lone amount with no pay word, period or range: a price, a deal size, a perk

@@ -1,8 +1,8 @@
-"""Skills dictionary: canonical casing for technologies a posting names, found by token lookup.
+"""Skills dictionary: canonical casing for technologies a posting names.
 
-Words are tokenized once (one simple regex) and looked up as 1-, 2- and 3-word phrases in a dict,
-which stays fast on long descriptions (no giant alternation). Ambiguous English words (Go, Swift,
-Rust, Spark, Excel …) only count when written with the capital letter a technology uses.
+The aliases feed the rules extractor's one keyword scan (Aho-Corasick), so a long description is
+read once for all fields. Ambiguous English words (Go, Swift, Rust, Spark, Excel …) only count
+when written with the capital letter a technology uses.
 """
 
 from __future__ import annotations
@@ -68,42 +68,25 @@ _AMBIGUOUS_LOWER = {"go", "rust", "swift", "spark", "excel", "dart", "julia", "t
                     "express", "lambda", "node", "helm", "spring", "angular", "c", "r", "ts", "js", "unreal",
                     "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag"}
 
-_LOOKUP: dict[str, str] = {}
-for _canon, _aliases in _SKILLS.items():
-    for _alias in (_canon.lower(), *_aliases):
-        if _alias not in _AMBIGUOUS_LOWER:
-            _LOOKUP[_alias] = _canon
-# Upper-case acronyms that are safe as written (JS, TS, RAG, S3, REST, ROS).
+
+
+def skill_keywords() -> dict[str, tuple[str, str | None]]:
+    """Lower-case alias → (canonical name, exact casing required or None) for the keyword scan."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for canon, aliases in _SKILLS.items():
+        for alias in (canon.lower(), *aliases):
+            if alias in _AMBIGUOUS_LOWER or canon in ("C", "R"):
+                continue
+            out[alias] = (canon, None)
+    for cased, canon in _EXACT.items():
+        if canon in ("C", "R"):
+            continue
+        out.setdefault(cased.lower(), (canon, cased))
+        if out[cased.lower()][1] is None and cased.lower() in _AMBIGUOUS_LOWER:
+            out[cased.lower()] = (canon, cased)
+    return out
+
+
+# Upper-case acronyms that are safe as written (JS, TS, RAG, S3, REST, ROS) and capitalised words.
 _EXACT: dict[str, str] = {**_CASE_SENSITIVE, "JS": "JavaScript", "TS": "TypeScript", "RAG": "RAG", "S3": "S3",
-                          "REST": "REST", "ROS": "ROS", "ROS2": "ROS", "PyTorch": "PyTorch", "Torch": "PyTorch",
-                          "Unreal": "Unreal Engine"}
-_MAX_WORDS = max(len(a.split()) for a in _LOOKUP)
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[+#]+|(?:[.\-/][A-Za-z0-9]+)+)?|\.NET|\.net")
-
-
-def find_skills(text: str, limit: int = 25) -> list[str]:
-    """Canonical skill names in order of first mention, at most ``limit``."""
-    tokens = _TOKEN.findall(text)
-    lowered = [t.lower() for t in tokens]
-    found: dict[str, None] = {}
-    n = len(tokens)
-    for i in range(n):
-        hit = _EXACT.get(tokens[i])
-        if hit is None and tokens[i] in ("C", "R"):
-            hit = None
-        if hit is None:
-            low = lowered[i]
-            hit = _LOOKUP.get(low)
-            if hit is None and low.endswith((".", "/")):
-                hit = _LOOKUP.get(low.rstrip("./"))
-            for width in range(2, _MAX_WORDS + 1):
-                if i + width > n:
-                    break
-                phrase = _LOOKUP.get(" ".join(lowered[i : i + width]))
-                if phrase:
-                    hit = phrase
-        if hit and hit not in ("C", "R"):
-            found[hit] = None
-            if len(found) >= limit:
-                break
-    return list(found)
+                          "REST": "REST", "ROS": "ROS", "ROS2": "ROS", "Torch": "PyTorch", "Unreal": "Unreal Engine"}

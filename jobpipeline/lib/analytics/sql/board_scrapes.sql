@@ -2,14 +2,14 @@
 -- Reads the Arrow table `store_board_scrape` registered by build.py.
 CREATE OR REPLACE TABLE board_scrapes AS
 SELECT
-    as_text(source) AS source,
-    as_text(board) AS board,
-    as_date(scraped_on) AS scraped_on,
-    coalesce(as_bool(ok), false) AS ok,
-    TRY_CAST(as_text(http_status) AS INTEGER) AS http_status,
-    as_text(error) AS error,
-    coalesce(TRY_CAST(as_text(n_postings) AS BIGINT), 0) AS n_postings,
-    coalesce(TRY_CAST(as_text(n_bytes) AS BIGINT), 0) AS n_bytes,
-    coalesce(as_double(duration_s), 0) AS duration_s
+    CAST(source AS VARCHAR) AS source,
+    CAST(board AS VARCHAR) AS board,
+    TRY_CAST(scraped_on AS DATE) AS scraped_on,
+    coalesce(TRY_CAST(ok AS BOOLEAN), false) AS ok,
+    TRY_CAST(http_status AS INTEGER) AS http_status,
+    CAST(error AS VARCHAR) AS error,
+    coalesce(TRY_CAST(n_postings AS BIGINT), 0) AS n_postings,
+    coalesce(TRY_CAST(n_bytes AS BIGINT), 0) AS n_bytes,
+    coalesce(TRY_CAST(duration_s AS DOUBLE), 0) AS duration_s
 FROM store_board_scrape
 ORDER BY scraped_on, source, board;

@@ -1,6 +1,5 @@
--- One row per (enriched job, skill): the base of skill demand.
-CREATE OR REPLACE TABLE job_skills AS
-SELECT job_id, skill, company, first_seen, closed_at
-FROM (SELECT job_id, company, first_seen, closed_at, unnest(skills) AS skill FROM job_snapshot WHERE enriched)
-WHERE skill <> ''
-ORDER BY job_id, skill;
+-- One row per enriched job and skill (a view: it is job_snapshot.skills unnested, kept for joins).
+CREATE OR REPLACE VIEW job_skills AS
+SELECT job_id, unnest(skills) AS skill, company, first_seen, closed_at
+FROM job_snapshot
+WHERE enriched;

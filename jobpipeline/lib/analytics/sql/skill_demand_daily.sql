@@ -3,9 +3,13 @@
 CREATE OR REPLACE TABLE skill_demand_daily AS
 WITH base AS (
     SELECT first_seen AS day, count(*) AS enriched_jobs FROM job_snapshot WHERE enriched GROUP BY 1
+),
+skills AS (
+    SELECT first_seen AS day, skill, count(*) AS jobs
+    FROM (SELECT first_seen, unnest(skills) AS skill FROM job_snapshot WHERE enriched)
+    GROUP BY 1, 2
 )
-SELECT s.first_seen AS day, s.skill, count(*) AS jobs, b.enriched_jobs, count(*) / b.enriched_jobs AS share
-FROM job_skills s
-JOIN base b ON b.day = s.first_seen
-GROUP BY 1, 2, b.enriched_jobs
+SELECT s.day, s.skill, s.jobs, b.enriched_jobs, s.jobs / b.enriched_jobs AS share
+FROM skills s
+JOIN base b USING (day)
 ORDER BY day, jobs DESC, skill;

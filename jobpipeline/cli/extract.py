@@ -1,0 +1,110 @@
+"""``jobpipeline extract``: postings as JSON lines on stdin → one JSON object of fields per line.
+
+    echo '{"title": "Senior Python Engineer", "location": "Remote (US)", "description": "$150k-$180k"}' \\
+        | jobpipeline extract --backend rules
+
+Also ``jobpipeline prepare-model``: builds the SmolLM2 CPU test model folder for the vllm backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from jobpipeline.cli import CommandError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("extract", help="extract structured fields from postings (JSON lines on stdin)")
+    p.add_argument("--backend", choices=("rules", "vllm", "openai", "hybrid"), default="rules")
+    p.add_argument("--model", default=None, help="model id or local folder (vllm/openai); default: the production model")
+    p.add_argument("--base-url", default=os.environ.get("JOBPIPELINE_LLM_BASE_URL", "http://127.0.0.1:8000/v1"))
+    p.add_argument("--api-key", default=os.environ.get("JOBPIPELINE_LLM_API_KEY", ""))
+    p.add_argument("--quantization", default="auto", help="auto (FP8 on a CUDA GPU that has it), fp8, none")
+    p.add_argument("--max-model-len", type=int, default=8192)
+    p.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="on CPU: share of RAM (≤ 0.5)")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--max-description-tokens", type=int, default=None)
+    p.set_defaults(func=run_extract)
+
+    prep = subparsers.add_parser("prepare-model", help="build the SmolLM2-135M CPU test model folder for vLLM")
+    prep.add_argument("--out", default=None, help="default: $JOBPIPELINE_HOME/models/smollm2-135m-instruct")
+    prep.add_argument("--force", action="store_true")
+    prep.set_defaults(func=run_prepare_model)
+
+
+def _read_postings(stream: Any) -> list[dict]:
+    postings = []
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"line {number} is not JSON: {exc.msg}") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("title", ""), str):
+            raise CommandError(f"line {number}: expected an object with title, location, description")
+        postings.append(item)
+    return postings
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    from jobpipeline.lib.extract.backend import PostingText
+    from jobpipeline.lib.extract.enrich import extract_postings, make_backend
+    from jobpipeline.lib.extract.vllm_backend import QuantizationError
+
+    postings = _read_postings(sys.stdin)
+    options: dict[str, Any] = {
+        "quantization": args.quantization,
+        "max_model_len": args.max_model_len,
+        "gpu_memory_utilization": args.gpu_memory_utilization,
+        "dtype": args.dtype,
+        "max_tokens": args.max_tokens,
+        "max_description_tokens": args.max_description_tokens,
+    }
+    if args.model:
+        options["model"] = args.model
+    if args.backend in ("openai",) or (args.backend == "hybrid" and "--base-url" in sys.argv):
+        options.update(base_url=args.base_url, api_key=args.api_key)
+        if args.max_description_tokens is None:
+            options.pop("max_description_tokens")
+    try:
+        backend = make_backend(args.backend, **options)
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"backend {args.backend} needs {exc.name}: bash jobpipeline/lib/extract/install_cpu_vllm.sh") from exc
+    texts = [
+        PostingText(str(i), str(p.get("title") or ""), str(p.get("location") or ""), str(p.get("description") or ""))
+        for i, p in enumerate(postings)
+    ]
+    try:
+        outcomes = extract_postings(backend, texts) if texts else []
+    except QuantizationError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        backend.close()
+    failed = 0
+    for outcome in outcomes:
+        if outcome.fields is None:
+            failed += 1
+            record: dict[str, Any] = {"error": outcome.error}
+        else:
+            record = outcome.fields.model_dump()
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def run_prepare_model(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from jobpipeline.lib.extract.model_prep import prepare_model
+
+    try:
+        print(prepare_model(Path(args.out) if args.out else None, force=args.force))
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0

@@ -1,0 +1,61 @@
+"""What every extraction backend takes and gives back, and the rules backend (no model).
+
+A backend turns postings into raw JSON answers; ``enrich.py`` validates them, retries the invalid
+ones once and caches the rest, the same way for every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from jobpipeline.lib.extract.rules import extract_rules
+
+
+@dataclass(slots=True, frozen=True)
+class PostingText:
+    """The text of one posting that a backend reads."""
+
+    key: str  # content hash
+    title: str
+    location: str
+    description: str
+
+
+@dataclass(slots=True)
+class Generation:
+    """One raw answer: JSON text (to be validated), or an error when the request itself failed."""
+
+    text: str | None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+
+
+class Backend(Protocol):
+    name: str  # rules | vllm | openai | hybrid
+    model: str  # the model id that keys the cache ("rules" for the rules extractor)
+
+    def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
+        """Answers in the order of ``postings``; ``retry`` asks for a second, different attempt."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class RulesBackend:
+    """The deterministic extractor behind the backend interface."""
+
+    name: str = "rules"
+    model: str = "rules"
+    calls: int = field(default=0)
+
+    def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
+        self.calls += len(postings)
+        return [
+            Generation(extract_rules(p.title, p.location, p.description).model_dump_json()) for p in postings
+        ]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,144 @@
+"""The enrichment cache: one row per (content hash, model, prompt version), in the operational store.
+
+A job whose content hash did not change is never sent to a model again; a new model or prompt
+version is a different key and re-enriches. Failures are rows too (status ``failed`` with the
+reason), so a bad posting is not retried on every run; ``retry_failed=True`` takes them back.
+Reads and writes are bulk statements (chunked ``IN`` lists, one ``executemany`` upsert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import JSON, Column
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, SQLModel
+
+from jobpipeline.lib.extract.schema import FIELD_NAMES, JobFields
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+_CHUNK = 500
+
+
+class Enrichment(SQLModel, table=True):
+    """Fields extracted from one posting content by one model with one prompt version."""
+
+    __tablename__ = "enrichment"
+
+    content_hash: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)  # "rules" for the deterministic extractor
+    prompt_version: str = Field(primary_key=True)
+    status: str = Field(index=True)  # ok | failed
+    error: str | None = None
+    attempts: int = 1
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    backend: str = ""
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    # The extracted fields, as real columns so analytics can query them.
+    seniority: str | None = Field(default=None, index=True)
+    employment_type: str | None = None
+    remote: str | None = Field(default=None, index=True)
+    remote_regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    salary_min: float | None = None
+    salary_max: float | None = None
+    salary_currency: str | None = None
+    salary_period: str | None = None
+    years_experience_min: int | None = None
+    visa_sponsorship: bool | None = None
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    summary: str | None = None
+    # Where each salary/remote value came from: "api" (the board said so) or "extracted".
+    salary_source: str | None = None
+    remote_source: str | None = None
+
+
+def cached_hashes(
+    engine: sa.Engine, hashes: Iterable[str], model: str, prompt_version: str, retry_failed: bool = False
+) -> set[str]:
+    """The content hashes among ``hashes`` that already have a row for (model, prompt_version)."""
+    table = Enrichment.__table__
+    wanted = list(dict.fromkeys(hashes))
+    found: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            query = sa.select(table.c.content_hash).where(
+                table.c.content_hash.in_(wanted[start : start + _CHUNK]),
+                table.c.model == model,
+                table.c.prompt_version == prompt_version,
+            )
+            if retry_failed:
+                query = query.where(table.c.status == STATUS_OK)
+            found.update(conn.execute(query).scalars())
+    return found
+
+
+def enrichment_row(
+    content_hash: str,
+    model: str,
+    prompt_version: str,
+    backend: str,
+    fields: JobFields | None,
+    error: str | None = None,
+    attempts: int = 1,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    salary_source: str | None = None,
+    remote_source: str | None = None,
+) -> dict:
+    """One row as a plain dict (what ``upsert`` writes)."""
+    row = {
+        "content_hash": content_hash,
+        "model": model,
+        "prompt_version": prompt_version,
+        "status": STATUS_OK if fields is not None else STATUS_FAILED,
+        "error": error,
+        "attempts": attempts,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "backend": backend,
+        "created_at": datetime.now(timezone.utc),
+        "salary_source": salary_source,
+        "remote_source": remote_source,
+    }
+    data = fields.model_dump() if fields is not None else {}
+    for name in FIELD_NAMES:
+        row[name] = data.get(name, [] if name in ("skills", "remote_regions") else None)
+    return row
+
+
+def upsert(engine: sa.Engine, rows: Sequence[dict]) -> int:
+    """Insert or replace rows by primary key in one transaction; returns the number written."""
+    if not rows:
+        return 0
+    table = Enrichment.__table__
+    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(engine.dialect.name)
+    keys = ("content_hash", "model", "prompt_version")
+    with engine.begin() as conn:
+        if insert is None:  # other dialects: delete then insert
+            for row in rows:
+                conn.execute(table.delete().where(*(table.c[k] == row[k] for k in keys)))
+            conn.execute(table.insert(), list(rows))
+            return len(rows)
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        )
+        conn.execute(stmt, list(rows))
+    return len(rows)
+
+
+def load(engine: sa.Engine, model: str | None = None, prompt_version: str | None = None) -> list[dict]:
+    """All cache rows (optionally of one model / prompt version) as dicts."""
+    table = Enrichment.__table__
+    query = sa.select(table)
+    if model is not None:
+        query = query.where(table.c.model == model)
+    if prompt_version is not None:
+        query = query.where(table.c.prompt_version == prompt_version)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

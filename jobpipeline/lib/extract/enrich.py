@@ -1,0 +1,274 @@
+"""The backend-independent enrichment flow: skip cached, extract, validate, retry once, cache.
+
+    jobs = read_jobs(engine)
+    result = enrich_jobs(engine, jobs, backend)   # counts, tokens, jobs/s
+
+Where the board's API itself gave salary or remote (Ashby compensation, ``isRemote``, Lever
+``workplaceType``), that value wins over extraction; the row records which source each came from.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from jobpipeline.lib.extract import cache
+from jobpipeline.lib.extract.backend import Backend, Generation, PostingText, RulesBackend
+from jobpipeline.lib.extract.prompt import PROMPT_VERSION
+from jobpipeline.lib.extract.rules import extract_rules
+from jobpipeline.lib.extract.schema import JobFields, parse_fields
+
+_WORKPLACE = {"remote": "remote", "hybrid": "hybrid", "onsite": "onsite", "on-site": "onsite", "on_site": "onsite",
+              "in-office": "onsite", "office": "onsite"}
+
+
+@dataclass(slots=True)
+class JobInput:
+    """One job as the store holds it: its text plus what the API said about pay and place."""
+
+    content_hash: str
+    title: str
+    location: str = ""
+    description: str = ""
+    salary_min: float | None = None
+    salary_max: float | None = None
+    salary_currency: str | None = None
+    salary_period: str | None = None
+    remote: bool | None = None
+    workplace_type: str | None = None
+
+    def text(self) -> PostingText:
+        return PostingText(self.content_hash, self.title, self.location, self.description)
+
+
+@dataclass
+class EnrichResult:
+    backend: str
+    model: str
+    prompt_version: str
+    jobs: int = 0
+    enriched: int = 0
+    cached: int = 0
+    failed: int = 0
+    retried: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def jobs_per_s(self) -> float:
+        done = self.enriched + self.failed
+        return round(done / self.seconds, 2) if self.seconds > 0 and done else 0.0
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "enriched": self.enriched,
+            "cached": self.cached,
+            "failed": self.failed,
+            "retried": self.retried,
+            "backend": self.backend,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "tokens": self.prompt_tokens + self.completion_tokens,
+            "seconds": round(self.seconds, 2),
+            "jobs_per_s": self.jobs_per_s,
+        }
+
+
+def read_jobs(engine: sa.Engine) -> list[JobInput]:
+    """Every job in the store, open or closed, with its description."""
+    from jobpipeline.lib.store import job_full
+
+    rows = []
+    with engine.connect() as conn:
+        for r in conn.execute(job_full()).mappings():
+            rows.append(
+                JobInput(
+                    content_hash=r["content_hash"],
+                    title=r["title"] or "",
+                    location=", ".join(r["locations"] or []),
+                    description=r["description"] or "",
+                    salary_min=r["salary_min"],
+                    salary_max=r["salary_max"],
+                    salary_currency=r["salary_currency"],
+                    salary_period=r["salary_period"],
+                    remote=r["remote"],
+                    workplace_type=r["workplace_type"],
+                )
+            )
+    return rows
+
+
+def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str | None, str | None]:
+    """``fields`` with the API's salary and remote values put over the extracted ones, plus their sources."""
+    update: dict[str, Any] = {}
+    salary_source = remote_source = None
+    if job.salary_min is not None or job.salary_max is not None:
+        update.update(
+            salary_min=job.salary_min,
+            salary_max=job.salary_max,
+            salary_currency=job.salary_currency or fields.salary_currency,
+            salary_period=job.salary_period or fields.salary_period or "year",
+        )
+        salary_source = "api"
+    elif fields.salary_min is not None or fields.salary_max is not None:
+        salary_source = "extracted"
+    mode = _WORKPLACE.get((job.workplace_type or "").strip().lower())
+    if mode is None and job.remote is True:
+        mode = "remote"
+    if mode is not None:
+        update["remote"] = mode
+        remote_source = "api"
+    elif fields.remote is not None:
+        remote_source = "extracted"
+    # model_copy skips validation: the API values were validated when the job was stored.
+    return (fields.model_copy(update=update) if update else fields), salary_source, remote_source
+
+
+def _validate(gen: Generation) -> tuple[JobFields | None, str | None]:
+    if gen.text is None:
+        return None, gen.error or "no answer"
+    try:
+        return parse_fields(gen.text), None
+    except ValueError as exc:
+        return None, f"{exc}" + (f" ({gen.error})" if gen.error else "")
+
+
+@dataclass(slots=True)
+class Outcome:
+    fields: JobFields | None
+    error: str | None
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def extract_postings(backend: Backend, postings: list[PostingText]) -> list[Outcome]:
+    """Validated fields for each posting: one batched call, then one retry for the invalid answers."""
+    outcomes: list[Outcome] = []
+    for gen in backend.generate(postings):
+        fields, error = _validate(gen)
+        outcomes.append(Outcome(fields, error, 1, gen.prompt_tokens, gen.completion_tokens))
+    invalid = [i for i, o in enumerate(outcomes) if o.fields is None]
+    if invalid:
+        again = backend.generate([postings[i] for i in invalid], retry=True)
+        for i, gen in zip(invalid, again, strict=True):
+            fields, error = _validate(gen)
+            first = outcomes[i]
+            outcomes[i] = Outcome(
+                fields,
+                None if fields is not None else f"attempt 1: {first.error}; attempt 2: {error}",
+                2,
+                first.prompt_tokens + gen.prompt_tokens,
+                first.completion_tokens + gen.completion_tokens,
+            )
+    return outcomes
+
+
+def enrich_jobs(
+    engine: sa.Engine,
+    jobs: list[JobInput],
+    backend: Backend,
+    prompt_version: str = PROMPT_VERSION,
+    retry_failed: bool = False,
+) -> EnrichResult:
+    """Enriches the jobs whose (content hash, model, prompt version) is not cached yet."""
+    started = time.perf_counter()
+    result = EnrichResult(backend.name, backend.model, prompt_version, jobs=len(jobs))
+    unique: dict[str, JobInput] = {}
+    for job in jobs:
+        unique.setdefault(job.content_hash, job)
+    done = cache.cached_hashes(engine, unique, backend.model, prompt_version, retry_failed=retry_failed)
+    result.cached = len(done)
+    pending = [job for key, job in unique.items() if key not in done]
+    if not pending:
+        result.seconds = time.perf_counter() - started
+        return result
+
+    outcomes = dict(zip((job.content_hash for job in pending), extract_postings(backend, [j.text() for j in pending])))
+    for outcome in outcomes.values():
+        result.prompt_tokens += outcome.prompt_tokens
+        result.completion_tokens += outcome.completion_tokens
+        result.retried += outcome.attempts > 1
+
+    rows = []
+    for job in pending:
+        outcome = outcomes[job.content_hash]
+        fields, error = outcome.fields, outcome.error
+        salary_source = remote_source = None
+        if fields is not None:
+            fields, salary_source, remote_source = apply_api_values(fields, job)
+            result.enriched += 1
+        else:
+            result.failed += 1
+            result.failures[job.content_hash] = error or "invalid"
+        rows.append(
+            cache.enrichment_row(
+                job.content_hash, backend.model, prompt_version, backend.name, fields, error, outcome.attempts,
+                outcome.prompt_tokens, outcome.completion_tokens, salary_source, remote_source,
+            )
+        )
+    cache.upsert(engine, rows)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+@dataclass
+class HybridBackend:
+    """Rules for what rules do reliably (salary, years, visa, employment type), the LLM for the rest."""
+
+    llm: Backend
+    name: str = "hybrid"
+    rule_fields: tuple[str, ...] = (
+        "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min", "visa_sponsorship",
+        "employment_type",
+    )
+
+    @property
+    def model(self) -> str:
+        return f"hybrid:{self.llm.model}"
+
+    @property
+    def calls(self) -> int:
+        return getattr(self.llm, "calls", 0)
+
+    def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
+        answers = self.llm.generate(postings, retry=retry)
+        merged = []
+        for posting, gen in zip(postings, answers, strict=True):
+            fields, _ = _validate(gen)
+            if fields is None:
+                merged.append(gen)
+                continue
+            ruled = extract_rules(posting.title, posting.location, posting.description)
+            update = {name: getattr(ruled, name) for name in self.rule_fields}
+            gen.text = fields.model_copy(update=update).model_dump_json()
+            merged.append(gen)
+        return merged
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def make_backend(name: str, **options: Any) -> Backend:
+    """A backend by name: rules, vllm, openai or hybrid (hybrid = rules + vllm, or + openai with base_url)."""
+    if name == "rules":
+        return RulesBackend()
+    if name == "vllm":
+        from jobpipeline.lib.extract.vllm_backend import VllmBackend, VllmConfig
+
+        return VllmBackend(VllmConfig(**{k: v for k, v in options.items() if k in VllmConfig.__dataclass_fields__}))
+    if name == "openai":
+        from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig
+
+        return OpenAIBackend(OpenAIConfig(**{k: v for k, v in options.items() if k in OpenAIConfig.__dataclass_fields__}))
+    if name == "hybrid":
+        inner = "openai" if options.get("base_url") else "vllm"
+        return HybridBackend(make_backend(inner, **options))
+    raise ValueError(f"unknown backend {name!r}: expected rules, vllm, openai or hybrid")

@@ -1,0 +1,190 @@
+"""Backfills as ``jobpipeline backfill`` runs them: HN months (one run each) and past board-scrape days (from disk)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from jobpipeline.cli import main as cli
+from jobpipeline.cli.backfill import BackfillRequest, boards_request, hn_request, run_in_process
+from jobpipeline.defs.jobs.assets import jobs, sync_raw_partition
+from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.scrape.assets import raw_postings
+from jobpipeline.defs.scrape.partitions import board_partition_key
+from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.lib.normalize import dedup_keys, deduplicate
+from jobpipeline.lib.rawstore import RawPartition
+from jobpipeline.lib.store import create_schema, get_engine
+from jobpipeline_tests.conftest import CORPUS
+from jobpipeline_tests.history.conftest import DEAD, RECORDED, store_by_natural_key
+
+DAYS = ["2025-11-02", "2025-11-03", "2025-11-04"]
+
+
+def with_store(request: BackfillRequest, store_url: str, **job_boards) -> BackfillRequest:
+    resources = {"store": {"config": {"database_url": store_url}}}
+    if job_boards:
+        resources["job_boards"] = {"config": job_boards}
+    return dataclasses.replace(request, run_config={**request.run_config, "resources": resources})
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+# --- HN months ---------------------------------------------------------------------------------
+
+
+def test_backfill_of_the_recorded_months_ends_with_their_jobs(home, store_url):
+    request = with_store(BackfillRequest("hn", list(RECORDED), {}, "recorded months"), store_url)
+    summary = run_in_process(request, workers=2)  # the months in two processes, as the bench runs them
+    assert summary.ok and sorted(r.partitions for r in summary.runs) == list(RECORDED)
+    per_month = dict(rows(store_url, "SELECT board, count(*) FROM job_posting WHERE source = 'hn' GROUP BY board"))
+    assert per_month == RECORDED
+    # Jobs: the months' postings deduplicated together (a company posting the same text twice is one job).
+    frames = [RawPartition.at(home / "raw", "hn", month).read_postings() for month in RECORDED]
+    assert rows(store_url, "SELECT count(*) FROM job") == [(deduplicate(pl.concat(frames)).height,)]
+    # Every recorded month is over: its thread closed on the 1st of the next month.
+    assert rows(store_url, "SELECT board, min(closed_at), max(closed_at) FROM job_posting GROUP BY board") == [
+        ("2011-04", "2011-05-01", "2011-05-01"), ("2019-11", "2019-12-01", "2019-12-01"), ("2020-02", "2020-03-01", "2020-03-01")
+    ]
+    with dg.DagsterInstance.get() as instance:  # the runs are on DAGSTER_HOME's instance: the UI lists them
+        assert {r.run_id for r in summary.runs} <= {r.run_id for r in instance.get_runs()}
+
+
+def test_unrecorded_months_in_a_range_fail_alone_while_the_others_land(home, store_url):
+    summary = run_in_process(with_store(hn_request("2019-10", "2019-12"), store_url))
+    outcomes = {r.partitions: r for r in summary.runs}
+    assert {m: r.status for m, r in outcomes.items()} == {"2019-10": "FAILURE", "2019-11": "SUCCESS", "2019-12": "FAILURE"}
+    for month in ("2019-10", "2019-12"):
+        assert outcomes[month].error.startswith(f"hn_postings: hn {month}: no postings from replay corpus")
+        assert "answered 404" in outcomes[month].error
+    assert not summary.ok and "2019-12  " in summary.render()
+    assert rows(store_url, "SELECT board, count(*) FROM job_posting GROUP BY board") == [("2019-11", 647)]
+
+
+def test_backfill_command_rejects_months_and_days_outside_the_partitions(home, capsys):
+    assert cli(["backfill", "hn", "--from", "2011-03", "--to", "2011-05", "--in-process"]) == 2
+    assert "'2011-03' is not a partition: partitions are YYYY-MM, from 2011-04" in capsys.readouterr().err
+    assert cli(["backfill", "boards", "--from", "2025-11-05", "--to", "2025-11-01", "--in-process"]) == 2
+    assert "--to 2025-11-01 is before --from 2025-11-05" in capsys.readouterr().err
+    assert cli(["backfill", "boards", "--from", "2025-11-01", "--to", "2025-11-02", "--source", "indeed"]) == 2
+
+
+# --- board-scrape days -------------------------------------------------------------------------
+
+
+def scrape_one_board_day(home: Path, tmp_path: Path) -> RawPartition:
+    """A real scrape of one recorded Lever board (10 postings, 7 jobs), stored as day 1."""
+    corpus = tmp_path / "corpus"
+    (corpus / "lever").mkdir(parents=True)
+    shutil.copy(CORPUS / "lever" / "palantir.json", corpus / "lever")
+    with dg.DagsterInstance.ephemeral() as instance:
+        scraped = dg.materialize(
+            [raw_postings], partition_key=str(board_partition_key(DAYS[0], "lever")), instance=instance,
+            run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
+            resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus))},
+        )
+    assert scraped.success
+    return RawPartition.at(home / "raw", "lever", DAYS[0])
+
+
+def write_later_days(home: Path, first: RawPartition, *, vanish: list[str], rewrite: str, back: str | None) -> None:
+    """Day 2: ``vanish`` gone and ``rewrite``'s description extended; day 3: ``back`` is back (if any)."""
+    postings, outcomes = first.read_postings(), first.read_outcomes()
+    day2 = postings.filter(~pl.col("source_job_id").is_in(vanish)).with_columns(
+        description=pl.when(pl.col("source_job_id") == rewrite)
+        .then(pl.col("description").fill_null("") + "\nAlso open in Denver.")
+        .otherwise("description")
+    )
+    day3 = pl.concat([day2, postings.filter(pl.col("source_job_id") == back)]) if back else day2
+    for day, frame in ((DAYS[1], day2), (DAYS[2], day3)):
+        RawPartition.at(home / "raw", "lever", day).write(frame, [dict(o, n_postings=frame.height) for o in outcomes], {})
+
+
+def sync_in_date_order_and_shuffled(tmp_path: Path, home: Path) -> tuple[dict, dict]:
+    """The store after syncing the days in date order, and after one ``jobs`` run per day, latest first."""
+    in_order = f"sqlite:///{tmp_path / 'in_order.db'}"
+    engine = get_engine(in_order)
+    create_schema(engine)
+    for day in DAYS:
+        sync_raw_partition(engine, "lever", day, RawPartition.at(home / "raw", "lever", day))
+    engine.dispose()
+    shuffled = f"sqlite:///{tmp_path / 'shuffled.db'}"
+    with dg.DagsterInstance.ephemeral() as instance:
+        for day in (DAYS[2], DAYS[0], DAYS[1]):
+            result = dg.materialize(
+                [raw_postings, jobs], selection=[jobs], partition_key=str(board_partition_key(day, "lever")), instance=instance,
+                resources={"job_boards": JobBoardsResource(mode="replay", base_urls={"lever": DEAD}), "store": StoreResource(database_url=shuffled)},
+            )
+            assert result.success
+    return store_by_natural_key(in_order), store_by_natural_key(shuffled)
+
+
+@pytest.fixture
+def board_days_on_disk(home: Path, tmp_path: Path) -> list[str]:
+    """Three past days of one real board on disk: on day 2 two postings vanish and one is rewritten,
+    on day 3 one comes back. All four are jobs of their own (not one of a job's several postings)."""
+    first = scrape_one_board_day(home, tmp_path)
+    postings = first.read_postings()
+    keys = pl.Series(dedup_keys(postings))
+    alone = [i for i, k in zip(postings["source_job_id"], keys) if (keys == k).sum() == 1]
+    assert len(alone) >= 4
+    write_later_days(home, first, vanish=alone[:3], rewrite=alone[3], back=alone[0])
+    return alone
+
+
+def test_past_board_days_backfill_rebuilds_jobs_from_disk_without_the_network(home, store_url, board_days_on_disk):
+    request = with_store(boards_request(DAYS[0], DAYS[-1], source="lever"), store_url, base_urls={"lever": DEAD}, retries=0)
+    summary = run_in_process(request)
+    assert summary.ok and [r.partitions for r in summary.runs] == [f"{DAYS[0]}|lever…{DAYS[-1]}|lever"]  # one single_run
+    ids = board_days_on_disk
+    closed = dict(rows(store_url, "SELECT source_job_id, closed_at FROM job_posting"))
+    assert closed[ids[0]] is None  # gone on day 2, back on day 3
+    assert closed[ids[1]] == closed[ids[2]] == DAYS[1]
+    assert rows(store_url, f"SELECT updated_at FROM job WHERE source_job_id = '{ids[3]}'") == [(DAYS[1],)]
+
+
+def test_out_of_order_board_days_give_the_same_store_as_date_order(tmp_path, home, board_days_on_disk):
+    """Day partitions synced from disk as their runs finish (shuffled) vs in date order: the same store."""
+    in_order, shuffled = sync_in_date_order_and_shuffled(tmp_path, home)
+    assert shuffled == in_order
+
+
+@pytest.mark.xfail(strict=True, reason="sync: a posting rewritten apart from its job's other postings is order-dependent")
+def test_out_of_order_board_days_equal_date_order_when_one_posting_of_a_job_is_rewritten(tmp_path, home):
+    """Date order keeps both postings on one job; latest-first makes two jobs (lib/sync.py as of 374a4a0)."""
+    first = scrape_one_board_day(home, tmp_path)
+    postings = first.read_postings()
+    keys = pl.Series(dedup_keys(postings))
+    shared = sorted(i for i, k in zip(postings["source_job_id"], keys) if (keys == k).sum() > 1)
+    write_later_days(home, first, vanish=[], rewrite=shared[0], back=None)
+    in_order, shuffled = sync_in_date_order_and_shuffled(tmp_path, home)
+    assert shuffled == in_order
+
+
+# --- the real thing: a Dagster backfill run by the daemon ---------------------------------------
+
+
+@pytest.mark.slow
+def test_backfill_command_submits_a_dagster_backfill_that_a_daemon_runs(home):
+    """Default mode: the backfill the UI would show, run by a dagster-daemon the command starts (about a minute)."""
+    assert cli(["backfill", "hn", "--from", "2019-11", "--to", "2019-12"]) == 1  # 2019-12 is unrecorded
+    with dg.DagsterInstance.get() as instance:
+        (backfill,) = instance.get_backfills()
+        assert backfill.status.value == "COMPLETED_FAILED" and backfill.title == "hn 2019-11…2019-12"
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+        by_month = {r.tags["dagster/asset_partition_range_start"]: r.status.value for r in runs}
+    assert by_month == {"2019-11": "SUCCESS", "2019-12": "FAILURE"}
+    assert rows(f"sqlite:///{home / 'jobpipeline.db'}", "SELECT board, count(*) FROM job_posting GROUP BY board") == [("2019-11", 647)]

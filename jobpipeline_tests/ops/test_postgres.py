@@ -1,0 +1,208 @@
+"""The pipeline on PostgreSQL: Dagster's instance storage (dagster-postgres) and the operational store
+(``postgresql+psycopg``) give the same jobs as the SQLite defaults on the same recordings.
+
+Needs a server: ``export JOBPIPELINE_TEST_PG_URL="$(bash jobpipeline_tests/ops/setup_postgres.sh)"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting
+from jobpipeline.settings import REPO_DIR
+from jobpipeline_tests.ops.helpers import cli, clean_env
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
+
+PG_URL = os.environ.get("JOBPIPELINE_TEST_PG_URL")
+if not PG_URL:
+    pytest.skip("JOBPIPELINE_TEST_PG_URL is unset (bash jobpipeline_tests/ops/setup_postgres.sh prints one)", allow_module_level=True)
+
+DAY_1, DAY_2 = "2025-11-03", "2025-11-04"
+# A session time zone far from UTC: timestamps must not move on the way in or out.
+STORE_OPTIONS = {"options": "-c timezone=America/Los_Angeles"}
+
+
+def _url(database: str, driver: str) -> sa.URL:
+    return sa.make_url(PG_URL).set(drivername=f"postgresql+{driver}", database=database)
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[dict[str, sa.URL]]:
+    """Two fresh databases on the test server, one for Dagster and one for the store; dropped after."""
+    admin = sa.create_engine(_url(sa.make_url(PG_URL).database or "postgres", "psycopg"), isolation_level="AUTOCOMMIT")
+    prefix = f"jp_{uuid.uuid4().hex[:10]}"
+    names = {"dagster": f"{prefix}_dagster", "store": f"{prefix}_store"}
+    with admin.connect() as conn:
+        for name in names.values():
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield {
+            # dagster-postgres needs psycopg2: SQLAlchemy 2.1's bare postgresql:// means psycopg 3
+            "dagster": _url(names["dagster"], "psycopg2"),
+            "store": _url(names["store"], "psycopg").update_query_dict(STORE_OPTIONS),
+        }
+    finally:
+        with admin.connect() as conn:
+            for name in names.values():
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _day_two_corpus(day_one: Path, into: Path) -> Path:
+    """Day one's recordings with two Greenhouse postings gone (closed) and one retitled (changed)."""
+    import shutil
+
+    shutil.copytree(day_one, into)
+    boards = sorted(p for p in (into / "greenhouse").glob("*.json") if len(json.loads(p.read_text())["jobs"]) >= 3)
+    assert len(boards) >= 3, "the shipped Greenhouse corpus should have boards with several jobs"
+    for path in boards[:2]:
+        body = json.loads(path.read_text())
+        body["jobs"] = body["jobs"][:-1]
+        path.write_text(json.dumps(body))
+    body = json.loads(boards[2].read_text())
+    body["jobs"][0]["title"] += " (Remote)"
+    boards[2].write_text(json.dumps(body))
+    return into
+
+
+def _run_days(home: Path, env: dict[str, str], days: list[tuple[str, Path]]) -> list[str]:
+    """``jobpipeline run`` for each (day, corpus), in order, as a user would from a shell."""
+    outputs = []
+    for day, corpus in days:
+        done = subprocess.run(
+            cli("jobpipeline", "run", "--date", day, "--replay", str(corpus)),
+            env={**env, "JOBPIPELINE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")},
+            cwd=REPO_DIR, capture_output=True, text=True, timeout=420,
+        )
+        assert done.returncode == 0, f"jobpipeline run --date {day} failed ({home}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
+        outputs.append(done.stdout)
+    return outputs
+
+
+def _seed_dagster_home(home: Path, dagster_url: sa.URL) -> None:
+    """The repository's dagster.yaml plus PostgreSQL storage (what the docker stack does too)."""
+    config = yaml.safe_load((REPO_DIR / "dagster.yaml").read_text())
+    config["storage"] = {"postgres": {"postgres_url": dagster_url.render_as_string(hide_password=False)}}
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(config))
+
+
+def store_snapshot(url: str | sa.URL, **engine_kw: Any) -> dict[str, list[tuple]]:
+    """Every store table keyed by natural keys: job ids are replaced by the job's canonical posting,
+    and what depends on the wall clock (synced_at, scrape durations) is left out."""
+    engine = sa.create_engine(url, **engine_kw)
+    job, posting, history, scrape = Job.__table__, JobPosting.__table__, JobHashHistory.__table__, BoardScrape.__table__
+    canonical = {}
+    try:
+        with engine.connect() as conn:
+            jobs = []
+            for row in conn.execute(sa.select(job)).mappings():
+                key = (row["source"], row["board"], row["source_job_id"])
+                canonical[row["id"]] = key
+                jobs.append(tuple(_plain(row[c.name]) for c in job.columns if c.name not in ("id", "synced_at")))
+            postings = [
+                tuple(_plain(v) for k, v in row.items() if k != "job_id") + canonical[row["job_id"]]
+                for row in conn.execute(sa.select(posting)).mappings()
+            ]
+            hashes = [(*canonical[r.job_id], r.content_hash, r.first_seen) for r in conn.execute(sa.select(history))]
+            scrapes = [tuple(_plain(v) for k, v in row.items() if k != "duration_s") for row in conn.execute(sa.select(scrape)).mappings()]
+    finally:
+        engine.dispose()
+    return {name: sorted(rows, key=repr) for name, rows in
+            {"job": jobs, "job_posting": postings, "job_hash_history": hashes, "board_scrape": scrapes}.items()}
+
+
+def _plain(value: Any) -> Any:
+    """One representation per value whatever the driver returned (aware datetimes as naive UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def test_pipeline_on_postgres_keeps_the_same_jobs_as_on_sqlite(
+    tmp_path: Path, ats_corpus: Path, pg_databases: dict[str, sa.URL]
+) -> None:
+    days = [(DAY_1, ats_corpus), (DAY_2, _day_two_corpus(ats_corpus, tmp_path / "corpus-day2"))]
+    sqlite_home, pg_home = tmp_path / "sqlite", tmp_path / "pg"
+    _seed_dagster_home(pg_home, pg_databases["dagster"])
+    store_url = pg_databases["store"].render_as_string(hide_password=False)
+    env = clean_env()
+    with ThreadPoolExecutor(2) as pool:  # the two stacks share nothing: run them side by side
+        on_sqlite = pool.submit(_run_days, sqlite_home, env, days)
+        on_pg = pool.submit(_run_days, pg_home, {**env, "JOBPIPELINE_DATABASE_URL": store_url}, days)
+        sqlite_out, pg_out = on_sqlite.result(), on_pg.result()
+
+    # The same summaries, line for line, but for the run's wall time.
+    assert [o.splitlines()[1:] for o in pg_out] == [o.splitlines()[1:] for o in sqlite_out]
+    assert " 0 changed" not in sqlite_out[1] and " 0 closed" not in sqlite_out[1], sqlite_out[1]
+
+    expected = store_snapshot(f"sqlite:///{sqlite_home / 'jobpipeline.db'}")
+    actual = store_snapshot(pg_databases["store"])
+    assert len(expected["job"]) > 500
+    for table in expected:
+        assert actual[table] == expected[table], f"{table} differs between PostgreSQL and SQLite"
+    assert not (pg_home / "jobpipeline.db").exists(), "the PostgreSQL run must not have written a SQLite store"
+    _assert_runs_recorded_in_postgres(pg_home / "dagster")
+
+
+def _assert_runs_recorded_in_postgres(dagster_home: Path) -> None:
+    """Dagster's runs and materializations went to PostgreSQL, not to SQLite files in DAGSTER_HOME."""
+    import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRunStatus
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    try:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        runs = instance.get_runs()
+        assert runs and all(r.status == DagsterRunStatus.SUCCESS for r in runs), [(r.job_name, r.status) for r in runs]
+        assert {r.tags.get("dagster/partition/date") for r in runs if r.job_name == "daily_scrape_job"} == {DAY_1, DAY_2}
+        assert instance.get_latest_materialization_event(dg.AssetKey("jobs")) is not None
+    finally:
+        instance.dispose()
+    assert not list(dagster_home.rglob("*.db")), "instance storage fell back to SQLite files"
+
+
+def test_docker_instance_config_works_against_postgres(
+    tmp_path: Path, pg_databases: dict[str, sa.URL], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker/dagster.yaml as the stack's containers read it (env vars), and docker/pools.sh on it."""
+    import dagster as dg
+
+    url = pg_databases["dagster"]
+    config = yaml.safe_load((REPO_DIR / "docker" / "dagster.yaml").read_text())
+    config["compute_logs"]["config"]["base_dir"] = str(tmp_path / "logs")  # /opt/dagster in the image
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    env = clean_env(
+        DAGSTER_HOME=str(home), DAGSTER_PG_HOST=url.host, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
+        DAGSTER_PG_PASSWORD=url.password, DAGSTER_PG_DB=url.database,
+    )
+    done = subprocess.run(["sh", str(REPO_DIR / "docker" / "pools.sh")], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    for key in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
+        monkeypatch.setenv(key, env[key])
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert instance.event_log_storage.get_concurrency_info("scrape").slot_count == 5
+        assert instance.event_log_storage.get_concurrency_info("duckdb").slot_count == 1
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+    finally:
+        instance.dispose()
