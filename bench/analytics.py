@@ -110,12 +110,33 @@ def synthetic_store(path: Path, n: int, seed: int = 7) -> Path:
         "n_bytes": [rng.randrange(1_000_000) for _ in range(DAYS * BOARDS)],
         "duration_s": [rng.random() for _ in range(DAYS * BOARDS)],
     })
+    enrichments = _fill_required(engine_url=f"sqlite:///{path}", table=cache, frame=pl.concat([enrichments, failed]))
     with adbc.connect(str(path)) as conn, conn.cursor() as cur:
-        for table, frame in (("job", jobs), (cache, pl.concat([enrichments, failed])), ("board_scrape", scrapes)):
+        for table, frame in (("job", jobs), (cache, enrichments), ("board_scrape", scrapes)):
             cur.adbc_ingest(table, frame.with_columns(pl.col(pl.Boolean).cast(pl.Int8)).to_arrow(), mode="append")
         conn.commit()
     done.touch()
     return path
+
+
+def _fill_required(engine_url: str, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Give ``frame`` every NOT NULL column of ``table`` it lacks (the cache has bookkeeping ones)."""
+    import sqlalchemy as sa
+
+    engine = get_engine(engine_url)
+    reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
+    engine.dispose()
+    filler = {int: 0, float: 0.0, bool: 0}
+    extra = {}
+    for column in reflected.c:
+        if column.name in frame.columns or column.nullable:
+            continue
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            python_type = str
+        extra[column.name] = pl.lit("2026-05-01 06:00:00.000000" if python_type.__name__ == "datetime" else filler.get(python_type, ""))
+    return frame.with_columns(**extra)
 
 
 def _enrichment_table(engine) -> str:
@@ -151,7 +172,9 @@ def time_rebuild(store: Path, work: Path, repeat: int) -> dict:
         target.unlink(missing_ok=True)
     engine.dispose()
     best = steps[walls.index(statistics.median_low(walls))]
-    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "steps": best, "rows": rows}
+    read = best.get("read_store", 0)
+    return {"wall_s": statistics.median(walls), "best_wall_s": min(walls), "cpu_s": statistics.median(cpus),
+            "read_s": read, "transform_s": sum(best.values()) - read, "steps": best, "rows": rows}
 
 
 def time_sensor(store: Path, ticks: int) -> dict:
@@ -194,15 +217,18 @@ def main() -> None:
 
     print(f"analytics benchmark — {os.cpu_count()} CPUs, load average {load_avg:.1f} (stores ready in {generated:.0f} s)")
     print(f"full rebuild of {len(rebuild['rows'])} tables from {args.jobs:,} jobs: "
-          f"{rebuild['wall_s']:.2f} s wall (median of {args.repeat}), {rebuild['cpu_s']:.2f} s CPU   [target <= 3 s]")
+          f"{rebuild['wall_s']:.2f} s wall (median of {args.repeat}; best {rebuild['best_wall_s']:.2f} s), "
+          f"{rebuild['cpu_s']:.2f} s CPU   [target <= 3 s]")
+    print(f"  = reading the store {rebuild['read_s']:.2f} s + building in DuckDB {rebuild['transform_s']:.2f} s")
     for step, seconds in rebuild["steps"].items():
         rows = rebuild["rows"].get(step)
         print(f"  {step:<26} {seconds:7.3f} s" + (f"   {rows:>10,} rows" if rows is not None else "   (read from the store)"))
     print(f"sensor tick on {args.sensor_jobs:,} jobs: median {tick['median_ms']:.1f} ms, max {tick['max_ms']:.1f} ms "
           f"over {args.ticks} ticks   [target < 100 ms]")
     print(json.dumps({
-        "jobs": args.jobs, "rebuild_wall_s": round(rebuild["wall_s"], 3), "rebuild_cpu_s": round(rebuild["cpu_s"], 3),
-        "read_store_s": round(rebuild["steps"].get("read_jobs", 0) + rebuild["steps"].get("read_board_scrape", 0), 3),
+        "jobs": args.jobs, "rebuild_wall_s": round(rebuild["wall_s"], 3), "rebuild_best_wall_s": round(rebuild["best_wall_s"], 3),
+        "rebuild_cpu_s": round(rebuild["cpu_s"], 3), "read_store_s": round(rebuild["read_s"], 3),
+        "duckdb_build_s": round(rebuild["transform_s"], 3),
         "sensor_jobs": args.sensor_jobs, "sensor_tick_median_ms": round(tick["median_ms"], 2),
         "sensor_tick_max_ms": round(tick["max_ms"], 2), "load_average": round(load_avg, 2), "cpus": os.cpu_count(),
     }))

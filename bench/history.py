@@ -25,7 +25,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,6 +154,9 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
         from jobpipeline.cli.run import dagster_home
 
         dagster_home()  # seeded with the repo's dagster.yaml: max_concurrent_runs
+        engine = get_engine(store_url)
+        create_schema(engine)  # an existing store, as in production: the runs only sync into it
+        engine.dispose()
         with dg.DagsterInstance.get() as instance:
             allowed = getattr(instance.run_coordinator, "max_concurrent_runs", 4)
         workers = workers or allowed
@@ -172,7 +175,8 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
         engine.dispose()
     failed = [r for r in summary.runs if r.status != "SUCCESS"]
     if failed:
-        raise SystemExit(f"{len(failed)} months failed, e.g. {failed[0].partitions}: {failed[0].error}")
+        first_line = (failed[0].error or "").splitlines()[0][:300]
+        raise SystemExit(f"{len(failed)} months failed, e.g. {failed[0].partitions}: {first_line}")
     return {**corpus, "corpus_build_s": built, "workers": workers, "max_concurrent_runs": allowed, "seconds": seconds,
             "requests": requests, "postings_in_store": postings, "jobs_in_store": jobs}
 

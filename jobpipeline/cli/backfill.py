@@ -159,7 +159,7 @@ def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSum
     import dagster as dg
 
     dagster_home()
-    with dg.DagsterInstance.get():  # create the instance's storage once, before workers race to
+    with dg.DagsterInstance.get():  # creates the instance's storage here: worker processes racing to do it collide
         pass
     started = time.perf_counter()
     tag = {CLI_TAG: f"{request.target}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"}

@@ -177,3 +177,29 @@ def test_rebuild_is_idempotent(store, analytics_db):
 
 def test_dates_are_dates(con):
     assert isinstance(rows(con, "SELECT min(first_seen) FROM job_snapshot")[0][0], date)
+
+
+def test_the_sqlalchemy_path_gives_the_same_tables_as_adbc(store, tmp_path, monkeypatch):
+    """Servers (PostgreSQL) are read through SQLAlchemy + polars: same tables as the ADBC path."""
+    from jobpipeline.lib.analytics import load
+
+    def snapshot(path):
+        with duckdb.connect(str(path)) as con:
+            build.build(con, store.engine)
+            return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in build.TABLES_BY_NAME}
+
+    via_adbc = snapshot(tmp_path / "adbc.duckdb")
+    monkeypatch.setattr(load, "sqlite_path", lambda engine: None)
+    assert snapshot(tmp_path / "sqlalchemy.duckdb") == via_adbc
+
+
+def test_lists_decoded_by_the_driver_are_read_as_json_text():
+    import polars as pl
+
+    from jobpipeline.lib.analytics.load import lists_as_json
+
+    frame = lists_as_json(pl.DataFrame({"skills": [["Python", 'say "hi"'], []], "n": [1, 2]}))
+    assert frame["skills"].to_list() == ['["Python","say \\"hi\\""]', "[]"]
+    with duckdb.connect() as con:
+        con.execute(build.table_sql("_macros"))
+        assert con.execute("SELECT json_strings(?)", [frame["skills"][0]]).fetchall() == [(["Python", 'say "hi"'],)]

@@ -105,3 +105,25 @@ def test_default_path_comes_from_settings(capsys, built, monkeypatch):
     monkeypatch.setenv("JOBPIPELINE_ANALYTICS_DB", str(built))
     code, out, _ = run(capsys, "SELECT count(*) AS n FROM job_snapshot", "--format", "json")
     assert code == 0 and json.loads(out) == [{"n": 6}]
+
+
+def test_a_reader_waits_for_a_rebuild_and_then_says_so(built):
+    import subprocess
+    import sys
+    import time
+
+    from jobpipeline.lib.analytics.query import QueryError, run_query
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(built)!r}); print('locked', flush=True); time.sleep(3)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with pytest.raises(QueryError, match="being rebuilt"):
+            run_query(built, "SELECT 1", wait_s=0.5)
+        assert time.monotonic() - started >= 0.5
+    finally:
+        writer.wait(timeout=30)
+    assert run_query(built, "SELECT count(*) FROM job_snapshot").rows == [(6,)]

@@ -107,9 +107,9 @@ def test_account_executive_is_not_an_executive_and_staff_scientist_is_staff() ->
 def test_rules_throughput_on_real_postings(ashby_postings: list[dict]) -> None:
     postings = [(p["title"], p["location"], p["description"]) for p in ashby_postings] * 4
     extract_rules(*postings[0])
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine is shared, wall time is not this code's
     for posting in postings:
         extract_rules(*posting)
-    per_s = len(postings) / (time.perf_counter() - started)
-    print(f"\nrules extractor: {per_s:,.0f} jobs/s over {len(postings)} real postings")
-    assert per_s > 500  # far below the bench's figure: CI machines are shared
+    per_s = len(postings) / (time.process_time() - started)
+    print(f"\nrules extractor: {per_s:,.0f} jobs per CPU-second over {len(postings)} real postings")
+    assert per_s > 800

@@ -43,6 +43,12 @@ def _flag(command: list[str], *names: str) -> str:
     raise AssertionError(f"none of {names} in {command}")
 
 
+def _default(value: str) -> str:
+    """What compose makes of ``${VAR:-default}`` when VAR is unset."""
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match.group(1) if match else value
+
+
 def _instance_config(directory: Path) -> dict[str, Any]:
     """dagster.yaml of ``directory`` as Dagster validates it (raises on unknown or invalid keys)."""
     from dagster._core.instance.config import dagster_instance_config
@@ -69,7 +75,9 @@ def test_pools_named_by_assets_are_the_ones_pools_sh_sets() -> None:
     from jobpipeline.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    pools = {pool for ad in graph.assets_defs for node in ad.node_def.iterate_op_defs() for pool in [node.pool] if pool}
+    pools = {
+        op.pool for ad in graph.assets_defs if ad.is_executable for op in ad.node_def.iterate_op_defs() if op.pool
+    }
     assert "scrape" in pools
     set_by_script = set(re.findall(r"concurrency set (\w+)", (DOCKER / "pools.sh").read_text()))
     assert pools <= set_by_script | {"duckdb"}, f"pools without a limit in docker/pools.sh: {pools - set_by_script}"
@@ -192,7 +200,7 @@ def test_vllm_serves_the_fp8_model_on_a_gpu_and_enrichment_points_at_it(services
     (device,) = vllm["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
     env = services["user-code"]["environment"]
-    assert env["JOBPIPELINE_LLM_BACKEND"] == "openai"
+    assert _default(env["JOBPIPELINE_LLM_BACKEND"]) == "openai"
     assert env["JOBPIPELINE_LLM_BASE_URL"] == "http://vllm:8000/v1"
     assert env["JOBPIPELINE_LLM_MODEL"] == _flag(vllm["command"], "--served-model-name") == MODEL
     assert env["JOBPIPELINE_LLM_API_KEY"] == _flag(vllm["command"], "--api-key")
@@ -247,10 +255,15 @@ def test_helm_values_launch_runs_on_kubernetes_with_the_stack_settings() -> None
     env = {e["name"]: e.get("value") for e in deployment["env"]}
     assert env["JOBPIPELINE_LLM_BACKEND"] == "openai" and env["JOBPIPELINE_LLM_BASE_URL"].startswith("http://vllm")
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
-    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    repo_runs = _instance_config(REPO_DIR)["concurrency"]["runs"]
-    assert queue["tagConcurrencyLimits"] == repo_runs["tag_concurrency_limits"]
+    repo = _instance_config(REPO_DIR)
+    concurrency = values["concurrency"]
+    assert concurrency["enabled"] and concurrency["runs"]["tagConcurrencyLimits"] == repo["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert concurrency["pools"] == {"defaultLimit": 1, "granularity": "op"}
+    retries = values["dagsterDaemon"]["runRetries"]
+    assert (retries["maxRetries"], retries["retryOnAssetOrOpFailure"]) == (
+        repo["run_retries"]["max_retries"], repo["run_retries"]["retry_on_asset_or_op_failure"])
     assert values["postgresql"]["enabled"] is False  # an external (managed) PostgreSQL
+    assert values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
 
     manifests = list(yaml.safe_load_all((DOCKER / "k8s" / "vllm.yaml").read_text()))
     kinds = {m["kind"]: m for m in manifests}

@@ -86,26 +86,22 @@ def build(
     """Build ``names`` (default: every table) from the store into ``con``; returns rows per table built.
 
     Each table is replaced in its own transaction, so a reader never sees a half-built one.
-    ``timings``, when given, receives seconds per step (store reads and each table).
+    ``timings``, when given, receives seconds per step (``read_store``, then each table).
     """
     timings = {} if timings is None else timings
     order = plan(names, existing_tables(con))
     con.execute(table_sql("_macros"))
     needs = {need for name in order for need in TABLES_BY_NAME[name].store}
     registered: list[str] = []
-    if "jobs" in needs:
+    latest = None
+    if needs:
         started = time.perf_counter()
-        job, enrichment = load.read_job_tables(engine)
-        con.register("store_job", job)
-        con.register("store_enrichment", enrichment)
-        registered += ["store_job", "store_enrichment"]
-        _latest_enrichment(con)
-        timings["read_jobs"] = time.perf_counter() - started
-    if "board_scrape" in needs:
-        started = time.perf_counter()
-        con.register("store_board_scrape", load.read_board_scrapes(engine))
-        registered.append("store_board_scrape")
-        timings["read_board_scrape"] = time.perf_counter() - started
+        for name, table in load.read_store(engine, jobs="jobs" in needs, board_scrapes="board_scrape" in needs).items():
+            con.register(name, table)
+            registered.append(name)
+        if "jobs" in needs:
+            latest = _latest_enrichment(con)
+        timings["read_store"] = time.perf_counter() - started
     rows: dict[str, int] = {}
     try:
         for name in order:
@@ -120,19 +116,25 @@ def build(
             rows[name] = row_count(con, name)
             timings[name] = time.perf_counter() - started
     finally:
+        if latest:
+            con.execute(f"DROP {latest} IF EXISTS temp.latest_enrichment")
         for view in registered:
             con.unregister(view)
     return rows
 
 
-def _latest_enrichment(con: duckdb.DuckDBPyConnection) -> None:
-    """``latest_enrichment``: one row per content hash. Almost always the cache holds one ok row per
-    hash already; the window that picks the latest runs only over hashes with several."""
+def _latest_enrichment(con: duckdb.DuckDBPyConnection) -> str:
+    """``latest_enrichment``: one row per content hash; returns whether it is a TABLE or a VIEW.
+
+    Usually the cache holds one ok row per hash already, and a view over it is enough; the window
+    that picks the latest runs only when some hash has several (another model or prompt version).
+    """
     (several,) = con.execute("SELECT count(*) - count(DISTINCT content_hash) FROM store_enrichment").fetchall()[0]
     if several:
         con.execute(table_sql("_latest_enrichment"))
-    else:
-        con.execute("CREATE OR REPLACE TEMP VIEW latest_enrichment AS SELECT * FROM store_enrichment")
+        return "TABLE"
+    con.execute("CREATE OR REPLACE TEMP VIEW latest_enrichment AS SELECT * FROM store_enrichment")
+    return "VIEW"
 
 
 def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:

@@ -3,8 +3,9 @@
     jobs = read_jobs(engine)
     result = enrich_jobs(engine, jobs, backend)   # counts, tokens, jobs/s
 
-Where the board's API itself gave salary or remote (Ashby compensation, ``isRemote``, Lever
-``workplaceType``), that value wins over extraction; the row records which source each came from.
+Where the board's API itself gave salary, remote or employment type (Ashby compensation,
+``isRemote``, Lever ``workplaceType``), that value wins over extraction; the row records where
+salary and remote came from.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.backend import Backend, Generation, PostingText, RulesBackend
 from jobpipeline.lib.extract.prompt import PROMPT_VERSION
-from jobpipeline.lib.extract.rules import extract_rules
+from jobpipeline.lib.extract.rules import employment_type_from_api, extract_rules
 from jobpipeline.lib.extract.schema import JobFields, parse_fields
 
 _WORKPLACE = {"remote": "remote", "hybrid": "hybrid", "onsite": "onsite", "on-site": "onsite", "on_site": "onsite",
@@ -39,6 +40,7 @@ class JobInput:
     salary_period: str | None = None
     remote: bool | None = None
     workplace_type: str | None = None
+    employment_type: str | None = None
 
     def text(self) -> PostingText:
         return PostingText(self.content_hash, self.title, self.location, self.description)
@@ -100,6 +102,7 @@ def read_jobs(engine: sa.Engine) -> list[JobInput]:
                     salary_period=r["salary_period"],
                     remote=r["remote"],
                     workplace_type=r["workplace_type"],
+                    employment_type=r["employment_type"],
                 )
             )
     return rows
@@ -127,6 +130,8 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
         remote_source = "api"
     elif fields.remote is not None:
         remote_source = "extracted"
+    if (api_type := employment_type_from_api(job.employment_type)) is not None:
+        update["employment_type"] = api_type
     # model_copy skips validation: the API values were validated when the job was stored.
     return (fields.model_copy(update=update) if update else fields), salary_source, remote_source
 

@@ -71,6 +71,7 @@ def prepare_model(out_dir: Path | None = None, force: bool = False) -> Path:
 
     config = model.config.to_dict()
     config.pop("quantization_config", None)
+    config.pop("_name_or_path", None)  # the wheel's install path: meaningless elsewhere
     config["torch_dtype"] = "bfloat16"
     config.pop("dtype", None)
     config["architectures"] = config.get("architectures") or ["LlamaForCausalLM"]

@@ -115,11 +115,14 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     low = description.lower()
     hits = scan(description, low)
     salary = find_salary(header, head_hits.positions.get("pay", [])) or find_salary(description, hits.positions.get("pay", []))
+    remote = _work_mode(head_hits, header.lower(), header=True) or _work_mode(hits, low, header=False)
     return JobFields(
         seniority=seniority_from_title(title),
         employment_type=_employment(head_hits, header=True) or _employment(hits, header=False),
-        remote=_work_mode(head_hits, header.lower(), header=True) or _work_mode(hits, low, header=False),
-        remote_regions=remote_regions(header, description, [p for p, m in hits.modes if m == "remote"]),
+        remote=remote,
+        remote_regions=remote_regions(header, description, [p for p, m in hits.modes if m == "remote"])
+        if remote in ("remote", "hybrid")
+        else [],
         salary_min=salary.min if salary else None,
         salary_max=salary.max if salary else None,
         salary_currency=salary.currency if salary else None,
@@ -201,34 +204,6 @@ def seniority_from_title(title: str) -> str | None:
     return "mid"
 
 
-def remote_mode(header: str, body: str = "") -> str | None:
-    """remote | hybrid | onsite from the header first, then the description."""
-    for text in (header, body):
-        if not text:
-            continue
-        hybrid, onsite = _HYBRID.search(text), _ONSITE.search(text)
-        remote = _REMOTE.search(text)
-        if hybrid:
-            return "hybrid"
-        if _NEGATED_REMOTE.search(text):
-            return "onsite"
-        if remote and onsite:
-            # "NYC or REMOTE", "Remote-friendly (US)" → remote; "Onsite in SF; remote interviews" → onsite.
-            return "remote" if remote.start() < onsite.start() or text is header else "onsite"
-        if remote:
-            return "remote"
-        if onsite:
-            return "onsite"
-    return None
-
-
-def employment_type(header: str, body: str = "") -> str | None:
-    for text in (header, body):
-        for kind, rx in _EMPLOYMENT_RULES:
-            if rx.search(text):
-                return kind
-    return None
-
 
 def employment_type_from_api(value: str | None) -> str | None:
     """Maps an ATS's own value (Ashby FullTime, Lever 'Full-time', …) onto the schema's enum."""
@@ -283,7 +258,7 @@ _ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do
 
 def summary(title: str, description: str, low: str | None = None) -> str:
     """First sentence of the role text (the company blurb before a role heading skipped), ≤ 300 chars."""
-    low = (low if low is not None else description.lower())[:20000]
+    low = (low if low is not None else description.lower())[:8000]
     found = [i for i in (low.find(h) for h in _ROLE_STARTS) if i >= 0]
     start = description.find("\n", min(found)) + 1 if found else 0
     for line in description[start : start + 4000].splitlines():

@@ -13,9 +13,9 @@ import re
 _SKILLS: dict[str, tuple[str, ...]] = {
     "Python": ("python", "python3"), "Java": ("java",), "JavaScript": ("javascript", "js", "ecmascript"),
     "TypeScript": ("typescript", "ts"), "Go": ("golang",), "Rust": ("rust-lang",), "C++": ("c++", "cpp"),
-    "C#": ("c#", "csharp"), "C": (), "Ruby": ("ruby",), "PHP": ("php",), "Kotlin": ("kotlin",), "Swift": (),
+    "C#": ("c#", "csharp"), "Ruby": ("ruby",), "PHP": ("php",), "Kotlin": ("kotlin",), "Swift": (),
     "Scala": ("scala",), "Elixir": ("elixir",), "Erlang": ("erlang",), "Haskell": ("haskell",),
-    "Clojure": ("clojure",), "OCaml": ("ocaml",), "Dart": (), "Julia": (), "R": (), "Perl": ("perl",),
+    "Clojure": ("clojure",), "OCaml": ("ocaml",), "Dart": (), "Julia": (), "Perl": ("perl",),
     "Lua": ("lua",), "Zig": ("zig",), "Objective-C": ("objective-c", "objc"), "Solidity": ("solidity",),
     "SQL": ("sql",), "Bash": ("bash", "shell scripting"), "MATLAB": ("matlab",), "Fortran": ("fortran",),
     "Verilog": ("verilog", "systemverilog"), "VHDL": ("vhdl",), "CUDA": ("cuda",), "Triton": (),
@@ -62,12 +62,10 @@ _CASE_SENSITIVE: dict[str, str] = {
     "Julia": "Julia", "Triton": "Triton", "Phoenix": "Phoenix", "Unity": "Unity", "Scala": "Scala",
     "Express": "Express", "Lambda": "Lambda", "Ruby": "Ruby", "Java": "Java", "Helm": "Helm",
     "Node": "Node.js", "Elixir": "Elixir", "Flask": "Flask", "Spring": "Spring", "Angular": "Angular",
-    "C": "C", "R": "R",
 }
 _AMBIGUOUS_LOWER = {"go", "rust", "swift", "spark", "excel", "dart", "julia", "triton", "phoenix", "unity",
-                    "express", "lambda", "node", "helm", "spring", "angular", "c", "r", "ts", "js", "unreal",
+                    "express", "lambda", "node", "helm", "spring", "angular", "ts", "js", "unreal",
                     "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag"}
-
 
 
 def skill_keywords() -> dict[str, tuple[str, str | None]]:
@@ -75,12 +73,10 @@ def skill_keywords() -> dict[str, tuple[str, str | None]]:
     out: dict[str, tuple[str, str | None]] = {}
     for canon, aliases in _SKILLS.items():
         for alias in (canon.lower(), *aliases):
-            if alias in _AMBIGUOUS_LOWER or canon in ("C", "R"):
+            if alias in _AMBIGUOUS_LOWER:
                 continue
             out[alias] = (canon, None)
     for cased, canon in _EXACT.items():
-        if canon in ("C", "R"):
-            continue
         out.setdefault(cased.lower(), (canon, cased))
         if out[cased.lower()][1] is None and cased.lower() in _AMBIGUOUS_LOWER:
             out[cased.lower()] = (canon, cased)

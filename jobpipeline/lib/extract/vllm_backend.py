@@ -9,7 +9,6 @@ vLLM starts its workers with spawn, so a script that builds this backend needs a
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -183,18 +182,16 @@ class VllmBackend:
         return results
 
     def close(self) -> None:
+        """Stops the engine's worker processes (they would otherwise hold RAM/GPU until exit)."""
         if self._llm is not None:
-            engine = getattr(self._llm, "llm_engine", None)
-            shutdown = getattr(engine, "shutdown", None) or getattr(self._llm, "shutdown", None)
-            if callable(shutdown):
-                try:
-                    shutdown()
-                except Exception:  # noqa: BLE001 - best effort at the end of a run
-                    log.debug("vLLM shutdown failed", exc_info=True)
+            core = getattr(getattr(self._llm, "llm_engine", None), "engine_core", None)
+            try:
+                if core is not None:
+                    core.shutdown()
+            except Exception:  # noqa: BLE001 - best effort at the end of a run
+                log.debug("vLLM shutdown failed", exc_info=True)
             self._llm = None
+            import gc
 
+            gc.collect()
 
-def vllm_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("vllm") is not None and os.environ.get("JOBPIPELINE_NO_VLLM") != "1"
