@@ -179,18 +179,40 @@ def test_dates_are_dates(con):
     assert isinstance(rows(con, "SELECT min(first_seen) FROM job_snapshot")[0][0], date)
 
 
-def test_the_sqlalchemy_path_gives_the_same_tables_as_adbc(store, tmp_path, monkeypatch):
-    """Servers (PostgreSQL) are read through SQLAlchemy + polars: same tables as the ADBC path."""
-    from jobpipeline.lib.analytics import load
+def test_adbc_in_a_child_process_and_sqlalchemy_read_the_same_tables(store, tmp_path, monkeypatch):
+    """Large SQLite stores are read by ADBC (in a child process), small ones and servers through
+    SQLAlchemy + polars: both give the same tables."""
+    from jobpipeline.lib.analytics import load, sqlite_reader
 
     def snapshot(path):
         with duckdb.connect(str(path)) as con:
             build.build(con, store.engine)
             return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in build.TABLES_BY_NAME}
 
-    via_adbc = snapshot(tmp_path / "adbc.duckdb")
-    monkeypatch.setattr(load, "sqlite_path", lambda engine: None)
-    assert snapshot(tmp_path / "sqlalchemy.duckdb") == via_adbc
+    children = []
+    real = sqlite_reader.read_queries
+    monkeypatch.setattr(load, "read_queries", lambda *a, **k: children.append(a) or real(*a, **k))
+    monkeypatch.setattr(load, "ADBC_MIN_ROWS", 10**9)
+    via_sqlalchemy = snapshot(tmp_path / "sqlalchemy.duckdb")
+    assert children == []
+    monkeypatch.setattr(load, "ADBC_MIN_ROWS", 0)
+    assert snapshot(tmp_path / "adbc.duckdb") == via_sqlalchemy
+    assert len(children) == 1  # one child for the job, enrichment and board-scrape reads
+
+
+def test_the_child_reader_splits_a_table_into_rowid_ranges(tmp_path):
+    import sqlite3
+
+    from jobpipeline.lib.analytics.sqlite_reader import read_queries
+
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (k TEXT, v REAL, d DATE)")
+        # v is NULL throughout the first rows: each range must still agree on its type
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [(str(i), None if i < 600 else i / 2, None) for i in range(1000)])
+    (whole,) = read_queries(path, [("SELECT k, v, d FROM t WHERE k <> 'x'", "t")], workers=4)
+    assert whole.num_rows == 1000 and str(whole.schema.field("v").type) == "double"
+    assert sorted(whole["k"].to_pylist(), key=int) == [str(i) for i in range(1000)]
 
 
 def test_lists_decoded_by_the_driver_are_read_as_json_text():

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 
 from jobpipeline.lib.extract.schema import FIELD_NAMES, JobFields
+from jobpipeline.lib.store import writer
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
@@ -118,7 +119,7 @@ def upsert(engine: sa.Engine, rows: Sequence[dict]) -> int:
     table = Enrichment.__table__
     insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(engine.dialect.name)
     keys = ("content_hash", "model", "prompt_version")
-    with engine.begin() as conn:
+    with writer(engine).begin() as conn:
         if insert is None:  # other dialects: delete then insert
             for row in rows:
                 conn.execute(table.delete().where(*(table.c[k] == row[k] for k in keys)))
