@@ -36,6 +36,8 @@ for tier in $TIERS; do
       run_tier postgres -m postgres ;;
     ui)
       bash jobpipeline_tests/ops/setup_chromium.sh
+      # docker compose v1 from Debian lets test_docker_files check the stack with `docker-compose config`
+      command -v docker-compose >/dev/null || apt-get install -y -qq docker-compose >/dev/null 2>&1 || true
       run_tier ui -m ui ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;
   esac

@@ -18,6 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from jobpipeline.cli.run import ensure_pools
+
     home = dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        ensure_pools(instance)
     print(f"DAGSTER_HOME={home}  JOBPIPELINE_HOME={settings.home()}")
     os.execv(sys.executable, [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_DIR / "workspace.yaml"), "-h", args.host, "-p", str(args.port)])

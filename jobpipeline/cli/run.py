@@ -68,6 +68,21 @@ class RunSummary:
         return "\n".join(lines)
 
 
+# Pool limits dagster.yaml cannot declare in Dagster 1.13 (only a default); set once per instance.
+POOL_LIMITS = {"scrape": 5, "duckdb": 1}
+
+
+def ensure_pools(instance: Any) -> None:
+    """Give the instance our pool limits unless a user already set them (``dagster instance concurrency``)."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    known = set(storage.get_concurrency_keys())
+    for pool, limit in POOL_LIMITS.items():
+        if pool not in known:
+            storage.set_concurrency_slots(pool, limit)
+
+
 def dagster_home() -> Path:
     """``DAGSTER_HOME``, defaulting to ``<JOBPIPELINE_HOME>/dagster`` seeded with the repo's dagster.yaml."""
     home = Path(os.environ.get("DAGSTER_HOME") or settings.home() / "dagster").resolve()
@@ -130,6 +145,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
     past = day < datetime.now(timezone.utc).date().isoformat()
     os.environ.setdefault("JOBPIPELINE_PROGRESS", "1")
     with dg.DagsterInstance.get() as instance, _board_endpoints(mode, replay_dir) as boards_config:
+        ensure_pools(instance)
         scrape_job = defs.resolve_job_def(SCRAPE_JOB)
         run_config = {
             **quiet,

@@ -11,8 +11,11 @@ from pydantic import Field
 from jobpipeline.lib.store import create_schema, get_engine
 
 
+from jobpipeline import settings
+
+
 @functools.lru_cache(maxsize=8)
-def _engine(url: str | None) -> sa.Engine:
+def _engine(url: str) -> sa.Engine:
     engine = get_engine(url)
     create_schema(engine)
     return engine
@@ -25,4 +28,4 @@ class StoreResource(dg.ConfigurableResource):
 
     def engine(self) -> sa.Engine:
         """A shared engine with the schema created (once per process)."""
-        return _engine(self.database_url)
+        return _engine(self.database_url or settings.database_url())  # keyed on the URL the env gives now

@@ -30,7 +30,7 @@ BUSY_TIMEOUT_MS = 30_000
 def read_queries(database: Path, queries: list[tuple[str, str | None]], workers: int | None = None) -> list[pa.Table]:
     """Run each (sql, rowid-range table or None) in a child process; returns memory-mapped Arrow tables."""
     workers = workers or min(8, os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="jobpipeline-analytics-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jobpipeline-analytics-", dir=_memory_dir()) as tmp:
         outs = [str(Path(tmp) / f"{i}.arrow") for i in range(len(queries))]
         request = {"database": str(database), "workers": workers,
                    "queries": [{"sql": sql, "table": table, "out": out} for (sql, table), out in zip(queries, outs)]}
@@ -40,6 +40,12 @@ def read_queries(database: Path, queries: list[tuple[str, str | None]], workers:
             raise RuntimeError(f"reading the store {database} failed: {detail}")
         # Memory-mapped: the tables stay readable after the files are unlinked.
         return [pa.ipc.open_file(pa.memory_map(out)).read_all() for out in outs]
+
+
+def _memory_dir() -> str | None:
+    """/dev/shm where there is one (the files never need to reach a disk), else the temp dir."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def _read(database: str, sql: str, params: tuple = ()) -> pa.Table:
