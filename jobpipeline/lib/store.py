@@ -151,10 +151,10 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) ->
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below emits BEGIN itself
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL takes a lock too
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk syncs touch six indexes at once
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -194,8 +194,8 @@ def create_schema(engine: sa.Engine) -> None:
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
-    SQLModel.metadata.create_all(engine)
-    with engine.begin() as conn:
+    SQLModel.metadata.create_all(writer(engine))  # BEGIN IMMEDIATE: concurrent first runs queue instead of failing
+    with writer(engine).begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql(f"CREATE VIEW IF NOT EXISTS job_full AS {_VIEW_SQL}")
             for ddl in _FTS_DDL:

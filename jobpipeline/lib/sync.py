@@ -169,12 +169,14 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
     g = g.with_columns(
         # The job's content belongs to its canonical posting (smallest key): it takes over when a
         # smaller one appears, and only its own later sightings rewrite the content.
+        takeover=alias < alias_old,
         newer=(alias < alias_old) | ((alias == alias_old) & (d >= pl.col("content_seen"))),
         differs=pl.col("content_hash") != pl.col("content_hash_old"),
         has_user=pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null(),
     )
-    rewrite = g.filter(pl.col("newer") & pl.col("differs") & ~pl.col("has_user"))
-    result.changed = rewrite.height
+    # A smaller alias takes the job over even with an equal hash: ids, URLs and posted_at are not hashed.
+    rewrite = g.filter(pl.col("newer") & (pl.col("differs") | pl.col("takeover")) & ~pl.col("has_user"))
+    result.changed = rewrite.filter(pl.col("differs")).height
     result.frozen = g.filter(pl.col("newer") & pl.col("differs") & pl.col("has_user")).height
     result.unchanged = g.height - result.changed - result.frozen
     result.touched_ids.extend(rewrite["job_id"].to_list())

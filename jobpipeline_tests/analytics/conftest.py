@@ -15,7 +15,6 @@ On 2026-01-12 the globex board fails (HTTP 500): nothing of globex closes that d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -138,7 +137,3 @@ def store(tmp_path: Path) -> KnownStore:
 @pytest.fixture
 def analytics_db(tmp_path: Path) -> Path:
     return tmp_path / "analytics.duckdb"
-
-
-def skills_json(skills: list[str]) -> str:
-    return json.dumps(skills)

@@ -98,7 +98,6 @@ def test_final_snapshot_on_disk_is_reused_without_the_network(home, store_url, e
 # Fails on lib/sync.py as of 374a4a0: 14 jobs of 2019-11 are posted again, identical, in 2020-02, and
 # a smaller (source, board, source_job_id) with the same content hash does not take the job over, so
 # its posted_at / apply_url / canonical id depend on the order. Drop this marker with the sync fix.
-@pytest.mark.xfail(strict=True, reason="sync: a smaller alias with an equal hash does not take the job over (order-dependent)")
 def test_out_of_order_months_give_the_same_store_as_in_order(tmp_path, raw_on_disk):
     """Backfilled months sync in whatever order their runs finish; the store must not care."""
     months = list(RECORDED)

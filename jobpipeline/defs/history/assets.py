@@ -157,6 +157,7 @@ def month_metadata(outcome: dict) -> dict[str, dg.MetadataValue | int | str | fl
     partitions_def=hn_months,
     group_name="history",
     kinds={"httpx", "parquet"},
+    pool="scrape",  # counts against the same politeness limit as the board scrapes
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     description="The month's 'Ask HN: Who is hiring?' thread: top-level comments parsed into postings, under data/raw/hn/<YYYY-MM>/.",
 )
