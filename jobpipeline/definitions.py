@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from jobpipeline.defs.analytics.assets import analytics
+from jobpipeline.defs.analytics.checks import JOBS_CHECKS
+from jobpipeline.defs.analytics.jobs import analytics_job, downstream_job
+from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
+from jobpipeline.defs.analytics.sensors import analytics_size_sensor
+from jobpipeline.defs.enrich.assets import enriched_jobs
+from jobpipeline.defs.enrich.resources import llm_resource_from_env
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
 from jobpipeline.defs.history.schedules import hn_current_month_schedule, hn_month_job
 from jobpipeline.defs.jobs.assets import jobs
@@ -13,8 +20,15 @@ from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.defs.scrape.schedules import daily_scrape_job, daily_scrape_schedule
 
 defs = dg.Definitions(
-    assets=[raw_postings, jobs, hn_postings, hn_jobs],
-    jobs=[daily_scrape_job, hn_month_job],
+    assets=[raw_postings, jobs, hn_postings, hn_jobs, enriched_jobs, analytics],
+    asset_checks=JOBS_CHECKS,
+    jobs=[daily_scrape_job, hn_month_job, analytics_job, downstream_job],
     schedules=[daily_scrape_schedule, hn_current_month_schedule],
-    resources={"job_boards": JobBoardsResource(), "store": StoreResource()},
+    sensors=[analytics_size_sensor],
+    resources={
+        "job_boards": JobBoardsResource(),
+        "store": StoreResource(),
+        "duckdb": AnalyticsDuckDBResource(),
+        "llm": llm_resource_from_env(),
+    },
 )

@@ -59,9 +59,14 @@ class RunSummary:
             f"{j.get('closed', 0)} closed, {j.get('reopened', 0)} reopened; "
             f"{j.get('open_jobs_in_store', 0)} open of {j.get('jobs_in_store', 0)} in the store",
         ]
-        for asset, meta in self.downstream.items():
-            shown = ", ".join(f"{k} {v}" for k, v in meta.items() if isinstance(v, (int, float, str)) and len(str(v)) < 40)
-            lines.append(f"  {asset:<8} {shown}")
+        if enriched := self.downstream.get("enriched_jobs"):
+            lines.append(
+                f"  enriched {enriched.get('enriched', 0)} extracted, {enriched.get('cached', 0)} cached, "
+                f"{enriched.get('failed', 0)} failed ({enriched.get('backend')}, {enriched.get('model')})"
+            )
+        tables = {k: m["dagster/row_count"] for k, m in self.downstream.items() if "dagster/row_count" in m}
+        if tables:
+            lines.append(f"  analytics {len(tables)} DuckDB tables: " + ", ".join(f"{k} {v}" for k, v in tables.items()))
         failed = [name for name, _, success in self.runs if not success]
         if failed:
             lines.append(f"  FAILED runs: {', '.join(failed)} (see `dagster dev` → Runs)")

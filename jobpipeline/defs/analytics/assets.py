@@ -20,7 +20,7 @@ from jobpipeline.lib.analytics.facts import read_store_facts
 
 GROUP = "analytics"
 # Store assets each store-reading table depends on, by key: `enriched_jobs` lives in the enrich domain.
-STORE_DEPS = {"jobs": ("jobs", "enriched_jobs"), "board_scrape": ("jobs",)}
+STORE_DEPS = {"jobs": ("jobs", "hn_jobs", "enriched_jobs"), "board_scrape": ("jobs", "hn_jobs")}
 CHART_TABLE = "skill_demand_weekly"
 
 ANALYTICS_SPECS = [
