@@ -67,6 +67,7 @@ def bench_vllm(postings, model: str, description_tokens: int, max_tokens: int) -
     t = time.perf_counter()
     batched = backend.generate(postings)
     batched_s = time.perf_counter() - t
+    print(f"batched: {batched_s:.1f}s", file=sys.stderr, flush=True)
     t = time.perf_counter()
     sequential = [backend.generate([p])[0] for p in postings]
     sequential_s = time.perf_counter() - t
@@ -84,7 +85,7 @@ def bench_vllm(postings, model: str, description_tokens: int, max_tokens: int) -
     return {
         "engine_start_s": load_s,
         "description_tokens_raw": raw_tokens / len(postings),
-        "user_message_tokens_after_cut": cut_tokens / len(postings),
+        "user_message_tokens_after_cut": cut_tokens / len(postings),  # before truncation
         "batched": stats(batched, batched_s),
         "sequential": stats(sequential, sequential_s),
     }
@@ -115,7 +116,8 @@ def main() -> None:
             print(f"{label:40s} {len(postings):6d} {s['seconds']:9.2f} {s['jobs_per_s']:9.2f} {s['valid']:6d} {s['prompt_tokens']:11d} {s['completion_tokens']:11d}")
         ratio = v["batched"]["jobs_per_s"] / v["sequential"]["jobs_per_s"]
         print(f"batched / sequential: {ratio:.2f}x   engine start {v['engine_start_s']:.0f}s   "
-              f"description tokens/job raw {v['description_tokens_raw']:.0f} → user message after cut+truncation {v['user_message_tokens_after_cut']:.0f}")
+              f"description tokens/job: raw {v['description_tokens_raw']:.0f}, after boilerplate cut {v['user_message_tokens_after_cut']:.0f}, "
+              f"then truncated to ≤ {args.description_tokens}")
         result.update({
             "vllm_batched_jobs_per_s": round(v["batched"]["jobs_per_s"], 3),
             "vllm_sequential_jobs_per_s": round(v["sequential"]["jobs_per_s"], 3),

@@ -73,12 +73,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(n: int) -> dict:
-    """One size, in this process: cold sync, unchanged re-sync (next day), naive baseline."""
+def measure(parquet: Path) -> dict:
+    """One size, in this process: cold sync, unchanged re-sync (next day), naive baseline.
+
+    The postings are read from Parquet, as the ``jobs`` asset reads a raw partition, so peak RSS is
+    the sync's own and not the generator's."""
     from jobpipeline.lib.store import create_schema, get_engine
     from jobpipeline.lib.sync import sync_postings
 
-    frame = synthetic(n)
+    frame = pl.read_parquet(parquet)
     scope = frame.select("source", "board").unique().rows()
     with tempfile.TemporaryDirectory() as tmp:
         engine = get_engine(f"sqlite:///{tmp}/bench.db")
@@ -151,16 +154,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postings", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="replay corpus whose ashby/ postings are the templates")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child mode: measure one size
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: measure one Parquet file
     args = parser.parse_args()
     globals()["CORPUS"] = args.corpus
     if args.one:
         print(json.dumps(measure(args.one)))
         return
     results = []
-    for n in args.postings:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--corpus", str(args.corpus)], check=True, capture_output=True, text=True)
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.postings:
+            parquet = Path(tmp) / f"postings-{n}.parquet"
+            synthetic(n).write_parquet(parquet)
+            out = subprocess.run([sys.executable, __file__, "--one", str(parquet), "--corpus", str(args.corpus)], check=True, capture_output=True, text=True)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     rate = html_rate()
     print(f"{'postings':>9} {'jobs':>8} {'cold s':>7} {'ingest/s':>9} {'resync s':>9} {'peak RSS MB':>12} {'naive/s':>8} {'naive ×':>8}")
     for r in results:

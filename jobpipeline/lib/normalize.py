@@ -15,6 +15,7 @@ board, once per location, or on several sources. Their locations are merged.
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
 import xxhash
 
 from jobpipeline.lib.postings import POSTING_SCHEMA
@@ -42,11 +43,17 @@ def _folded(column: str) -> pl.Expr:
 
 
 def description_digests(frame: pl.DataFrame) -> pl.Series:
-    """xxh3-128 of each description: computed once, used by both the dedup key and the content hash."""
-    return pl.Series(
-        [xxhash.xxh3_128_hexdigest(d.encode()) if d else _EMPTY_DIGEST for d in frame.get_column("description").to_list()],
-        dtype=pl.String,
-    )
+    """xxh3-128 of each description (null hashes as empty): computed once, used by both the dedup
+    key and the content hash. Hashes straight from the Arrow buffer: decoding 5 KB descriptions
+    into Python strings and encoding them back cost 10x the hashing."""
+    array = frame.get_column("description").to_arrow(compat_level=pl.CompatLevel.oldest())
+    array = pa.concat_arrays(array.chunks) if isinstance(array, pa.ChunkedArray) else array
+    array = array.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = memoryview(offsets_buffer).cast("q")[array.offset : array.offset + len(array) + 1]
+    data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+    digest = xxhash.xxh3_128_hexdigest
+    return pl.Series([digest(data[offsets[i] : offsets[i + 1]]) for i in range(len(array))], dtype=pl.String)
 
 
 _EMPTY_DIGEST = xxhash.xxh3_128_hexdigest(b"")
@@ -55,8 +62,8 @@ _EMPTY_DIGEST = xxhash.xxh3_128_hexdigest(b"")
 def _rendered(frame: pl.DataFrame, name: str) -> pl.Series:
     """A hashed field as the text that goes into the hash (None → "", floats as Python's repr)."""
     column = frame.get_column(name)
-    if name == "locations":
-        return column.list.sort().list.join("|").fill_null("")
+    if name == "locations":  # short lists: plain Python is 15x faster than polars' list.sort here
+        return pl.Series(["|".join(sorted(v)) if v else "" for v in column.to_list()], dtype=pl.String)
     if column.dtype == pl.Boolean:
         return frame.select(pl.when(pl.col(name)).then(pl.lit("True")).when(~pl.col(name)).then(pl.lit("False")).otherwise(pl.lit(""))).to_series()
     if column.dtype == pl.Float64:  # repr is the stable, shortest round-trip form

@@ -40,6 +40,7 @@ SCRAPE = BoardScrape.__table__
 _ALIAS = ["source", "board", "source_job_id"]
 JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id", "description")]
 _CHUNK = 500
+_WRITE_BATCH = 5_000
 _SCRAPE_DEFAULTS = {"ok": True, "http_status": None, "error": None, "n_postings": 0, "n_bytes": 0, "duration_s": 0.0}
 
 
@@ -311,7 +312,8 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> N
         conn.execute(sa.insert(table), frame.to_dicts())
         return
     names, marks = ", ".join(frame.columns), ", ".join("?" * frame.width)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", _driver_rows(table, frame))
+    for part in frame.iter_slices(_WRITE_BATCH):  # bounded: rows become Python objects here
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", _driver_rows(table, part))
 
 
 def _bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys: list[str]) -> None:
@@ -325,7 +327,8 @@ def _bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys
         return
     ordered = frame.select(*values, *keys)
     sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in values)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
-    conn.exec_driver_sql(sql, _driver_rows(table, ordered))
+    for part in ordered.iter_slices(_WRITE_BATCH):
+        conn.exec_driver_sql(sql, _driver_rows(table, part))
 
 
 def _driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:

@@ -41,12 +41,14 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     )
 )
 
-# --- employment type: keyword table in keywords.EMPLOYMENT; most specific kind wins
+# "Product Manager", "Account Manager": individual contributors
 _IC_MANAGER = re.compile(
     r"\b(?:product|project|program|account|community|partner|channel|content|brand|campaign|category|case|territory|"
     r"relationship|implementation|customer\s+success|success|marketing|social\s+media|digital\s+marketing)\s+manager\b",
     re.I,
 )
+
+# --- employment type: keyword table in keywords.EMPLOYMENT; most specific kind wins
 _EMPLOYMENT_PRIORITY = ("internship", "part_time", "contract", "temporary", "full_time")
 _API_EMPLOYMENT = {
     "fulltime": "full_time", "full_time": "full_time", "full-time": "full_time", "full time": "full_time",
