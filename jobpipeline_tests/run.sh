@@ -14,7 +14,7 @@ export JOBPIPELINE_TEST_ARTIFACTS="${JOBPIPELINE_TEST_ARTIFACTS:-$PWD/.test-arti
 mkdir -p "$JOBPIPELINE_TEST_ARTIFACTS"
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet -e '.[dev]'
+.venv/bin/pip install --quiet -e '.[dev,postgres,ui]'
 PY=.venv/bin/python
 # Debian's docker-compose (v1) lets the docker/ tests check the stack with `docker-compose config`
 # (no Docker engine runs here; without it those checks skip).

@@ -8,7 +8,7 @@ from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 
 
 @dg.asset(
-    deps=["jobs"],
+    deps=["jobs", "hn_jobs"],
     group_name="enrich",
     kinds={"sqlite", "vllm"},
     description="Skills, seniority, remote, salary, years, visa and a summary per job; a job whose content "
