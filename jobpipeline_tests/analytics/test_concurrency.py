@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from jobpipeline.cli.run import ensure_pools
 from jobpipeline.lib.analytics import build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,10 @@ def test_two_overlapping_runs_both_succeed_one_writer_at_a_time(store, analytics
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert instance.event_log_storage.supports_global_concurrency_limits
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        # As `jobpipeline run` / `dev` do: the pool exists before two processes race to create it
+        # from the default (seen once under load: both got a slot).
+        ensure_pools(instance)
+        assert instance.event_log_storage.get_concurrency_info("duckdb").slot_count == 1
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "STORE_URL": store.url, "ANALYTICS_DB": str(analytics_db),
            "START_AT": str(time.time() + 12), "HOLD_S": "3", "PYTHONPATH": str(REPO)}
     procs = [
