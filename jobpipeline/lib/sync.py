@@ -41,6 +41,7 @@ _ALIAS = ["source", "board", "source_job_id"]
 JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id", "description")]
 _CHUNK = 500
 _WRITE_BATCH = 5_000
+_SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
 _SCRAPE_DEFAULTS = {"ok": True, "http_status": None, "error": None, "n_postings": 0, "n_bytes": 0, "duration_s": 0.0}
 
 
@@ -93,8 +94,8 @@ def sync_postings(
         groups = groups.update(new_ids, on="dedup_key")
         existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
         _update_existing_jobs(conn, existing, seen_on, now, result)
-        _write_aliases(conn, groups, known, seen_on)
-        _close_vanished(conn, scope, now, result)
+        aliases = _write_aliases(conn, groups, known, seen_on)
+        _close_vanished(conn, scope, aliases, now, result)
     return result
 
 
@@ -116,12 +117,12 @@ _ALIAS_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.St
 
 def _load_aliases(conn: sa.Connection, scope: list[tuple[str, str]]) -> pl.DataFrame:
     """Every known posting of the boards in scope."""
-    cols = [POSTING.c[name] for name in _ALIAS_SCHEMA]
-    rows: list[tuple] = []
-    for source, boards in _by_source(scope).items():
-        for chunk in _chunks(boards):
-            rows.extend(conn.execute(sa.select(*cols).where(POSTING.c.source == source, POSTING.c.board.in_(chunk))).all())
-    return pl.DataFrame(rows, schema=_ALIAS_SCHEMA, orient="row")
+    stmt = sa.select(*(POSTING.c[name] for name in _ALIAS_SCHEMA))
+    frames = [
+        _select_frame(conn, stmt.where(POSTING.c.source == source), _ALIAS_SCHEMA, POSTING.c.board, boards)
+        for source, boards in _by_source(scope).items()
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=_ALIAS_SCHEMA)
 
 
 def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
@@ -133,9 +134,10 @@ def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame)
     )
     groups = groups.join(via_alias, on="dedup_key", how="left")
     missing = groups.filter(pl.col("job_id").is_null())["dedup_key"].to_list()
-    found = _select_in(conn, sa.select(JOB.c.dedup_key, sa.func.min(JOB.c.id)).group_by(JOB.c.dedup_key), JOB.c.dedup_key, missing)
-    if found:
-        groups = groups.update(pl.DataFrame(found, schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row"), on="dedup_key")
+    stmt = sa.select(JOB.c.dedup_key, sa.func.min(JOB.c.id)).group_by(JOB.c.dedup_key)
+    found = _select_frame(conn, stmt, {"dedup_key": pl.String, "job_id": pl.Int64}, JOB.c.dedup_key, missing)
+    if not found.is_empty():
+        groups = groups.update(found, on="dedup_key")
     return groups
 
 
@@ -149,8 +151,8 @@ def _insert_new_jobs(conn: sa.Connection, new: pl.DataFrame, seen_on: date, now:
     )
     _bulk_insert(conn, JOB, rows)
     # Ids back by dedup key (unique among new groups; RETURNING would cost a statement per row on SQLite).
-    found = _select_in(conn, sa.select(JOB.c.dedup_key, sa.func.max(JOB.c.id)).group_by(JOB.c.dedup_key), JOB.c.dedup_key, new["dedup_key"].to_list())
-    new_ids = pl.DataFrame(found, schema={"dedup_key": pl.String, "job_id": pl.Int64}, orient="row")
+    stmt = sa.select(JOB.c.dedup_key, sa.func.max(JOB.c.id)).group_by(JOB.c.dedup_key)
+    new_ids = _select_frame(conn, stmt, {"dedup_key": pl.String, "job_id": pl.Int64}, JOB.c.dedup_key, new["dedup_key"].to_list())
     with_ids = new.drop("job_id").join(new_ids, on="dedup_key")
     _bulk_insert(conn, TEXT, with_ids.select("job_id", pl.col("description").fill_null("")))
     _upsert_history(conn, with_ids.select("job_id", "content_hash", first_seen=pl.lit(seen_on)))
@@ -205,8 +207,10 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
     _bulk_update(conn, JOB, dirty.select(id="job_id", *stamp_cols).with_columns(now_col), ["id"])
 
 
-def _write_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> None:
-    """Insert new postings; move first/last seen (and the hash, if latest) of known ones."""
+def _write_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> pl.DataFrame:
+    """Insert new postings; move first/last seen (and the hash, if latest) of known ones.
+
+    Returns every posting of the scope as it now stands (job_id, last_seen, closed_at)."""
     incoming = groups.select("job_id", "content_hash", "aliases").explode("aliases").unnest("aliases")
     rows = incoming.join(known.drop("job_id", "closed_at"), on=_ALIAS, how="left", suffix="_was")
     d = pl.lit(seen_on)
@@ -220,11 +224,18 @@ def _write_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFram
         last_seen=pl.max_horizontal("last_seen", d),
         content_hash=pl.when(latest).then("content_hash").otherwise("content_hash_was"),
     ), _ALIAS)
+    seen = incoming.select(*_ALIAS, seen=d)
+    return (
+        pl.concat([known.select(*_ALIAS, "job_id", "last_seen", "closed_at"),
+                   new.select(*_ALIAS, "job_id", last_seen=d, closed_at=pl.lit(None, dtype=pl.Date))])
+        .join(seen, on=_ALIAS, how="left")
+        .with_columns(last_seen=pl.max_horizontal("last_seen", "seen"))
+        .drop("seen")
+    )
 
 
-def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], now: datetime, result: SyncResult) -> None:
+def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], aliases: pl.DataFrame, now: datetime, result: SyncResult) -> None:
     """Derive ``closed_at`` of every posting in scope from the board's successful scrapes, then of their jobs."""
-    aliases = _load_aliases(conn, scope)
     if aliases.is_empty():
         return
     scrapes: list[tuple] = []
@@ -244,13 +255,12 @@ def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], now: date
 
     # A job is closed when every posting of it is closed (at the latest of their dates).
     job_ids = changed["job_id"].unique().to_list()
-    postings = _select_in(conn, sa.select(POSTING.c.job_id, POSTING.c.closed_at), POSTING.c.job_id, job_ids)
-    jobs = _select_in(conn, sa.select(JOB.c.id, JOB.c.closed_at), JOB.c.id, job_ids)
+    postings = _select_frame(conn, sa.select(POSTING.c.job_id, POSTING.c.closed_at), {"job_id": pl.Int64, "closed_at": pl.Date}, POSTING.c.job_id, job_ids)
+    jobs = _select_frame(conn, sa.select(JOB.c.id, JOB.c.closed_at), {"job_id": pl.Int64, "old": pl.Date}, JOB.c.id, job_ids)
     state = (
-        pl.DataFrame(postings, schema={"job_id": pl.Int64, "closed_at": pl.Date}, orient="row")
-        .group_by("job_id")
+        postings.group_by("job_id")
         .agg(new=pl.when(pl.col("closed_at").null_count() > 0).then(None).otherwise(pl.col("closed_at").max()))
-        .join(pl.DataFrame(jobs, schema={"job_id": pl.Int64, "old": pl.Date}, orient="row"), on="job_id")
+        .join(jobs, on="job_id")
         .filter(pl.col("new").ne_missing(pl.col("old")))
     )
     result.closed += state.filter(pl.col("old").is_null()).height
@@ -266,23 +276,35 @@ def _load_jobs(conn: sa.Connection, ids: list[int]) -> pl.DataFrame:
     schema = {"job_id": pl.Int64, "content_hash_old": pl.String, **{f"{c}_old": pl.String for c in _ALIAS},
               "first_seen": pl.Date, "last_seen": pl.Date, "content_seen": pl.Date, "updated_at": pl.Date,
               "favorite": pl.Boolean, "notes": pl.String, "status": pl.String}
-    rows = _select_in(conn, sa.select(*(JOB.c[c] for c in cols)), JOB.c.id, ids)
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return _select_frame(conn, sa.select(*(JOB.c[c] for c in cols)), schema, JOB.c.id, ids)
 
 
 def _history_dates(conn: sa.Connection, keys: pl.DataFrame) -> pl.DataFrame:
     """``updated_at`` for rewritten jobs: the earliest date their new hash was seen."""
     stmt = sa.select(HISTORY.c.job_id, HISTORY.c.content_hash, HISTORY.c.first_seen)
-    rows = _select_in(conn, stmt, HISTORY.c.job_id, keys["job_id"].to_list())
-    return pl.DataFrame(rows, schema={"job_id": pl.Int64, "content_hash": pl.String, "updated_at": pl.Date}, orient="row")
+    schema = {"job_id": pl.Int64, "content_hash": pl.String, "updated_at": pl.Date}
+    return _select_frame(conn, stmt, schema, HISTORY.c.job_id, keys["job_id"].to_list())
 
 
-def _select_in(conn: sa.Connection, stmt: sa.Select, column: sa.Column, values: list) -> list[tuple]:
-    """``stmt`` restricted to ``column IN values``, in chunks the drivers accept."""
-    rows: list[tuple] = []
-    for chunk in _chunks(values):
-        rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
-    return rows
+def _select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], column: sa.Column, values: list) -> pl.DataFrame:
+    """``stmt`` restricted to ``column IN values`` (in chunks), as a frame with ``schema``.
+
+    On SQLite the statement is rendered with literal values and read through the driver, and dates
+    (ISO text) and booleans (0/1) are parsed in polars: SQLAlchemy's per-value result processing
+    was a third of a re-sync. Elsewhere SQLAlchemy reads it as usual."""
+    if conn.dialect.name != "sqlite":
+        rows = [row for chunk in _chunks(values) for row in conn.execute(stmt.where(column.in_(chunk))).all()]
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    raw = {k: pl.String if t == pl.Date else pl.Int64 if t == pl.Boolean else t for k, t in schema.items()}
+    rows = []
+    for chunk in _chunks(values, _SQLITE_LITERAL_CHUNK):
+        sql = stmt.where(column.in_(chunk)).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        rows.extend(conn.exec_driver_sql(str(sql)).all())
+    frame = pl.DataFrame(rows, schema=raw, orient="row")
+    return frame.with_columns(
+        [pl.col(k).str.to_date("%Y-%m-%d") for k, t in schema.items() if t == pl.Date]
+        + [pl.col(k).cast(pl.Boolean) for k, t in schema.items() if t == pl.Boolean]
+    )
 
 
 # --- writes ------------------------------------------------------------------------------------
