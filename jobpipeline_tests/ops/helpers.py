@@ -75,13 +75,18 @@ def stop_group(proc: subprocess.Popen, tag: str, grace_s: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    kill_marked(tag)
+
+
+def kill_marked(tag: str, strict: bool = True) -> None:
+    """Kill every process carrying ``tag``; with ``strict``, fail if any survives 10 s."""
     deadline = time.monotonic() + 10
     while (left := marked_pids(tag)) and time.monotonic() < deadline:
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
-    if left := marked_pids(tag):
+    if strict and (left := marked_pids(tag)):
         raise AssertionError(f"processes left running after the test: {left}")
 
 
@@ -110,9 +115,4 @@ def chromium(profile_dir: Path, chromium_path: str, driver_path: str) -> Iterato
         yield driver
     finally:
         driver.quit()
-        deadline = time.monotonic() + 10
-        while (left := marked_pids(tag)) and time.monotonic() < deadline:
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.2)
+        kill_marked(tag, strict=False)
