@@ -201,7 +201,9 @@ def main(args: argparse.Namespace) -> int:
         datetime.strptime(day, "%Y-%m-%d")
     except ValueError:
         raise CommandError(f"--date {day!r} is not a date in YYYY-MM-DD form") from None
-    mode = "live" if args.live else "replay"
+    from jobpipeline.defs.scrape.resources import default_mode
+
+    mode = "live" if args.live or (args.replay is None and default_mode() == "live") else "replay"
     summary = run_pipeline(day, mode, args.replay, scrape_only=args.scrape_only)
     print(summary.render())
     return 0 if summary.ok else 1

@@ -142,3 +142,17 @@ def test_run_command_rejects_a_bad_date(home, capsys):
 
     assert main(["run", "--date", "2026-13-40"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_live_mode_env_switches_the_run_command_to_the_public_apis(monkeypatch):
+    """JOBPIPELINE_LIVE=1 picks live mode; an explicit --replay still wins."""
+    import argparse
+
+    import jobpipeline.cli.run as run_cli
+
+    seen: list[str] = []
+    monkeypatch.setattr(run_cli, "run_pipeline", lambda day, mode, replay, scrape_only: seen.append(mode) or run_cli.RunSummary(day, mode))
+    monkeypatch.setenv("JOBPIPELINE_LIVE", "1")
+    for replay in (None, Path("corpus")):
+        run_cli.main(argparse.Namespace(date="2026-11-02", live=False, replay=replay, scrape_only=True))
+    assert seen == ["live", "replay"]

@@ -20,14 +20,15 @@ from jobpipeline.lib.http import HttpSettings
 from jobpipeline.lib.sources import DEFAULT_BASE_URLS
 
 
-def _default_mode() -> str:
+def default_mode() -> str:
+    """``live`` when ``JOBPIPELINE_LIVE`` is 1/true/yes, else ``replay``."""
     return "live" if os.environ.get("JOBPIPELINE_LIVE", "").lower() in ("1", "true", "yes") else "replay"
 
 
 class JobBoardsResource(dg.ConfigurableResource):
     """The boards to scrape and how to reach them."""
 
-    mode: str = Field(default_factory=_default_mode, description="live: the public APIs; replay: a recorded corpus")
+    mode: str = Field(default_factory=default_mode, description="live: the public APIs; replay: a recorded corpus")
     boards_file: str | None = Field(default=None, description="boards CSV (default: JOBPIPELINE_BOARDS or data/boards.csv)")
     replay_dir: str | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
     base_urls: dict[str, str] = Field(default_factory=dict, description="per-ATS base URL overrides")
