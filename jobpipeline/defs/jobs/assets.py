@@ -54,9 +54,7 @@ def jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Material
     for day, source in keys:
         result = sync_raw_partition(engine, source, day, RawPartition.at(settings.raw_dir(), source, day))
         context.log.info(f"{source} {day}: " + ", ".join(f"{k} {v}" for k, v in result.as_dict().items()))
-        for name, value in result.as_dict().items():
-            setattr(totals, name, getattr(totals, name) + value)
-        totals.touched_ids.extend(result.touched_ids)
+        totals.add(result)
     indexed = refresh_search_index(engine, sorted(set(totals.touched_ids)))
     return dg.MaterializeResult(
         metadata={**totals.as_dict(), **store_totals(engine), "partitions_synced": len(keys), "search_indexed": indexed}

@@ -79,6 +79,12 @@ def utc(value: str | int | float | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def require_path_segment(token: str, what: str) -> None:
+    """``ValueError`` unless ``token`` is one URL path segment (no '/', no space); ``what`` names it."""
+    if "/" in token or " " in token:
+        raise ValueError(f"{what} is one URL path segment, with no '/' or space")
+
+
 def text_or_none(value: Any) -> str | None:
     """A stripped non-empty string, else None."""
     if isinstance(value, str) and value.strip():

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import items, load_json, text_or_none, unique, utc, workplace
+from jobpipeline.lib.sources.base import require_path_segment, items, load_json, text_or_none, unique, utc, workplace
 from jobpipeline.lib.text import html_to_text
 
 NAME = "greenhouse"
@@ -23,8 +23,7 @@ _WORKPLACE_KEYS = ("workplace type", "location type", "remote status")
 
 
 def check_token(token: str) -> None:
-    if "/" in token or " " in token:
-        raise ValueError("a Greenhouse board token is one URL path segment, e.g. 'stripe'")
+    require_path_segment(token, "a Greenhouse board token, e.g. 'stripe',")
 
 
 def jobs_url(base_url: str, token: str) -> str:

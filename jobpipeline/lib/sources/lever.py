@@ -13,7 +13,7 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import MAX_PAGES, load_json, text_or_none, unique, utc, workplace
+from jobpipeline.lib.sources.base import require_path_segment, MAX_PAGES, load_json, text_or_none, unique, utc, workplace
 from jobpipeline.lib.text import html_to_text
 
 NAME = "lever"
@@ -30,8 +30,7 @@ INTERVALS = {
 
 
 def check_token(token: str) -> None:
-    if "/" in token or " " in token:
-        raise ValueError("a Lever company slug is one URL path segment, e.g. 'palantir'")
+    require_path_segment(token, "a Lever company slug, e.g. 'palantir',")
 
 
 def postings_url(base_url: str, token: str) -> str:

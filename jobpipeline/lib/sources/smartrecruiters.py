@@ -11,7 +11,7 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import MAX_PAGES, items, load_json, text_or_none, unique, utc
+from jobpipeline.lib.sources.base import require_path_segment, MAX_PAGES, items, load_json, text_or_none, unique, utc
 
 NAME = "smartrecruiters"
 DEFAULT_BASE_URL = "https://api.smartrecruiters.com"
@@ -20,8 +20,7 @@ PUBLIC_JOBS_URL = "https://jobs.smartrecruiters.com"
 
 
 def check_token(token: str) -> None:
-    if "/" in token or " " in token:
-        raise ValueError("a SmartRecruiters company identifier is one path segment, e.g. 'WesternDigital'")
+    require_path_segment(token, "a SmartRecruiters company identifier, e.g. 'WesternDigital',")
 
 
 def postings_url(base_url: str, token: str) -> str:
