@@ -2,6 +2,12 @@
 
 DuckDB lets one process write a file at a time; the `duckdb` pool (limit 1 from dagster.yaml's
 `pools: default_limit: 1`) must queue the second run's step until the first has closed the file.
+
+The second run is launched 2 s after the first, while the first holds (or is about to hold) its
+slot. Two claims in the same few milliseconds can both be granted on Dagster's SQLite storage: its
+`_claim_concurrency_slot` selects a free slot and then updates it by id without re-checking that it
+is still free (SQLite ignores FOR UPDATE), which CI hit once with simultaneous launches. That case
+is covered by the resource's connect retries, tested below with simultaneous launches.
 """
 
 from __future__ import annotations
@@ -47,19 +53,7 @@ def test_two_overlapping_runs_both_succeed_one_writer_at_a_time(store, analytics
         # from the default (seen once under load: both got a slot).
         ensure_pools(instance)
         assert instance.event_log_storage.get_concurrency_info("duckdb").slot_count == 1
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "STORE_URL": store.url, "ANALYTICS_DB": str(analytics_db),
-           "START_AT": str(time.time() + 12), "HOLD_S": "3", "PYTHONPATH": str(REPO)}
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "jobpipeline_tests.analytics.overlap_run"], env=env, cwd=REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=240) for p in procs]
-    runs = []
-    for proc, (out, err) in zip(procs, outputs):
-        assert proc.returncode == 0, err[-2000:]
-        runs.append(json.loads(out.strip().splitlines()[-1]))
-    assert all(r["success"] for r in runs), runs
+    runs = _overlapping_runs(dagster_home, store, analytics_db, stagger_s=2.0)
     first, second = sorted(runs, key=lambda r: r["opened"])
     # Both were launched before either let go of the file: the runs really overlapped ...
     assert max(r["launched"] for r in runs) < first["closing"]
@@ -69,3 +63,37 @@ def test_two_overlapping_runs_both_succeed_one_writer_at_a_time(store, analytics
     assert second["opened"] >= first["closing"]
     with duckdb.connect(str(analytics_db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM job_snapshot").fetchall() == [(6,)]
+
+
+@pytest.mark.slow
+def test_simultaneous_runs_both_succeed_even_if_both_get_a_slot(store, analytics_db, tmp_path):
+    """The backstop: whatever the slot claims did, the writers never overlap and both runs succeed."""
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        ensure_pools(instance)
+    runs = _overlapping_runs(dagster_home, store, analytics_db, stagger_s=0.0)
+    first, second = sorted(runs, key=lambda r: r["opened"])
+    assert second["opened"] >= first["closing"]  # DuckDB's lock + the resource's connect retries
+    with duckdb.connect(str(analytics_db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM job_snapshot").fetchall() == [(6,)]
+
+
+def _overlapping_runs(dagster_home: Path, store, analytics_db: Path, stagger_s: float) -> list[dict]:
+    """Two ``overlap_run`` processes on one instance, the second launched ``stagger_s`` after the first."""
+    start_at = time.time() + 12  # both have imported Dagster by then
+    procs = []
+    for i in range(2):
+        env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "STORE_URL": store.url,
+               "ANALYTICS_DB": str(analytics_db), "START_AT": str(start_at + i * stagger_s), "HOLD_S": "3",
+               "PYTHONPATH": str(REPO)}
+        procs.append(subprocess.Popen([sys.executable, "-m", "jobpipeline_tests.analytics.overlap_run"], env=env,
+                                      cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=240) for p in procs]
+    runs = []
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err[-2000:]
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    assert all(r["success"] for r in runs), runs
+    return runs
