@@ -115,8 +115,9 @@ def test_a_reader_waits_for_a_rebuild_and_then_says_so(built):
     from jobpipeline.lib.analytics.query import QueryError, run_query
 
     writer = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(built)!r}); print('locked', flush=True); time.sleep(3)"],
-        stdout=subprocess.PIPE, text=True,
+        # holds the write lock until its stdin closes, however slow the machine is
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(built)!r}); print('locked', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:
         assert writer.stdout.readline().strip() == "locked"
@@ -125,5 +126,6 @@ def test_a_reader_waits_for_a_rebuild_and_then_says_so(built):
             run_query(built, "SELECT 1", wait_s=0.5)
         assert time.monotonic() - started >= 0.5
     finally:
+        writer.stdin.close()
         writer.wait(timeout=30)
     assert run_query(built, "SELECT count(*) FROM job_snapshot").rows == [(6,)]
