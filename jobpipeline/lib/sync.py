@@ -11,6 +11,10 @@ so a backfill of last month after today's run leaves the same store as a date-or
   (recorded in ``board_scrape``); a job is closed when all its postings are, and reopens if seen again.
 - Jobs carrying user data (favorite, notes, status) keep their content: a sync moves only their
   timestamps, and records the newer hash in ``job_hash_history``.
+- A posting stays with its job once seen there, and postings seen as one job in any partition stay
+  one job: when a partition's group spans postings of several jobs (one posting was rewritten apart
+  from the others and synced first), those jobs merge into the one whose canonical posting is
+  smallest. Its content stays; the others' postings move to it and their user data is kept on it.
 
 One transaction per sync (``BEGIN IMMEDIATE`` on SQLite). Reads are bulk selects into polars, the
 diff is computed in polars, writes are executemany statements of only the rows that change.
@@ -55,6 +59,7 @@ class SyncResult:
     frozen: int = 0  # changed upstream but kept as the user saw it
     closed: int = 0
     reopened: int = 0
+    merged: int = 0  # jobs folded into another job they turned out to be
     touched_ids: list[int] = field(default_factory=list, repr=False)  # jobs inserted or rewritten
 
     def as_dict(self) -> dict[str, int]:
@@ -89,13 +94,14 @@ def sync_postings(
     with writer(engine).begin() as conn:
         _record_scrapes(conn, seen_on, scraped_boards, board_outcomes)
         known = _load_aliases(conn, scope)
+        known, merged_into = _merge_jobs(conn, groups, known, result)
         groups = _assign_jobs(conn, groups, known)
         new_ids = _insert_new_jobs(conn, groups.filter(pl.col("job_id").is_null()), seen_on, now, result)
         groups = groups.update(new_ids, on="dedup_key")
         existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
         _update_existing_jobs(conn, existing, seen_on, now, result)
         aliases = _write_aliases(conn, groups, known, seen_on)
-        _close_vanished(conn, scope, aliases, now, result)
+        _close_vanished(conn, scope, aliases, now, result, also=merged_into)
     return result
 
 
@@ -139,6 +145,69 @@ def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame)
     if not found.is_empty():
         groups = groups.update(found, on="dedup_key")
     return groups
+
+def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, result: SyncResult) -> tuple[pl.DataFrame, list[int]]:
+    """Make one job of the jobs whose postings meet in one group; returns ``known`` re-pointed and the surviving ids.
+
+    Jobs linked through groups (transitively) form one component; its survivor is the job whose
+    canonical posting is smallest, which is the content the merged job has anyway. The others'
+    postings move to it, first/last seen widen, user data joins it (favorite if any was; the
+    survivor's status, else theirs; every note), and their rows, texts and hash histories go.
+    """
+    links = (
+        groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
+        .join(known.select(*_ALIAS, "job_id"), on=_ALIAS, how="inner")
+        .select("dedup_key", "job_id").unique()
+    )
+    links = links.filter(pl.col("job_id").n_unique().over("dedup_key") > 1)
+    if links.is_empty():
+        return known, []
+    parent: dict[int, int] = {}
+
+    def root(job_id: int) -> int:
+        while parent.setdefault(job_id, job_id) != job_id:
+            job_id = parent[job_id]
+        return job_id
+
+    for ids in links.group_by("dedup_key").agg("job_id")["job_id"].to_list():
+        for other in ids[1:]:
+            parent[root(other)] = root(ids[0])
+    cols = ["id", *_ALIAS, "first_seen", "last_seen", "favorite", "notes", "status"]
+    schema = {"job_id": pl.Int64, **{c: pl.String for c in _ALIAS}, "first_seen": pl.Date, "last_seen": pl.Date,
+              "favorite": pl.Boolean, "notes": pl.String, "status": pl.String}
+    jobs = _select_frame(conn, sa.select(*(JOB.c[c] for c in cols)), schema, JOB.c.id, sorted(parent))
+    jobs = jobs.with_columns(component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64)).sort(*_ALIAS, "job_id")
+    survivors: list[int] = []
+    moves: dict[int, int] = {}
+    for component in jobs.partition_by("component", maintain_order=True):
+        keep, *others = component.to_dicts()
+        if not others:
+            continue
+        survivors.append(keep["job_id"])
+        moves.update({o["job_id"]: keep["job_id"] for o in others})
+        notes = [n for n in dict.fromkeys(r["notes"] for r in component.to_dicts()) if n]
+        status = keep["status"]
+        for other in others:
+            if other["status"] and other["status"] != status:
+                if status is None:
+                    status = other["status"]
+                else:  # two statuses: the survivor's stands, the other is kept in the notes
+                    notes.append(f"status {other['status']!r} of merged job {other['job_id']}")
+        conn.execute(JOB.update().where(JOB.c.id == keep["job_id"]).values(
+            first_seen=component["first_seen"].min(), last_seen=component["last_seen"].max(),
+            favorite=bool(component["favorite"].any()), notes="\n\n".join(notes) or None, status=status,
+        ))
+    losers = sorted(moves)
+    for loser, survivor in moves.items():
+        conn.execute(POSTING.update().where(POSTING.c.job_id == loser).values(job_id=survivor))
+    for chunk in _chunks(losers):
+        for table, column in ((HISTORY, HISTORY.c.job_id), (TEXT, TEXT.c.job_id), (JOB, JOB.c.id)):
+            conn.execute(table.delete().where(column.in_(chunk)))
+    result.merged += len(losers)
+    result.touched_ids.extend(survivors + losers)  # the search index drops the losers
+    mapping = pl.DataFrame({"job_id": losers, "into": [moves[i] for i in losers]}, schema={"job_id": pl.Int64, "into": pl.Int64})
+    known = known.join(mapping, on="job_id", how="left").with_columns(job_id=pl.coalesce("into", "job_id")).drop("into")
+    return known, survivors
 
 
 def _insert_new_jobs(conn: sa.Connection, new: pl.DataFrame, seen_on: date, now: datetime, result: SyncResult) -> pl.DataFrame:
@@ -234,8 +303,11 @@ def _write_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFram
     )
 
 
-def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], aliases: pl.DataFrame, now: datetime, result: SyncResult) -> None:
-    """Derive ``closed_at`` of every posting in scope from the board's successful scrapes, then of their jobs."""
+def _close_vanished(
+    conn: sa.Connection, scope: list[tuple[str, str]], aliases: pl.DataFrame, now: datetime, result: SyncResult, also: Sequence[int] = (),
+) -> None:
+    """Derive ``closed_at`` of every posting in scope from the board's successful scrapes, then of
+    their jobs (and of the jobs ``also`` names, e.g. those that just gained postings by a merge)."""
     if aliases.is_empty():
         return
     scrapes: list[tuple] = []
@@ -249,12 +321,12 @@ def _close_vanished(conn: sa.Connection, scope: list[tuple[str, str]], aliases: 
         strategy="forward", allow_exact_matches=False, check_sortedness=False,
     )
     changed = derived.filter(pl.col("closed_at").ne_missing(pl.col("scraped_on")))
-    if changed.is_empty():
+    if changed.is_empty() and not also:
         return
     _bulk_update(conn, POSTING, changed.select(*_ALIAS, closed_at="scraped_on"), _ALIAS)
 
     # A job is closed when every posting of it is closed (at the latest of their dates).
-    job_ids = changed["job_id"].unique().to_list()
+    job_ids = sorted(set(changed["job_id"].to_list()) | set(also))
     postings = _select_frame(conn, sa.select(POSTING.c.job_id, POSTING.c.closed_at), {"job_id": pl.Int64, "closed_at": pl.Date}, POSTING.c.job_id, job_ids)
     jobs = _select_frame(conn, sa.select(JOB.c.id, JOB.c.closed_at), {"job_id": pl.Int64, "old": pl.Date}, JOB.c.id, job_ids)
     state = (

@@ -162,9 +162,9 @@ def test_out_of_order_board_days_give_the_same_store_as_date_order(tmp_path, hom
     assert shuffled == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="sync: a posting rewritten apart from its job's other postings is order-dependent")
 def test_out_of_order_board_days_equal_date_order_when_one_posting_of_a_job_is_rewritten(tmp_path, home):
-    """Date order keeps both postings on one job; latest-first makes two jobs (lib/sync.py as of 374a4a0)."""
+    """Date order keeps both postings on one job; latest-first first makes two jobs of them, which
+    the day that shows them together merges back into one."""
     first = scrape_one_board_day(home, tmp_path)
     postings = first.read_postings()
     keys = pl.Series(dedup_keys(postings))

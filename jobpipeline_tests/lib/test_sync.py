@@ -127,6 +127,54 @@ def test_partitions_in_any_order_leave_the_same_store(tmp_path, order):
     assert rows["3"]["closed_at"] == D3 and rows["2"]["closed_at"] is None and rows["1"]["description"] == "v2"
 
 
+@pytest.mark.parametrize("order", list(itertools.permutations([D1, D2, D3])))
+def test_a_job_whose_posting_is_rewritten_apart_stays_one_job_in_any_order(tmp_path, order):
+    """Postings 1 and 2 are one job on D1; 1 is rewritten on D2 and D3. Synced latest first, D3 makes
+    two jobs of them, and D1 (which shows them together) merges them back: the date-order store."""
+    days = {
+        D1: [posting("1"), posting("2", location="Paris")],
+        D2: [posting("1", description="Build APIs in Go. Also Denver."), posting("2", location="Paris")],
+        D3: [posting("1", description="Build APIs in Go. Also Denver."), posting("2", location="Paris")],
+    }
+    in_order = get_engine(f"sqlite:///{tmp_path}/a.db")
+    shuffled = get_engine(f"sqlite:///{tmp_path}/b.db")
+    for eng in (in_order, shuffled):
+        create_schema(eng)
+    for day in sorted(days):
+        sync(in_order, days[day], day)
+    merged = sum(sync(shuffled, days[day], day).merged for day in order)
+    assert merged == (1 if order.index(D1) > min(order.index(D2), order.index(D3)) else 0)
+    assert comparable(shuffled) == comparable(in_order)
+    (row,) = jobs_by_id(shuffled).values()
+    assert (row["source_job_id"], row["description"], row["first_seen"], row["updated_at"]) == ("1", "Build APIs in Go. Also Denver.", D1, D2)
+    with shuffled.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(DISTINCT job_id), count(*) FROM job_posting").one() == (1, 2)
+        assert conn.exec_driver_sql("SELECT count(*) FROM job_text").scalar() == 1
+
+
+def test_merged_jobs_keep_every_user_field_and_leave_the_search_index(engine):
+    rewritten = posting("1", description="Build APIs in Go. Also Denver.")
+    sync(engine, [rewritten, posting("2", location="Paris")], D2)  # two jobs: the later day came first
+    rows = jobs_by_id(engine)
+    loser = rows["2"]["id"]
+    job = Job.__table__
+    with engine.begin() as conn:
+        conn.execute(job.update().where(job.c.id == rows["1"]["id"]).values(notes="nice team", status="applied"))
+        conn.execute(job.update().where(job.c.id == loser).values(favorite=True, notes="ask about Paris", status="saved"))
+    refresh_search_index(engine)
+    result = sync(engine, [posting("1"), posting("2", location="Paris")], D1)  # together: one job after all
+    assert (result.merged, result.new) == (1, 0) and loser in result.touched_ids
+    (row,) = jobs_by_id(engine).values()
+    assert row["favorite"] is True and row["status"] == "applied"
+    assert row["notes"] == f"nice team\n\nask about Paris\n\nstatus 'saved' of merged job {loser}"
+    assert row["description"] == "Build APIs in Go. Also Denver."  # a job with user data keeps its content
+    assert (row["first_seen"], row["last_seen"], row["closed_at"]) == (D1, D2, None)
+    refresh_search_index(engine, result.touched_ids)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT rowid FROM job_search ORDER BY rowid").all() == [(row["id"],)]
+        assert conn.exec_driver_sql("SELECT count(*) FROM job_hash_history WHERE job_id = ?", (loser,)).scalar() == 0
+
+
 def test_full_text_search_finds_synced_jobs(engine):
     result = sync(engine, [posting("1", "Rust Engineer", "Tokio and async."), posting("2", "Designer", "Figma.")], D1)
     assert refresh_search_index(engine, result.touched_ids) == 2
