@@ -55,7 +55,7 @@ class Job(SQLModel, table=True):
     updated_at: date  # earliest partition date at which the current content hash was seen
     closed_at: date | None = Field(default=None, index=True)
     synced_at: datetime  # wall clock of the last sync that changed this row
-    # User fields: written only by the user; a sync only joins them when it merges two jobs into one.
+    # User fields: written only by the user, never by a sync.
     favorite: bool = Field(default=False)
     notes: str | None = None
     status: str | None = Field(default=None, index=True)

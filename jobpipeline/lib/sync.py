@@ -13,8 +13,9 @@ so a backfill of last month after today's run leaves the same store as a date-or
   timestamps, and records the newer hash in ``job_hash_history``.
 - A posting stays with its job once seen there, and postings seen as one job in any partition stay
   one job: when a partition's group spans postings of several jobs (one posting was rewritten apart
-  from the others and synced first), those jobs merge into the one whose canonical posting is
-  smallest. Its content stays; the others' postings move to it and their user data is kept on it.
+  from the others and synced first), those jobs merge: into the one with user data if any, else
+  the one whose canonical posting is smallest. Jobs with user data are never dropped or rewritten,
+  so two of them stay apart.
 
 One transaction per sync (``BEGIN IMMEDIATE`` on SQLite). Reads are bulk selects into polars, the
 diff is computed in polars, writes are executemany statements of only the rows that change.
@@ -60,6 +61,7 @@ class SyncResult:
     closed: int = 0
     reopened: int = 0
     merged: int = 0  # jobs folded into another job they turned out to be
+    unmerged: int = 0  # jobs left apart although one group spans them: two of them carry user data
     touched_ids: list[int] = field(default_factory=list, repr=False)  # jobs inserted or rewritten
 
     def as_dict(self) -> dict[str, int]:
@@ -149,10 +151,11 @@ def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame)
 def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, result: SyncResult) -> tuple[pl.DataFrame, list[int]]:
     """Make one job of the jobs whose postings meet in one group; returns ``known`` re-pointed and the surviving ids.
 
-    Jobs linked through groups (transitively) form one component; its survivor is the job whose
-    canonical posting is smallest, which is the content the merged job has anyway. The others'
-    postings move to it, first/last seen widen, user data joins it (favorite if any was; the
-    survivor's status, else theirs; every note), and their rows, texts and hash histories go.
+    Jobs linked through groups (transitively) form one component. Its survivor is the job with user
+    data if one has it (that row is only ever given timestamps), else the job whose canonical
+    posting is smallest, which holds the content the merged job has anyway. The others' postings
+    move to it, its first/last seen widen, and their rows, texts and hash histories go. A component
+    with user data on two jobs is left as it is: neither row may be rewritten or dropped.
     """
     links = (
         groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
@@ -176,33 +179,26 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
     schema = {"job_id": pl.Int64, **{c: pl.String for c in _ALIAS}, "first_seen": pl.Date, "last_seen": pl.Date,
               "favorite": pl.Boolean, "notes": pl.String, "status": pl.String}
     jobs = _select_frame(conn, sa.select(*(JOB.c[c] for c in cols)), schema, JOB.c.id, sorted(parent))
-    jobs = jobs.with_columns(component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64)).sort(*_ALIAS, "job_id")
-    survivors: list[int] = []
+    jobs = jobs.with_columns(
+        component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64),
+        has_user=pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null(),
+    ).sort(pl.col("has_user").not_(), *_ALIAS, "job_id")  # the survivor first
     moves: dict[int, int] = {}
     for component in jobs.partition_by("component", maintain_order=True):
-        keep, *others = component.to_dicts()
-        if not others:
+        if component["has_user"].sum() > 1:
+            result.unmerged += component.height
             continue
-        survivors.append(keep["job_id"])
-        moves.update({o["job_id"]: keep["job_id"] for o in others})
-        notes = [n for n in dict.fromkeys(r["notes"] for r in component.to_dicts()) if n]
-        status = keep["status"]
-        for other in others:
-            if other["status"] and other["status"] != status:
-                if status is None:
-                    status = other["status"]
-                else:  # two statuses: the survivor's stands, the other is kept in the notes
-                    notes.append(f"status {other['status']!r} of merged job {other['job_id']}")
-        conn.execute(JOB.update().where(JOB.c.id == keep["job_id"]).values(
-            first_seen=component["first_seen"].min(), last_seen=component["last_seen"].max(),
-            favorite=bool(component["favorite"].any()), notes="\n\n".join(notes) or None, status=status,
-        ))
+        keep = component["job_id"][0]
+        moves.update({loser: keep for loser in component["job_id"][1:]})
+        conn.execute(JOB.update().where(JOB.c.id == keep).values(
+            first_seen=component["first_seen"].min(), last_seen=component["last_seen"].max()))
     losers = sorted(moves)
     for loser, survivor in moves.items():
         conn.execute(POSTING.update().where(POSTING.c.job_id == loser).values(job_id=survivor))
     for chunk in _chunks(losers):
         for table, column in ((HISTORY, HISTORY.c.job_id), (TEXT, TEXT.c.job_id), (JOB, JOB.c.id)):
             conn.execute(table.delete().where(column.in_(chunk)))
+    survivors = sorted(set(moves.values()))
     result.merged += len(losers)
     result.touched_ids.extend(survivors + losers)  # the search index drops the losers
     mapping = pl.DataFrame({"job_id": losers, "into": [moves[i] for i in losers]}, schema={"job_id": pl.Int64, "into": pl.Int64})

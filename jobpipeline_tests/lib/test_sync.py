@@ -152,27 +152,51 @@ def test_a_job_whose_posting_is_rewritten_apart_stays_one_job_in_any_order(tmp_p
         assert conn.exec_driver_sql("SELECT count(*) FROM job_text").scalar() == 1
 
 
-def test_merged_jobs_keep_every_user_field_and_leave_the_search_index(engine):
-    rewritten = posting("1", description="Build APIs in Go. Also Denver.")
-    sync(engine, [rewritten, posting("2", location="Paris")], D2)  # two jobs: the later day came first
-    rows = jobs_by_id(engine)
-    loser = rows["2"]["id"]
-    job = Job.__table__
+def split_job(engine) -> dict[str, dict]:
+    """Postings 1 and 2 as two jobs: the later day (1 rewritten) synced before the day they were one job."""
+    sync(engine, [posting("1", description="Build APIs in Go. Also Denver."), posting("2", location="Paris")], D2)
+    return jobs_by_id(engine)
+
+
+def set_user_fields(engine, job_id: int, **values) -> None:
     with engine.begin() as conn:
-        conn.execute(job.update().where(job.c.id == rows["1"]["id"]).values(notes="nice team", status="applied"))
-        conn.execute(job.update().where(job.c.id == loser).values(favorite=True, notes="ask about Paris", status="saved"))
+        conn.execute(Job.__table__.update().where(Job.__table__.c.id == job_id).values(**values))
+
+
+def test_a_merge_keeps_the_job_with_user_data_untouched_and_drops_the_other_from_search(engine):
+    before = split_job(engine)
+    kept, gone = before["2"]["id"], before["1"]["id"]  # the user's job survives, though "1" is canonical
+    set_user_fields(engine, kept, favorite=True, notes="ask about Paris", status="saved")
     refresh_search_index(engine)
     result = sync(engine, [posting("1"), posting("2", location="Paris")], D1)  # together: one job after all
-    assert (result.merged, result.new) == (1, 0) and loser in result.touched_ids
+    assert (result.merged, result.unmerged, result.new) == (1, 0, 0) and gone in result.touched_ids
     (row,) = jobs_by_id(engine).values()
-    assert row["favorite"] is True and row["status"] == "applied"
-    assert row["notes"] == f"nice team\n\nask about Paris\n\nstatus 'saved' of merged job {loser}"
-    assert row["description"] == "Build APIs in Go. Also Denver."  # a job with user data keeps its content
+    assert row["id"] == kept
+    assert (row["favorite"], row["notes"], row["status"]) == (True, "ask about Paris", "saved")
+    assert {k: row[k] for k in row if k not in ("first_seen", "last_seen", "synced_at")} == {
+        k: v for k, v in before["2"].items() if k not in ("first_seen", "last_seen", "synced_at", "favorite", "notes", "status")
+    } | {"favorite": True, "notes": "ask about Paris", "status": "saved"}  # content as the user saw it
     assert (row["first_seen"], row["last_seen"], row["closed_at"]) == (D1, D2, None)
     refresh_search_index(engine, result.touched_ids)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT rowid FROM job_search ORDER BY rowid").all() == [(row["id"],)]
-        assert conn.exec_driver_sql("SELECT count(*) FROM job_hash_history WHERE job_id = ?", (loser,)).scalar() == 0
+        assert conn.exec_driver_sql("SELECT job_id FROM job_posting").all() == [(kept,), (kept,)]
+        assert conn.exec_driver_sql("SELECT rowid FROM job_search").all() == [(kept,)]
+        assert conn.exec_driver_sql("SELECT count(*) FROM job_hash_history WHERE job_id = ?", (gone,)).scalar() == 0
+
+
+def test_two_jobs_with_user_data_are_never_merged(engine):
+    before = split_job(engine)
+    set_user_fields(engine, before["1"]["id"], notes="nice team")
+    set_user_fields(engine, before["2"]["id"], status="applied")
+    result = sync(engine, [posting("1"), posting("2", location="Paris")], D1)
+    assert (result.merged, result.unmerged) == (0, 2)
+    rows = jobs_by_id(engine)
+    assert (rows["1"]["notes"], rows["2"]["status"]) == ("nice team", "applied")
+    assert rows["1"]["description"] == "Build APIs in Go. Also Denver."  # frozen: D1's older text does not win
+    assert rows["2"] == {**before["2"], "status": "applied"}  # not a byte moved
+    with engine.connect() as conn:
+        owners = conn.exec_driver_sql("SELECT source_job_id, job_id FROM job_posting ORDER BY 1").all()
+    assert owners == [("1", rows["1"]["id"]), ("2", rows["2"]["id"])]
 
 
 def test_full_text_search_finds_synced_jobs(engine):
