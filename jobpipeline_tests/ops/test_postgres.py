@@ -214,3 +214,23 @@ def test_docker_instance_config_works_against_postgres(
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
     finally:
         instance.dispose()
+
+
+def test_a_job_split_by_order_merges_back_on_postgres(pg_databases):
+    """The merge step's statements on PostgreSQL: postings move, the user's job survives as it was."""
+    from jobpipeline.lib.store import create_schema, get_engine
+    from jobpipeline_tests.lib.test_sync import D1, jobs_by_id, posting, set_user_fields, split_job, sync
+
+    engine = get_engine(pg_databases["store"].render_as_string(hide_password=False))
+    try:
+        create_schema(engine)
+        before = split_job(engine)
+        set_user_fields(engine, before["2"]["id"], notes="ask about Paris")
+        result = sync(engine, [posting("1"), posting("2", location="Paris")], D1)
+        assert (result.merged, result.new) == (1, 0)
+        (row,) = jobs_by_id(engine).values()
+        assert (row["id"], row["notes"], row["first_seen"]) == (before["2"]["id"], "ask about Paris", D1)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT DISTINCT job_id FROM job_posting").all() == [(row["id"],)]
+    finally:
+        engine.dispose()
