@@ -45,17 +45,22 @@ def _folded(column: str) -> pl.Expr:
 def description_digests(frame: pl.DataFrame) -> pl.Series:
     """xxh3-128 of each description (null hashes as empty): computed once, used by both the dedup
     key and the content hash. Hashes straight from the Arrow buffer: decoding 5 KB descriptions
-    into Python strings and encoding them back cost 10x the hashing."""
-    array = frame.get_column("description").to_arrow(compat_level=pl.CompatLevel.oldest())
-    array = pa.concat_arrays(array.chunks) if isinstance(array, pa.ChunkedArray) else array
-    array = array.cast(pa.large_string())
-    _, offsets_buffer, data_buffer = array.buffers()
-    offsets = memoryview(offsets_buffer).cast("q")[array.offset : array.offset + len(array) + 1]
-    data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+    into Python strings and encoding them back cost 10x the hashing. Slice by slice: the Arrow
+    export copies the text, and a whole partition's copy was the sync's peak memory."""
     digest = xxhash.xxh3_128_hexdigest
-    return pl.Series([digest(data[offsets[i] : offsets[i + 1]]) for i in range(len(array))], dtype=pl.String)
+    out: list[str] = []
+    for part in frame.get_column("description").to_frame().iter_slices(_DIGEST_SLICE):
+        array = part.to_series().to_arrow(compat_level=pl.CompatLevel.oldest())
+        array = pa.concat_arrays(array.chunks) if isinstance(array, pa.ChunkedArray) else array
+        array = array.cast(pa.large_string())
+        _, offsets_buffer, data_buffer = array.buffers()
+        offsets = memoryview(offsets_buffer).cast("q")[array.offset : array.offset + len(array) + 1]
+        data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+        out.extend(digest(data[offsets[i] : offsets[i + 1]]) for i in range(len(array)))
+    return pl.Series(out, dtype=pl.String)
 
 
+_DIGEST_SLICE = 4096
 _EMPTY_DIGEST = xxhash.xxh3_128_hexdigest(b"")
 
 
@@ -94,11 +99,14 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     the xxh3-128 of the description.
     """
     postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+    # Descriptions (most of a partition's bytes) stay out of the sorting and grouping below and
+    # are gathered once, for the canonical rows: each reshuffle of them cost a partition's size.
+    descriptions, digests = postings.get_column("description"), description_digests(postings)
+    postings = postings.drop("description").with_row_index("_row").with_columns(description_hash=digests)
     # The same id twice on one board (an API listing a posting per location) is one posting.
     postings = postings.unique(subset=["source", "board", "source_job_id"], keep="first", maintain_order=True)
-    digests = description_digests(postings)
     keyed = postings.with_columns(
-        dedup_key=pl.Series(dedup_keys(postings, digests), dtype=pl.String), description_hash=digests
+        dedup_key=pl.Series(dedup_keys(postings, postings["description_hash"]), dtype=pl.String)
     ).sort("source", "board", "source_job_id")
     alias = pl.struct("source", "board", "source_job_id")
     merged_locations = (
@@ -115,5 +123,6 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
         .join(merged_locations, on="dedup_key", how="left")
         .with_columns(pl.col("locations").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
+    groups = groups.with_columns(description=descriptions.gather(groups["_row"]))
     groups = groups.select("dedup_key", *POSTING_SCHEMA, "description_hash", "aliases")
     return groups.with_columns(content_hash=pl.Series(content_hashes(groups, groups["description_hash"]), dtype=pl.String))
