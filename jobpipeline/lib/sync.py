@@ -184,17 +184,21 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
         has_user=pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null(),
     ).sort(pl.col("has_user").not_(), *_ALIAS, "job_id")  # the survivor first
     moves: dict[int, int] = {}
+    spans: list[dict] = []
     for component in jobs.partition_by("component", maintain_order=True):
         if component["has_user"].sum() > 1:
             result.unmerged += component.height
             continue
         keep = component["job_id"][0]
         moves.update({loser: keep for loser in component["job_id"][1:]})
-        conn.execute(JOB.update().where(JOB.c.id == keep).values(
-            first_seen=component["first_seen"].min(), last_seen=component["last_seen"].max()))
+        spans.append({"k_id": keep, "v_first": component["first_seen"].min(), "v_last": component["last_seen"].max()})
+    if not moves:
+        return known, []
+    conn.execute(JOB.update().where(JOB.c.id == sa.bindparam("k_id"))
+                 .values(first_seen=sa.bindparam("v_first"), last_seen=sa.bindparam("v_last")), spans)
+    conn.execute(POSTING.update().where(POSTING.c.job_id == sa.bindparam("loser")).values(job_id=sa.bindparam("survivor")),
+                 [{"loser": loser, "survivor": survivor} for loser, survivor in moves.items()])
     losers = sorted(moves)
-    for loser, survivor in moves.items():
-        conn.execute(POSTING.update().where(POSTING.c.job_id == loser).values(job_id=survivor))
     for chunk in _chunks(losers):
         for table, column in ((HISTORY, HISTORY.c.job_id), (TEXT, TEXT.c.job_id), (JOB, JOB.c.id)):
             conn.execute(table.delete().where(column.in_(chunk)))

@@ -41,17 +41,23 @@ def test_a_second_writer_process_fails_on_the_lock_without_coordination(store, a
     assert other.returncode != 0 and "lock" in other.stderr.lower()
 
 
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Path:
+    """A DAGSTER_HOME with the project's dagster.yaml, its pools set as `jobpipeline run` / `dev` set
+    them: the pool exists before two processes race to create it from the default."""
+    home = tmp_path / "dagster"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        ensure_pools(instance)
+    return home
+
+
 @pytest.mark.slow
-def test_two_overlapping_runs_both_succeed_one_writer_at_a_time(store, analytics_db, tmp_path):
-    dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")  # the project's instance settings
+def test_two_overlapping_runs_both_succeed_one_writer_at_a_time(store, analytics_db, dagster_home):
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert instance.event_log_storage.supports_global_concurrency_limits
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
-        # As `jobpipeline run` / `dev` do: the pool exists before two processes race to create it
-        # from the default (seen once under load: both got a slot).
-        ensure_pools(instance)
         assert instance.event_log_storage.get_concurrency_info("duckdb").slot_count == 1
     runs = _overlapping_runs(dagster_home, store, analytics_db, stagger_s=2.0)
     first, second = sorted(runs, key=lambda r: r["opened"])
@@ -61,23 +67,14 @@ def test_two_overlapping_runs_both_succeed_one_writer_at_a_time(store, analytics
     # merely DuckDBResource's connect retries: without the pool the second step starts at once).
     assert second["step_started"] >= first["closing"]
     assert second["opened"] >= first["closing"]
-    with duckdb.connect(str(analytics_db), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM job_snapshot").fetchall() == [(6,)]
 
 
 @pytest.mark.slow
-def test_simultaneous_runs_both_succeed_even_if_both_get_a_slot(store, analytics_db, tmp_path):
+def test_simultaneous_runs_both_succeed_even_if_both_get_a_slot(store, analytics_db, dagster_home):
     """The backstop: whatever the slot claims did, the writers never overlap and both runs succeed."""
-    dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        ensure_pools(instance)
     runs = _overlapping_runs(dagster_home, store, analytics_db, stagger_s=0.0)
     first, second = sorted(runs, key=lambda r: r["opened"])
     assert second["opened"] >= first["closing"]  # DuckDB's lock + the resource's connect retries
-    with duckdb.connect(str(analytics_db), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM job_snapshot").fetchall() == [(6,)]
 
 
 def _overlapping_runs(dagster_home: Path, store, analytics_db: Path, stagger_s: float) -> list[dict]:
@@ -96,4 +93,6 @@ def _overlapping_runs(dagster_home: Path, store, analytics_db: Path, stagger_s: 
         assert proc.returncode == 0, err[-2000:]
         runs.append(json.loads(out.strip().splitlines()[-1]))
     assert all(r["success"] for r in runs), runs
+    with duckdb.connect(str(analytics_db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM job_snapshot").fetchall() == [(6,)]
     return runs

@@ -40,6 +40,17 @@ def comparable(engine) -> set[tuple]:
     return {tuple((k, str(v)) for k, v in sorted(row.items()) if k not in ignore) for row in jobs_by_id(engine).values()}
 
 
+def sync_in_date_order_and_in(order, days: dict[date, list[Posting]], tmp_path):
+    """Two stores: ``days`` synced in date order, and in ``order`` (with that order's sync results)."""
+    in_order = get_engine(f"sqlite:///{tmp_path}/a.db")
+    shuffled = get_engine(f"sqlite:///{tmp_path}/b.db")
+    for eng in (in_order, shuffled):
+        create_schema(eng)
+    for day in sorted(days):
+        sync(in_order, days[day], day)
+    return in_order, shuffled, [sync(shuffled, days[day], day) for day in order]
+
+
 def test_new_changed_unchanged_and_vanished_postings(engine):
     first = sync(engine, [posting("1"), posting("2", "Data Engineer", "Pipelines.")], D1)
     assert (first.new, first.changed, first.unchanged) == (2, 0, 0)
@@ -114,14 +125,7 @@ def test_partitions_in_any_order_leave_the_same_store(tmp_path, order):
         D2: [posting("1", description="v2"), posting("3", "QA")],
         D3: [posting("1", description="v2"), posting("4", "SRE"), posting("2", "PM")],
     }
-    in_order = get_engine(f"sqlite:///{tmp_path}/a.db")
-    shuffled = get_engine(f"sqlite:///{tmp_path}/b.db")
-    for eng in (in_order, shuffled):
-        create_schema(eng)
-    for day in sorted(days):
-        sync(in_order, days[day], day)
-    for day in order:
-        sync(shuffled, days[day], day)
+    in_order, shuffled, _ = sync_in_date_order_and_in(order, days, tmp_path)
     assert comparable(shuffled) == comparable(in_order)
     rows = jobs_by_id(in_order)
     assert rows["3"]["closed_at"] == D3 and rows["2"]["closed_at"] is None and rows["1"]["description"] == "v2"
@@ -136,13 +140,8 @@ def test_a_job_whose_posting_is_rewritten_apart_stays_one_job_in_any_order(tmp_p
         D2: [posting("1", description="Build APIs in Go. Also Denver."), posting("2", location="Paris")],
         D3: [posting("1", description="Build APIs in Go. Also Denver."), posting("2", location="Paris")],
     }
-    in_order = get_engine(f"sqlite:///{tmp_path}/a.db")
-    shuffled = get_engine(f"sqlite:///{tmp_path}/b.db")
-    for eng in (in_order, shuffled):
-        create_schema(eng)
-    for day in sorted(days):
-        sync(in_order, days[day], day)
-    merged = sum(sync(shuffled, days[day], day).merged for day in order)
+    in_order, shuffled, results = sync_in_date_order_and_in(order, days, tmp_path)
+    merged = sum(r.merged for r in results)
     assert merged == (1 if order.index(D1) > min(order.index(D2), order.index(D3)) else 0)
     assert comparable(shuffled) == comparable(in_order)
     (row,) = jobs_by_id(shuffled).values()
