@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("extract", help="extract structured fields from postings (JSON lines on stdin)")
     p.add_argument("--backend", choices=("rules", "vllm", "openai", "hybrid"), default="rules")
     p.add_argument("--model", default=None, help="model id or local folder (vllm/openai); default: the production model")
-    p.add_argument("--base-url", default=os.environ.get("JOBPIPELINE_LLM_BASE_URL", "http://127.0.0.1:8000/v1"))
+    p.add_argument("--base-url", default=None,
+                   help="OpenAI-compatible server (openai; hybrid uses it when given); default: JOBPIPELINE_LLM_BASE_URL, else http://127.0.0.1:8000/v1")
     p.add_argument("--api-key", default=os.environ.get("JOBPIPELINE_LLM_API_KEY", ""))
     p.add_argument("--quantization", default="auto", help="auto (FP8 on a CUDA GPU that has it), fp8, none")
     p.add_argument("--max-model-len", type=int, default=8192)
@@ -68,10 +69,9 @@ def run_extract(args: argparse.Namespace) -> int:
     }
     if args.model:
         options["model"] = args.model
-    if args.backend in ("openai",) or (args.backend == "hybrid" and "--base-url" in sys.argv):
-        options.update(base_url=args.base_url, api_key=args.api_key)
-        if args.max_description_tokens is None:
-            options.pop("max_description_tokens")
+    if args.backend == "openai" or (args.backend == "hybrid" and args.base_url is not None):
+        base_url = args.base_url or os.environ.get("JOBPIPELINE_LLM_BASE_URL", "http://127.0.0.1:8000/v1")
+        options.update(base_url=base_url, api_key=args.api_key)
     try:
         backend = make_backend(args.backend, **options)
     except ModuleNotFoundError as exc:

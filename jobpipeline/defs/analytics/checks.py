@@ -44,59 +44,38 @@ def _store_query(store: StoreResource) -> quality.Query:
     return query
 
 
-@dg.asset_check(asset="jobs", name="open_content_hash_unique", description="No two open jobs share a content hash.")
-def jobs_open_content_hash_unique(store: StoreResource) -> dg.AssetCheckResult:
-    return _result(quality.open_content_hash_unique(_store_query(store)))
-
-
-@dg.asset_check(asset="jobs", name="salary_range_valid", description="salary_min <= salary_max wherever both are known.")
-def jobs_salary_range_valid(store: StoreResource) -> dg.AssetCheckResult:
-    return _result(quality.salary_range_valid(_store_query(store)))
-
-
-@dg.asset_check(asset="jobs", name="title_and_company_present", description="No job with an empty title or company.")
-def jobs_title_and_company_present(store: StoreResource) -> dg.AssetCheckResult:
-    return _result(quality.title_and_company_present(_store_query(store)))
-
-
-@dg.asset_check(asset="jobs", name="scraped_today", description="Freshness: today's (UTC) partition has been scraped.")
-def jobs_scraped_today(store: StoreResource) -> dg.AssetCheckResult:
-    return _result(quality.scraped_today(_store_query(store), today()))
-
-
-@dg.asset_check(asset="jobs", name="board_failure_share",
-                description="Share of boards failing on the latest scraped day stays below the threshold (warns).")
-def jobs_board_failure_share(store: StoreResource) -> dg.AssetCheckResult:
-    return _result(quality.board_failure_share(_store_query(store), max_board_failure_share()), dg.AssetCheckSeverity.WARN)
-
-
-JOBS_CHECKS = [
-    jobs_open_content_hash_unique,
-    jobs_salary_range_valid,
-    jobs_title_and_company_present,
-    jobs_scraped_today,
-    jobs_board_failure_share,
+# The five rules, checked on the store's tables and again on their analytics copies:
+# (check name, description, severity, analytics table, rule(query, jobs table, job id column, scrapes table))
+_RULES: list[tuple[str, str, dg.AssetCheckSeverity, str, Callable[[quality.Query, str, str, str], quality.Outcome]]] = [
+    ("open_content_hash_unique", "No two open jobs share a content hash.", dg.AssetCheckSeverity.ERROR, "job_snapshot",
+     lambda q, jobs, _id, _scrapes: quality.open_content_hash_unique(q, jobs)),
+    ("salary_range_valid", "salary_min <= salary_max wherever both are known (posting or extracted).",
+     dg.AssetCheckSeverity.ERROR, "job_snapshot", lambda q, jobs, job_id, _scrapes: quality.salary_range_valid(q, jobs, job_id)),
+    ("title_and_company_present", "No job with an empty title or company.", dg.AssetCheckSeverity.ERROR, "job_snapshot",
+     lambda q, jobs, job_id, _scrapes: quality.title_and_company_present(q, jobs, job_id)),
+    ("scraped_today", "Freshness: today's (UTC) partition has been scraped.", dg.AssetCheckSeverity.ERROR, "board_scrapes",
+     lambda q, _jobs, _id, scrapes: quality.scraped_today(q, today(), scrapes)),
+    ("board_failure_share", "Share of boards failing on the latest scraped day stays below the threshold (warns).",
+     dg.AssetCheckSeverity.WARN, "board_scrapes",
+     lambda q, _jobs, _id, scrapes: quality.board_failure_share(q, max_board_failure_share(), scrapes)),
 ]
+
+
+def _store_check(name: str, description: str, severity: dg.AssetCheckSeverity, rule) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset="jobs", name=name, description=description)
+    def check(store: StoreResource) -> dg.AssetCheckResult:
+        return _result(rule(_store_query(store), "job", "id", "board_scrape"), severity)
+
+    return check
+
+
+JOBS_CHECKS = [_store_check(name, description, severity, rule) for name, description, severity, _, rule in _RULES]
 
 
 # --- on the analytics, in DuckDB ---------------------------------------------------------------
 
-# (asset, check name, description, severity, rule over a DuckDB query function)
-_ANALYTICS_RULES: list[tuple[str, str, str, dg.AssetCheckSeverity, Callable[[quality.Query], quality.Outcome]]] = [
-    ("job_snapshot", "open_content_hash_unique", "No two open jobs share a content hash.", dg.AssetCheckSeverity.ERROR,
-     lambda q: quality.open_content_hash_unique(q, "job_snapshot", "job_id")),
-    ("job_snapshot", "salary_range_valid", "salary_min <= salary_max (posting or extracted).", dg.AssetCheckSeverity.ERROR,
-     lambda q: quality.salary_range_valid(q, "job_snapshot", "job_id")),
-    ("job_snapshot", "title_and_company_present", "No job with an empty title or company.", dg.AssetCheckSeverity.ERROR,
-     lambda q: quality.title_and_company_present(q, "job_snapshot", "job_id")),
-    ("board_scrapes", "scraped_today", "Freshness: today's (UTC) partition has been scraped.", dg.AssetCheckSeverity.ERROR,
-     lambda q: quality.scraped_today(q, today(), "board_scrapes")),
-    ("board_scrapes", "board_failure_share", "Share of boards failing on the latest day stays below the threshold (warns).",
-     dg.AssetCheckSeverity.WARN, lambda q: quality.board_failure_share(q, max_board_failure_share(), "board_scrapes")),
-]
-
 ANALYTICS_CHECK_SPECS = [
-    dg.AssetCheckSpec(name=name, asset=asset, description=description) for asset, name, description, _, _ in _ANALYTICS_RULES
+    dg.AssetCheckSpec(name=name, asset=table, description=description) for name, description, _, table, _ in _RULES
 ]
 
 
@@ -106,7 +85,6 @@ def evaluate_analytics_checks(con: duckdb.DuckDBPyConnection, selected: set[dg.A
     def query(sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
-    for asset, name, _, severity, rule in _ANALYTICS_RULES:
-        key = dg.AssetCheckKey(dg.AssetKey(asset), name)
-        if key in selected:
-            yield _result(rule(query), severity, asset_key=asset, check_name=name)
+    for name, _, severity, table, rule in _RULES:
+        if dg.AssetCheckKey(dg.AssetKey(table), name) in selected:
+            yield _result(rule(query, "job_snapshot", "job_id", "board_scrapes"), severity, asset_key=table, check_name=name)

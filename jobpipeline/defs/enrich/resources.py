@@ -63,10 +63,7 @@ class LLMResource(dg.ConfigurableResource):
     def get_backend(self) -> Backend:
         """The run's backend, built on first use (a vLLM engine is created once per run)."""
         if self._backend is None:
-            options = self.options()
-            if self.resolved_backend_name() == "openai" and options.get("max_description_tokens") is None:
-                options.pop("max_description_tokens")
-            self._backend = make_backend(self.resolved_backend_name(), **options)
+            self._backend = make_backend(self.resolved_backend_name(), **self.options())
         return self._backend
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -115,9 +115,7 @@ def sync_hn_month(engine: sa.Engine, partition: RawPartition) -> MonthSync:
         # The thread scraped empty the day after its month: every posting of it closes then.
         over = {"source": SOURCE, "board": month, "ok": True, "http_status": None, "error": None, "n_postings": 0}
         ended = sync_postings(engine, postings.clear(), seen_on=closed_on, scraped_boards=[(SOURCE, month)], board_outcomes=[over])
-        result.closed += ended.closed
-        result.reopened += ended.reopened
-        result.touched_ids.extend(ended.touched_ids)
+        result.add(ended)  # its counts are only closings (and reopenings)
     return MonthSync(month=month, seen_on=seen_on, closed_on=closed_on, result=result)
 
 

@@ -22,27 +22,31 @@ class Outcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def open_content_hash_unique(query: Query, table: str = "job", id_column: str = "id") -> Outcome:
+def _violations(rows: Sequence[Sequence[Any]], count_key: str, failing: str, passing: str,
+                example: Callable[[Sequence[Any]], Any]) -> Outcome:
+    """A rule whose query lists its violations: passed when there are none."""
+    return Outcome(
+        passed=not rows,
+        description=failing.format(n=len(rows)) if rows else passing,
+        metadata={count_key: len(rows), "examples": [example(r) for r in rows[:EXAMPLES]]},
+    )
+
+
+def open_content_hash_unique(query: Query, table: str = "job") -> Outcome:
     """No two open jobs share a content hash (the sync deduplicates them into one)."""
     rows = query(
         f"SELECT content_hash, count(*) FROM {table} WHERE closed_at IS NULL "
         f"GROUP BY content_hash HAVING count(*) > 1 ORDER BY count(*) DESC, content_hash LIMIT 1000"
     )
-    return Outcome(
-        passed=not rows,
-        description=f"{len(rows)} content hashes shared by several open jobs" if rows else "every open job has its own content hash",
-        metadata={"duplicated_hashes": len(rows), "examples": [f"{h} x{n}" for h, n in rows[:EXAMPLES]]},
-    )
+    return _violations(rows, "duplicated_hashes", "{n} content hashes shared by several open jobs",
+                       "every open job has its own content hash", lambda r: f"{r[0]} x{r[1]}")
 
 
 def salary_range_valid(query: Query, table: str = "job", id_column: str = "id") -> Outcome:
     """``salary_min <= salary_max`` wherever both are known."""
     bad = query(f"SELECT {id_column}, salary_min, salary_max FROM {table} WHERE salary_min > salary_max ORDER BY {id_column}")
-    return Outcome(
-        passed=not bad,
-        description=f"{len(bad)} jobs with salary_min > salary_max" if bad else "salary_min <= salary_max everywhere",
-        metadata={"invalid_jobs": len(bad), "examples": [f"job {i}: {lo} > {hi}" for i, lo, hi in bad[:EXAMPLES]]},
-    )
+    return _violations(bad, "invalid_jobs", "{n} jobs with salary_min > salary_max", "salary_min <= salary_max everywhere",
+                       lambda r: f"job {r[0]}: {r[1]} > {r[2]}")
 
 
 def title_and_company_present(query: Query, table: str = "job", id_column: str = "id") -> Outcome:
@@ -51,11 +55,8 @@ def title_and_company_present(query: Query, table: str = "job", id_column: str =
         f"SELECT {id_column} FROM {table} WHERE trim(coalesce(title, '')) = '' OR trim(coalesce(company, '')) = '' "
         f"ORDER BY {id_column}"
     )
-    return Outcome(
-        passed=not bad,
-        description=f"{len(bad)} jobs without a title or company" if bad else "every job has a title and a company",
-        metadata={"invalid_jobs": len(bad), "examples": [int(r[0]) for r in bad[:EXAMPLES]]},
-    )
+    return _violations(bad, "invalid_jobs", "{n} jobs without a title or company", "every job has a title and a company",
+                       lambda r: int(r[0]))
 
 
 def scraped_today(query: Query, today: date, table: str = "board_scrape") -> Outcome:
@@ -72,10 +73,11 @@ def scraped_today(query: Query, today: date, table: str = "board_scrape") -> Out
 
 def board_failure_share(query: Query, max_share: float, table: str = "board_scrape") -> Outcome:
     """On the latest scraped day, the share of boards that failed stays at or below ``max_share``."""
-    day, boards, failed = query(
+    rows = query(
         f"SELECT scraped_on, count(*), sum(CASE WHEN ok THEN 0 ELSE 1 END) FROM {table} "
         f"WHERE scraped_on = (SELECT max(scraped_on) FROM {table}) GROUP BY scraped_on"
-    )[0] if query(f"SELECT count(*) FROM {table}")[0][0] else (None, 0, 0)
+    )
+    day, boards, failed = rows[0] if rows else (None, 0, 0)
     share = (failed or 0) / boards if boards else 0.0
     return Outcome(
         passed=share <= max_share,

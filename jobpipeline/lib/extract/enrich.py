@@ -262,7 +262,10 @@ class HybridBackend:
 
 
 def make_backend(name: str, **options: Any) -> Backend:
-    """A backend by name: rules, vllm, openai or hybrid (hybrid = rules + vllm, or + openai with base_url)."""
+    """A backend by name: rules, vllm, openai or hybrid (hybrid = rules + vllm, or + openai with base_url).
+
+    Options set to None mean "the backend's default"."""
+    options = {k: v for k, v in options.items() if v is not None}
     if name == "rules":
         return RulesBackend()
     if name == "vllm":
