@@ -47,6 +47,8 @@ JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source
 _CHUNK = 500
 _WRITE_BATCH = 5_000
 _SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
+# A job row carrying user data: never rewritten or dropped by a sync.
+_HAS_USER = pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null()
 _SCRAPE_DEFAULTS = {"ok": True, "http_status": None, "error": None, "n_postings": 0, "n_bytes": 0, "duration_s": 0.0}
 
 
@@ -103,7 +105,7 @@ def sync_postings(
         existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
         _update_existing_jobs(conn, existing, seen_on, now, result)
         aliases = _write_aliases(conn, groups, known, seen_on)
-        _close_vanished(conn, scope, aliases, now, result, also=merged_into)
+        _close_vanished(conn, scope, aliases, seen_on, now, result, also=merged_into)
     return result
 
 
@@ -181,21 +183,20 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
     jobs = _select_frame(conn, sa.select(*(JOB.c[c] for c in cols)), schema, JOB.c.id, sorted(parent))
     jobs = jobs.with_columns(
         component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64),
-        has_user=pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null(),
+        has_user=_HAS_USER,
     ).sort(pl.col("has_user").not_(), *_ALIAS, "job_id")  # the survivor first
     moves: dict[int, int] = {}
-    spans: list[dict] = []
+    spans: list[tuple] = []
     for component in jobs.partition_by("component", maintain_order=True):
         if component["has_user"].sum() > 1:
             result.unmerged += component.height
             continue
         keep = component["job_id"][0]
         moves.update({loser: keep for loser in component["job_id"][1:]})
-        spans.append({"k_id": keep, "v_first": component["first_seen"].min(), "v_last": component["last_seen"].max()})
+        spans.append((keep, component["first_seen"].min(), component["last_seen"].max()))
     if not moves:
         return known, []
-    conn.execute(JOB.update().where(JOB.c.id == sa.bindparam("k_id"))
-                 .values(first_seen=sa.bindparam("v_first"), last_seen=sa.bindparam("v_last")), spans)
+    _bulk_update(conn, JOB, pl.DataFrame(spans, schema={"id": pl.Int64, "first_seen": pl.Date, "last_seen": pl.Date}, orient="row"), ["id"])
     conn.execute(POSTING.update().where(POSTING.c.job_id == sa.bindparam("loser")).values(job_id=sa.bindparam("survivor")),
                  [{"loser": loser, "survivor": survivor} for loser, survivor in moves.items()])
     losers = sorted(moves)
@@ -244,7 +245,7 @@ def _update_existing_jobs(conn: sa.Connection, groups: pl.DataFrame, seen_on: da
         takeover=alias < alias_old,
         newer=(alias < alias_old) | ((alias == alias_old) & (d >= pl.col("content_seen"))),
         differs=pl.col("content_hash") != pl.col("content_hash_old"),
-        has_user=pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null(),
+        has_user=_HAS_USER,
     )
     # A smaller alias takes the job over even with an equal hash: ids, URLs and posted_at are not hashed.
     rewrite = g.filter(pl.col("newer") & (pl.col("differs") | pl.col("takeover")) & ~pl.col("has_user"))
@@ -304,19 +305,26 @@ def _write_aliases(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFram
 
 
 def _close_vanished(
-    conn: sa.Connection, scope: list[tuple[str, str]], aliases: pl.DataFrame, now: datetime, result: SyncResult, also: Sequence[int] = (),
+    conn: sa.Connection, scope: list[tuple[str, str]], aliases: pl.DataFrame, seen_on: date, now: datetime,
+    result: SyncResult, also: Sequence[int] = (),
 ) -> None:
-    """Derive ``closed_at`` of every posting in scope from the board's successful scrapes, then of
-    their jobs (and of the jobs ``also`` names, e.g. those that just gained postings by a merge)."""
-    if aliases.is_empty():
+    """Derive ``closed_at`` of the postings in scope from the board's successful scrapes, then of
+    their jobs (and of the jobs ``also`` names, e.g. those that just gained postings by a merge).
+
+    Only a posting seen on ``seen_on``, still open, or closed on or after ``seen_on`` can change
+    (this sync moved its ``last_seen`` or wrote the scrape of ``seen_on``); the others keep theirs,
+    and only scrapes after the earliest ``last_seen`` among these are read."""
+    d = pl.lit(seen_on)
+    candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= d) | (pl.col("last_seen") >= d))
+    if candidates.is_empty() and not also:
         return
-    scrapes: list[tuple] = []
-    for source, boards in _by_source(scope).items():
-        for chunk in _chunks(boards):
-            stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(SCRAPE.c.ok, SCRAPE.c.source == source, SCRAPE.c.board.in_(chunk))
-            scrapes.extend(conn.execute(stmt).all())
-    scrape_days = pl.DataFrame(scrapes, schema={"source": pl.String, "board": pl.String, "scraped_on": pl.Date}, orient="row").sort("scraped_on")
-    derived = aliases.sort("last_seen").join_asof(
+    schema = {"source": pl.String, "board": pl.String, "scraped_on": pl.Date}
+    stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(SCRAPE.c.ok, SCRAPE.c.scraped_on > candidates["last_seen"].min())
+    scrape_days = pl.concat(
+        [_select_frame(conn, stmt.where(SCRAPE.c.source == source), schema, SCRAPE.c.board, boards) for source, boards in _by_source(scope).items()]
+        or [pl.DataFrame(schema=schema)]
+    ).sort("scraped_on")
+    derived = candidates.sort("last_seen").join_asof(
         scrape_days, left_on="last_seen", right_on="scraped_on", by=["source", "board"],
         strategy="forward", allow_exact_matches=False, check_sortedness=False,
     )
@@ -383,10 +391,15 @@ def _select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], 
 
 
 def _upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:
-    if not rows.is_empty():
-        _upsert(conn, HISTORY, rows.to_dicts(), ["job_id", "content_hash"], lambda ex: {
-            "first_seen": sa.case((ex.first_seen < HISTORY.c.first_seen, ex.first_seen), else_=HISTORY.c.first_seen)
-        })
+    """Record (job, hash, first seen), keeping the earlier date of a hash already recorded."""
+    if rows.is_empty():
+        return
+    if conn.dialect.name == "sqlite":  # a backfill day writes a row per known job: the driver's path
+        _bulk_insert(conn, HISTORY, rows, on_conflict="ON CONFLICT (job_id, content_hash) DO UPDATE SET first_seen = min(excluded.first_seen, first_seen)")
+        return
+    _upsert(conn, HISTORY, rows.to_dicts(), ["job_id", "content_hash"], lambda ex: {
+        "first_seen": sa.case((ex.first_seen < HISTORY.c.first_seen, ex.first_seen), else_=HISTORY.c.first_seen)
+    })
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str], set_: Callable[[Any], dict]) -> None:
@@ -398,8 +411,8 @@ def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[s
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt.excluded)), rows)
 
 
-def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    """INSERT many rows with the driver's executemany (see ``_driver_rows``)."""
+def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, on_conflict: str = "") -> None:
+    """INSERT many rows with the driver's executemany (see ``_driver_rows``); ``on_conflict`` is SQLite's clause."""
     if frame.is_empty():
         return
     if conn.dialect.name != "sqlite":
@@ -407,7 +420,7 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> N
         return
     names, marks = ", ".join(frame.columns), ", ".join("?" * frame.width)
     for part in frame.iter_slices(_WRITE_BATCH):  # bounded: rows become Python objects here
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", _driver_rows(table, part))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {on_conflict}", _driver_rows(table, part))
 
 
 def _bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys: list[str]) -> None:
