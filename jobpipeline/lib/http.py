@@ -178,8 +178,6 @@ class HttpSession:
         self.wait = _WaitRetryAfterOrBackoff(self.settings)
         self._overall = asyncio.Semaphore(self.settings.max_concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
-        self.in_flight = 0
-        self.max_in_flight = 0  # observed, for tests and benchmarks
 
     def fetcher(self) -> Fetcher:
         """A fresh per-board view of this session."""
@@ -194,12 +192,7 @@ class HttpSession:
     async def _send_once(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
         # Host first, then overall: a task queued on a busy host must not hold an overall slot.
         async with self._host_semaphore(url), self._overall:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
-                return await self.client.request(method, url, **kwargs)
-            finally:
-                self.in_flight -= 1
+            return await self.client.request(method, url, **kwargs)
 
 
 class Fetcher:

@@ -61,9 +61,6 @@ def description_digests(frame: pl.DataFrame) -> pl.Series:
 
 
 _DIGEST_SLICE = 4096
-_EMPTY_DIGEST = xxhash.xxh3_128_hexdigest(b"")
-
-
 def _rendered(frame: pl.DataFrame, name: str) -> pl.Series:
     """A hashed field as the text that goes into the hash (None → "", floats as Python's repr)."""
     column = frame.get_column(name)

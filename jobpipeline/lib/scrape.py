@@ -70,14 +70,12 @@ async def scrape_board(session: HttpSession, board: Board, base_url: str) -> Boa
         result.postings = adapter.parse(result.raw_bodies, board)
         result.n_postings = len(result.postings)
         result.ok = True
-    except HttpStatusError as exc:
+    except (HttpStatusError, SourceFormatError) as exc:  # their messages name the board and the URL
         result.error = str(exc)
     except httpx.TimeoutException as exc:
         result.error = f"timeout after {session.settings.timeout_s:g}s ({type(exc).__name__}) on {_url_of(exc)}"
     except httpx.TransportError as exc:
         result.error = f"{type(exc).__name__} on {_url_of(exc)}: {exc or 'connection failed'}"
-    except SourceFormatError as exc:
-        result.error = str(exc)
     except Exception as exc:  # a parser bug on one board must not sink the others
         result.error = f"{board.key}: {type(exc).__name__}: {exc}"
     result.http_status = fetcher.status

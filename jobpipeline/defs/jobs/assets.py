@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from jobpipeline import settings
 from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
-from jobpipeline.defs.scrape.partitions import board_partitions
+from jobpipeline.defs.scrape.partitions import board_partitions, days_and_sources
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, refresh_search_index
 from jobpipeline.lib.sync import SyncResult, sync_postings
@@ -46,10 +46,7 @@ def store_totals(engine: sa.Engine) -> dict[str, int]:
 def jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
     """Rebuilds from the raw partitions on disk, never the network; a backfill range runs in date order."""
     engine = store.engine()
-    keys = sorted(  # (date, source), so a backfill range syncs in date order
-        (k.keys_by_dimension["date"], k.keys_by_dimension["source"])
-        for k in map(board_partitions.get_partition_key_from_str, context.partition_keys)
-    )
+    keys = days_and_sources(context.partition_keys)
     totals = SyncResult()
     for day, source in keys:
         result = sync_raw_partition(engine, source, day, RawPartition.at(settings.raw_dir(), source, day))

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from jobpipeline import settings
-from jobpipeline.defs.scrape.partitions import board_partitions
+from jobpipeline.defs.scrape.partitions import board_partitions, days_and_sources
 from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.lib.http import make_client
 from jobpipeline.lib.postings import postings_frame
@@ -58,10 +58,7 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
 )
 def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource) -> dg.MaterializeResult:
     """One partition per run from the schedule; a backfill range runs in one go, past days from disk."""
-    keys = sorted(
-        (k.keys_by_dimension["date"], k.keys_by_dimension["source"])
-        for k in map(board_partitions.get_partition_key_from_str, context.partition_keys)
-    )
+    keys = days_and_sources(context.partition_keys)
     results = [scrape_partition(context, config, job_boards, day, source) for day, source in keys]
     failed = [f"{source} {day}" for (day, source), (_, ok) in zip(keys, results) if not ok]
     if len(keys) == 1:

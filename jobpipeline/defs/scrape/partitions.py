@@ -6,6 +6,8 @@ the partition grid, and keep one failing API from failing the day.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import dagster as dg
 
 from jobpipeline.lib.sources import ADAPTERS
@@ -22,3 +24,11 @@ board_partitions = dg.MultiPartitionsDefinition(
 
 def board_partition_key(day: str, source: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": day, "source": source})
+
+
+def days_and_sources(partition_keys: Iterable[str]) -> list[tuple[str, str]]:
+    """(date, source) of each board partition key, in date order (how a backfill range runs)."""
+    return sorted(
+        (k.keys_by_dimension["date"], k.keys_by_dimension["source"])
+        for k in map(board_partitions.get_partition_key_from_str, partition_keys)
+    )
