@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, Column, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from jobpipeline import settings
@@ -222,3 +224,12 @@ def search_jobs(engine: sa.Engine, query: str, limit: int = 20) -> list[sa.Row]:
             .limit(limit)
         )
         return list(conn.execute(stmt))
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str], set_: Callable[[Any], dict]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, in the engine's own dialect (SQLite or PostgreSQL)."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+    if dialect is None:
+        raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {conn.dialect.name!r}")
+    stmt = dialect.insert(table)
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt.excluded)), rows)

@@ -23,18 +23,17 @@ diff is computed in polars, writes are executemany statements of only the rows t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, writer
+from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, upsert, writer
 
 JOB = Job.__table__
 TEXT = JobText.__table__
@@ -118,7 +117,7 @@ def _record_scrapes(conn: sa.Connection, seen_on: date, scraped_boards: list[tup
         rows.setdefault((source, board), {"source": source, "board": board, "scraped_on": seen_on, "ok": True})
     if rows:
         values = [{**_SCRAPE_DEFAULTS, **row} for row in rows.values()]
-        _upsert(conn, SCRAPE, values, ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in _SCRAPE_DEFAULTS})
+        upsert(conn, SCRAPE, values, ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in _SCRAPE_DEFAULTS})
 
 
 _ALIAS_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64,
@@ -397,18 +396,9 @@ def _upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:
     if conn.dialect.name == "sqlite":  # a backfill day writes a row per known job: the driver's path
         _bulk_insert(conn, HISTORY, rows, on_conflict="ON CONFLICT (job_id, content_hash) DO UPDATE SET first_seen = min(excluded.first_seen, first_seen)")
         return
-    _upsert(conn, HISTORY, rows.to_dicts(), ["job_id", "content_hash"], lambda ex: {
+    upsert(conn, HISTORY, rows.to_dicts(), ["job_id", "content_hash"], lambda ex: {
         "first_seen": sa.case((ex.first_seen < HISTORY.c.first_seen, ex.first_seen), else_=HISTORY.c.first_seen)
     })
-
-
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str], set_: Callable[[Any], dict]) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE, in the engine's own dialect (SQLite or PostgreSQL)."""
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
-    if dialect is None:
-        raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {conn.dialect.name!r}")
-    stmt = dialect.insert(table)
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt.excluded)), rows)
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, on_conflict: str = "") -> None:

@@ -77,6 +77,10 @@ def test_invalid_answer_is_retried_once_then_recorded_as_failed_while_the_others
     assert failed[0]["attempts"] == 2
     # a failure is cached too: the next run does not hammer the model with it
     assert enrich_jobs(engine, job_inputs(postings), backend).cached == 6
+    # ... unless asked to (the asset's `retry_failed` config): only the failed job goes again
+    healed = GarblingBackend(set())
+    again = enrich_jobs(engine, job_inputs(postings), healed, retry_failed=True)
+    assert (again.enriched, again.cached, again.failed) == (1, 5, 0) and [t for t, _ in healed.calls] == [bad]
 
     flaky_backend = GarblingBackend({flaky}, only_first_attempt=True, model="flaky-rules")
     result = enrich_jobs(engine, job_inputs(postings), flaky_backend)

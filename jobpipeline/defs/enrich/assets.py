@@ -7,6 +7,10 @@ from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 
 
+class EnrichConfig(dg.Config):
+    retry_failed: bool = False  # send the jobs whose last enrichment failed to the model again
+
+
 @dg.asset(
     deps=["jobs", "hn_jobs"],
     group_name="enrich",
@@ -14,16 +18,16 @@ from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
     description="Skills, seniority, remote, salary, years, visa and a summary per job; a job whose content "
     "hash, model and prompt version are cached is never sent to a model again.",
 )
-def enriched_jobs(context: dg.AssetExecutionContext, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
+def enriched_jobs(context: dg.AssetExecutionContext, config: EnrichConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
     """All jobs, open or closed; failures are recorded per job with the reason and do not fail the run."""
     engine = store.engine()
     jobs = read_jobs(engine)
     backend = llm.get_backend()
-    result = enrich_jobs(engine, jobs, backend)
+    result = enrich_jobs(engine, jobs, backend, retry_failed=config.retry_failed)
     for key, reason in list(result.failures.items())[:20]:
         context.log.warning(f"enrichment failed for content hash {key[:12]}: {reason}")
     context.log.info(
         f"{result.enriched} enriched, {result.cached} cached, {result.failed} failed "
         f"with {result.backend}/{result.model} in {result.seconds:.1f}s ({result.jobs_per_s} jobs/s)"
     )
-    return dg.MaterializeResult(metadata={**result.as_metadata(), "jobs": len(jobs)})
+    return dg.MaterializeResult(metadata=result.as_metadata())

@@ -13,11 +13,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, Column
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 
 from jobpipeline.lib.extract.schema import FIELD_NAMES, JobFields
+from jobpipeline.lib.store import upsert as upsert_rows
 from jobpipeline.lib.store import writer
 
 STATUS_OK = "ok"
@@ -117,19 +116,9 @@ def upsert(engine: sa.Engine, rows: Sequence[dict]) -> int:
     if not rows:
         return 0
     table = Enrichment.__table__
-    insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(engine.dialect.name)
-    keys = ("content_hash", "model", "prompt_version")
+    keys = ["content_hash", "model", "prompt_version"]
     with writer(engine).begin() as conn:
-        if insert is None:  # other dialects: delete then insert
-            for row in rows:
-                conn.execute(table.delete().where(*(table.c[k] == row[k] for k in keys)))
-            conn.execute(table.insert(), list(rows))
-            return len(rows)
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        )
-        conn.execute(stmt, list(rows))
+        upsert_rows(conn, table, list(rows), keys, lambda ex: {c.name: ex[c.name] for c in table.columns if c.name not in keys})
     return len(rows)
 
 

@@ -21,9 +21,8 @@ from jobpipeline.lib.extract.backend import Backend, Generation, PostingText, Ru
 from jobpipeline.lib.extract.prompt import PROMPT_VERSION
 from jobpipeline.lib.extract.rules import employment_type_from_api, extract_rules
 from jobpipeline.lib.extract.schema import JobFields, parse_fields
+from jobpipeline.lib.sources.base import workplace
 
-_WORKPLACE = {"remote": "remote", "hybrid": "hybrid", "onsite": "onsite", "on-site": "onsite", "on_site": "onsite",
-              "in-office": "onsite", "office": "onsite"}
 
 
 @dataclass(slots=True)
@@ -68,6 +67,7 @@ class EnrichResult:
 
     def as_metadata(self) -> dict[str, Any]:
         return {
+            "jobs": self.jobs,
             "enriched": self.enriched,
             "cached": self.cached,
             "failed": self.failed,
@@ -122,7 +122,7 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
         salary_source = "api"
     elif fields.salary_min is not None or fields.salary_max is not None:
         salary_source = "extracted"
-    mode = _WORKPLACE.get((job.workplace_type or "").strip().lower())
+    mode = workplace(job.workplace_type)
     if mode is None and job.remote is True:
         mode = "remote"
     if mode is not None:

@@ -12,12 +12,9 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from jobpipeline.lib.extract.salary import CURRENCY_CODES
 from jobpipeline.lib.extract.skills import skill_keywords
 
-CURRENCY_CODES = (
-    "USD EUR GBP CHF CAD AUD NZD INR SGD HKD JPY CNY KRW SEK NOK DKK PLN CZK HUF RON BGN BRL MXN ARS "
-    "CLP COP ZAR ILS AED SAR TRY UAH PHP IDR MYR THB VND NGN KES EGP PKR"
-).split()
 
 # Work mode: "remote?" is checked against what follows ("remote machines" is not a work mode);
 # "hybrid?" needs an office word nearby ("2 days a week in the office").

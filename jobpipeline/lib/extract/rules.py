@@ -50,11 +50,9 @@ _IC_MANAGER = re.compile(
 
 # --- employment type: keyword table in keywords.EMPLOYMENT; most specific kind wins
 _EMPLOYMENT_PRIORITY = ("internship", "part_time", "contract", "temporary", "full_time")
-_API_EMPLOYMENT = {
-    "fulltime": "full_time", "full_time": "full_time", "full-time": "full_time", "full time": "full_time",
-    "parttime": "part_time", "part_time": "part_time", "part-time": "part_time", "part time": "part_time",
-    "contract": "contract", "contractor": "contract", "intern": "internship", "internship": "internship",
-    "temporary": "temporary", "temp": "temporary",
+_API_EMPLOYMENT = {  # keys without spaces, hyphens and underscores
+    "fulltime": "full_time", "parttime": "part_time", "contract": "contract", "contractor": "contract",
+    "intern": "internship", "internship": "internship", "temporary": "temporary", "temp": "temporary",
 }
 
 # --- years of experience
@@ -133,7 +131,7 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
         visa_sponsorship=_visa(header.lower(), head_hits.positions.get("visa", []))
         if head_hits.positions.get("visa")
         else _visa(low, hits.positions.get("visa", [])),
-        skills=list(dict.fromkeys(head_hits.skills[: len(title)] + hits.skills))[:MAX_SKILLS],
+        skills=list(dict.fromkeys(head_hits.skills + hits.skills))[:MAX_SKILLS],
         summary=summary(title, description, low),
     )
 
@@ -181,15 +179,6 @@ def _visa(low: str, positions: list[int]) -> bool | None:
     return visa_sponsorship("\n".join(low[max(0, p - 90) : p + 60] for p in positions))
 
 
-def remote_mode(header: str, body: str = "") -> str | None:
-    """remote | hybrid | onsite from a header (title, location) first, then a description."""
-    return _work_mode(scan(header), header.lower(), header=True) or _work_mode(scan(body), body.lower(), header=False)
-
-
-def employment_type(header: str, body: str = "") -> str | None:
-    return _employment(scan(header), header=True) or _employment(scan(body), header=False)
-
-
 def seniority_from_title(title: str) -> str | None:
     """The level a title states; plain titles of individual contributors count as mid."""
     if not title.strip():
@@ -211,7 +200,7 @@ def employment_type_from_api(value: str | None) -> str | None:
     """Maps an ATS's own value (Ashby FullTime, Lever 'Full-time', …) onto the schema's enum."""
     if not value:
         return None
-    return _API_EMPLOYMENT.get(value.strip().lower().replace(" ", "").replace("-", "")) or _API_EMPLOYMENT.get(value.strip().lower())
+    return _API_EMPLOYMENT.get(re.sub(r"[\s_-]", "", value.lower()))
 
 
 def years_experience_min(text: str) -> int | None:

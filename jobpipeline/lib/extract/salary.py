@@ -17,17 +17,17 @@ _SYMBOLS = {
     "$": "USD", "€": "EUR", "£": "GBP", "₹": "INR", "¥": "JPY", "₩": "KRW", "₪": "ILS", "zł": "PLN",
     "RS": "INR", "RS.": "INR", "FR.": "CHF", "SFR": "CHF",
 }
-_CODES = (
+CURRENCY_CODES = (
     "USD EUR GBP CHF CAD AUD NZD INR SGD HKD JPY CNY KRW SEK NOK DKK PLN CZK HUF RON BGN BRL MXN ARS "
     "CLP COP ZAR ILS AED SAR TRY UAH PHP IDR MYR THB VND NGN KES EGP PKR"
 ).split()
 
 _CUR_PRE = (
     r"(?:US\$|USD\$|CAD\$|CA\$|C\$|AU\$|A\$|SG\$|S\$|NZ\$|HK\$|R\$|MX\$|\$|€|£|₹|¥|₩|₪|Rs\.?|SFr\.?|Fr\.|"
-    + "|".join(_CODES)
+    + "|".join(CURRENCY_CODES)
     + r")"
 )
-_CUR_POST = r"(?:" + "|".join(_CODES) + r"|€|zł|\$|CHF)"
+_CUR_POST = r"(?:" + "|".join(CURRENCY_CODES) + r"|€|zł|\$|CHF)"
 # 150,000 | 45.000 | 140'000 | 35,00,000 | 150 000 | 92.1 | 150000
 _NUM = r"\d{1,3}(?:[,.'’\u00a0\u202f ]\d{2,3})*(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?"
 _SUF = r"(?:\s?(?:[kK](?![a-zA-Z])|thousand|mil(?:lion)?|[mM](?![a-zA-Z])|lakhs?|lacs?|LPA|L(?![a-zA-Z])))"
@@ -44,7 +44,7 @@ _MONEY = re.compile(
 # Only spans that touch a currency, a k-suffix or a pay word are money; the cheap prefilter skips
 # texts that cannot hold pay at all (most of a long description).
 _SYMBOL_CHARS = "$€£₹¥₩₪"
-_MAYBE_MONEY = re.compile(r"[$€£₹¥₩₪]|\b(?:" + "|".join(_CODES) + r"|CHF|LPA|lakh)\b|\d\s?[kK]\b")
+_MAYBE_MONEY = re.compile(r"[$€£₹¥₩₪]|\b(?:" + "|".join(CURRENCY_CODES) + r"|CHF|LPA|lakh)\b|\d\s?[kK]\b")
 
 _PERIODS = (
     ("hour", r"/\s?(?:hr|hour|h)\b|per\s+hour|an\s+hour|hourly|p/h|/std|pro\s+stunde|por\s+hora|de\s+l'heure|de\s+la\s+hora|/heure"),
@@ -129,7 +129,7 @@ def _currency(token: str | None) -> str | None:
     if not token:
         return None
     t = token.strip()
-    return _SYMBOLS.get(t.upper()) or _SYMBOLS.get(t) or (t.upper() if t.upper() in _CODES else None)
+    return _SYMBOLS.get(t.upper()) or _SYMBOLS.get(t) or (t.upper() if t.upper() in CURRENCY_CODES else None)
 
 
 def _period(before: str, after: str, suffixes: str) -> str | None:
@@ -225,8 +225,6 @@ def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
     has_k = bool(re.search(r"[kK]|thousand|lakh|lac|LPA|L", suffixes))
     is_range = g["bnum"] is not None
     if not cur and not has_k:
-        return None
-    if not cur and not is_range and not has_k:
         return None
     before = text[max(0, m.start() - 60) : m.start()]
     after = text[m.end() : m.end() + 40]

@@ -19,11 +19,6 @@ EmploymentType = Literal["full_time", "part_time", "contract", "internship", "te
 RemoteMode = Literal["remote", "hybrid", "onsite"]
 SalaryPeriod = Literal["hour", "day", "week", "month", "year"]
 
-SENIORITY_LEVELS: tuple[str, ...] = Seniority.__args__
-EMPLOYMENT_TYPES: tuple[str, ...] = EmploymentType.__args__
-REMOTE_MODES: tuple[str, ...] = RemoteMode.__args__
-SALARY_PERIODS: tuple[str, ...] = SalaryPeriod.__args__
-
 MAX_SKILLS = 25
 MAX_REGIONS = 5
 MAX_SUMMARY_CHARS = 300
