@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -288,7 +289,7 @@ def wait_for_backfill(
                 raise CommandError(f"no backfill {backfill_id} on the instance at {os.environ['DAGSTER_HOME']}")
             runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
             state = f"{backfill.status.value}: " + ", ".join(
-                f"{n} {s.lower()}" for s, n in sorted(_count(r.status.value for r in runs).items())
+                f"{n} {s.lower()}" for s, n in sorted(Counter(r.status.value for r in runs).items())
             )
             if echo and state != last:
                 print(f"  {time.perf_counter() - started:6.1f} s  {state}", flush=True)
@@ -300,13 +301,6 @@ def wait_for_backfill(
             if timeout_s is not None and time.perf_counter() - started > timeout_s:
                 raise CommandError(f"backfill {backfill_id} still {backfill.status.value} after {timeout_s:.0f} s")
             time.sleep(poll_s)
-
-
-def _count(values: Iterator[str] | Sequence[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return counts
 
 
 def _outcomes(instance: Any, runs: Sequence[Any]) -> list[RunOutcome]:

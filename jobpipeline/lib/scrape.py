@@ -42,7 +42,7 @@ class BoardResult:
         return f"{self.source}/{self.board}"
 
     def summary(self) -> dict:
-        """The result without postings and bodies: what goes into run metadata and logs."""
+        """The result without postings and bodies: what ``outcomes.json``, run metadata and logs keep."""
         return {
             "source": self.source,
             "board": self.board,
@@ -51,7 +51,7 @@ class BoardResult:
             "http_status": self.http_status,
             "error": self.error,
             "n_postings": self.n_postings,
-            "bytes": self.bytes,
+            "n_bytes": self.bytes,
             "requests": self.requests,
             "duration_s": round(self.duration_s, 3),
         }

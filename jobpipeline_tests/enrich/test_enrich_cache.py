@@ -117,6 +117,11 @@ def test_enriched_jobs_asset_reports_counts_backend_and_throughput(tmp_path, eng
     assert {"model", "tokens", "jobs_per_s", "cached"} <= set(meta)
     again = second.asset_materializations_for_node("enriched_jobs")[0].metadata
     assert (again["enriched"].value, again["cached"].value) == (0, 12)
+    # What a run reads: cached jobs without their text; a job nobody enriched yet with it.
+    insert_jobs(engine, ashby_postings[12:13])
+    texts = {j.title: j.description for j in read_jobs(engine, "rules")}
+    assert sum(1 for t in texts.values() if t) == 1 and texts[ashby_postings[12]["title"]] == ashby_postings[12]["description"]
+    assert all(j.description for j in read_jobs(engine))
 
 
 def test_extract_command_reads_json_lines_and_writes_one_object_per_line(ashby_postings) -> None:

@@ -21,8 +21,8 @@ class EnrichConfig(dg.Config):
 def enriched_jobs(context: dg.AssetExecutionContext, config: EnrichConfig, store: StoreResource, llm: LLMResource) -> dg.MaterializeResult:
     """All jobs, open or closed; failures are recorded per job with the reason and do not fail the run."""
     engine = store.engine()
-    jobs = read_jobs(engine)
     backend = llm.get_backend()
+    jobs = read_jobs(engine, backend.model, retry_failed=config.retry_failed)
     result = enrich_jobs(engine, jobs, backend, retry_failed=config.retry_failed)
     for key, reason in list(result.failures.items())[:20]:
         context.log.warning(f"enrichment failed for content hash {key[:12]}: {reason}")

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-FIRST_MONTH = "2011-04"
+from jobpipeline.lib.hn.discovery import FIRST_MONTH
 
 # end_offset=1: the current month is a partition too, while its thread is still growing.
 hn_months = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m", end_offset=1, timezone="UTC")

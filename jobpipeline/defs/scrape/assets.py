@@ -22,13 +22,6 @@ class ScrapeConfig(dg.Config):
     allow_past: bool = False  # scrape now into a past date (replay corpora are timeless; live data is not)
 
 
-def outcome_row(result: BoardResult) -> dict:
-    """What ``outcomes.json`` and the metadata keep of a board: everything but postings and bodies."""
-    row = result.summary()
-    row["n_bytes"] = row.pop("bytes")
-    return row
-
-
 def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]:
     ok = [o for o in outcomes if o["ok"]]
     table = "\n".join(
@@ -108,17 +101,19 @@ def scrape_partition(
         if bar is not None:
             bar.update(1)
 
+    http = job_boards.http_settings()
+
     async def scrape() -> list[BoardResult]:
-        async with make_client(job_boards.http_settings()) as client:
+        async with make_client(http) as client:
             with job_boards.endpoints() as base_urls:
-                return await scrape_boards(boards, client=client, base_urls=base_urls, settings=job_boards.http_settings(), on_result=on_result)
+                return await scrape_boards(boards, client=client, base_urls=base_urls, settings=http, on_result=on_result)
 
     try:
         results = asyncio.run(scrape())
     finally:
         if bar is not None:
             bar.close()
-    outcomes = [outcome_row(r) for r in results]
+    outcomes = [r.summary() for r in results]
     postings = postings_frame([p for r in results for p in r.postings])
     partition.write(postings, outcomes, {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results})
     metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}

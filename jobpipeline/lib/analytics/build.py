@@ -139,10 +139,3 @@ def _latest_enrichment(con: duckdb.DuckDBPyConnection) -> str:
 
 def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
-
-
-def build_file(database: str | Path, engine: sa.Engine, names: Iterable[str] | None = None) -> dict[str, int]:
-    """``build`` into the DuckDB file at ``database`` (created with its folder when missing)."""
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(database)) as con:
-        return build(con, engine, names)

@@ -83,13 +83,27 @@ class EnrichResult:
         }
 
 
-def read_jobs(engine: sa.Engine) -> list[JobInput]:
-    """Every job in the store, open or closed, with its description."""
-    from jobpipeline.lib.store import job_full
+def read_jobs(engine: sa.Engine, model: str | None = None, prompt_version: str = PROMPT_VERSION,
+              retry_failed: bool = False) -> list[JobInput]:
+    """Every job in the store, open or closed, with its description.
 
+    Given ``model``, the jobs that ``enrich_jobs`` will find cached for it (and ``prompt_version``)
+    come without their description: they are not sent again, and their texts were most of what a
+    run with little new work read."""
+    from jobpipeline.lib.store import Job, JobText
+
+    job, text, cached = Job.__table__, JobText.__table__, cache.Enrichment.__table__
+    description = text.c.description
+    if model is not None:
+        hit = sa.exists().where(cached.c.content_hash == job.c.content_hash, cached.c.model == model,
+                                cached.c.prompt_version == prompt_version)
+        if retry_failed:
+            hit = hit.where(cached.c.status == cache.STATUS_OK)
+        description = sa.case((hit, sa.literal("")), else_=text.c.description)
+    stmt = sa.select(job, description.label("description")).select_from(job.outerjoin(text, text.c.job_id == job.c.id))
     rows = []
     with engine.connect() as conn:
-        for r in conn.execute(job_full()).mappings():
+        for r in conn.execute(stmt).mappings():
             rows.append(
                 JobInput(
                     content_hash=r["content_hash"],
@@ -238,10 +252,6 @@ class HybridBackend:
     @property
     def model(self) -> str:
         return f"hybrid:{self.llm.model}"
-
-    @property
-    def calls(self) -> int:
-        return getattr(self.llm, "calls", 0)
 
     def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
         answers = self.llm.generate(postings, retry=retry)

@@ -155,16 +155,12 @@ class VllmBackend:
             structured_outputs=StructuredOutputsParams(json=llm_json_schema()),
         )
 
-    def messages(self, posting: PostingText) -> list[dict[str, Any]]:
-        self.llm  # noqa: B018 - the tokenizer comes with the engine
-        return build_messages(
-            posting.title, posting.location, posting.description, self._tokenizer, self.description_budget()
-        )
-
     def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
         if not postings:
             return []
-        conversations = [self.messages(p) for p in postings]
+        self.llm  # noqa: B018 - the tokenizer comes with the engine
+        budget = self.description_budget()  # tokenizes the system prompt: once per call, not per posting
+        conversations = [build_messages(p.title, p.location, p.description, self._tokenizer, budget) for p in postings]
         self.calls += len(conversations)
         outputs = self.llm.chat(conversations, self._sampling_params(retry), use_tqdm=False)
         results = []

@@ -30,7 +30,8 @@ JSON = "application/json"
 
 
 class HNRecordings:
-    """The recorded bodies of one ``hn`` corpus folder, indexed by request (read once, kept in memory)."""
+    """The recorded bodies of one ``hn`` corpus folder, indexed by request: Firebase items are read
+    once and kept in memory (tens of thousands of small bodies); the rest is read per request."""
 
     def __init__(self, kind_dir: Path):
         self.kind_dir = Path(kind_dir)
