@@ -97,8 +97,13 @@ def sync_postings(
     with writer(engine).begin() as conn:
         _record_scrapes(conn, seen_on, scraped_boards, board_outcomes)
         known = _load_aliases(conn, scope)
-        known, merged_into = _merge_jobs(conn, groups, known, result)
-        groups = _assign_jobs(conn, groups, known)
+        links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
+            groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
+            .join(known.select(*_ALIAS, "job_id"), on=_ALIAS, how="inner")
+            .select("dedup_key", "job_id").unique()
+        )
+        known, links, merged_into = _merge_jobs(conn, known, links, result)
+        groups = _assign_jobs(conn, groups, links)
         new_ids = _insert_new_jobs(conn, groups.filter(pl.col("job_id").is_null()), seen_on, now, result)
         groups = groups.update(new_ids, on="dedup_key")
         existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
@@ -134,14 +139,9 @@ def _load_aliases(conn: sa.Connection, scope: list[tuple[str, str]]) -> pl.DataF
     return pl.concat(frames) if frames else pl.DataFrame(schema=_ALIAS_SCHEMA)
 
 
-def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     """Give each group its job id: via a known posting first, else a job with the same dedup key."""
-    via_alias = (
-        groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
-        .join(known.select(*_ALIAS, "job_id"), on=_ALIAS, how="inner")
-        .group_by("dedup_key").agg(pl.col("job_id").min())
-    )
-    groups = groups.join(via_alias, on="dedup_key", how="left")
+    groups = groups.join(links.group_by("dedup_key").agg(pl.col("job_id").min()), on="dedup_key", how="left")
     missing = groups.filter(pl.col("job_id").is_null())["dedup_key"].to_list()
     stmt = sa.select(JOB.c.dedup_key, sa.func.min(JOB.c.id)).group_by(JOB.c.dedup_key)
     found = _select_frame(conn, stmt, {"dedup_key": pl.String, "job_id": pl.Int64}, JOB.c.dedup_key, missing)
@@ -149,8 +149,11 @@ def _assign_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame)
         groups = groups.update(found, on="dedup_key")
     return groups
 
-def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, result: SyncResult) -> tuple[pl.DataFrame, list[int]]:
-    """Make one job of the jobs whose postings meet in one group; returns ``known`` re-pointed and the surviving ids.
+def _merge_jobs(
+    conn: sa.Connection, known: pl.DataFrame, links: pl.DataFrame, result: SyncResult
+) -> tuple[pl.DataFrame, pl.DataFrame, list[int]]:
+    """Make one job of the jobs whose postings meet in one group (``links``); returns ``known`` and
+    ``links`` re-pointed to the survivors, and the surviving ids.
 
     Jobs linked through groups (transitively) form one component. Its survivor is the job with user
     data if one has it (that row is only ever given timestamps), else the job whose canonical
@@ -158,14 +161,9 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
     move to it, its first/last seen widen, and their rows, texts and hash histories go. A component
     with user data on two jobs is left as it is: neither row may be rewritten or dropped.
     """
-    links = (
-        groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
-        .join(known.select(*_ALIAS, "job_id"), on=_ALIAS, how="inner")
-        .select("dedup_key", "job_id").unique()
-    )
-    links = links.filter(pl.col("job_id").n_unique().over("dedup_key") > 1)
-    if links.is_empty():
-        return known, []
+    spanning = links.filter(pl.col("job_id").n_unique().over("dedup_key") > 1)
+    if spanning.is_empty():
+        return known, links, []
     parent: dict[int, int] = {}
 
     def root(job_id: int) -> int:
@@ -173,7 +171,7 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
             job_id = parent[job_id]
         return job_id
 
-    for ids in links.group_by("dedup_key").agg("job_id")["job_id"].to_list():
+    for ids in spanning.group_by("dedup_key").agg("job_id")["job_id"].to_list():
         for other in ids[1:]:
             parent[root(other)] = root(ids[0])
     cols = ["id", *_ALIAS, "first_seen", "last_seen", "favorite", "notes", "status"]
@@ -194,7 +192,7 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
         moves.update({loser: keep for loser in component["job_id"][1:]})
         spans.append((keep, component["first_seen"].min(), component["last_seen"].max()))
     if not moves:
-        return known, []
+        return known, links, []
     _bulk_update(conn, JOB, pl.DataFrame(spans, schema={"id": pl.Int64, "first_seen": pl.Date, "last_seen": pl.Date}, orient="row"), ["id"])
     conn.execute(POSTING.update().where(POSTING.c.job_id == sa.bindparam("loser")).values(job_id=sa.bindparam("survivor")),
                  [{"loser": loser, "survivor": survivor} for loser, survivor in moves.items()])
@@ -206,8 +204,11 @@ def _merge_jobs(conn: sa.Connection, groups: pl.DataFrame, known: pl.DataFrame, 
     result.merged += len(losers)
     result.touched_ids.extend(survivors + losers)  # the search index drops the losers
     mapping = pl.DataFrame({"job_id": losers, "into": [moves[i] for i in losers]}, schema={"job_id": pl.Int64, "into": pl.Int64})
-    known = known.join(mapping, on="job_id", how="left").with_columns(job_id=pl.coalesce("into", "job_id")).drop("into")
-    return known, survivors
+
+    def repoint(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(mapping, on="job_id", how="left").with_columns(job_id=pl.coalesce("into", "job_id")).drop("into")
+
+    return repoint(known), repoint(links).unique(), survivors
 
 
 def _insert_new_jobs(conn: sa.Connection, new: pl.DataFrame, seen_on: date, now: datetime, result: SyncResult) -> pl.DataFrame:
