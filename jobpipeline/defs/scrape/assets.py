@@ -26,7 +26,7 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
     ok = [o for o in outcomes if o["ok"]]
     table = "\n".join(
         f"| {o['board']} | {'ok' if o['ok'] else 'FAILED'} | {o['http_status'] or ''} | {o['n_postings']} | "
-        f"{o['n_bytes']} | {o['duration_s']} | {(o['error'] or '').replace('|', '/')[:120]} |"
+        f"{o['n_bytes']} | {o['duration_s']} | {o.get('n_skipped', 0)} | {_problem(o).replace('|', '/')[:120]} |"
         for o in outcomes
     )
     return {
@@ -34,11 +34,18 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
         "boards_ok": len(ok),
         "boards_failed": len(outcomes) - len(ok),
         "postings": sum(o["n_postings"] for o in outcomes),
+        "postings_skipped": sum(o.get("n_skipped", 0) for o in outcomes),
         "bytes": sum(o["n_bytes"] for o in outcomes),
         "board_outcomes": dg.MetadataValue.md(
-            "| board | outcome | http | postings | bytes | seconds | error |\n|---|---|---|---|---|---|---|\n" + table
+            "| board | outcome | http | postings | bytes | seconds | skipped | error or first skip |\n"
+            "|---|---|---|---|---|---|---|---|\n" + table
         ),
     }
+
+
+def _problem(outcome: dict) -> str:
+    """A failed board's error, else the first reason a posting of it was skipped."""
+    return outcome["error"] or next(iter(outcome.get("skipped_reasons") or []), "")
 
 
 @dg.asset(
@@ -94,6 +101,8 @@ def scrape_partition(
         counts["ok"] += result.ok
         counts["postings"] += result.n_postings
         state = f"ok, {result.n_postings} postings" if result.ok else f"FAILED ({result.http_status or '-'}: {result.error})"
+        if result.n_skipped:
+            state += f", {result.n_skipped} skipped (first: {result.skipped_reasons[0]})"
         context.log.info(
             f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {state}, {result.bytes} B, "
             f"{result.duration_s:.2f} s — running: {counts['ok']} ok, {counts['postings']} postings"

@@ -4,6 +4,9 @@ JSON-schema response format, bounded concurrency (a semaphore), retries with exp
 on connection errors, 429 and 5xx. Works against ``vllm serve`` (start it with
 ``--structured-outputs-config '{"backend":"xgrammar","disable_any_whitespace":true}'`` for compact
 answers), or any hosted OpenAI-compatible API.
+
+Every error text it creates (and the answer text, which a validation error may quote) is redacted of
+the configured API key and of Authorization headers (``lib/redact.py``) before anyone records it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import httpx
 from jobpipeline.lib.extract.backend import Generation, PostingText
 from jobpipeline.lib.extract.prompt import build_messages
 from jobpipeline.lib.extract.schema import llm_json_schema
+from jobpipeline.lib.redact import redact
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -71,6 +75,17 @@ class OpenAIBackend:
         }
 
     async def _one(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, posting: PostingText, retry: bool) -> Generation:
+        generation = await self._attempts(client, gate, posting, retry)
+        secrets = [self.config.api_key]
+        generation.error = redact(generation.error, secrets)
+        generation.text = redact(generation.text, secrets)
+        return generation
+
+    def _excerpt(self, response: httpx.Response, chars: int) -> str:
+        """The start of an error body, redacted before it is cut (a cut key would escape redaction)."""
+        return (redact(response.text, [self.config.api_key]) or "")[:chars]
+
+    async def _attempts(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, posting: PostingText, retry: bool) -> Generation:
         payload = self._payload(posting, retry)
         last_error = "no attempt"
         for attempt in range(self.config.retries + 1):
@@ -83,11 +98,14 @@ class OpenAIBackend:
                     last_error = f"{type(exc).__name__}: {exc}"
                     continue
             if response.status_code in _RETRY_STATUS:
-                last_error = f"HTTP {response.status_code}: {response.text[:200]}"
+                last_error = f"HTTP {response.status_code}: {self._excerpt(response, 200)}"
                 continue
             if response.status_code != 200:
-                return Generation(None, error=f"HTTP {response.status_code}: {response.text[:300]}")
-            body = response.json()
+                return Generation(None, error=f"HTTP {response.status_code}: {self._excerpt(response, 300)}")
+            try:
+                body = response.json()
+            except ValueError:
+                return Generation(None, error=f"HTTP 200 with a body that is not JSON: {self._excerpt(response, 200)}")
             usage = body.get("usage") or {}
             choice = (body.get("choices") or [{}])[0]
             finish = choice.get("finish_reason")
