@@ -164,3 +164,14 @@ def test_a_board_whose_every_posting_is_unreadable_fails_naming_the_first_reason
     body = json.dumps({"jobs": [{"title": "x"}, {"title": "y"}]}).encode()
     with pytest.raises(SourceFormatError, match=r"none of the 2 listed postings could be read \(first: posting 0: id: missing\)"):
         parse_board(ADAPTERS["ashby"], [body], ANSWERSNOW)
+
+
+def test_skipped_postings_reach_the_materialization_metadata(tmp_path):
+    from jobpipeline.defs.scrape.assets import outcomes_metadata
+
+    body = recorded(ANSWERSNOW)
+    body["jobs"].append({"id": None, "title": "no id"})
+    (result,) = scrape_corpus(write_corpus(tmp_path, ANSWERSNOW, body), [ANSWERSNOW])
+    metadata = outcomes_metadata([result.summary()])
+    assert (metadata["postings"], metadata["postings_skipped"]) == (3, 1)
+    assert "| 1 | posting 3: id: missing |" in metadata["board_outcomes"].value
