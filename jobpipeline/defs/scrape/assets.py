@@ -66,7 +66,7 @@ def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_bo
     else:
         metadata = {
             "partitions": len(keys),
-            **{k: sum(int(m.get(k, 0)) for m, _ in results) for k in ("boards", "boards_ok", "boards_failed", "postings", "bytes")},
+            **{k: sum(int(m.get(k, 0)) for m, _ in results) for k in ("boards", "boards_ok", "boards_failed", "postings", "postings_skipped", "bytes")},
             "partitions_reused_from_disk": sum(bool(m.get("reused_from_disk")) for m, _ in results),
         }
     if failed:
