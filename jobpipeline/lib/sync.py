@@ -113,6 +113,17 @@ def sync_postings(
     return result
 
 
+def record_board_outcomes(engine: sa.Engine, seen_on: date, board_outcomes: Sequence[dict[str, Any]]) -> int:
+    """Record board outcomes in ``board_scrape`` without syncing postings: how a partition whose
+    every board failed (it syncs nothing) still shows its outage to ``scrape_health`` and the checks.
+    Failed boards close nothing; a later successful scrape of the day overwrites these rows."""
+    columns = {"source", "board", *_SCRAPE_DEFAULTS}
+    rows = [{k: v for k, v in o.items() if k in columns} for o in board_outcomes]
+    with writer(engine).begin() as conn:
+        _record_scrapes(conn, seen_on, [], rows)
+    return len(rows)
+
+
 # --- steps -------------------------------------------------------------------------------------
 
 
