@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, upsert, writer
+from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert, writer
 
 JOB = Job.__table__
 TEXT = JobText.__table__
@@ -110,6 +110,7 @@ def sync_postings(
         _update_existing_jobs(conn, existing, seen_on, now, result)
         aliases = _write_aliases(conn, groups, known, seen_on)
         _close_vanished(conn, scope, aliases, seen_on, now, result, also=merged_into)
+        mark_for_search_index(conn, result.touched_ids)  # refreshed after the commit, or by the next sync
     return result
 
 
