@@ -58,3 +58,15 @@ def test_enriched_jobs_is_requested_after_jobs_is_materialized_and_only_then(hom
                               instance=instance, resources=resources).success
         next_sync = dg.evaluate_automation_conditions(defs=graph, instance=instance, cursor=after_enrich.cursor)
         assert requested(next_sync) == 1
+
+
+def test_schedules_say_what_they_do_and_are_off_by_default_while_sensors_are_on():
+    """What the README promises: schedules (they reach the network) wait to be turned on; the
+    sensors that keep enrichment and analytics following them run from the start."""
+    for name in ("daily_scrape_schedule", "hn_current_month_schedule"):
+        schedule = defs.resolve_schedule_def(name)
+        assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+        assert schedule.description and "Off by default" in schedule.description
+    for name in ("analytics_size_sensor", "default_automation_condition_sensor"):
+        sensor = defs.resolve_sensor_def(name)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.description

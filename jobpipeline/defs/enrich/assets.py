@@ -7,6 +7,7 @@ schedule tick, a sensor run or a backfill, without the CLI. The daemon's
 """
 
 import os
+from datetime import timedelta
 
 import dagster as dg
 
@@ -58,6 +59,8 @@ def pending_check(result: EnrichResult, limit: float) -> dg.AssetCheckResult:
     group_name="enrich",
     kinds={"sqlite", "vllm"},
     automation_condition=ENRICH_AFTER_SYNC,
+    # The day's syncs land by 09:00 UTC; their enrichment (automatic, after them) by 10:00.
+    freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 10 * * *", lower_bound_delta=timedelta(hours=4), timezone="UTC"),
     check_specs=[dg.AssetCheckSpec(
         PENDING_CHECK, asset="enriched_jobs",
         description="Share of the jobs sent to the LLM that transient failures left pending stays below the limit (warns).",

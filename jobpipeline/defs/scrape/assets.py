@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import dagster as dg
 
 from jobpipeline import settings
-from jobpipeline.defs.scrape.partitions import board_partitions, days_and_sources
+from jobpipeline.defs.scrape.partitions import DAILY_SCRAPE_FRESHNESS, board_partitions, days_and_sources
 from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.lib.http import make_client
@@ -49,6 +49,7 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
     kinds={"httpx", "parquet"},
     pool="scrape",
     backfill_policy=dg.BackfillPolicy.single_run(),
+    freshness_policy=DAILY_SCRAPE_FRESHNESS,
     description="Raw API bodies and normalized postings of every board of one source, for one day, under data/raw/.",
 )
 def raw_postings(
