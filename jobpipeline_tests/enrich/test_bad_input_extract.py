@@ -1,7 +1,8 @@
 """``jobpipeline extract`` on bad lines, and secrets that an LLM server repeats in its errors.
 
 The OpenAI-compatible server here is a real HTTP server on 127.0.0.1 that answers every request
-with 401 and an error body repeating the request's Authorization header and key, as some gateways do.
+with 401 (or the status its path names: ``/400/v1``) and an error body repeating the request's
+Authorization header and key, as some gateways do.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class EchoingUnauthorized(BaseHTTPRequestHandler):
         body = json.dumps(
             {"error": {"message": f"Incorrect API key provided: {auth.removeprefix('Bearer ')}", "request_headers": {"Authorization": auth}}}
         ).encode()
-        self.send_response(401)
+        self.send_response(int(self.path.split("/")[1]) if self.path.split("/")[1].isdigit() else 401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -106,14 +107,20 @@ def test_extract_takes_the_key_from_the_environment_and_never_prints_it(unauthor
 
 
 def test_an_error_body_repeating_the_key_is_stored_and_reported_redacted(engine, unauthorized_llm, ashby_postings):
+    """A 400 is the answer's failure, cached with its error text; a 401 leaves the jobs pending (issue 10):
+    either way the key and the Authorization header never reach the store or the result."""
     jobs = insert_jobs(engine, ashby_postings[:3])
-    backend = OpenAIBackend(OpenAIConfig(base_url=unauthorized_llm, api_key=API_KEY, model="m", retries=0))
-    result = enrich_jobs(engine, jobs, backend)
+    bad_request = unauthorized_llm.replace("/v1", "/400/v1")
+    cached = enrich_jobs(engine, jobs, OpenAIBackend(OpenAIConfig(base_url=bad_request, api_key=API_KEY, model="m", retries=0)))
+    assert cached.failed == 3
+    pending_jobs = insert_jobs(engine, ashby_postings[3:5])
+    pending = enrich_jobs(engine, pending_jobs, OpenAIBackend(OpenAIConfig(base_url=unauthorized_llm, api_key=API_KEY, model="m", retries=0)))
+    assert pending.pending == 2
 
-    assert result.failed == 3
     with engine.connect() as conn:
         errors = [row.error for row in conn.execute(sa.text("SELECT error FROM enrichment"))]
-    assert len(errors) == 3 and all("HTTP 401" in e for e in errors)
-    stored = json.dumps(errors) + json.dumps(result.failures)
+    assert len(errors) == 3 and all("HTTP 400" in e for e in errors)
+    stored = json.dumps(errors) + json.dumps(cached.failures) + json.dumps(pending.pending_reasons)
+    assert "HTTP 401" in json.dumps(pending.pending_reasons)
     assert API_KEY not in stored and API_KEY[:20] not in stored
     assert '\\"Authorization\\": \\"Bearer [REDACTED]\\"' in stored
