@@ -25,7 +25,7 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     (level, re.compile(rx, re.I))
     for level, rx in (
         ("intern", r"\bintern(?:ship)?s?\b|\bpraktik|\bstagiaire|\bco-?op\b|\bwerkstudent|\bbecari"),
-        ("executive", r"\bchief\b|\bc[teofi]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b"),
+        ("executive", r"\bchief\b|\bc[teofimrp]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b"),
         ("director", r"\bdirector\b|\bhead\s+of\b|\bdirect(?:eur|ora?)\b|\bleiter\b"),
         ("principal", r"\bprincipal\b|\bdistinguished\b|\bfellow\b"),
         ("staff", r"(?<!technical )\bstaff\b(?!\s+(?:accountant|nurse|writer|assistant))"),
@@ -39,6 +39,20 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("junior", r"\bjunior\b|\bjr\.?\b|\bentry[\s-]level\b|\bgraduate\b|\bnew\s+grad\b|\bI\b(?!\s*(?:I|V))|\bapprentice|\bassociate\s+(?:software|engineer|developer|data)|\btrainee\b|\bjunior\b"),
         ("mid", r"\bmid(?:[\s-]level)?\b|\bII\b|\bintermediate\b"),
     )
+)
+
+# Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
+_NOT_A_ROLE = re.compile(
+    r"general\s+(?:application|inquiry)|open\s+application|future\s+role|create\s+your\s+own|"
+    r"didn'?t\s+find|talent\s+(?:pool|community)|spontaneous|initiativbewerbung",
+    re.I,
+)
+
+# Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
+_NOT_A_ROLE = re.compile(
+    r"general\s+(?:application|inquiry)|open\s+application|future\s+role|create\s+your\s+own|"
+    r"didn'?t\s+find|talent\s+(?:pool|community)|spontaneous|initiativbewerbung",
+    re.I,
 )
 
 # "Product Manager", "Account Manager": individual contributors
@@ -114,7 +128,9 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     head_hits = scan(header)
     low = description.lower()
     hits = scan(description, low)
-    salary = find_salary(header, head_hits.positions.get("pay", [])) or find_salary(description, hits.positions.get("pay", []))
+    salary = find_salary(header, head_hits.positions.get("pay", []), location or header, title) or find_salary(
+        description, hits.positions.get("pay", []), location or header, title
+    )
     remote = _work_mode(head_hits, header.lower(), header=True) or _work_mode(hits, low, header=False)
     return JobFields(
         seniority=seniority_from_title(title),
@@ -181,9 +197,11 @@ def _visa(low: str, positions: list[int]) -> bool | None:
 
 def seniority_from_title(title: str) -> str | None:
     """The level a title states; plain titles of individual contributors count as mid."""
-    if not title.strip():
+    if not title.strip() or _NOT_A_ROLE.search(title):
         return None
     t = title.replace("Sr.", "Senior ").replace("Jr.", "Junior ")
+    if re.search(r"\bassistant\b", t, re.I):  # "Executive Assistant to the CEO" is not an executive
+        t = re.sub(r"\bto\s+(?:the\s+)?\S.*$", "", t, flags=re.I)
     if re.search(r"\baccount\s+executive\b|\bexecutive\s+(?:assistant|chef)\b", t, re.I):
         t = re.sub(r"\bexecutive\b", "", t, flags=re.I)
     # "Product Manager", "Account Manager": individual contributors, unless the title says more.

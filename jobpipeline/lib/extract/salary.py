@@ -69,22 +69,59 @@ _PAY_WORDS = re.compile(
 _NOT_PAY_BEFORE = re.compile(
     r"raised|raising|funding|funded|series\s+[a-f]\b|valuation|valued|revenue|\bARR\b|market|investors?|backed|"
     r"grant|under management|worth|\bGMV\b|budget|stipend|allowance|reimburse|gift|credit|bonus|commission|"
-    r"sign(?:ing|-on)|relocation|401|\bseed\b|customers|in sales|spent|deploying|equity of|over\s*$",
+    r"sign(?:ing|-on)|relocation|401|\bseed\b|customers|in sales|spent|deploying|equity of|over\s*$|"
+    r"subsid|housing|tuition|subscription|membership|\bgym\b|stipend|closing|\bclose[sd]?\b|\bdeals?\b|"
+    r"\bsold\b|\bsell|profit|capital|facility|run[\s-]rate|\bfund\b|\bpowers\b|\bHRA\b|\bHSA\b|\bFSA\b|fertility|"
+    r"insurance|medical|dental|vision|premium|waiv",
     re.I,
 )
 _NOT_PAY_AFTER = re.compile(
     r"^\+?\s*(?:[mb]n?\b|bn|billion|trillion|million(?! (?:inr|idr|krw|jpy))|in (?:funding|revenue|sales|arr)|"
     r"(?:seed|series)|valuation|ARR|ACV|MRR|deals?\b|sales\b|quotas?|toward|pipeline|contracts?\b|/\s?mo\b(?=.*clos)|\+? ?(?:customers|users|employees|companies)|"
     r"(?:learning|education|home.?office|wellness|equipment)|stipend|budget|allowance|bonus|commission|"
-    r"(?:annual|yearly|monthly)? ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit))",
+    r"(?:annual|yearly|monthly)? ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit)|"
+    r"(?:annual|yearly|monthly|recurring)\s+(?:contracts?|deals?|revenue|recurring|contract\s+value)|"
+    r"(?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day|employee|person)\s+)?(?:credit|stipend|allowance|budget|subsidy|"
+    r"reimbursement|relocation|sign-?on|signing|bonus|commission)|"
+    r"(?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day)\s+)?(?:for|towards?)\s+(?:further\s+|continuing\s+|your\s+|"
+    r"personal\s+|professional\s+)*(?:education|learning|training|conferences?|books|courses|development|equipment|"
+    r"home|wellness|gym|travel|meals|lunch|coworking|hardware|setup))",
     re.I,
 )
+# "<role>s get/earn …": the pay of the people named, which is this job's only if the title names them too.
+_OTHER_ROLE = re.compile(r"\b((?:[a-z]+\s+)?[a-z]{3,}?)s\s+(?:get|earn|make|receive|are\s+paid)\b", re.I)
 _UP_TO = re.compile(r"(?:up\s+to|max(?:imum)?\.?|bis\s+zu|jusqu'à|hasta)\s*$", re.I)
 _FROM = re.compile(r"(?:from|starting\s+at|min(?:imum)?\.?|ab|à\s+partir\s+de|desde|at\s+least)\s*$", re.I)
 
-# Plausible ranges per period; anything outside is not a salary (a stipend, a funding round, a year).
-_PLAUSIBLE = {"hour": (5, 2_000), "day": (40, 10_000), "week": (200, 40_000), "month": (300, 2_000_000), "year": (8_000, 100_000_000)}
-_LARGE_UNIT_CURRENCIES = {"INR", "JPY", "KRW", "IDR", "VND", "CLP", "COP", "HUF", "PKR", "NGN", "KES", "ARS", "PHP", "THB", "UAH", "EGP"}
+# Plausible pay per period, in US dollars: an annual salary of $150 or an hourly rate of $50,000 is
+# impossible whoever states it (the text or the ATS API). Bounds are wide on purpose: they catch
+# typos, perks and placeholders, not low or high pay.
+_PLAUSIBLE_USD = {"hour": (2, 1_500), "day": (15, 10_000), "week": (80, 40_000), "month": (250, 150_000),
+                  "year": (3_000, 5_000_000)}
+# Units of each currency per US dollar, rounded: only to scale the bounds above (a factor of 2 is harmless).
+_PER_USD = {
+    "USD": 1, "EUR": 0.9, "GBP": 0.8, "CHF": 0.9, "CAD": 1.35, "AUD": 1.5, "NZD": 1.6, "INR": 83, "SGD": 1.35,
+    "HKD": 7.8, "JPY": 150, "CNY": 7.2, "KRW": 1350, "SEK": 10.5, "NOK": 10.5, "DKK": 6.9, "PLN": 4, "CZK": 23,
+    "HUF": 360, "RON": 4.6, "BGN": 1.8, "BRL": 5, "MXN": 17, "ARS": 900, "CLP": 900, "COP": 4000, "ZAR": 18,
+    "ILS": 3.7, "AED": 3.7, "SAR": 3.75, "TRY": 32, "UAH": 40, "PHP": 56, "IDR": 15500, "MYR": 4.7, "THB": 35,
+    "VND": 24000, "NGN": 1500, "KES": 130, "EGP": 48, "PKR": 280,
+}
+_LARGE_UNIT_CURRENCIES = {c for c, rate in _PER_USD.items() if rate >= 30}
+
+
+def plausible(low: float | None, high: float | None, currency: str | None, period: str | None) -> bool:
+    """Whether a pay range can be real for its period and currency (unknown currency: judged as USD).
+
+    The same rule for extracted and API values, so an ATS placeholder ("$150" a year for an intern,
+    "$1 – $500,000") never reaches the analytics as a salary."""
+    if period not in _PLAUSIBLE_USD or (low is None and high is None):
+        return False
+    rate = _PER_USD.get(currency or "USD", 1)
+    floor, ceiling = (bound * rate for bound in _PLAUSIBLE_USD[period])
+    values = [v for v in (low, high) if v is not None]
+    if any(not floor <= v <= ceiling for v in values):
+        return False
+    return not (low is not None and high is not None and (low > high or (low > 0 and high / low > 10)))
 
 
 @dataclass(slots=True, frozen=True)
@@ -161,11 +198,14 @@ def _guess_period(value: float, currency: str | None) -> str:
     return "year"
 
 
-def find_salary(text: str, anchors: list[int] | None = None) -> Salary | None:
+def find_salary(text: str, anchors: list[int] | None = None, location: str = "", title: str = "") -> Salary | None:
     """The most salary-like money span in ``text``, or None.
 
     ``anchors`` (positions of currency codes or pay words found by the caller's keyword scan) limit
     the regex to windows around them and around currency symbols; None scans the whole text.
+    ``location`` picks the row of a pay table by country ("UK: 65.500 - 85.500 GBP") and gives the
+    currency of a bare "150k-200k"; ``title`` tells this job's pay from another role's ("founding
+    engineers get $250k" in an intern posting).
     """
     if not text:
         return None
@@ -178,20 +218,84 @@ def find_salary(text: str, anchors: list[int] | None = None) -> Salary | None:
         if not points:
             return None
         spans = _merge_windows(points, len(text))
-    best: tuple[float, int, Salary] | None = None
+    found: list[tuple[float, int, Salary, str | None]] = []
     seen: set[int] = set()
     for lo, hi in spans:
         for m in _MONEY.finditer(text, lo, hi):
             if m.start() in seen:
                 continue
             seen.add(m.start())
-            cand = _candidate(text, m)
+            cand = _candidate(text, m, title)
             if cand is None:
                 continue
             salary, score = cand
-            if best is None or (score, -m.start()) > (best[0], best[1]):
-                best = (score, -m.start(), salary)
-    return best[2] if best else None
+            found.append((score, -m.start(), salary, _row_label(text, m.start())))
+    if not found:
+        return None
+    rows = {label for *_, label in found if label}
+    if len(rows) >= 2:
+        # A pay table by place: the job's own row, or nothing (never another country's pay).
+        places = _places(location)
+        found = [f for f in found if f[3] and _places(f[3]) & places]
+        if len({f[3] for f in found}) != 1:
+            return None  # no row, or several rows, for where this job is
+    best = max(found, key=lambda f: (f[0], f[1]))[2]
+    if best.currency is None:
+        currency = location_currency(location)
+        if currency is None:
+            return None  # "110K to 160K" with no currency and no place that implies one
+        best = Salary(best.min, best.max, currency, best.period, best.text)
+    return best
+
+
+_ROW_LABEL = re.compile(r"(?:^|[:\n•])\s*[-*•]?\s*([A-Z][^\n:$€£\d]{1,40}?)\s*:\s*$")
+
+
+def _row_label(text: str, start: int) -> str | None:
+    """The place label a table row gives its amount ("- UK: 75.000 GBP" → "UK"), if any."""
+    line = text[max(0, start - 50) : start]
+    m = _ROW_LABEL.search(line)
+    return m.group(1).strip() if m else None
+
+
+# Places a row label or a job location can name, as country keys; cities map to their country.
+_PLACE_KEYS: dict[str, str] = {
+    **dict.fromkeys(("us", "usa", "u.s.", "united states", "america", "nyc", "new york", "san francisco", "sf", "bay area",
+                     "seattle", "boston", "austin", "chicago", "los angeles", "la", "denver", "miami", "atlanta",
+                     "mountain view", "san jose", "san mateo", "palo alto", "redwood city", "washington", "dc"), "US"),
+    **dict.fromkeys(("uk", "united kingdom", "england", "london", "manchester", "edinburgh", "scotland", "gb"), "GB"),
+    **dict.fromkeys(("canada", "toronto", "vancouver", "montreal", "ontario"), "CA"),
+    **dict.fromkeys(("germany", "deutschland", "berlin", "munich", "münchen", "hamburg"), "DE"),
+    **dict.fromkeys(("france", "paris"), "FR"), **dict.fromkeys(("spain", "madrid", "barcelona"), "ES"),
+    **dict.fromkeys(("netherlands", "amsterdam", "the netherlands"), "NL"), **dict.fromkeys(("ireland", "dublin"), "IE"),
+    **dict.fromkeys(("italy", "milan", "rome"), "IT"), **dict.fromkeys(("portugal", "lisbon", "porto"), "PT"),
+    **dict.fromkeys(("poland", "warsaw", "krakow", "kraków"), "PL"), **dict.fromkeys(("india", "bangalore", "bengaluru"), "IN"),
+    **dict.fromkeys(("mexico", "cdmx", "mexico city"), "MX"), **dict.fromkeys(("brazil", "são paulo", "rio de janeiro"), "BR"),
+    **dict.fromkeys(("switzerland", "zurich", "zürich", "geneva"), "CH"), **dict.fromkeys(("singapore",), "SG"),
+    **dict.fromkeys(("australia", "sydney", "melbourne"), "AU"),
+}
+_COUNTRY_CURRENCY = {"US": "USD", "GB": "GBP", "CA": "CAD", "DE": "EUR", "FR": "EUR", "ES": "EUR", "NL": "EUR", "IE": "EUR",
+                     "IT": "EUR", "PT": "EUR", "PL": "PLN", "IN": "INR", "MX": "MXN", "BR": "BRL", "CH": "CHF", "SG": "SGD",
+                     "AU": "AUD"}
+_US_STATE = re.compile(r",\s*(?:CA|NY|WA|MA|TX|IL|CO|FL|GA|OR|NJ|PA|VA|NC|DC|UT|AZ|MN|MI|OH)\b")
+_PLACE_WORDS = re.compile(r"[a-zà-ÿ.]+(?:\s+[a-zà-ÿ.]+)*")
+
+
+def _places(text: str) -> set[str]:
+    """Country keys a place text names: "New York, NY" → {"US"}, "Europe - Anywhere" → set()."""
+    if not text:
+        return set()
+    low = text.lower()
+    keys = {key for name, key in _PLACE_KEYS.items() if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", low)}
+    if _US_STATE.search(text):
+        keys.add("US")
+    return keys
+
+
+def location_currency(location: str) -> str | None:
+    """The currency a job location implies, when it names exactly one known country."""
+    places = _places(location)
+    return _COUNTRY_CURRENCY.get(next(iter(places))) if len(places) == 1 else None
 
 
 def _symbol_positions(text: str, limit: int = 24) -> list[int]:
@@ -216,7 +320,7 @@ def _merge_windows(points: list[int], size: int, before: int = 40, after: int = 
     return spans
 
 
-def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
+def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] | None:
     g = m.groupdict()
     cur = _currency(g["apre"]) or _currency(g["bpre"]) or _currency(g["post"])
     suffixes = (g["asuf"] or "") + (g["bsuf"] or "")
@@ -231,6 +335,11 @@ def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
     clause = re.split(r"[.;!?\n|•]\s", before)[-1][-30:]  # funding words count only in the same clause
     if _NOT_PAY_AFTER.search(after) or _NOT_PAY_BEFORE.search(clause):
         return None
+    other = _OTHER_ROLE.search(clause)
+    if other and other.group(1).lower() not in title.lower():
+        return None  # "founding engineers get $250k" in an intern posting: another role's pay
+    if not cur and not (_PAY_WORDS.search(clause) or _PAY_WORDS.search(after[:25])):
+        return None  # a bare "100 k" (units, views, users) is pay only next to a pay word
     if after[:1] == "%" or (g["asuf"] or "").strip() in ("m", "M", "mil", "million") and cur not in _LARGE_UNIT_CURRENCIES:
         return None
     low = parse_number(g["anum"], g["asuf"])
@@ -248,10 +357,7 @@ def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
     guessed = period is None
     if guessed:
         period = _guess_period(ref, cur)
-    lo_ok, hi_ok = _PLAUSIBLE[period]
-    if cur in _LARGE_UNIT_CURRENCIES:
-        hi_ok *= 100
-    if not (lo_ok <= low <= hi_ok) or (high is not None and not (lo_ok <= high <= hi_ok)):
+    if not plausible(low, high, cur, period):
         return None
     if high is None and _UP_TO.search(before):
         low, high = None, low

@@ -86,3 +86,40 @@ def skill_keywords() -> dict[str, tuple[str, str | None]]:
 # Upper-case acronyms that are safe as written (JS, TS, RAG, S3, REST, ROS) and capitalised words.
 _EXACT: dict[str, str] = {**_CASE_SENSITIVE, "JS": "JavaScript", "TS": "TypeScript", "RAG": "RAG", "S3": "S3",
                           "REST": "REST", "ROS": "ROS", "ROS2": "ROS", "Torch": "PyTorch", "Unreal": "Unreal Engine"}
+
+
+def _lookup() -> dict[str, str]:
+    """Every alias and canonical name, lower-cased, → canonical name (ambiguous words included: an
+    LLM that lists "go" as a skill means the language)."""
+    table = {canon.lower(): canon for canon in _SKILLS}
+    for canon, aliases in _SKILLS.items():
+        for alias in aliases:
+            table.setdefault(alias.lower(), canon)
+    for cased, canon in _EXACT.items():
+        table.setdefault(cased.lower(), canon)
+    return table
+
+
+_LOOKUP = _lookup()
+_SPACES = re.compile(r"\s+")
+
+
+def canonical_skill(name: str) -> str | None:
+    """The canonical name of a known skill ("k8s", "K8s" → "Kubernetes"; "JS" → "JavaScript"), else None."""
+    key = _SPACES.sub(" ", name.strip()).lower()
+    return _LOOKUP.get(key) or _LOOKUP.get(key.rstrip(".").removesuffix(".js")) if key else None
+
+
+def normalize_skills(names: list[str]) -> list[str]:
+    """Skills as one canonical name each, first mention first, duplicates (any casing or alias) removed.
+
+    Used on LLM output, where small models repeat themselves and write "Postgres" and "PostgreSQL";
+    an unknown skill is kept as written (trimmed), once."""
+    out: dict[str, str] = {}
+    for name in names:
+        name = _SPACES.sub(" ", name.strip())
+        if not name:
+            continue
+        canon = canonical_skill(name) or name
+        out.setdefault(canon.lower(), canon)
+    return list(out.values())
