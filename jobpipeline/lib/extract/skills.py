@@ -55,17 +55,23 @@ _SKILLS: dict[str, tuple[str, ...]] = {
     "Blockchain": ("blockchain",), "Ethereum": ("ethereum",), "WebRTC": ("webrtc",), "WebAssembly": ("webassembly", "wasm"),
     "Unity": (), "Unreal Engine": ("unreal engine", "unreal"), "OpenGL": ("opengl",), "Vulkan": ("vulkan",),
     "SOC 2": ("soc 2", "soc2"), "OAuth": ("oauth", "oauth2"), "Security": ("cybersecurity",),
+    "HIPAA": ("hipaa",), "LangGraph": ("langgraph",), "AutoGen": ("autogen",), "RLHF": ("rlhf",),
+    "Vercel": ("vercel",), "Cloudflare": ("cloudflare",), "tRPC": ("trpc",), "shadcn/ui": ("shadcn", "shadcn/ui"),
+    "TensorRT": ("tensorrt", "tensorrt-llm"), "FlashAttention": ("flashattention", "flash attention"),
+    "FSDP": ("fsdp",), "NCCL": ("nccl",), "LoRA": ("lora", "qlora"), "Ray": (), "Argo": ("argo cd", "argocd", "argo workflows"),
+    "OpenTelemetry": ("opentelemetry", "otel"), "eBPF": ("ebpf",), "gdb": ("gdb",), "GKE": ("gke",), "EKS": ("eks", "amazon eks"),
+    "AKS": ("aks",),
 }
 # Written exactly like this, these words mean the technology; lower-case they are English.
 _CASE_SENSITIVE: dict[str, str] = {
     "Go": "Go", "Rust": "Rust", "Swift": "Swift", "Spark": "Spark", "Excel": "Excel", "Dart": "Dart",
     "Julia": "Julia", "Triton": "Triton", "Phoenix": "Phoenix", "Unity": "Unity", "Scala": "Scala",
     "Express": "Express", "Lambda": "Lambda", "Ruby": "Ruby", "Java": "Java", "Helm": "Helm",
-    "Node": "Node.js", "Elixir": "Elixir", "Flask": "Flask", "Spring": "Spring", "Angular": "Angular",
+    "Node": "Node.js", "Elixir": "Elixir", "Ray": "Ray", "Argo": "Argo", "Flask": "Flask", "Spring": "Spring", "Angular": "Angular",
 }
 _AMBIGUOUS_LOWER = {"go", "rust", "swift", "spark", "excel", "dart", "julia", "triton", "phoenix", "unity",
                     "express", "lambda", "node", "helm", "spring", "angular", "ts", "js", "unreal",
-                    "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag"}
+                    "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag", "ray", "argo"}
 
 
 def skill_keywords() -> dict[str, tuple[str, str | None]]:
