@@ -59,6 +59,9 @@ POSITIONS: dict[str, tuple[str, ...]] = {
     "years": ("years", "year", "yrs", "yoe", "y/o/e", "jahre", "jahren", "ans", "años", "anni", "lat"),
     "pay": ("salary", "salaries", "compensation", "pay range", "base pay", "pay", "ote", "per hour", "hourly",
             "day rate", "lpa", "lakh", "lakhs", "k", *(c.lower() for c in CURRENCY_CODES), "chf"),
+    # role headings: the summary starts after the first one
+    "role": ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
+             "the opportunity", "responsibilities", "about the position", "in this role"),
 }
 
 

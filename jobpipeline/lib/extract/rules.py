@@ -78,6 +78,7 @@ _YEARS = re.compile(
     r"(?:years?|yrs?|y/?o/?e|jahre?n?|ans|años|anni|lat)\b(?P<tail>[^.\n]{0,60})",
     re.I,
 )
+_NUMBER_BEFORE = re.compile(r"\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty")
 _YEARS_CONTEXT = re.compile(r"experience|exp\b|building|working|in\s+(?:a|the|software|industry)|professional|y/?o/?e|erfahrung|expérience|experiencia|esperienza|doświadcz|background|hands-on|track record|of\s+\w+\s+(?:engineering|development|design)", re.I)
 _YEARS_NOT = re.compile(r"\b(?:old|ago|history|since|founded|company|we've|we have been|warranty|vesting|vest|cliff|contract|term|runway)\b", re.I)
 
@@ -108,8 +109,8 @@ _REGION_NAMES = {
     "global": "Worldwide", "americas": "Americas", "poland": "Poland", "portugal": "Portugal", "ireland": "Ireland",
 }
 _NAMES_RX = "|".join(sorted((re.escape(n) for n in _REGION_NAMES), key=len, reverse=True))
-_REGION_NEXT_TO_REMOTE = re.compile(
-    rf"\bremote[\s,:\-–—]*(?:only\s+)?(?:in\s+)?(?:the\s+)?({_NAMES_RX})\b|\b({_NAMES_RX})[\s,\-–—]*(?:based\s+)?remote\b", re.I
+_REGION_NEXT_TO_REMOTE = re.compile(  # on lower-case text: re.I would defeat the literal prefilter
+    rf"\bremote[\s,:\-–—]*(?:only\s+)?(?:in\s+)?(?:the\s+)?({_NAMES_RX})\b|\b({_NAMES_RX})[\s,\-–—]*(?:based\s+)?remote\b"
 )
 _SPLIT_REGIONS = re.compile(r"\s*(?:,|/|\||&|\bor\b|\band\b|;|\+)\s*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -148,7 +149,7 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
         if head_hits.positions.get("visa")
         else _visa(low, hits.positions.get("visa", [])),
         skills=list(dict.fromkeys(head_hits.skills + hits.skills))[:MAX_SKILLS],
-        summary=summary(title, description, low),
+        summary=summary(title, description, low, hits.positions.get("role", [])),
     )
 
 
@@ -182,6 +183,8 @@ def _employment(hits: Hits, header: bool) -> str | None:
 
 def _years(low: str, positions: list[int]) -> int | None:
     for pos in positions:
+        if not _NUMBER_BEFORE.search(low, max(0, pos - 24), pos):
+            continue  # "years" with no number just before it ("for years", "this year") states no requirement
         window = low[max(0, pos - 40) : pos + 70]
         found = years_experience_min(window)
         if found is not None:
@@ -254,21 +257,25 @@ def remote_regions(header: str, description: str = "", remote_positions: list[in
             if name:
                 regions[name] = None
     if not regions:
-        for m in _REGION_NEXT_TO_REMOTE.finditer(text):
+        for m in _REGION_NEXT_TO_REMOTE.finditer(text.lower()):
             name = _REGION_NAMES.get((m.group(1) or m.group(2)).lower())
             if name:
                 regions[name] = None
     return list(regions)[:MAX_REGIONS]
 
 
-_ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
-                "the opportunity", "responsibilities", "about the position", "in this role")
+ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
+               "the opportunity", "responsibilities", "about the position", "in this role")
 
 
-def summary(title: str, description: str, low: str | None = None) -> str:
-    """First sentence of the role text (the company blurb before a role heading skipped), ≤ 300 chars."""
-    low = (low if low is not None else description.lower())[:8000]
-    found = [i for i in (low.find(h) for h in _ROLE_STARTS) if i >= 0]
+def summary(title: str, description: str, low: str | None = None, role_starts: list[int] | None = None) -> str:
+    """First sentence of the role text (the company blurb before a role heading skipped), ≤ 300 chars.
+
+    ``role_starts``: where the keyword scan found a role heading (saves ten searches of the text)."""
+    if role_starts is None:
+        low = (low if low is not None else description.lower())[:8000]
+        role_starts = [i for i in (low.find(h) for h in ROLE_STARTS) if i >= 0]
+    found = [i for i in role_starts if i < 8000]
     start = description.find("\n", min(found)) + 1 if found else 0
     for line in description[start : start + 4000].splitlines():
         line = line.strip(" -•*\t")

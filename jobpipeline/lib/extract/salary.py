@@ -125,6 +125,7 @@ _NOT_PAY_AFTER = re.compile(
 _OTHER_ROLE = re.compile(r"\b((?:[a-z]+\s+)?[a-z]{3,}?)s\s+(?:get|earn|make|receive|are\s+paid)\b")
 _UP_TO = re.compile(r"(?:up\s+to|max(?:imum)?\.?|bis\s+zu|jusqu'à|hasta)\s*$")
 _FROM = re.compile(r"(?:from|starting\s+at|min(?:imum)?\.?|ab|à\s+partir\s+de|desde|at\s+least)\s*$")
+_DIGIT = re.compile(r"\d")
 _CLAUSE_BREAK = re.compile(r"[.;!?\n|•]\s")
 _PAY_SHAPED = re.compile(r"\d[,.'’ ]\d{2,3}(?!\d)")
 _K_SUFFIX = re.compile(r"[kK]|thousand|lakh|lac|LPA|L")
@@ -258,6 +259,8 @@ def find_salary(text: str, anchors: list[int] | None = None, location: str = "",
     found: list[tuple[float, int, Salary, str | None]] = []
     seen: set[int] = set()
     for lo, hi in spans:
+        if not _DIGIT.search(text, lo, hi):
+            continue  # "competitive salary", "USD-denominated": a pay word with no amount near it
         for m in _MONEY.finditer(text, lo, hi):
             if m.start() in seen:
                 continue
