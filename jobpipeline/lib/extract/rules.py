@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from jobpipeline.lib.extract.keywords import Hits, scan
+from jobpipeline.lib.extract.keywords import Hits, lower_and_normalize, scan
 from jobpipeline.lib.extract.salary import find_salary
 from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
 
@@ -136,13 +136,14 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     cut = description.find("\n")
     first_line = description[: cut if 0 <= cut < 300 else 300]
     header = f"{title}\n{location}\n{first_line}"
-    head_hits = scan(header)
-    low = description.lower()
-    hits = scan(description, low)
+    head_low, head_normalized = lower_and_normalize(header)
+    head_hits = scan(header, head_low, head_normalized)
+    low, normalized = lower_and_normalize(description)
+    hits = scan(description, low, normalized)
     salary = find_salary(header, head_hits.positions.get("pay", []), location or header, title) or find_salary(
         description, hits.positions.get("pay", []), location or header, title
     )
-    remote = _work_mode(head_hits, header.lower(), header=True) or _work_mode(hits, low, header=False)
+    remote = _work_mode(head_hits, head_low, header=True) or _work_mode(hits, low, header=False)
     return JobFields(
         seniority=seniority_from_title(title),
         employment_type=_employment(head_hits, header=True) or _employment(hits, header=False),
@@ -155,7 +156,7 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
         salary_currency=salary.currency if salary else None,
         salary_period=salary.period if salary and (salary.min or salary.max) else None,
         years_experience_min=_years(low, hits.positions.get("years", [])),
-        visa_sponsorship=_visa(header.lower(), head_hits.positions.get("visa", []))
+        visa_sponsorship=_visa(head_low, head_hits.positions.get("visa", []))
         if head_hits.positions.get("visa")
         else _visa(low, hits.positions.get("visa", [])),
         skills=list(dict.fromkeys(head_hits.skills + hits.skills))[:MAX_SKILLS],

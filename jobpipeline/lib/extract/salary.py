@@ -401,9 +401,11 @@ def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] 
         period = _guess_period(ref, cur)
     if not plausible(low, high, cur, period):
         return None
-    if high is None and _UP_TO.search(before):
+    tail = before[-24:]
+    up_to, from_ = bool(_UP_TO.search(tail)), bool(_FROM.search(tail))
+    if high is None and up_to:
         low, high = None, low
-    elif high is None and not _FROM.search(before) and not text[m.end() : m.end() + 1] == "+":
+    elif high is None and not from_ and not text[m.end() : m.end() + 1] == "+":
         high = low
     score = 0.0
     if _PAY_CONTEXT.found_in(before) or _PAY_CONTEXT.found_in(after[:25]):
@@ -418,7 +420,7 @@ def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] 
         score += 0.5
     if cur and (has_k or _PAY_SHAPED.search(g["anum"])):
         score += 1  # "$85K", "£58K", "CHF 140'000": a pay-shaped amount
-    if _UP_TO.search(before) or _FROM.search(before):
+    if up_to or from_:
         score += 1
     if m.start() == 0:
         score += 1  # the whole field is the amount (an API's pay text, a header cell)
