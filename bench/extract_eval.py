@@ -114,7 +114,7 @@ def _remote_gold(workplace_type: str | None, is_remote: bool | None) -> dict:
     if is_remote is True:
         return {"remote": ("remote", "hybrid")}  # Ashby's isRemote is true for hybrid jobs too
     if is_remote is False:
-        return {"remote": "onsite"}
+        return {"remote": ("onsite", "hybrid")}  # "not remote" says nothing about hybrid (Lindy: 4 days in office)
     return {}
 
 
