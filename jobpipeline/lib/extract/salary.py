@@ -55,7 +55,8 @@ _PERIODS = (
 )
 # Every context pattern below runs on lower-cased text without re.I: case-insensitive alternations
 # defeat the regex engine's literal prefilters, and these run around every money span.
-_PERIOD_RES = [(name, re.compile(rx.lower())) for name, rx in _PERIODS]
+_PERIOD_AT = re.compile("|".join(f"(?P<{name}>{rx.lower()})" for name, rx in _PERIODS))
+_WORD_STARTS = re.compile(r"/|\b\w")
 _PERIOD_BEFORE = [
     ("hour", re.compile(r"hourly|per hour|hour(?:ly)? rate|stundensatz")),
     ("day", re.compile(r"day rate|daily rate|per day|tagessatz|\btjm\b")),
@@ -211,13 +212,12 @@ def _period(before: str, after: str, suffixes: str) -> str | None:
     if "lpa" in suffixes.lower():
         return "year"
     head = after[:32]
-    best: tuple[int, str] | None = None
-    for name, rx in _PERIOD_RES:
-        m = rx.search(head)
-        if m and m.start() <= 18 and (best is None or m.start() < best[0]):
-            best = (m.start(), name)
-    if best:
-        return best[1]
+    # A period word starts within 18 characters of the amount, at a word start or a "/": try the
+    # one combined pattern only there (a search tried every alternative at every position).
+    for start in _WORD_STARTS.finditer(head, 0, 19):
+        m = _PERIOD_AT.match(head, start.start())
+        if m:
+            return m.lastgroup
     for name, rx in _PERIOD_BEFORE:
         if rx.search(before[-40:]):
             return name
