@@ -296,10 +296,11 @@ def make_eval_backend(name: str, llm: str | None = None, **options):
     return make_backend(name, **options)
 
 
-def evaluate(backend_name: str, llm: str | None = None, **options) -> dict:
-    """Scores one backend on both gold sets; the summary dict the CI gate and the JSON line read."""
+def evaluate(backend_name: str, llm: str | None = None, sets: tuple[str, ...] = ("labelled", "api"), **options) -> dict:
+    """Scores one backend on the gold sets; the summary dict the CI gate and the JSON line read."""
     backend = make_eval_backend(backend_name, llm, **options)
-    sets = {"labelled": load_labelled(), "api": load_api()}
+    loaders = {"labelled": load_labelled, "api": load_api}
+    sets = {name: loaders[name]() for name in sets}
     report: dict = {"backend": backend_name, "llm": llm if backend_name == "hybrid" else None, "sets": {}}
     try:
         for set_name, examples in sets.items():
@@ -345,10 +346,18 @@ def main() -> None:
                         help="hybrid's model half (default: openai when --base-url is given, else vllm)")
     parser.add_argument("--model")
     parser.add_argument("--base-url")
+    parser.add_argument("--sets", default="labelled,api", help="gold sets to score (a model on CPU: labelled only)")
+    parser.add_argument("--max-model-len", type=int, help="vLLM context (CPU: 2048)")
+    parser.add_argument("--max-tokens", type=int, help="answer budget per posting")
+    parser.add_argument("--description-tokens", type=int, help="description budget per posting (CPU: 256)")
+    parser.add_argument("--gpu-memory-utilization", type=float)
     parser.add_argument("--misses", action="store_true", help="print every wrong or missing answer")
     args = parser.parse_args()
     llm = args.llm or ("openai" if args.base_url else "vllm")
-    report = evaluate(args.backend, llm, model=args.model, base_url=args.base_url)
+    report = evaluate(args.backend, llm, tuple(args.sets.split(",")), model=args.model, base_url=args.base_url,
+                      max_model_len=args.max_model_len, max_tokens=args.max_tokens,
+                      max_description_tokens=args.description_tokens,
+                      gpu_memory_utilization=args.gpu_memory_utilization)
     print_report(report, args.misses)
     summary = {"backend": args.backend, "llm": report["llm"], "load_avg_1m": round(os.getloadavg()[0], 2)}
     for set_name, s in report["sets"].items():
