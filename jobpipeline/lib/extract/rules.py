@@ -15,7 +15,6 @@ from jobpipeline.lib.extract.salary import find_salary
 from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
 
 
-
 def _on_lower(pattern: str) -> re.Pattern:
     """``pattern`` for text that is already lower-case: the matches of re.I without its cost (re.I
     turns off the regex engine's literal prefilters, and these patterns run on every posting)."""
@@ -49,13 +48,6 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("junior", r"\bjunior\b|\bjr\.?\b|\bentry[\s-]level\b|\bgraduate\b|\bnew\s+grad\b|\bI\b(?!\s*(?:I|V))|\bapprentice|\bassociate\s+(?:software|engineer|developer|data)|\btrainee\b|\bjunior\b"),
         ("mid", r"\bmid(?:[\s-]level)?\b|\bII\b|\bintermediate\b"),
     )
-)
-
-# Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
-_NOT_A_ROLE = re.compile(
-    r"general\s+(?:application|inquiry)|open\s+application|future\s+role|create\s+your\s+own|"
-    r"didn'?t\s+find|talent\s+(?:pool|community)|spontaneous|initiativbewerbung",
-    re.I,
 )
 
 # Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
