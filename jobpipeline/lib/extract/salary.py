@@ -61,7 +61,7 @@ _PERIOD_BEFORE = [
     ("hour", re.compile(r"hourly|per hour|hour(?:ly)? rate|stundensatz")),
     ("day", re.compile(r"day rate|daily rate|per day|tagessatz|\btjm\b")),
     ("month", re.compile(r"monthly|per month|mensual|monatlich|mensuel")),
-    ("year", re.compile(r"annual|yearly|per year|base salary|salary range|ote|jahres|annuel|anual")),
+    ("year", re.compile(r"annual|yearly|per year|base salary|salary range|\bote\b|jahres|annuel|anual")),
 ]
 _WORD = re.compile(r"[^\W_]+")
 
