@@ -26,7 +26,9 @@ from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.backend import Backend, Generation, PostingText, RulesBackend
 from jobpipeline.lib.extract.prompt import PROMPT_VERSION
 from jobpipeline.lib.extract.rules import employment_type_from_api, extract_rules
-from jobpipeline.lib.extract.schema import JobFields, parse_fields
+from jobpipeline.lib.extract.salary import plausible
+from jobpipeline.lib.extract.schema import MAX_SKILLS, JobFields, parse_fields
+from jobpipeline.lib.extract.skills import normalize_skills
 from jobpipeline.lib.sources.base import workplace
 
 
@@ -142,16 +144,18 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
     """``fields`` with the API's salary and remote values put over the extracted ones, plus their sources."""
     update: dict[str, Any] = {}
     salary_source = remote_source = None
-    if job.salary_min is not None or job.salary_max is not None:
-        update.update(
-            salary_min=job.salary_min,
-            salary_max=job.salary_max,
-            salary_currency=job.salary_currency or fields.salary_currency,
-            salary_period=job.salary_period or fields.salary_period or "year",
-        )
+    api_period = job.salary_period or fields.salary_period or "year"
+    api_currency = job.salary_currency or fields.salary_currency
+    has_api_pay = job.salary_min is not None or job.salary_max is not None
+    if has_api_pay and plausible(job.salary_min, job.salary_max, api_currency, api_period):
+        update.update(salary_min=job.salary_min, salary_max=job.salary_max, salary_currency=api_currency,
+                      salary_period=api_period)
         salary_source = "api"
     elif fields.salary_min is not None or fields.salary_max is not None:
-        salary_source = "extracted"
+        # An impossible API value (Ashby's "$150 a year" intern) is dropped, and the source says so.
+        salary_source = "extracted (api implausible)" if has_api_pay else "extracted"
+    elif has_api_pay:
+        salary_source = "api implausible"  # dropped: no salary rather than an impossible one
     mode = workplace(job.workplace_type)
     if mode is None and job.remote is True:
         mode = "remote"
@@ -264,21 +268,30 @@ def enrich_jobs(
 
 @dataclass
 class HybridBackend:
-    """Rules for what rules do reliably (salary, years, visa, employment type), the LLM for the rest."""
+    """Each field from the backend that ``bench/extract_eval.py`` measures better for it.
 
-    llm: Backend
+    On the hand-labelled real postings the rules are exact where a field has a fixed written form:
+    salary (precision 1.000, no false pay on 110 pay-free postings), seniority from the title (1.000),
+    years (0.96), remote and employment type (1.000 on the labelled HN texts): those come from the
+    rules. The LLM keeps what rules cannot read: summary, remote regions in prose, visa and skills
+    outside the dictionary (its skills are normalized to the same canonical table). Without a model
+    (``llm=None``) the LLM fields stay empty: that is what CI scores.
+    """
+
+    llm: Backend | None
     name: str = "hybrid"
     rule_fields: tuple[str, ...] = (
-        "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min", "visa_sponsorship",
-        "employment_type",
+        "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min", "seniority",
+        "employment_type", "remote",
     )
 
     @property
     def model(self) -> str:
-        return f"hybrid:{self.llm.model}"
+        return f"hybrid:{self.llm.model if self.llm is not None else 'none'}"
 
     def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
-        answers = self.llm.generate(postings, retry=retry)
+        empty = JobFields().model_dump_json()
+        answers = self.llm.generate(postings, retry=retry) if self.llm is not None else [Generation(empty) for _ in postings]
         merged = []
         for posting, gen in zip(postings, answers, strict=True):
             fields, _ = _validate(gen)
@@ -287,12 +300,14 @@ class HybridBackend:
                 continue
             ruled = extract_rules(posting.title, posting.location, posting.description)
             update = {name: getattr(ruled, name) for name in self.rule_fields}
+            update["skills"] = normalize_skills([*ruled.skills, *fields.skills])[:MAX_SKILLS]
             gen.text = fields.model_copy(update=update).model_dump_json()
             merged.append(gen)
         return merged
 
     def close(self) -> None:
-        self.llm.close()
+        if self.llm is not None:
+            self.llm.close()
 
 
 def make_backend(name: str, **options: Any) -> Backend:
