@@ -255,3 +255,17 @@ def test_add_check_with_a_replay_corpus_dir(tmp_path, ats_corpus) -> None:
     assert main(["boards", "add", "--boards", str(path), "--check", "--replay", str(ats_corpus), "https://jobs.lever.co/palantir"]) == 0
     assert main(["boards", "add", "--boards", str(path), "--check", "--replay", str(ats_corpus), "https://jobs.lever.co/spotify"]) == 2
     assert [b.key for b in load_boards(path)] == ["lever/palantir"]
+
+
+def test_append_boards_that_would_not_load_back_leave_the_file_as_it_was(tmp_path) -> None:
+    """The appended file is loaded back before it replaces the old one: a bad token fails, naming the
+    real file (not the temporary one), and the file and its folder are exactly as before."""
+    from jobpipeline.lib.boards import Board, BoardsConfigError, append_boards
+
+    path = tmp_path / "boards.csv"
+    path.write_text(BOARDS_FILE, encoding="utf-8")
+    with pytest.raises(BoardsConfigError) as raised:
+        append_boards(path, [Board("greenhouse", "camp", "Camp"), Board("greenhouse", "acme/..", "Acme")])
+    assert str(raised.value).startswith(f"{path}:6: bad greenhouse board_token 'acme/..'")
+    assert path.read_text(encoding="utf-8") == BOARDS_FILE
+    assert [p.name for p in tmp_path.iterdir()] == ["boards.csv"]
