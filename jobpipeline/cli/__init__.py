@@ -10,7 +10,7 @@ import warnings
 
 # Each module defines ``register(subparsers)``, adding its verb with ``set_defaults(func=...)``;
 # ``func(args)`` returns the process exit code.
-COMMAND_MODULES = ("run", "dev", "replay", "extract", "query", "backfill")
+COMMAND_MODULES = ("run", "dev", "replay", "extract", "query", "backfill", "boards")
 
 
 class CommandError(Exception):

@@ -7,6 +7,10 @@ A malformed file fails at load, naming the file and line, so a typo never turns 
 from __future__ import annotations
 
 import csv
+import io
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +118,48 @@ def write_boards(path: str | Path, boards: Iterable[Board], comment: str = "") -
         writer.writerow(HEADER)
         for board in boards:
             writer.writerow((board.ats, board.token, board.company))
+
+
+def append_boards(path: str | Path, boards: Iterable[Board]) -> tuple[list[Board], list[Board]]:
+    """Append ``boards`` to the config at ``path``; returns ``(added, already_there)``.
+
+    A board already in the file (same ATS, same token up to case, as ``load_boards`` compares them)
+    or twice in ``boards`` is not written again. The existing file is loaded first, so a file that is
+    already malformed is refused (``BoardsConfigError``) rather than appended to; the new content is
+    checked by loading it back and then replaces the file atomically, so nothing already listed is
+    ever lost to a failed write. A missing file is created with the header.
+    """
+    path = Path(path)
+    existing = load_boards(path) if path.exists() else []
+    seen = {(b.ats, b.token.lower()) for b in existing}
+    added: list[Board] = []
+    already_there: list[Board] = []
+    for board in boards:
+        key = (board.ats, board.token.lower())
+        (already_there if key in seen else added).append(board)
+        seen.add(key)
+    if not added:
+        return added, already_there
+    old = path.read_bytes() if path.exists() else ",".join(HEADER).encode() + b"\n"
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    lines = io.StringIO()
+    writer = csv.writer(lines, lineterminator="\n")
+    for board in added:
+        writer.writerow((board.ats, board.token, board.company))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(old + lines.getvalue().encode("utf-8"))
+        try:
+            load_boards(tmp)  # what we are about to install reads back (a bad token fails here, file untouched)
+        except BoardsConfigError as exc:
+            raise BoardsConfigError(str(exc).replace(str(tmp), str(path))) from None
+        if path.exists():
+            shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return added, already_there
