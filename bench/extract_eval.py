@@ -62,11 +62,12 @@ def _ashby_postings() -> dict[str, object]:
     """Every shipped Ashby posting, parsed by the pipeline's own adapter, by ``ashby/<file>#<id>``."""
     from jobpipeline.lib.boards import Board
     from jobpipeline.lib.sources import ashby
+    from jobpipeline.lib.sources.base import parse_board
 
     out = {}
     for path in sorted((REPLAY / "ashby").glob("*.json")):
         board = Board("ashby", path.stem, path.stem)
-        for posting in ashby.parse([path.read_bytes()], board):
+        for posting in parse_board(ashby, [path.read_bytes()], board).postings:
             out[f"ashby/{path.name}#{posting.source_job_id}"] = posting
     return out
 
@@ -129,6 +130,7 @@ def load_api() -> list[Example]:
     from jobpipeline.lib.boards import Board
     from jobpipeline.lib.extract.rules import employment_type_from_api
     from jobpipeline.lib.sources import lever
+    from jobpipeline.lib.sources.base import parse_board
 
     examples: list[Example] = []
     for key, p in _ashby_postings().items():
@@ -138,7 +140,7 @@ def load_api() -> list[Example]:
             gold["employment_type"] = kind
         examples.append(Example(key, *_text_of(p), gold))
     for path in sorted((REPLAY / "lever").glob("*.json")):
-        for p in lever.parse([path.read_bytes()], Board("lever", path.stem, path.stem)):
+        for p in parse_board(lever, [path.read_bytes()], Board("lever", path.stem, path.stem)).postings:
             gold = {**_salary_gold(p.salary_min, p.salary_max, p.salary_currency, p.salary_period),
                     **_remote_gold(p.workplace_type, p.remote)}
             if (kind := employment_type_from_api(p.employment_type)) is not None:

@@ -20,13 +20,14 @@ from jobpipeline.lib.extract.salary import find_salary, plausible
 from jobpipeline.lib.extract.schema import JobFields, parse_fields
 from jobpipeline.lib.extract.skills import canonical_skill, normalize_skills
 from jobpipeline.lib.sources import ashby
+from jobpipeline.lib.sources.base import parse_board
 
 REPO = Path(__file__).resolve().parents[2]
 REPLAY_ASHBY = REPO / "data" / "replay" / "ashby"
 
 
 def _ashby(board: str):
-    return ashby.parse([(REPLAY_ASHBY / f"{board}.json").read_bytes()], Board("ashby", board, board))
+    return parse_board(ashby, [(REPLAY_ASHBY / f"{board}.json").read_bytes()], Board("ashby", board, board)).postings
 
 
 def _extract(posting) -> JobFields:

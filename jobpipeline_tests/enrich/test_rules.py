@@ -113,3 +113,17 @@ def test_rules_throughput_on_real_postings(ashby_postings: list[dict]) -> None:
     per_s = len(postings) / (time.process_time() - started)
     print(f"\nrules extractor: {per_s:,.0f} jobs per CPU-second over {len(postings)} real postings")
     assert per_s > 800
+
+
+def test_non_ascii_capitals_are_lower_cased_like_str_lower() -> None:
+    """The byte-table lowering is exact only for ASCII: É, Ü, Í (and "İ", whose lower case is two
+    characters) must come out as ``str.lower()`` writes them, or keywords written that way are missed."""
+    from jobpipeline.lib.extract.keywords import lower_and_normalize
+
+    for text in ("Modalidad: HÍBRIDO — Über uns, ÉQUIPE", "Istanbul İŞ İLANI", "Plain ASCII, Remote", "ΣΟΦΟΣ’ • déjà"):
+        low, normalized = lower_and_normalize(text)
+        assert low == text.lower(), text
+        assert len(normalized) == len(low) + 2
+    # A Spanish posting that writes its work mode in capitals: "HÍBRIDO" is the keyword "híbrido".
+    fields = extract_rules("Backend Engineer", "Madrid", "Modalidad de trabajo: HÍBRIDO.\nEquipo de datos en Madrid.")
+    assert fields.remote == "hybrid"

@@ -83,15 +83,23 @@ def normalize(low: str) -> str:
 _UPPER, _LOWER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"
 _LOWER_ASCII = bytes.maketrans(_UPPER, _LOWER)
 _LOWER_NORMALIZE = bytes(_NORMALIZE[_LOWER_ASCII[b]] for b in range(256))
+_ASCII_BYTES = bytes(range(128))
 
 
 def lower_and_normalize(text: str) -> tuple[str, str]:
-    """(``text`` lower-cased, ``normalize`` of it) from one UTF-8 encoding, same offsets as ``text``.
+    """(``text`` lower-cased as ``str.lower()`` does, ``normalize`` of it), same offsets as ``text``.
 
-    Only ASCII capitals are lower-cased (by byte table): ``str.lower()`` looks every character of a
-    6 KB posting up in the Unicode tables and cost as much as the keyword scan itself. Non-ASCII
-    capitals (É, Ü) stay as written, which no keyword or pattern here depends on."""
+    ``str.lower()`` looks every character of a 6 KB posting up in the Unicode tables and cost as
+    much as the keyword scan itself, so ASCII capitals are lowered by a byte table. That is exact
+    only when no non-ASCII character has a lower case: the non-ASCII bytes are cut out (ASCII bytes
+    never occur inside a multi-byte UTF-8 sequence) and those few characters are checked; a text
+    with É or Ü in it takes ``str.lower()`` (which may change the length, rarely: "İ")."""
     raw = text.encode("utf-8", "surrogatepass")
+    if not text.isascii():
+        foreign = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        if foreign.lower() != foreign:
+            low = text.lower()
+            return low, normalize(low)
     low = raw.translate(_LOWER_ASCII).decode("utf-8", "surrogatepass")
     if "\xa0" in text or "\u202f" in text:  # one character each way, so offsets stay put
         raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")

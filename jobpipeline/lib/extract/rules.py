@@ -100,7 +100,8 @@ _VISA_YES = _on_lower(
 )
 
 # --- remote regions: "Remote (US)", "REMOTE - EMEA", "Remote in Europe", "Remote (United States | Canada)"
-_REGION_AFTER_REMOTE = re.compile(r"remote\s*(?:\(([^)]{2,80})\)|[-–—:,]\s*([A-Za-z][A-Za-z .&/]{1,40})|\s+(?:in|within|across)\s+(?:the\s+)?([A-Z][A-Za-z .&/]{1,40}))", re.I)
+# Both run on the lower-cased text: with re.I the engine loses its literal prefilter for "remote".
+_REGION_AFTER_REMOTE = re.compile(r"remote\s*(?:\(([^)]{2,80})\)|[-–—:,]\s*([a-z][a-z .&/]{1,40})|\s+(?:in|within|across)\s+(?:the\s+)?([a-z][a-z .&/]{1,40}))")
 _REGION_NAMES = {
     "us": "US", "usa": "US", "u.s.": "US", "u.s": "US", "united states": "US", "us only": "US", "america": "US",
     "canada": "Canada", "can": "Canada", "north america": "North America", "na": "North America",
@@ -116,6 +117,8 @@ _REGION_NEXT_TO_REMOTE = re.compile(  # on lower-case text: re.I would defeat th
 )
 _SPLIT_REGIONS = re.compile(r"\s*(?:,|/|\||&|\bor\b|\band\b|;|\+)\s*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# The line boundaries of str.splitlines()
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 
@@ -189,7 +192,7 @@ def _years(low: str, positions: list[int]) -> int | None:
         if not _NUMBER_BEFORE.search(low, max(0, pos - 24), pos):
             continue  # "years" with no number just before it ("for years", "this year") states no requirement
         window = low[max(0, pos - 40) : pos + 70]
-        found = years_experience_min(window)
+        found = _years_in_lower(window)
         if found is not None:
             return found
     return None
@@ -198,7 +201,7 @@ def _years(low: str, positions: list[int]) -> int | None:
 def _visa(low: str, positions: list[int]) -> bool | None:
     if not positions:
         return None
-    return visa_sponsorship("\n".join(low[max(0, p - 90) : p + 60] for p in positions))
+    return _visa_in_lower("\n".join(low[max(0, p - 90) : p + 60] for p in positions))
 
 
 def seniority_from_title(title: str) -> str | None:
@@ -228,7 +231,11 @@ def employment_type_from_api(value: str | None) -> str | None:
 
 
 def years_experience_min(text: str) -> int | None:
-    text = text.lower()
+    return _years_in_lower(text.lower())
+
+
+def _years_in_lower(text: str) -> int | None:
+    """``years_experience_min`` of text that is already lower-case (windows of the scanned text)."""
     for m in _YEARS.finditer(text):
         tail = m.group("tail")
         if not _YEARS_CONTEXT.search(tail) and not _YEARS_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
@@ -243,7 +250,10 @@ def years_experience_min(text: str) -> int | None:
 
 
 def visa_sponsorship(text: str) -> bool | None:
-    text = text.lower()
+    return _visa_in_lower(text.lower())
+
+
+def _visa_in_lower(text: str) -> bool | None:
     if _VISA_NO.search(text):
         return False
     if _VISA_YES.search(text):
@@ -253,8 +263,10 @@ def visa_sponsorship(text: str) -> bool | None:
 
 def remote_regions(header: str, description: str = "", remote_positions: list[int] | None = None) -> list[str]:
     """Where remote work is allowed: "Remote (US)", "REMOTE - EMEA", "Remote in Europe", "US Remote"."""
-    text = header + "\n" + "\n".join(description[p : p + 80] for p in (remote_positions or [])[:6])
+    text = (header + "\n" + "\n".join(description[p : p + 80] for p in (remote_positions or [])[:6])).lower()
     regions: dict[str, None] = {}
+    if "remote" not in text:
+        return []
     for m in _REGION_AFTER_REMOTE.finditer(text):
         chunk = next(g for g in m.groups() if g)
         for part in _SPLIT_REGIONS.split(chunk):
@@ -262,7 +274,7 @@ def remote_regions(header: str, description: str = "", remote_positions: list[in
             if name:
                 regions[name] = None
     if not regions:
-        for m in _REGION_NEXT_TO_REMOTE.finditer(text.lower()):
+        for m in _REGION_NEXT_TO_REMOTE.finditer(text):
             name = _REGION_NAMES.get((m.group(1) or m.group(2)).lower())
             if name:
                 regions[name] = None
@@ -282,8 +294,14 @@ def summary(title: str, description: str, low: str | None = None, role_starts: l
         role_starts = [i for i in (low.find(h) for h in ROLE_STARTS) if i >= 0]
     found = [i for i in role_starts if i < 8000]
     start = description.find("\n", min(found)) + 1 if found else 0
-    for line in description[start : start + 4000].splitlines():
-        line = line.strip(" -•*\t")
+    # Line by line with find: the first line that reads as a sentence is usually near the start,
+    # and splitting 4,000 characters into lines cost more than the search for it.
+    end = min(len(description), start + 4000)
+    while start < end:
+        cut = _LINE_BREAK.search(description, start, end)
+        stop = cut.start() if cut else end
+        line = description[start:stop].strip(" -•*\t")
+        start = cut.end() if cut else end
         if len(line) >= 40 and not line.endswith(":"):
             sentence = _SENTENCE.split(line, maxsplit=1)[0]
             return sentence[: MAX_SUMMARY_CHARS - 1].rstrip() + ("…" if len(sentence) >= MAX_SUMMARY_CHARS else "")

@@ -38,8 +38,11 @@ def _amount(p: str) -> str:
     return rf"(?P<{p}pre>{_CUR_PRE})?\s?(?P<{p}num>{_NUM})(?P<{p}suf>{_SUF})?"
 
 
+# The lookahead changes no match (every one starts with a digit, a currency's first character, or
+# one space before a digit); it lets the engine leave most positions after one character test
+# instead of trying ~50 currency alternatives at each.
 _MONEY = re.compile(
-    rf"(?<![\w.,])(?:{_amount('a')})(?:{_SEP}(?:{_amount('b')}))?(?:\s?(?P<post>{_CUR_POST})(?![a-zA-Z]))?"
+    rf"(?<![\w.,])(?=[\dA-Z$€£₹¥₩₪]|\s\d)(?:{_amount('a')})(?:{_SEP}(?:{_amount('b')}))?(?:\s?(?P<post>{_CUR_POST})(?![a-zA-Z]))?"
 )
 # Only spans that touch a currency, a k-suffix or a pay word are money; the cheap prefilter skips
 # texts that cannot hold pay at all (most of a long description).
@@ -124,6 +127,7 @@ _NOT_PAY_AFTER = re.compile(
 )
 # "<role>s get/earn …": the pay of the people named, which is this job's only if the title names them too.
 _OTHER_ROLE = re.compile(r"\b((?:[a-z]+\s+)?[a-z]{3,}?)s\s+(?:get|earn|make|receive|are\s+paid)\b")
+_OTHER_ROLE_VERB = re.compile(r"s\s+(?:get|earn|make|receive|are\s+paid)\b")  # cheap test: no verb, no match
 _UP_TO = re.compile(r"(?:up\s+to|max(?:imum)?\.?|bis\s+zu|jusqu'à|hasta)\s*$")
 _FROM = re.compile(r"(?:from|starting\s+at|min(?:imum)?\.?|ab|à\s+partir\s+de|desde|at\s+least)\s*$")
 _DIGIT = re.compile(r"\d")
@@ -294,6 +298,8 @@ _ROW_LABEL = re.compile(r"(?:^|[:\n•])\s*[-*•]?\s*([A-Z][^\n:$€£\d]{1,40}
 def _row_label(text: str, start: int) -> str | None:
     """The place label a table row gives its amount ("- UK: 75.000 GBP" → "UK"), if any."""
     line = text[max(0, start - 50) : start]
+    if not line.rstrip().endswith(":"):
+        return None  # the pattern ends in ":" and white space; its lazy label is slow to rule out
     m = _ROW_LABEL.search(line)
     return m.group(1).strip() if m else None
 
@@ -377,7 +383,7 @@ def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] 
     clause = _CLAUSE_BREAK.split(before)[-1][-30:]  # funding words count only in the same clause
     if _NOT_PAY_AFTER.search(after) or _not_pay_before(clause):
         return None
-    other = _OTHER_ROLE.search(clause)
+    other = _OTHER_ROLE.search(clause) if _OTHER_ROLE_VERB.search(clause) else None
     if other and other.group(1).lower() not in title.lower():
         return None  # "founding engineers get $250k" in an intern posting: another role's pay
     if not cur and not (_PAY_CONTEXT.found_in(clause) or _PAY_CONTEXT.found_in(after[:25])):
