@@ -184,6 +184,8 @@ def run_worker_health(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple
         if current is not None:
             if run.run_id in current:
                 return WorkerStatus.RUNNING, "the code server is executing it"
+            if run.status == dg.DagsterRunStatus.STARTING:  # launched a moment ago; start_timeout_seconds judges it
+                return WorkerStatus.UNKNOWN, "its code server is starting it"
             return WorkerStatus.FAILED, "its code server is not executing it (the run worker exited)"
         if not _local_host(grpc_info.get("host")):
             return WorkerStatus.RUNNING, f"its code server {grpc_info.get('host')} cannot be reached; not judged"

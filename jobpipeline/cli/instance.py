@@ -15,6 +15,7 @@ import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -79,7 +80,8 @@ class ReapedRun:
 
 
 def reap_dead_runs(instance: Any) -> list[ReapedRun]:
-    """Mark failed every unfinished run whose worker is gone, and free the pool slots it held.
+    """Mark failed every unfinished run whose worker is gone, and free the pool slots it held;
+    cancel the queued runs of a ``jobpipeline`` command that died (nobody waits for them).
 
     Such a run is not retried by run_retries (it gets ``dagster/max_retries=0`` first): the command
     that reaps it is about to run its work again. A run of a worker that is alive is left alone."""
@@ -87,7 +89,16 @@ def reap_dead_runs(instance: Any) -> list[ReapedRun]:
 
     from jobpipeline.cli.dagster_private import WorkerStatus, run_worker_health
 
+    from jobpipeline.cli.submit import CLI_PROCESS_TAG
+
     reaped = []
+    waiting = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=waiting)):
+        host, _, pid = run.tags.get(CLI_PROCESS_TAG, "").rpartition(":")
+        if host == socket.gethostname() and pid.isdigit() and not _pid_exists(int(pid)):
+            why = f"the jobpipeline command that queued it (pid {pid}) is gone"
+            instance.report_run_canceled(run, f"jobpipeline: {why}; cancelled")
+            reaped.append(ReapedRun(run.run_id, run.job_name, run.tags.get("dagster/partition"), why))
     unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
         status, why = run_worker_health(instance, run)
@@ -100,6 +111,16 @@ def reap_dead_runs(instance: Any) -> list[ReapedRun]:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         reaped.append(ReapedRun(run.run_id, run.job_name, run.tags.get("dagster/partition"), why))
     return reaped
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager

@@ -117,7 +117,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
 
     Ctrl-C cancels the runs not yet ended and returns a summary saying which had finished."""
     from jobpipeline.cli.instance import prepared_instance
-    from jobpipeline.cli.submit import RunsInterrupted, run_session
+    from jobpipeline.cli.submit import run_session
     from jobpipeline.defs.scrape.partitions import board_partition_key
     from jobpipeline.lib.boards import BoardsConfigError, load_boards
 
@@ -150,11 +150,12 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
                 (record,) = session.wait([session.submit(DOWNSTREAM_JOB, IN_PROCESS)])
                 summary.runs.append((record.label, record.run_id, record.success))
                 summary.downstream.update(session.materializations(record))
-        except RunsInterrupted as interrupted:
+        except KeyboardInterrupt:  # Ctrl-C stops the whole command: no further run, none left running
             summary.interrupted = True
+            records = session.cancel_all()
             done = {run_id for _, run_id, _ in summary.runs}
-            summary.runs += [(r.label, r.run_id, r.success) for r in interrupted.records if r.run_id not in done]
-            summary.statuses = {r.run_id: r.status for r in interrupted.records}
+            summary.runs += [(r.label, r.run_id, r.success) for r in records if r.run_id not in done]
+            summary.statuses = {r.run_id: r.status for r in records}
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -4,12 +4,14 @@
 dagster-daemon launches the queued runs (the one of ``jobpipeline dev`` if it runs, else one of
 its own), submits runs through the instance's run coordinator, prints each run's progress, follows
 a run that run_retries launched again, and on Ctrl-C cancels every run it submitted that has not
-ended. So runs of ``jobpipeline run`` have a code-location origin: they show under their job and in
+ended (``cancel_all``). So runs of ``jobpipeline run`` have a code-location origin: they show under their job and in
 the timeline, obey the concurrency limits of dagster.yaml, and the UI can re-execute them.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -20,6 +22,9 @@ from jobpipeline import settings
 from jobpipeline.cli import CommandError
 
 CLI_RUN_TAG = "jobpipeline/cli"
+# "<host>:<pid>" of the command waiting for the run: a queued run whose command died is cancelled
+# by the next one (jobpipeline.cli.instance.reap_dead_runs) instead of running with nobody waiting.
+CLI_PROCESS_TAG = "jobpipeline/cli_process"
 RETRY_WAIT_S = 120  # how long a run marked "will retry" may take to get its retry queued
 CANCEL_WAIT_S = 90
 
@@ -36,18 +41,10 @@ class RunRecord:
         return self.status == "SUCCESS"
 
 
-class RunsInterrupted(Exception):
-    """Ctrl-C: the session's unfinished runs were cancelled; ``records`` says how each ended."""
-
-    def __init__(self, records: list[RunRecord]):
-        super().__init__("interrupted")
-        self.records = records
-
-
 class RunSession:
     def __init__(self, instance: Any, workspace: Any, daemon: Any, *, tag: str, echo: bool = True):
         self.instance, self.workspace, self.daemon = instance, workspace, daemon
-        self.tags = {CLI_RUN_TAG: tag}
+        self.tags = {CLI_RUN_TAG: tag, CLI_PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}"}
         self.echo = echo
         self.started = time.perf_counter()
         self.records: list[RunRecord] = []
@@ -67,20 +64,17 @@ class RunSession:
         return job_name in job_names(self.workspace)
 
     def wait(self, records: list[RunRecord], poll_s: float = 1.0) -> list[RunRecord]:
-        """Until every run in ``records`` ended (after its retries); Ctrl-C cancels them all."""
-        try:
-            pending = list(records)
-            retry_since: dict[str, float] = {}
-            while pending:
-                for record in list(pending):
-                    if self._advance(record, retry_since):
-                        pending.remove(record)
-                if pending:
-                    self._check_daemon()
-                    time.sleep(poll_s)
-            return records
-        except KeyboardInterrupt:
-            raise RunsInterrupted(self._cancel_all()) from None
+        """Until every run in ``records`` ended (after its retries)."""
+        pending = list(records)
+        retry_since: dict[str, float] = {}
+        while pending:
+            for record in list(pending):
+                if self._advance(record, retry_since):
+                    pending.remove(record)
+            if pending:
+                self._check_daemon()
+                time.sleep(poll_s)
+        return records
 
     def _advance(self, record: RunRecord, retry_since: dict[str, float]) -> bool:
         """Refresh ``record``; True once it has ended for good."""
@@ -107,7 +101,8 @@ class RunSession:
         if self.daemon is not None and self.daemon.poll() is not None:
             raise CommandError(f"dagster-daemon exited ({self.daemon.returncode}); see $DAGSTER_HOME/daemon.log")
 
-    def _cancel_all(self) -> list[RunRecord]:
+    def cancel_all(self) -> list[RunRecord]:
+        """Cancel every run of the session not yet ended (what Ctrl-C does); how each ended."""
         from jobpipeline.cli.dagster_private import cancel_runs
 
         unfinished = [r for r in self.records if not self._finished(r.run_id)]
