@@ -10,8 +10,9 @@ run (``single_run``), rebuilding ``jobs`` from the raw files on disk. A backfill
 daemon: the one of ``jobpipeline dev`` when it runs on the same ``DAGSTER_HOME``; otherwise this
 command starts ``dagster-daemon run`` itself for as long as the backfill takes (``--no-wait`` only
 submits). ``--in-process`` runs the same partitions without any daemon or run worker process
-(``execute_in_process``, like ``jobpipeline run``): faster to start, the runs show in the UI's Runs
-list (tag ``jobpipeline/backfill``) but not as a backfill.
+(``execute_in_process``): faster to start, the runs show in the UI's Runs list (tag
+``jobpipeline/backfill``) but not as a backfill, and have no code-location origin (the UI cannot
+re-execute them).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from jobpipeline import settings
@@ -153,7 +153,6 @@ class BackfillSummary:
 
 def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSummary:
     """Each HN month, or the whole board range, as a run of this process on the ``DAGSTER_HOME`` instance."""
-    import dagster as dg
 
     with prepared_instance():  # creates the instance's storage here, under the lock: worker processes racing to do it collide
         pass

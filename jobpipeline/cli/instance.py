@@ -185,10 +185,10 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
-def dagster_daemon(instance: Any, *, echo: bool = True) -> Iterator[subprocess.Popen | None]:
+def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) -> Iterator[subprocess.Popen | None]:
     """``dagster-daemon run`` on the project's workspace for the duration, unless one already runs
     this instance. It dequeues and launches the runs, monitors them and frees their pool slots."""
-    if daemon_running(instance, wait_s=35.0):
+    if daemon_running(instance, wait_s=wait_s):
         if echo:
             print("runs are launched by the dagster-daemon already running on this DAGSTER_HOME", flush=True)
         yield None

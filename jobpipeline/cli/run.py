@@ -1,8 +1,10 @@
 """``jobpipeline run``: materialize one day's partitions end to end through Dagster, then print a summary.
 
-Runs go through the Dagster instance of ``DAGSTER_HOME`` (default ``<JOBPIPELINE_HOME>/dagster``),
-so they show in ``dagster dev`` on the same home. Offline by default: a replay server on 127.0.0.1
-serves the shipped recordings; ``--live`` scrapes the public APIs.
+The runs are submitted as the UI submits them (``jobpipeline.cli.submit``): against the project's
+code location, through the queued run coordinator of the ``DAGSTER_HOME`` instance (default
+``<JOBPIPELINE_HOME>/dagster``), launched by a dagster-daemon; so they show in ``dagster dev`` on
+the same home under their job, and can be re-executed there. Offline by default: a replay server on
+127.0.0.1 serves the shipped recordings; ``--live`` scrapes the public APIs.
 """
 
 from __future__ import annotations

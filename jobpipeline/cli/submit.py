@@ -42,8 +42,10 @@ class RunRecord:
 
 
 class RunSession:
-    def __init__(self, instance: Any, workspace: Any, daemon: Any, *, tag: str, echo: bool = True):
+    def __init__(self, instance: Any, workspace: Any, daemon: Any, *, tag: str, echo: bool = True, stack: ExitStack | None = None):
         self.instance, self.workspace, self.daemon = instance, workspace, daemon
+        self._stack = stack  # where a daemon started later is stopped
+        self._daemon_checked = time.monotonic()
         self.tags = {CLI_RUN_TAG: tag, CLI_PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}"}
         self.echo = echo
         self.started = time.perf_counter()
@@ -98,8 +100,19 @@ class RunSession:
         return True
 
     def _check_daemon(self) -> None:
-        if self.daemon is not None and self.daemon.poll() is not None:
-            raise CommandError(f"dagster-daemon exited ({self.daemon.returncode}); see $DAGSTER_HOME/daemon.log")
+        """Our daemon must be alive; another one (``jobpipeline dev``'s, or a concurrent command's) may
+        stop at any time, and then this session starts its own so its queued runs still launch."""
+        from jobpipeline.cli.instance import dagster_daemon, daemon_running
+
+        if self.daemon is not None:
+            if self.daemon.poll() is not None:
+                raise CommandError(f"dagster-daemon exited ({self.daemon.returncode}); see $DAGSTER_HOME/daemon.log")
+            return
+        if time.monotonic() - self._daemon_checked < 5.0 or self._stack is None:
+            return
+        self._daemon_checked = time.monotonic()
+        if not daemon_running(self.instance):
+            self.daemon = self._stack.enter_context(dagster_daemon(self.instance, echo=self.echo, wait_s=0.0))
 
     def cancel_all(self) -> list[RunRecord]:
         """Cancel every run of the session not yet ended (what Ctrl-C does); how each ended."""
@@ -146,4 +159,4 @@ def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSe
             workspace = stack.enter_context(open_workspace(instance, settings.REPO_DIR / "workspace.yaml"))
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
-        yield RunSession(instance, workspace, daemon, tag=tag, echo=echo)
+        yield RunSession(instance, workspace, daemon, tag=tag, echo=echo, stack=stack)

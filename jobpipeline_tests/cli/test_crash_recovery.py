@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from jobpipeline_tests.cli.conftest import command_env, wait_for
 
