@@ -88,7 +88,6 @@ def reap_dead_runs(instance: Any) -> list[ReapedRun]:
     import dagster as dg
 
     from jobpipeline.cli.dagster_private import WorkerStatus, run_worker_health
-
     from jobpipeline.cli.submit import CLI_PROCESS_TAG
 
     reaped = []
@@ -104,9 +103,11 @@ def reap_dead_runs(instance: Any) -> list[ReapedRun]:
         status, why = run_worker_health(instance, run)
         if status != WorkerStatus.FAILED:
             continue
-        message = f"jobpipeline: run worker died ({why}); marked failed"
+        latest = instance.get_run_by_id(run.run_id)
+        if latest.is_finished:  # it ended while we looked
+            continue
         instance.add_run_tags(run.run_id, {"dagster/max_retries": "0"})
-        instance.report_run_failed(instance.get_run_by_id(run.run_id), message)
+        instance.report_run_failed(latest, f"jobpipeline: run worker died ({why}); marked failed")
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         reaped.append(ReapedRun(run.run_id, run.job_name, run.tags.get("dagster/partition"), why))

@@ -71,10 +71,15 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def runs_by_status(dagster_home: Path) -> dict[str, list]:
+    """The instance's runs by status. Opened under the CLI's instance lock: a test polling a fresh
+    home while the command creates its storage is one more racer (it corrupted SQLite's alembic
+    table once, as two unlocked first commands do)."""
     import dagster as dg
 
+    from jobpipeline.cli.instance import instance_lock
+
     by_status: dict[str, list] = {}
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    with instance_lock(dagster_home), dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for run in instance.get_runs():
             by_status.setdefault(run.status.value, []).append(run)
     return by_status
