@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from jobpipeline.lib.boards import Board  # noqa: E402
 from jobpipeline.lib.postings import POSTING_SCHEMA, Posting, postings_frame  # noqa: E402
-from jobpipeline.lib.sources import ashby  # noqa: E402
+from jobpipeline.lib.sources import ashby, parse_board  # noqa: E402
 from jobpipeline.lib.text import html_to_text  # noqa: E402
 
 NAIVE_SAMPLE = 5_000
@@ -43,7 +43,7 @@ CORPUS = REPO / "data" / "replay"
 def templates() -> list[Posting]:
     found: list[Posting] = []
     for path in sorted((CORPUS / "ashby").glob("*.json")):
-        found.extend(ashby.parse([path.read_bytes()], Board("ashby", path.stem, path.stem)))
+        found.extend(parse_board(ashby, [path.read_bytes()], Board("ashby", path.stem, path.stem)).postings)
     if not found:
         raise SystemExit("no Ashby recordings under data/replay/ashby: run `jobpipeline replay build-corpus` first")
     return found

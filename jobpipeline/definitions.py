@@ -19,12 +19,23 @@ from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.defs.scrape.schedules import daily_scrape_job, daily_scrape_schedule
 
+# Declarative automation runs only while the daemon's automation sensor does. Declared here,
+# RUNNING by default, so `enriched_jobs` follows every sync in any deployment without a click.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "default_automation_condition_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Evaluates the assets' automation conditions: requests enriched_jobs after every sync "
+    "(jobs, hn_jobs) once no sync is running.",
+)
+
 defs = dg.Definitions(
     assets=[raw_postings, jobs, hn_postings, hn_jobs, enriched_jobs, analytics],
     asset_checks=JOBS_CHECKS,
     jobs=[daily_scrape_job, hn_month_job, analytics_job, downstream_job],
     schedules=[daily_scrape_schedule, hn_current_month_schedule],
-    sensors=[analytics_size_sensor],
+    sensors=[analytics_size_sensor, automation_sensor],
     resources={
         "job_boards": JobBoardsResource(),
         "store": StoreResource(),

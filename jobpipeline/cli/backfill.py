@@ -98,10 +98,10 @@ def boards_request(start: str, end: str, *, source: str | None = None, live: boo
 def _keys_in_range(partitions_def: Any, start: str, end: str, shape: str) -> list[str]:
     import dagster as dg
 
-    for key in (start, end):
-        if not partitions_def.has_partition_key(key):
-            first, last = partitions_def.get_first_partition_key(), partitions_def.get_last_partition_key()
-            raise CommandError(f"{key!r} is not a partition: partitions are {shape}, from {first} to {last}")
+    from jobpipeline.cli.partition_keys import check_partition_key
+
+    for key, flag in ((start, "--from"), (end, "--to")):
+        check_partition_key(partitions_def, key, shape, flag)
     if end < start:
         raise CommandError(f"--to {end} is before --from {start}")
     return list(partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))

@@ -3,6 +3,11 @@
     echo '{"title": "Senior Python Engineer", "location": "Remote (US)", "description": "$150k-$180k"}' \\
         | jobpipeline extract --backend rules
 
+Exactly one output line per input line, in order: the fields, or ``{"line": N, "error": "..."}``
+for a line that is not a JSON object of strings (or not UTF-8) or whose extraction failed; the
+exit code is 1 when any line failed. The OpenAI-compatible backend's API key comes from the
+environment (``JOBPIPELINE_LLM_API_KEY``), never the command line, where ``ps`` shows it.
+
 Also ``jobpipeline prepare-model``: builds the SmolLM2 CPU test model folder for the vllm backend.
 """
 
@@ -23,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="model id or local folder (vllm/openai); default: the production model")
     p.add_argument("--base-url", default=None,
                    help="OpenAI-compatible server (openai; hybrid uses it when given); default: JOBPIPELINE_LLM_BASE_URL, else http://127.0.0.1:8000/v1")
-    p.add_argument("--api-key", default=os.environ.get("JOBPIPELINE_LLM_API_KEY", ""))
+    # Refused with a clear message: a key on the command line is visible to every user in `ps`.
+    p.add_argument("--api-key", default=None, help=argparse.SUPPRESS)
     p.add_argument("--quantization", default="auto", help="auto (FP8 on a CUDA GPU that has it), fp8, none")
     p.add_argument("--max-model-len", type=int, default=8192)
     p.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="on CPU: share of RAM (≤ 0.5)")
@@ -38,19 +44,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.set_defaults(func=run_prepare_model)
 
 
-def _read_postings(stream: Any) -> list[dict]:
-    postings = []
-    for number, line in enumerate(stream, 1):
+TEXT_FIELDS = ("title", "location", "description")
+
+
+def read_postings(stream: Any) -> list[dict | str]:
+    """Each input line (bytes) as a posting of clean text fields, or the error that line gets instead."""
+    from jobpipeline.lib.text import clean_text
+
+    read: list[dict | str] = []
+    for number, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            read.append(f"line {number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+            continue
         if not line.strip():
+            read.append(f"line {number}: empty (expected a JSON object with title, location, description)")
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CommandError(f"line {number} is not JSON: {exc.msg}") from exc
-        if not isinstance(item, dict) or not isinstance(item.get("title", ""), str):
-            raise CommandError(f"line {number}: expected an object with title, location, description")
-        postings.append(item)
-    return postings
+            read.append(f"line {number}: not JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(item, dict):
+            read.append(f"line {number}: expected a JSON object with title, location, description")
+            continue
+        wrong = [k for k in TEXT_FIELDS if item.get(k) is not None and not isinstance(item[k], str)]
+        if wrong:
+            read.append(f"line {number}: {', '.join(wrong)}: expected a string")
+            continue
+        # The one sanitizer: markup, controls and lone surrogates (JSON's "\\ud800") out before any model.
+        read.append({k: clean_text(item.get(k)) for k in TEXT_FIELDS})
+    return read
 
 
 def run_extract(args: argparse.Namespace) -> int:
@@ -58,7 +83,10 @@ def run_extract(args: argparse.Namespace) -> int:
     from jobpipeline.lib.extract.enrich import extract_postings, make_backend
     from jobpipeline.lib.extract.vllm_backend import QuantizationError
 
-    postings = _read_postings(sys.stdin)
+    if args.api_key is not None:
+        raise CommandError("--api-key is not accepted (any user sees it in `ps`): set JOBPIPELINE_LLM_API_KEY instead")
+    read = read_postings(sys.stdin.buffer)
+    postings = [p for p in read if isinstance(p, dict)]
     options: dict[str, Any] = {
         "quantization": args.quantization,
         "max_model_len": args.max_model_len,
@@ -71,28 +99,30 @@ def run_extract(args: argparse.Namespace) -> int:
         options["model"] = args.model
     if args.backend == "openai" or (args.backend == "hybrid" and args.base_url is not None):
         base_url = args.base_url or os.environ.get("JOBPIPELINE_LLM_BASE_URL", "http://127.0.0.1:8000/v1")
-        options.update(base_url=base_url, api_key=args.api_key)
+        options.update(base_url=base_url, api_key=os.environ.get("JOBPIPELINE_LLM_API_KEY", ""))
     try:
         backend = make_backend(args.backend, **options)
     except ModuleNotFoundError as exc:
         raise CommandError(f"backend {args.backend} needs {exc.name}: bash jobpipeline/lib/extract/install_cpu_vllm.sh") from exc
-    texts = [
-        PostingText(str(i), str(p.get("title") or ""), str(p.get("location") or ""), str(p.get("description") or ""))
-        for i, p in enumerate(postings)
-    ]
+    texts = [PostingText(str(i), p["title"], p["location"], p["description"]) for i, p in enumerate(postings)]
     try:
         outcomes = extract_postings(backend, texts) if texts else []
     except QuantizationError as exc:
         raise CommandError(str(exc)) from exc
     finally:
         backend.close()
+    extracted = iter(outcomes)
     failed = 0
-    for outcome in outcomes:
-        if outcome.fields is None:
-            failed += 1
-            record: dict[str, Any] = {"error": outcome.error}
+    for number, posting in enumerate(read, 1):
+        if isinstance(posting, str):
+            record: dict[str, Any] = {"line": number, "error": posting}
         else:
-            record = outcome.fields.model_dump()
+            outcome = next(extracted)
+            if outcome.fields is None:
+                record = {"line": number, "error": outcome.error}
+            else:
+                record = outcome.fields.model_dump()
+        failed += "error" in record
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     return 1 if failed else 0

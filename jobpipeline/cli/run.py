@@ -175,18 +175,11 @@ def _set_metadata(into: dict[str, int], assets: dict[str, dict[str, Any]], asset
             into[key] = int(meta[key])
 
 
-def partition_day(value: str | None) -> str:
-    """The ``--date`` argument as a partition day (default: today, UTC); the one place it is parsed."""
-    day = value or datetime.now(timezone.utc).date().isoformat()
-    try:
-        datetime.strptime(day, "%Y-%m-%d")
-    except ValueError:
-        raise CommandError(f"--date {day!r} is not a date in YYYY-MM-DD form") from None
-    return day
-
-
 def main(args: argparse.Namespace) -> int:
-    day = partition_day(args.date)
+    from jobpipeline.cli.partition_keys import check_partition_key
+    from jobpipeline.defs.scrape.partitions import daily
+
+    day = check_partition_key(daily, args.date or datetime.now(timezone.utc).date().isoformat(), "YYYY-MM-DD", "--date")
     from jobpipeline.defs.scrape.resources import default_mode
 
     mode = "live" if args.live or (args.replay is None and default_mode() == "live") else "replay"

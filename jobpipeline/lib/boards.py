@@ -37,25 +37,41 @@ def load_boards(path: str | Path, known_ats: Iterable[str] | None = None) -> lis
 
     Blank lines and lines starting with ``#`` are skipped; the first other line must be the header
     ``ats,board_token,company``. An empty company falls back to the token. ``known_ats`` defaults
-    to the registered source adapters; each adapter also checks its own token format.
+    to the registered source adapters; each adapter also checks its own token format (one URL path
+    segment, not ``.``/``..``, no control characters). A UTF-8 byte-order mark (what spreadsheet
+    programs write) is accepted; bytes that are not UTF-8 are an error naming the line.
     """
     from jobpipeline.lib.sources import ADAPTERS  # late: sources import this module's Board
 
     path = Path(path)
     adapters = {name: ADAPTERS.get(name) for name in (known_ats if known_ats is not None else ADAPTERS)}
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise BoardsConfigError(f"{path}: cannot read boards config: {exc.strerror or exc}") from exc
+    bom = b"\xef\xbb\xbf"
+    body = raw[len(bom) :] if raw.startswith(bom) else raw
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        lineno = body[: exc.start].count(b"\n") + 1
+        column = exc.start - body.rfind(b"\n", 0, exc.start)
+        raise BoardsConfigError(
+            f"{path}:{lineno}: not UTF-8 (byte 0x{body[exc.start]:02x} in column {column}); save the file as UTF-8"
+        ) from None
 
     boards: list[Board] = []
     first_seen: dict[tuple[str, str], int] = {}
     header_seen = False
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):  # only \n ends a line: other breaks are errors
+        line = line.removesuffix("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = f"{path}:{lineno}"
         fields = [f.strip() for f in next(csv.reader([line]))]
+        control = next((c for f in fields for c in f if not c.isprintable()), None)
+        if control is not None:
+            raise BoardsConfigError(f"{where}: control or invisible character {control!r} in {line.strip()!r}")
         if not header_seen:
             if tuple(f.lower() for f in fields) != HEADER:
                 raise BoardsConfigError(f"{where}: expected header {','.join(HEADER)!r}, got {line.strip()!r}")

@@ -7,13 +7,21 @@
 - ``outcomes.json``: one object per board (ok, http_status, error, n_postings, n_bytes, duration_s).
 
 A partition is written to a temporary sibling directory and renamed into place, so a crashed
-scrape never leaves a half-written partition that a later ``jobs`` run would trust.
+scrape never leaves a half-written partition that a later ``jobs`` run would trust. What such a
+crash leaves behind (``.<key>.<host>-<pid>-<id>.tmp`` / ``.old``) is removed by the next write in
+the same source folder, once its writer is gone: its process no longer runs on this host, or it is
+older than ``ORPHAN_AGE_S`` (another host's). A ``.old`` folder whose partition is missing (the
+crash fell between the two renames) is the last complete partition: it is put back, not removed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import socket
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +30,10 @@ from typing import Any
 import polars as pl
 
 from jobpipeline.lib.postings import POSTING_SCHEMA
+
+
+ORPHAN_AGE_S = 3600  # a write takes seconds; an hour-old temporary folder has no writer left
+_TEMP_NAME = re.compile(r"^\.(?P<key>[^.]+)\.(?:(?P<host>.+)-(?P<pid>\d+)-)?[0-9a-f]{8}\.(?P<kind>tmp|old)$")
 
 
 class MissingPartitionError(FileNotFoundError):
@@ -51,7 +63,8 @@ class RawPartition:
 
     def write(self, postings: pl.DataFrame, outcomes: list[dict[str, Any]], bodies: dict[str, Any]) -> None:
         """Replace the partition atomically with these postings, outcomes and raw bodies."""
-        tmp = self.root.with_name(f".{self.root.name}.{uuid.uuid4().hex[:8]}.tmp")
+        remove_orphans(self.root.parent)
+        tmp = self.root.with_name(f".{self.root.name}.{_writer_tag()}.tmp")
         (tmp / "bodies").mkdir(parents=True)
         try:
             for board, board_bodies in bodies.items():
@@ -59,7 +72,7 @@ class RawPartition:
             postings.select(list(POSTING_SCHEMA)).write_parquet(tmp / "postings.parquet", compression="zstd")
             (tmp / "outcomes.json").write_text(json.dumps(outcomes, indent=1, default=str), encoding="utf-8")
             if self.root.exists():
-                old = self.root.with_name(f".{self.root.name}.{uuid.uuid4().hex[:8]}.old")
+                old = self.root.with_name(f".{self.root.name}.{_writer_tag()}.old")
                 self.root.rename(old)
                 tmp.rename(self.root)
                 shutil.rmtree(old, ignore_errors=True)
@@ -83,6 +96,50 @@ class RawPartition:
                 f"no raw postings on disk for source {self.source!r}, partition {self.key} "
                 f"(looked in {self.root}); materialize its raw partition first"
             )
+
+
+def remove_orphans(source_dir: Path, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
+    """Remove the temporary folders of crashed writes under one source folder; returns what was removed.
+
+    A ``.old`` folder standing in for a missing partition is renamed back into place instead."""
+    removed: list[Path] = []
+    try:
+        entries = sorted(source_dir.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)  # newest .old first
+    except FileNotFoundError:
+        return removed
+    for path in entries:
+        match = _TEMP_NAME.match(path.name)
+        if match is None or not path.is_dir() or not _writer_gone(path, match, max_age_s):
+            continue
+        root = source_dir / match["key"]
+        if match["kind"] == "old" and not root.exists() and (path / "outcomes.json").exists():
+            path.rename(root)  # the last complete partition: the crash fell between the two renames
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _writer_tag() -> str:
+    """``<host>-<pid>-<random>``: lets a later write tell whether this writer is still running."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _writer_gone(path: Path, match: re.Match, max_age_s: float) -> bool:
+    try:
+        if time.time() - path.stat().st_mtime > max_age_s:
+            return True
+    except FileNotFoundError:
+        return False
+    if match["pid"] is None or match["host"] != socket.gethostname():
+        return False  # another host's (or an older format's) write: only its age tells
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def _file_name(board: str) -> str:

@@ -1,7 +1,9 @@
 """Scrape many boards at once: fetch with the source adapters, parse, and record each board's outcome.
 
-One failing board never raises: an HTTP error, an HTML page, truncated JSON or a parse bug becomes a
-``BoardResult`` with ``ok=False`` and an error that says what was wrong, and the others land.
+One failing board never raises: an HTTP error, an HTML page, truncated JSON or a body of the wrong
+shape becomes a ``BoardResult`` with ``ok=False`` and an error that says what was wrong, and the
+others land. One failing posting never fails its board: it is skipped, and the board's result
+counts it (``n_skipped``) and keeps the first few reasons (``skipped_reasons``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import httpx
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import HttpSession, HttpSettings, HttpStatusError
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS
+from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS, parse_board
 from jobpipeline.lib.sources.base import SourceFormatError
 
 
@@ -32,6 +34,8 @@ class BoardResult:
     error: str | None = None
     postings: list[Posting] = field(default_factory=list)
     n_postings: int = 0
+    n_skipped: int = 0  # listed postings that could not be read (each skipped, the board kept)
+    skipped_reasons: list[str] = field(default_factory=list)  # the first few, naming posting and field
     bytes: int = 0  # body bytes received, retries included
     requests: int = 0  # HTTP attempts, retries included
     duration_s: float = 0.0
@@ -51,6 +55,8 @@ class BoardResult:
             "http_status": self.http_status,
             "error": self.error,
             "n_postings": self.n_postings,
+            "n_skipped": self.n_skipped,
+            "skipped_reasons": list(self.skipped_reasons),
             "n_bytes": self.bytes,
             "requests": self.requests,
             "duration_s": round(self.duration_s, 3),
@@ -67,8 +73,10 @@ async def scrape_board(session: HttpSession, board: Board, base_url: str) -> Boa
         if adapter is None:
             raise LookupError(f"no source adapter for ATS {board.ats!r}")
         result.raw_bodies = await adapter.fetch(fetcher, board, base_url)
-        result.postings = adapter.parse(result.raw_bodies, board)
-        result.n_postings = len(result.postings)
+        parsed = parse_board(adapter, result.raw_bodies, board)
+        result.postings = parsed.postings
+        result.n_postings = len(parsed.postings)
+        result.n_skipped, result.skipped_reasons = parsed.skipped, parsed.reasons
         result.ok = True
     except (HttpStatusError, SourceFormatError) as exc:  # their messages name the board and the URL
         result.error = str(exc)

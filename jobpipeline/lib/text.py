@@ -1,4 +1,19 @@
-"""HTML → clean text for job descriptions (selectolax: a C parser, fast enough for bulk ingest)."""
+"""The one sanitizer for every stored text field: HTML or plain text in, clean plain text out.
+
+What comes from a job board is hostile until cleaned: markup (sometimes escaped once or twice, so
+that it turns into live markup after one decode), script and style bodies, NUL and other control
+characters, right-to-left overrides that make a title read differently from what it is. Every text
+a source adapter stores goes through here (``sources.base.sanitize_posting`` applies it to each
+posting), so the store, the search index and the UI never see any of that:
+
+- markup never survives: parsed with selectolax (lexbor, a C HTML5 parser; nh3 was tried and
+  returns HTML-escaped text without block structure, so it would still need this decode loop), with
+  ``script``/``style``/``noscript``/``iframe``/``template``/``object`` content dropped; text that
+  still holds markup after one decode (it arrived escaped) is parsed again, up to a fixpoint;
+- control characters (C0/C1 but newline), bidi overrides/isolates and other invisible format
+  characters are removed;
+- whitespace is normalized: blocks become lines (descriptions), or one line (``clean_line``).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +23,84 @@ import re
 from selectolax.lexbor import LexborHTMLParser as HTMLParser  # selectolax 1.0 dropped the modest backend
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "section")
-_SPACES = re.compile(r"[ \t\u00a0\u200b]+")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+_DROPPED_TAGS = "script, style, noscript, iframe, template, object, embed, svg, math, head, title"
+# Whitespace other than a plain space or newline (tab, no-break and typographic spaces, zero-width
+# space), and runs of two or more: each becomes one space. Only run where one of them is present
+# (``_ODD_SPACE`` or "  "): on long descriptions this pass was most of the sanitizer's time.
+_ODD_SPACE = re.compile("[\t\xa0\u1680\u200b\u2000-\u200a\u202f\u205f\u3000]")
+_SPACES = re.compile("[ \t\xa0\u1680\u200b\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\xa0\u1680\u200b\u2000-\u200a\u202f\u205f\u3000]")
+_LINE_EDGES = re.compile(r" \n ?|\n ")  # after _SPACES, at most one space on each side of a line break
+_BLANK_LINES = re.compile(r"\n{3,}")
+# A tag, comment, doctype or processing instruction starting: what an HTML parser would eat.
+_MARKUP = re.compile(r"<[A-Za-z!/?]")
+_ENTITY = re.compile(r"&(#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
+# Whatever an HTML parser still leaves looking like a tag after the decode rounds: removed outright.
+_LEFTOVER_TAG = re.compile(r"<[A-Za-z!/?][^<>]*(?:>|$)")
+# Removed from every text: C0 and C1 controls but \n (tabs and form feeds became spaces before), DEL,
+# the LRM/RLM/ALM marks, bidi embeddings, overrides and isolates, the word joiner and invisible
+# operators, the BOM, interlinear annotation marks, and lone surrogates (which cannot be encoded).
+# Joiners (U+200C/D) stay: they shape real Persian, Indic and emoji text.
+_INVISIBLE = re.compile(
+    "["
+    "\x00-\x09\x0b-\x1f\x7f-\x9f"
+    "\u061c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff"
+    "]"
+)
+_MAX_ROUNDS = 4  # markup escaped more than this many times is not a real posting: the rest is cut
 
 
 def html_to_text(markup: str | None) -> str:
-    """Readable plain text of an HTML fragment: blocks become lines, entities decoded, spaces collapsed.
+    """Readable plain text of an HTML fragment: blocks become lines, entities decoded, markup gone.
 
     Accepts HTML that an API escaped once more (Greenhouse's ``content=true`` returns ``&lt;p&gt;``).
     """
-    if not markup:
+    return clean_text(markup)
+
+
+def clean_text(value: object) -> str:
+    """Multi-line clean text (descriptions): markup stripped, controls removed, blank runs collapsed.
+
+    A non-string becomes ``""``: the adapters decide which fields are required, not the sanitizer.
+    """
+    if not isinstance(value, str) or not value:
         return ""
-    if "<" not in markup and "&lt;" in markup:
-        markup = html.unescape(markup)
-    if "<" not in markup:
-        return _tidy(html.unescape(markup))
+    if _is_clean(value):
+        return value
+    text = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    for _ in range(_MAX_ROUNDS):
+        if _MARKUP.search(text):
+            text = _parsed_text(text)
+        elif "&" in text and _ENTITY.search(text):
+            decoded = html.unescape(text)
+            if decoded == text:
+                break
+            text = decoded
+        else:
+            break
+    else:
+        text = _LEFTOVER_TAG.sub("", text)
+    if _MARKUP.search(text):  # a tag the parser kept as text (e.g. an unclosed "<script" at the end)
+        text = _LEFTOVER_TAG.sub("", text)
+    text = text.replace("\t", " ").replace("\x0b", " ").replace("\x0c", " ")
+    if not text.replace("\n", " ").isprintable():  # most text is: no table pass then
+        text = _INVISIBLE.sub("", text)
+    return _tidy(text)
+
+
+def clean_line(value: object) -> str:
+    """One-line clean text (titles, company, locations, department): like ``clean_text``, on one line."""
+    return " ".join(clean_text(value).split())
+
+
+def clean_or_none(value: object) -> str | None:
+    """``clean_line`` of a string, or None when nothing is left."""
+    return clean_line(value) or None
+
+
+def _parsed_text(markup: str) -> str:
     tree = HTMLParser(markup)
-    for node in tree.css("script, style"):
+    for node in tree.css(_DROPPED_TAGS):
         node.decompose()
     for tag in _BLOCK_TAGS:
         for node in tree.css(tag):
@@ -32,9 +108,30 @@ def html_to_text(markup: str | None) -> str:
             if tag == "li":
                 node.insert_before("- ")
     root = tree.body or tree.root
-    return _tidy(root.text(separator="", deep=True) if root else "")
+    return root.text(separator="", deep=True) if root else ""
+
+
+def _is_clean(text: str) -> bool:
+    """Already what ``clean_text`` returns (most text, and all of its own output): a few C-speed scans
+    instead of a parse and five regex passes. Non-printable covers controls, format characters and
+    every space but U+0020."""
+    return (
+        "<" not in text
+        and "&" not in text
+        and text.replace("\n", " ").isprintable()
+        and text == text.strip()
+        and "  " not in text
+        and " \n" not in text
+        and "\n " not in text
+        and "\n\n\n" not in text
+    )
 
 
 def _tidy(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "").split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()

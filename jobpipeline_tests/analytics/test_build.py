@@ -62,6 +62,27 @@ def test_salary_prefers_the_posting_and_is_annualized(con, store):
     assert got[ids["A3"]] == (None, None, None, None)
 
 
+def test_a_posting_salary_the_enrichment_found_implausible_never_reaches_the_analytics(tmp_path, analytics_db):
+    """Issue 14: an ATS's own impossible pay (Ashby's "$150 a year" intern) is dropped, and says so."""
+    from .conftest import ENRICHMENTS, add_enrichments
+
+    known = make_store(tmp_path / "implausible.db", enrich=False)
+    with known.engine.connect() as conn:
+        hashes = dict(conn.exec_driver_sql("SELECT source_job_id, content_hash FROM job").fetchall())
+    rows_ = [(*row[:5], {**row[5], "salary_source": "extracted" if row[0] == "G2" else None}) for row in ENRICHMENTS]
+    rows_.append(("A1", "m", "v3", "ok", "2026-01-13 10:00:00", {"skills": ["Python"], "salary_source": "api implausible"}))
+    add_enrichments(known.engine, {k: hashes[k.lower()] for k in ("A1", "A2", "A3", "A4", "G1", "G2")}, rows_)
+    with duckdb.connect(str(analytics_db)) as con:
+        build.build(con, known.engine)
+        got = {r[0]: r[1:] for r in rows(con, "SELECT job_id, salary_source, salary_annual_min, salary_currency FROM job_snapshot")}
+        bands = rows(con, "SELECT count(*) FROM salary_bands")
+    known.engine.dispose()
+    assert got[known.ids["A1"]] == (None, None, None)  # 100k-140k on the posting, judged impossible: none
+    assert got[known.ids["A2"]] == ("posting", 50 * 2080, "USD")
+    assert got[known.ids["G2"]] == ("extracted", 90_000, "EUR")
+    assert bands[0][0] >= 1
+
+
 def test_skill_demand_daily_counts_and_shares(con):
     got = rows(con, "SELECT day, skill, jobs, enriched_jobs, share FROM skill_demand_daily ORDER BY day, skill")
     assert got == [

@@ -49,13 +49,18 @@ def test_store_checks_pass_on_a_clean_fresh_store(store):
     got = store_checks(store)
     assert {name: r.passed for name, r in got.items()} == {
         "open_content_hash_unique": True, "salary_range_valid": True, "title_and_company_present": True,
-        "scraped_today": True, "board_failure_share": True,
+        "board_failure_share": True,
     }
 
 
-def test_store_freshness_fails_when_today_was_not_scraped(store):
-    result = store_checks(store)["scraped_today"]
-    assert not result.passed and "latest scrape 2026-01-12" in result.description
+def test_freshness_of_the_daily_scrape_is_a_policy_not_a_check_that_runs_only_when_jobs_is_built():
+    from jobpipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    deadlines = {key: getattr(graph.get(dg.AssetKey(key)).freshness_policy, "deadline_cron", None)
+                 for key in ("raw_postings", "jobs", "enriched_jobs")}
+    assert deadlines == {"raw_postings": "0 9 * * *", "jobs": "0 9 * * *", "enriched_jobs": "0 10 * * *"}
+    assert "scraped_today" not in {fn.check_key.name for fn in checks.JOBS_CHECKS}
 
 
 def test_duplicate_open_content_hash_fails(store):
@@ -144,5 +149,5 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {
         "open_content_hash_unique": True, "salary_range_valid": True, "title_and_company_present": True,
-        "scraped_today": True, "board_failure_share": True,
+        "board_failure_share": True,
     }

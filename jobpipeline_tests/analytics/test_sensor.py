@@ -1,5 +1,6 @@
 """The size sensor: skip with a reason below the threshold, one run request when crossing it,
-no duplicate on a repeated tick, and a cursor that moves with each request."""
+no duplicate on a repeated tick, a cursor that moves with each request, growth counted from the
+last build whoever built it, and no rebuild while enrichment lags a sync."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from datetime import date
 import dagster as dg
 import sqlalchemy as sa
 
+from jobpipeline.defs.analytics.assets import analytics
+from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.analytics.sensors import build_analytics_size_sensor
 from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.lib.analytics.facts import StoreFacts, read_store_facts
@@ -19,8 +22,9 @@ from jobpipeline.lib.sync import sync_postings
 KNOWN_ROWS = 16
 
 
-def tick(sensor: dg.SensorDefinition, store, cursor: str | None = None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"store": StoreResource(database_url=store.url)})
+def tick(sensor: dg.SensorDefinition, store, cursor: str | None = None, instance: dg.DagsterInstance | None = None):
+    context = dg.build_sensor_context(cursor=cursor, resources={"store": StoreResource(database_url=store.url)},
+                                      instance=instance or dg.DagsterInstance.ephemeral())
     return sensor(context)
 
 
@@ -103,3 +107,41 @@ def test_the_tick_reads_indexes_not_job_rows(store):
         for sql in counts:
             plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
             assert plan and all("COVERING INDEX" in step for step in plan if step.startswith("SCAN")), (sql, plan)
+
+
+def build_analytics(store, tmp_path, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """The analytics built by someone else than the sensor (``jobpipeline run``, the UI), on ``instance``."""
+    resources = {"store": StoreResource(database_url=store.url), "duckdb": AnalyticsDuckDBResource(database=str(tmp_path / "a.duckdb"))}
+    result = dg.materialize([analytics], resources=resources, instance=instance)
+    assert result.success
+    return result
+
+
+def test_growth_counts_from_the_last_build_even_when_another_run_built_it(store, tmp_path):
+    sensor = build_analytics_size_sensor(min_rows=10, min_bytes=0)
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        build_analytics(store, tmp_path, instance)
+        after_build = tick(sensor, store, instance=instance)  # no cursor: the sensor never requested a build itself
+        assert isinstance(after_build, dg.SkipReason), "rebuilt right after another run built the tables"
+        assert "0 of 10 rows" in after_build.skip_message and "built by run" in after_build.skip_message
+        add_jobs(store, 10)
+        crossed = tick(sensor, store, instance=instance)
+        assert crossed.run_requests and crossed.run_requests[0].tags["jobpipeline/growth_rows"] == "10"
+        # A second outside build on the grown store: the sensor's own (pending) cursor no longer counts.
+        build_analytics(store, tmp_path, instance)
+        again = tick(sensor, store, cursor=crossed.cursor, instance=instance)
+        assert isinstance(again, dg.SkipReason) and "0 of 10 rows" in again.skip_message
+
+
+def test_no_rebuild_while_enrichment_lags_the_latest_sync(store, tmp_path):
+    sensor = build_analytics_size_sensor(min_rows=10, min_bytes=0)
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("jobs", partition="2026-01-13|ashby"))
+        waiting = tick(sensor, store, instance=instance)
+        assert isinstance(waiting, dg.SkipReason) and "waiting for enriched_jobs" in waiting.skip_message
+        instance.report_runless_asset_event(dg.AssetMaterialization("enriched_jobs"))
+        assert tick(sensor, store, instance=instance).run_requests  # caught up: the growth rule decides again
+        instance.report_runless_asset_event(dg.AssetMaterialization("hn_jobs", partition="2026-01"))
+        assert isinstance(tick(sensor, store, instance=instance), dg.SkipReason)

@@ -10,13 +10,13 @@ import polars as pl
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import postings_frame
-from jobpipeline.lib.sources import lever
+from jobpipeline.lib.sources import lever, parse_board
 from jobpipeline_tests.conftest import CORPUS
 
 
 def palantir() -> pl.DataFrame:
     path = Path(CORPUS) / "lever" / "palantir.json"
-    return postings_frame(lever.parse([path.read_bytes()], Board("lever", "palantir", "Palantir")))
+    return postings_frame(parse_board(lever, [path.read_bytes()], Board("lever", "palantir", "Palantir")).postings)
 
 
 def test_hashes_of_real_postings_are_pinned():

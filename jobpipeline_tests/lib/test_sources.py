@@ -15,7 +15,7 @@ from jobpipeline.lib.http import HttpSession, HttpSettings, make_client
 from jobpipeline.lib.postings import POSTING_SCHEMA, Posting, postings_frame
 from jobpipeline.lib.replay import CORPUS, ReplayServer
 from jobpipeline.lib.scrape import scrape_boards
-from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS, lever, smartrecruiters, workday
+from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS, lever, parse_board, smartrecruiters, workday
 
 SETTINGS = HttpSettings(backoff_base_s=0.01, backoff_cap_s=0.05)
 
@@ -28,7 +28,7 @@ def fetch_and_parse(server: ReplayServer, board: Board) -> tuple[list[Posting], 
             fetcher = HttpSession(client, SETTINGS).fetcher()
             adapter = ADAPTERS[board.ats]
             bodies = await adapter.fetch(fetcher, board, server.base_urls[board.ats])
-            return adapter.parse(bodies, board), fetcher.requests
+            return parse_board(adapter, bodies, board).postings, fetcher.requests
 
     return asyncio.run(go())
 

@@ -17,7 +17,14 @@ hn_month_job = dg.define_asset_job(
 
 
 # 18:00 UTC: the thread is posted around 15:00 UTC on the month's first weekday.
-@dg.schedule(job=hn_month_job, cron_schedule=f"0 18 1-{YOUNG_DAYS} * *", execution_timezone="UTC")
+@dg.schedule(
+    job=hn_month_job,
+    cron_schedule=f"0 18 1-{YOUNG_DAYS} * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description=f"18:00 UTC on days 1-{YOUNG_DAYS}: re-fetch this month's HN 'Who is hiring?' thread and sync it "
+    "(hn_postings + hn_jobs); on the 1st also last month's final snapshot. Off by default.",
+)
 def hn_current_month_schedule(context: dg.ScheduleEvaluationContext):
     """Days 1-15: this month's partition again (new and edited comments); day 1: last month's final snapshot.
 

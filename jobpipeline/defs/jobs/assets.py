@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from jobpipeline import settings
 from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
-from jobpipeline.defs.scrape.partitions import board_partitions, days_and_sources
+from jobpipeline.defs.scrape.partitions import DAILY_SCRAPE_FRESHNESS, board_partitions, days_and_sources
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, refresh_search_index
 from jobpipeline.lib.sync import SyncResult, sync_postings
@@ -41,6 +41,7 @@ def store_totals(engine: sa.Engine) -> dict[str, int]:
     group_name="jobs",
     kinds={"sqlite", "polars"},
     backfill_policy=dg.BackfillPolicy.single_run(),
+    freshness_policy=DAILY_SCRAPE_FRESHNESS,
     description="Deduplicated, content-hashed jobs synced into the operational store (new / changed / unchanged / closed).",
 )
 def jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:

@@ -7,6 +7,7 @@ the partition grid, and keep one failing API from failing the day.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 import dagster as dg
 
@@ -20,6 +21,11 @@ daily = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezon
 board_partitions = dg.MultiPartitionsDefinition(
     {"date": daily, "source": dg.StaticPartitionsDefinition(SOURCES)}
 )
+
+
+# The daily schedule starts at 06:00 UTC: every day's scrape and sync must have landed by 09:00.
+# Evaluated by the daemon (dagster.yaml `freshness: enabled: true`), whether or not a run happened.
+DAILY_SCRAPE_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron="0 9 * * *", lower_bound_delta=timedelta(hours=3), timezone="UTC")
 
 
 def board_partition_key(day: str, source: str) -> dg.MultiPartitionKey:

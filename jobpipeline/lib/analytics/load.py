@@ -31,7 +31,7 @@ BOARD_SCRAPE_COLUMNS: tuple[str, ...] = (
 ENRICHMENT_COLUMNS: tuple[str, ...] = (
     "content_hash", "model", "prompt_version", "skills", "seniority", "employment_type", "remote",
     "remote_regions", "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min",
-    "visa_sponsorship",
+    "visa_sponsorship", "salary_source",
 )
 # Which of these the cache has decides "latest" among several ok rows of one content hash.
 ENRICHMENT_TIME_COLUMNS: tuple[str, ...] = ("updated_at", "extracted_at", "created_at", "cached_at")

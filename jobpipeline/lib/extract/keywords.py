@@ -59,6 +59,9 @@ POSITIONS: dict[str, tuple[str, ...]] = {
     "years": ("years", "year", "yrs", "yoe", "y/o/e", "jahre", "jahren", "ans", "años", "anni", "lat"),
     "pay": ("salary", "salaries", "compensation", "pay range", "base pay", "pay", "ote", "per hour", "hourly",
             "day rate", "lpa", "lakh", "lakhs", "k", *(c.lower() for c in CURRENCY_CODES), "chf"),
+    # role headings: the summary starts after the first one
+    "role": ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
+             "the opportunity", "responsibilities", "about the position", "in this role"),
 }
 
 
@@ -75,6 +78,24 @@ def normalize(low: str) -> str:
     if "\xa0" in low or "\u202f" in low:  # one character each way, so offsets stay put
         low = low.replace("\xa0", " ").replace("\u202f", " ")
     return " " + low.encode("utf-8", "surrogatepass").translate(_NORMALIZE).decode("utf-8", "surrogatepass") + " "
+
+
+_UPPER, _LOWER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"
+_LOWER_ASCII = bytes.maketrans(_UPPER, _LOWER)
+_LOWER_NORMALIZE = bytes(_NORMALIZE[_LOWER_ASCII[b]] for b in range(256))
+
+
+def lower_and_normalize(text: str) -> tuple[str, str]:
+    """(``text`` lower-cased, ``normalize`` of it) from one UTF-8 encoding, same offsets as ``text``.
+
+    Only ASCII capitals are lower-cased (by byte table): ``str.lower()`` looks every character of a
+    6 KB posting up in the Unicode tables and cost as much as the keyword scan itself. Non-ASCII
+    capitals (É, Ü) stay as written, which no keyword or pattern here depends on."""
+    raw = text.encode("utf-8", "surrogatepass")
+    low = raw.translate(_LOWER_ASCII).decode("utf-8", "surrogatepass")
+    if "\xa0" in text or "\u202f" in text:  # one character each way, so offsets stay put
+        raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")
+    return low, " " + raw.translate(_LOWER_NORMALIZE).decode("utf-8", "surrogatepass") + " "
 
 
 def _key(word: str) -> str:
@@ -113,13 +134,14 @@ class Hits:
     positions: dict[str, list[int]] = field(default_factory=dict)
 
 
-def scan(text: str, low: str | None = None) -> Hits:
-    """All keyword hits in ``text`` (positions index ``text``)."""
-    low = text.lower() if low is None else low
+def scan(text: str, low: str | None = None, normalized: str | None = None) -> Hits:
+    """All keyword hits in ``text`` (positions index ``text``); ``low``/``normalized`` if already made."""
+    if low is None:
+        low, normalized = lower_and_normalize(text)
     if len(low) != len(text):  # lower() changed the length (rare Unicode): positions follow the lowered text
         text = low
     hits = Hits()
-    for end, (length, payload) in _AUTOMATON.iter(normalize(low)):
+    for end, (length, payload) in _AUTOMATON.iter(normalized if normalized is not None else normalize(low)):
         start = end - length + 1  # the padded leading space sits at the word's own index in ``low``
         for name, extra in payload:
             if name == "skill":

@@ -1,9 +1,15 @@
 """The OpenAI-compatible backend: async httpx against any ``/v1/chat/completions`` server.
 
 JSON-schema response format, bounded concurrency (a semaphore), retries with exponential backoff
-on connection errors, 429 and 5xx. Works against ``vllm serve`` (start it with
-``--structured-outputs-config '{"backend":"xgrammar","disable_any_whitespace":true}'`` for compact
+on connection errors, 429 and 5xx. What is still failing after the retries, and 401/403 at once, is
+a *transient* failure (``Generation.transient``): the service's fault, not the posting's, so the job
+stays pending instead of being cached as failed. Once one posting gave up that way, the postings
+not yet sent in this call give up at once: a server that is down is not asked a thousand times.
+Works against ``vllm serve`` (start it with ``--structured-outputs-config '{"backend":"xgrammar","disable_any_whitespace":true}'`` for compact
 answers), or any hosted OpenAI-compatible API.
+
+Every error text it creates (and the answer text, which a validation error may quote) is redacted of
+the configured API key and of Authorization headers (``lib/redact.py``) before anyone records it.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import httpx
 from jobpipeline.lib.extract.backend import Generation, PostingText
 from jobpipeline.lib.extract.prompt import build_messages
 from jobpipeline.lib.extract.schema import llm_json_schema
+from jobpipeline.lib.redact import redact
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_AUTH_STATUS = {401, 403}  # a wrong or expired key: the operator's to fix, not the posting's
 
 
 @dataclass
@@ -45,6 +53,7 @@ class OpenAIBackend:
         self.calls = 0
         self._transport = transport
         self._tokenizer: Any = None
+        self._unavailable: str | None = None  # set when a posting gave up on a transient failure
         if self.config.tokenizer:
             from transformers import AutoTokenizer
 
@@ -71,23 +80,42 @@ class OpenAIBackend:
         }
 
     async def _one(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, posting: PostingText, retry: bool) -> Generation:
+        generation = await self._attempts(client, gate, posting, retry)
+        secrets = [self.config.api_key]
+        generation.error = redact(generation.error, secrets)
+        generation.text = redact(generation.text, secrets)
+        return generation
+
+    def _excerpt(self, response: httpx.Response, chars: int) -> str:
+        """The start of an error body, redacted before it is cut (a cut key would escape redaction)."""
+        return (redact(response.text, [self.config.api_key]) or "")[:chars]
+
+    async def _attempts(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, posting: PostingText, retry: bool) -> Generation:
         payload = self._payload(posting, retry)
         last_error = "no attempt"
         for attempt in range(self.config.retries + 1):
             if attempt:
                 await asyncio.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))
             async with gate:
+                if self._unavailable is not None:
+                    return Generation(None, error=f"not sent, server unavailable: {self._unavailable}", transient=True)
                 try:
                     response = await client.post("/chat/completions", json=payload)
-                except httpx.TransportError as exc:
+                except httpx.TransportError as exc:  # connect error, timeout, dropped connection
                     last_error = f"{type(exc).__name__}: {exc}"
                     continue
-            if response.status_code in _RETRY_STATUS:
-                last_error = f"HTTP {response.status_code}: {response.text[:200]}"
+            if response.status_code in _AUTH_STATUS:
+                self._unavailable = f"HTTP {response.status_code}: {self._excerpt(response, 200)}"
+                return Generation(None, error=self._unavailable, transient=True)
+            if response.status_code in _RETRY_STATUS or response.status_code >= 500:
+                last_error = f"HTTP {response.status_code}: {self._excerpt(response, 200)}"
                 continue
             if response.status_code != 200:
-                return Generation(None, error=f"HTTP {response.status_code}: {response.text[:300]}")
-            body = response.json()
+                return Generation(None, error=f"HTTP {response.status_code}: {self._excerpt(response, 300)}")
+            try:
+                body = response.json()
+            except ValueError:
+                return Generation(None, error=f"HTTP 200 with a body that is not JSON: {self._excerpt(response, 200)}")
             usage = body.get("usage") or {}
             choice = (body.get("choices") or [{}])[0]
             finish = choice.get("finish_reason")
@@ -97,11 +125,13 @@ class OpenAIBackend:
                 completion_tokens=int(usage.get("completion_tokens") or 0),
                 error=None if finish in (None, "stop") else f"generation ended by {finish}",
             )
-        return Generation(None, error=f"gave up after {self.config.retries + 1} attempts: {last_error}")
+        self._unavailable = self._unavailable or last_error
+        return Generation(None, error=f"gave up after {self.config.retries + 1} attempts: {last_error}", transient=True)
 
     async def agenerate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         gate = asyncio.Semaphore(self.config.concurrency)
+        self._unavailable = None  # each call asks the server afresh
         limits = httpx.Limits(max_connections=self.config.concurrency, max_keepalive_connections=self.config.concurrency)
         async with httpx.AsyncClient(
             base_url=self.config.base_url.rstrip("/"),

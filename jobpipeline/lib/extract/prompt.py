@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 # Bump when the instructions, the schema or the cutting change: cached results of other versions
 # are then re-enriched.
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"  # v2: pay-context rules, plausibility, canonical skills (issue 14)
 
 SYSTEM_PROMPT = """You extract structured fields from one job posting and answer with one JSON object.
 Fields:

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import re
 
-from jobpipeline.lib.extract.keywords import Hits, scan
+from jobpipeline.lib.extract.keywords import Hits, lower_and_normalize, scan
 from jobpipeline.lib.extract.salary import find_salary
 from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
+
+
+def _on_lower(pattern: str) -> re.Pattern:
+    """``pattern`` for text that is already lower-case: the matches of re.I without its cost (re.I
+    turns off the regex engine's literal prefilters, and these patterns run on every posting)."""
+    if re.search(r"\\[SWDBAZ]", pattern):
+        raise ValueError(f"upper-case escape in {pattern[:40]!r}: lower-casing would change it")
+    return re.compile(pattern.lower().replace("(?p<", "(?P<").replace("(?p=", "(?P="))
+
 
 _NOT_WORK_MODE_AFTER = re.compile(
     r"\s*(?:machines?|desktops?|sensing|control|devices?|monitoring|servers?|access|patient|teleoperation|procedures?|"
@@ -22,10 +31,10 @@ _OFFICE_NEAR = re.compile(r"office|on-?site|in[ -]person|\bhq\b|in the studio")
 
 # --- seniority from the title
 _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
-    (level, re.compile(rx, re.I))
+    (level, _on_lower(rx))
     for level, rx in (
         ("intern", r"\bintern(?:ship)?s?\b|\bpraktik|\bstagiaire|\bco-?op\b|\bwerkstudent|\bbecari"),
-        ("executive", r"\bchief\b|\bc[teofi]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b"),
+        ("executive", r"\bchief\b|\bc[teofimrp]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b"),
         ("director", r"\bdirector\b|\bhead\s+of\b|\bdirect(?:eur|ora?)\b|\bleiter\b"),
         ("principal", r"\bprincipal\b|\bdistinguished\b|\bfellow\b"),
         ("staff", r"(?<!technical )\bstaff\b(?!\s+(?:accountant|nurse|writer|assistant))"),
@@ -41,12 +50,22 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     )
 )
 
+# Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
+_NOT_A_ROLE = re.compile(
+    r"general\s+(?:application|inquiry)|open\s+application|future\s+role|create\s+your\s+own|"
+    r"didn'?t\s+find|talent\s+(?:pool|community)|spontaneous|initiativbewerbung",
+    re.I,
+)
+
 # "Product Manager", "Account Manager": individual contributors
 _IC_MANAGER = re.compile(
     r"\b(?:product|project|program|account|community|partner|channel|content|brand|campaign|category|case|territory|"
-    r"relationship|implementation|customer\s+success|success|marketing|social\s+media|digital\s+marketing)\s+manager\b",
-    re.I,
+    r"relationship|implementation|customer\s+success|success|marketing|social\s+media|digital\s+marketing)\s+manager\b"
 )
+_MANAGER_OF_MANAGERS = re.compile(r"\b(?:group|senior\s+manager|head|director|lead)\b")
+_NOT_EXECUTIVE = re.compile(r"\baccount\s+executive\b|\bexecutive\s+(?:assistant|chef)\b")
+_ASSISTANT_TO = re.compile(r"\bto\s+(?:the\s+)?\S.*$")
+_EXECUTIVE_WORD = re.compile(r"\bexecutive\b")
 
 # --- employment type: keyword table in keywords.EMPLOYMENT; most specific kind wins
 _EMPLOYMENT_PRIORITY = ("internship", "part_time", "contract", "temporary", "full_time")
@@ -58,28 +77,26 @@ _API_EMPLOYMENT = {  # keys without spaces, hyphens and underscores
 # --- years of experience
 _NUM_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
               "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20}
-_YEARS = re.compile(
+_YEARS = _on_lower(
     r"(?:(?:at\s+least|minimum(?:\s+of)?|min\.?|over|more\s+than)\s+)?"
     r"(?P<n>\d{1,2}|" + "|".join(_NUM_WORDS) + r")\s*(?:\(\d{1,2}\)\s*)?(?:\+|\s*(?:-|–|to)\s*\d{1,2})?\s*\+?\s*"
     r"(?:years?|yrs?|y/?o/?e|jahre?n?|ans|años|anni|lat)\b(?P<tail>[^.\n]{0,60})",
-    re.I,
 )
-_YEARS_CONTEXT = re.compile(r"experience|exp\b|building|working|in\s+(?:a|the|software|industry)|professional|y/?o/?e|erfahrung|expérience|experiencia|esperienza|doświadcz|background|hands-on|track record|of\s+\w+\s+(?:engineering|development|design)", re.I)
-_YEARS_NOT = re.compile(r"\b(?:old|ago|history|since|founded|company|we've|we have been|warranty|vesting|vest|cliff|contract|term|runway)\b", re.I)
+_NUMBER_BEFORE = re.compile(r"\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty")
+_YEARS_CONTEXT = _on_lower(r"experience|exp\b|building|working|in\s+(?:a|the|software|industry)|professional|y/?o/?e|erfahrung|expérience|experiencia|esperienza|doświadcz|background|hands-on|track record|of\s+\w+\s+(?:engineering|development|design)")
+_YEARS_NOT = _on_lower(r"\b(?:old|ago|history|since|founded|company|we've|we have been|warranty|vesting|vest|cliff|contract|term|runway)\b")
 
 # --- visa
-_VISA_NO = re.compile(
+_VISA_NO = _on_lower(
     r"(?:not|unable\s+to|cannot|can't|can\s+not|won't|will\s+not|do\s+not|does\s+not|don't|no)\s+(?:currently\s+|be\s+able\s+to\s+|able\s+to\s+|provide\s+|offer\s+|support\s+)*(?:visa\s+)?sponsor"
     r"|without\s+(?:the\s+need\s+for\s+)?(?:current\s+or\s+future\s+)?(?:visa\s+|employer\s+)?sponsorship|no\s+visa\s+sponsorship"
     r"|(?:u\.?s\.?|us)\s+citizen(?:ship)?\s+(?:is\s+)?required|must\s+be\s+(?:a\s+)?(?:u\.?s\.?|us)\s+citizen|security\s+clearance\s+required"
     r"|sponsorship\s+(?:is\s+)?not\s+(?:available|offered|provided|possible)|visa\s+sponsorship\s*:\s*no",
-    re.I,
 )
-_VISA_YES = re.compile(
+_VISA_YES = _on_lower(
     r"visa\s+sponsorship(?!\s+(?:is\s+)?not)(?:\s+(?:is\s+)?(?:available|provided|offered|possible))?|we\s+(?:can\s+|will\s+|do\s+)?sponsor|"
     r"will\s+sponsor|(?:offer|provide)s?\s+(?:visa\s+)?sponsorship|sponsorship\s+(?:is\s+)?available|h-?1b\s+(?:sponsorship|transfers?)|"
     r"relocation\s+(?:and|&)\s+visa|visa\s+(?:support|assistance)|blue\s+card",
-    re.I,
 )
 
 # --- remote regions: "Remote (US)", "REMOTE - EMEA", "Remote in Europe", "Remote (United States | Canada)"
@@ -94,8 +111,8 @@ _REGION_NAMES = {
     "global": "Worldwide", "americas": "Americas", "poland": "Poland", "portugal": "Portugal", "ireland": "Ireland",
 }
 _NAMES_RX = "|".join(sorted((re.escape(n) for n in _REGION_NAMES), key=len, reverse=True))
-_REGION_NEXT_TO_REMOTE = re.compile(
-    rf"\bremote[\s,:\-–—]*(?:only\s+)?(?:in\s+)?(?:the\s+)?({_NAMES_RX})\b|\b({_NAMES_RX})[\s,\-–—]*(?:based\s+)?remote\b", re.I
+_REGION_NEXT_TO_REMOTE = re.compile(  # on lower-case text: re.I would defeat the literal prefilter
+    rf"\bremote[\s,:\-–—]*(?:only\s+)?(?:in\s+)?(?:the\s+)?({_NAMES_RX})\b|\b({_NAMES_RX})[\s,\-–—]*(?:based\s+)?remote\b"
 )
 _SPLIT_REGIONS = re.compile(r"\s*(?:,|/|\||&|\bor\b|\band\b|;|\+)\s*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -111,11 +128,14 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     cut = description.find("\n")
     first_line = description[: cut if 0 <= cut < 300 else 300]
     header = f"{title}\n{location}\n{first_line}"
-    head_hits = scan(header)
-    low = description.lower()
-    hits = scan(description, low)
-    salary = find_salary(header, head_hits.positions.get("pay", [])) or find_salary(description, hits.positions.get("pay", []))
-    remote = _work_mode(head_hits, header.lower(), header=True) or _work_mode(hits, low, header=False)
+    head_low, head_normalized = lower_and_normalize(header)
+    head_hits = scan(header, head_low, head_normalized)
+    low, normalized = lower_and_normalize(description)
+    hits = scan(description, low, normalized)
+    salary = find_salary(header, head_hits.positions.get("pay", []), location or header, title) or find_salary(
+        description, hits.positions.get("pay", []), location or header, title
+    )
+    remote = _work_mode(head_hits, head_low, header=True) or _work_mode(hits, low, header=False)
     return JobFields(
         seniority=seniority_from_title(title),
         employment_type=_employment(head_hits, header=True) or _employment(hits, header=False),
@@ -128,11 +148,11 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
         salary_currency=salary.currency if salary else None,
         salary_period=salary.period if salary and (salary.min or salary.max) else None,
         years_experience_min=_years(low, hits.positions.get("years", [])),
-        visa_sponsorship=_visa(header.lower(), head_hits.positions.get("visa", []))
+        visa_sponsorship=_visa(head_low, head_hits.positions.get("visa", []))
         if head_hits.positions.get("visa")
         else _visa(low, hits.positions.get("visa", [])),
         skills=list(dict.fromkeys(head_hits.skills + hits.skills))[:MAX_SKILLS],
-        summary=summary(title, description, low),
+        summary=summary(title, description, low, hits.positions.get("role", [])),
     )
 
 
@@ -166,6 +186,8 @@ def _employment(hits: Hits, header: bool) -> str | None:
 
 def _years(low: str, positions: list[int]) -> int | None:
     for pos in positions:
+        if not _NUMBER_BEFORE.search(low, max(0, pos - 24), pos):
+            continue  # "years" with no number just before it ("for years", "this year") states no requirement
         window = low[max(0, pos - 40) : pos + 70]
         found = years_experience_min(window)
         if found is not None:
@@ -181,13 +203,15 @@ def _visa(low: str, positions: list[int]) -> bool | None:
 
 def seniority_from_title(title: str) -> str | None:
     """The level a title states; plain titles of individual contributors count as mid."""
-    if not title.strip():
+    if not title.strip() or _NOT_A_ROLE.search(title):
         return None
-    t = title.replace("Sr.", "Senior ").replace("Jr.", "Junior ")
-    if re.search(r"\baccount\s+executive\b|\bexecutive\s+(?:assistant|chef)\b", t, re.I):
-        t = re.sub(r"\bexecutive\b", "", t, flags=re.I)
+    t = title.lower().replace("sr.", "senior ").replace("jr.", "junior ")
+    if "assistant" in t:  # "Executive Assistant to the CEO" is not an executive
+        t = _ASSISTANT_TO.sub("", t)
+    if "executive" in t and _NOT_EXECUTIVE.search(t):
+        t = _EXECUTIVE_WORD.sub("", t)
     # "Product Manager", "Account Manager": individual contributors, unless the title says more.
-    if _IC_MANAGER.search(t) and not re.search(r"\b(?:group|senior\s+manager|head|director|lead)\b", t, re.I):
+    if "manager" in t and _IC_MANAGER.search(t) and not _MANAGER_OF_MANAGERS.search(t):
         t = _IC_MANAGER.sub(" ", t)
     for level, rx in _SENIORITY_RULES:
         if rx.search(t):
@@ -204,6 +228,7 @@ def employment_type_from_api(value: str | None) -> str | None:
 
 
 def years_experience_min(text: str) -> int | None:
+    text = text.lower()
     for m in _YEARS.finditer(text):
         tail = m.group("tail")
         if not _YEARS_CONTEXT.search(tail) and not _YEARS_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
@@ -218,6 +243,7 @@ def years_experience_min(text: str) -> int | None:
 
 
 def visa_sponsorship(text: str) -> bool | None:
+    text = text.lower()
     if _VISA_NO.search(text):
         return False
     if _VISA_YES.search(text):
@@ -236,21 +262,25 @@ def remote_regions(header: str, description: str = "", remote_positions: list[in
             if name:
                 regions[name] = None
     if not regions:
-        for m in _REGION_NEXT_TO_REMOTE.finditer(text):
+        for m in _REGION_NEXT_TO_REMOTE.finditer(text.lower()):
             name = _REGION_NAMES.get((m.group(1) or m.group(2)).lower())
             if name:
                 regions[name] = None
     return list(regions)[:MAX_REGIONS]
 
 
-_ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
-                "the opportunity", "responsibilities", "about the position", "in this role")
+ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
+               "the opportunity", "responsibilities", "about the position", "in this role")
 
 
-def summary(title: str, description: str, low: str | None = None) -> str:
-    """First sentence of the role text (the company blurb before a role heading skipped), ≤ 300 chars."""
-    low = (low if low is not None else description.lower())[:8000]
-    found = [i for i in (low.find(h) for h in _ROLE_STARTS) if i >= 0]
+def summary(title: str, description: str, low: str | None = None, role_starts: list[int] | None = None) -> str:
+    """First sentence of the role text (the company blurb before a role heading skipped), ≤ 300 chars.
+
+    ``role_starts``: where the keyword scan found a role heading (saves ten searches of the text)."""
+    if role_starts is None:
+        low = (low if low is not None else description.lower())[:8000]
+        role_starts = [i for i in (low.find(h) for h in ROLE_STARTS) if i >= 0]
+    found = [i for i in role_starts if i < 8000]
     start = description.find("\n", min(found)) + 1 if found else 0
     for line in description[start : start + 4000].splitlines():
         line = line.strip(" -•*\t")

@@ -28,8 +28,8 @@ _CUR_PRE = (
     + r")"
 )
 _CUR_POST = r"(?:" + "|".join(CURRENCY_CODES) + r"|€|zł|\$|CHF)"
-# 150,000 | 45.000 | 140'000 | 35,00,000 | 150 000 | 92.1 | 150000
-_NUM = r"\d{1,3}(?:[,.'’\u00a0\u202f ]\d{2,3})*(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?"
+# 150,000 | 45.000 | 140'000 | 35,00,000 | 150 000 | 92.1 | 150000 | "55, 000" (a stray space)
+_NUM = r"\d{1,3}(?:(?:[,.'’\u00a0\u202f ]|,\s(?=\d{3}(?!\d)))\d{2,3})*(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?"
 _SUF = r"(?:\s?(?:[kK](?![a-zA-Z])|thousand|mil(?:lion)?|[mM](?![a-zA-Z])|lakhs?|lacs?|LPA|L(?![a-zA-Z])))"
 _SEP = r"\s*(?:-|–|—|~|to|bis|à|a|and|until)\s*"
 
@@ -53,38 +53,114 @@ _PERIODS = (
     ("month", r"/\s?(?:month|mo|mth)\b|per\s+month|a\s+month|monthly|pro\s+monat|par\s+mois|al\s+mes|mensual|/mois|/monat|\bp\.?m\.?\b"),
     ("year", r"/\s?(?:year|yr|y|annum|an|jahr|año)\b|per\s+(?:year|annum)|a\s+year|annual(?:ly)?|yearly|\bp\.?a\.?\b|par\s+an\b|pro\s+jahr|al\s+año|anual|\bLPA\b"),
 )
-_PERIOD_RES = [(name, re.compile(rx, re.I)) for name, rx in _PERIODS]
+# Every context pattern below runs on lower-cased text without re.I: case-insensitive alternations
+# defeat the regex engine's literal prefilters, and these run around every money span.
+_PERIOD_AT = re.compile("|".join(f"(?P<{name}>{rx.lower()})" for name, rx in _PERIODS))
+_WORD_STARTS = re.compile(r"/|\b\w")
 _PERIOD_BEFORE = [
-    ("hour", re.compile(r"hourly|per hour|hour(?:ly)? rate|stundensatz", re.I)),
-    ("day", re.compile(r"day rate|daily rate|per day|tagessatz|\bTJM\b", re.I)),
-    ("month", re.compile(r"monthly|per month|mensual|monatlich|mensuel", re.I)),
-    ("year", re.compile(r"annual|yearly|per year|base salary|salary range|OTE|jahres|annuel|anual", re.I)),
+    ("hour", re.compile(r"hourly|per hour|hour(?:ly)? rate|stundensatz")),
+    ("day", re.compile(r"day rate|daily rate|per day|tagessatz|\btjm\b")),
+    ("month", re.compile(r"monthly|per month|mensual|monatlich|mensuel")),
+    ("year", re.compile(r"annual|yearly|per year|base salary|salary range|\bote\b|jahres|annuel|anual")),
 ]
-_PAY_WORDS = re.compile(
-    r"salary|salaries|compensation|\bcomp\b|\bpay\b|paid|base|\brange\b|\brate\b|\bOTE\b|\bTC\b|wage|earn|"
-    r"gehalt|vergütung|tagessatz|stundensatz|taux\s+journalier|\bTJM\b|day\s+rate|daily\s+rate|hourly\s+rate|\bCTC\b|salaire|rémunération|sueldo|salario|retribución|stipendio|retribuzione|wynagrodzenie|"
-    r"per\s+(?:hour|year|annum|month|day)|/hr|/year|/yr",
-    re.I,
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    """Words that mark a context, looked up per word of a short lower-case text.
+
+    Whole words, word prefixes ("reimburs" for reimbursed / reimbursement, and "earn" no longer
+    matches inside "learn", nor "base" inside "database") and a few phrases. A set lookup per word
+    replaces one case-insensitive alternation of ~60 words, which cost more than the rest of the
+    salary reader together."""
+
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    phrases: tuple[str, ...] = ()
+
+    def found_in(self, low: str) -> bool:
+        for word in _WORD.findall(low):
+            if word in self.words or word.startswith(self.prefixes):
+                return True
+        return any(phrase in low for phrase in self.phrases)
+
+
+_PAY_CONTEXT = _Vocabulary(
+    frozenset(("comp", "pay", "range", "rate", "ote", "tc", "ctc", "tjm", "base", "salary", "salaries")),
+    ("salar", "compensation", "paid", "wage", "earn", "gehalt", "vergütung", "tagessatz", "stundensatz", "salaire",
+     "rémunération", "sueldo", "salario", "retribución", "stipendio", "retribuzione", "wynagrodzenie"),
+    ("taux journalier", "day rate", "daily rate", "hourly rate", "per hour", "per year", "per annum", "per month",
+     "per day", "/hr", "/year", "/yr"),
 )
-_NOT_PAY_BEFORE = re.compile(
-    r"raised|raising|funding|funded|series\s+[a-f]\b|valuation|valued|revenue|\bARR\b|market|investors?|backed|"
-    r"grant|under management|worth|\bGMV\b|budget|stipend|allowance|reimburse|gift|credit|bonus|commission|"
-    r"sign(?:ing|-on)|relocation|401|\bseed\b|customers|in sales|spent|deploying|equity of|over\s*$",
-    re.I,
+# Money that is not pay: funding, revenue, deal sizes, perks, allowances, budgets, benefits.
+_NOT_PAY_CONTEXT = _Vocabulary(
+    frozenset(("arr", "gmv", "seed", "gym", "close", "closes", "closed", "deal", "deals", "sold", "fund", "powers",
+               "hra", "hsa", "fsa")),
+    ("raised", "raising", "funding", "funded", "valuation", "valued", "revenue", "market", "investor", "backed", "grant",
+     "worth", "budget", "stipend", "allowance", "reimburs", "gift", "credit", "bonus", "commission", "signing",
+     "relocation", "401", "customers", "spent", "deploying", "subsid", "housing", "tuition", "subscription",
+     "membership", "closing", "sell", "profit", "capital", "facilit", "fertility", "insurance", "medical", "dental",
+     "vision", "premium", "waiv"),
+    ("under management", "in sales", "equity of", "run rate", "run-rate", "sign-on", *(f"series {c} " for c in "abcdef")),
 )
+
+
+def _not_pay_before(clause_low: str) -> bool:
+    return _NOT_PAY_CONTEXT.found_in(clause_low + " ") or clause_low.rstrip().endswith("over")
+
+
 _NOT_PAY_AFTER = re.compile(
     r"^\+?\s*(?:[mb]n?\b|bn|billion|trillion|million(?! (?:inr|idr|krw|jpy))|in (?:funding|revenue|sales|arr)|"
-    r"(?:seed|series)|valuation|ARR|ACV|MRR|deals?\b|sales\b|quotas?|toward|pipeline|contracts?\b|/\s?mo\b(?=.*clos)|\+? ?(?:customers|users|employees|companies)|"
+    r"(?:seed|series)|valuation|arr|acv|mrr|deals?\b|sales\b|quotas?|toward|pipeline|contracts?\b|/\s?mo\b(?=.*clos)|\+? ?(?:customers|users|employees|companies)|"
     r"(?:learning|education|home.?office|wellness|equipment)|stipend|budget|allowance|bonus|commission|"
-    r"(?:annual|yearly|monthly)? ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit))",
-    re.I,
+    r"(?:annual|yearly|monthly)? ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit)|"
+    r"(?:annual|yearly|monthly|recurring)\s+(?:contracts?|deals?|revenue|recurring|contract\s+value)|"
+    r"(?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day|employee|person)\s+)?(?:credit|stipend|allowance|budget|subsidy|"
+    r"reimbursement|relocation|sign-?on|signing|bonus|commission)|"
+    r"(?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day)\s+)?(?:for|towards?)\s+(?:further\s+|continuing\s+|your\s+|"
+    r"personal\s+|professional\s+)*(?:education|learning|training|conferences?|books|courses|development|equipment|"
+    r"home|wellness|gym|travel|meals|lunch|coworking|hardware|setup))"
 )
-_UP_TO = re.compile(r"(?:up\s+to|max(?:imum)?\.?|bis\s+zu|jusqu'à|hasta)\s*$", re.I)
-_FROM = re.compile(r"(?:from|starting\s+at|min(?:imum)?\.?|ab|à\s+partir\s+de|desde|at\s+least)\s*$", re.I)
+# "<role>s get/earn …": the pay of the people named, which is this job's only if the title names them too.
+_OTHER_ROLE = re.compile(r"\b((?:[a-z]+\s+)?[a-z]{3,}?)s\s+(?:get|earn|make|receive|are\s+paid)\b")
+_UP_TO = re.compile(r"(?:up\s+to|max(?:imum)?\.?|bis\s+zu|jusqu'à|hasta)\s*$")
+_FROM = re.compile(r"(?:from|starting\s+at|min(?:imum)?\.?|ab|à\s+partir\s+de|desde|at\s+least)\s*$")
+_DIGIT = re.compile(r"\d")
+_CLAUSE_BREAK = re.compile(r"[.;!?\n|•]\s")
+_PAY_SHAPED = re.compile(r"\d[,.'’ ]\d{2,3}(?!\d)")
+_K_SUFFIX = re.compile(r"[kK]|thousand|lakh|lac|LPA|L")
+_INR_SUFFIX = re.compile(r"lakh|lac|lpa", re.I)
 
-# Plausible ranges per period; anything outside is not a salary (a stipend, a funding round, a year).
-_PLAUSIBLE = {"hour": (5, 2_000), "day": (40, 10_000), "week": (200, 40_000), "month": (300, 2_000_000), "year": (8_000, 100_000_000)}
-_LARGE_UNIT_CURRENCIES = {"INR", "JPY", "KRW", "IDR", "VND", "CLP", "COP", "HUF", "PKR", "NGN", "KES", "ARS", "PHP", "THB", "UAH", "EGP"}
+# Plausible pay per period, in US dollars: an annual salary of $150 or an hourly rate of $50,000 is
+# impossible whoever states it (the text or the ATS API). Bounds are wide on purpose: they catch
+# typos, perks and placeholders, not low or high pay.
+_PLAUSIBLE_USD = {"hour": (2, 1_500), "day": (15, 10_000), "week": (80, 40_000), "month": (250, 150_000),
+                  "year": (3_000, 5_000_000)}
+# Units of each currency per US dollar, rounded: only to scale the bounds above (a factor of 2 is harmless).
+_PER_USD = {
+    "USD": 1, "EUR": 0.9, "GBP": 0.8, "CHF": 0.9, "CAD": 1.35, "AUD": 1.5, "NZD": 1.6, "INR": 83, "SGD": 1.35,
+    "HKD": 7.8, "JPY": 150, "CNY": 7.2, "KRW": 1350, "SEK": 10.5, "NOK": 10.5, "DKK": 6.9, "PLN": 4, "CZK": 23,
+    "HUF": 360, "RON": 4.6, "BGN": 1.8, "BRL": 5, "MXN": 17, "ARS": 900, "CLP": 900, "COP": 4000, "ZAR": 18,
+    "ILS": 3.7, "AED": 3.7, "SAR": 3.75, "TRY": 32, "UAH": 40, "PHP": 56, "IDR": 15500, "MYR": 4.7, "THB": 35,
+    "VND": 24000, "NGN": 1500, "KES": 130, "EGP": 48, "PKR": 280,
+}
+_LARGE_UNIT_CURRENCIES = {c for c, rate in _PER_USD.items() if rate >= 30}
+
+
+def plausible(low: float | None, high: float | None, currency: str | None, period: str | None) -> bool:
+    """Whether a pay range can be real for its period and currency (unknown currency: judged as USD).
+
+    The same rule for extracted and API values, so an ATS placeholder ("$150" a year for an intern,
+    "$1 – $500,000") never reaches the analytics as a salary."""
+    if period not in _PLAUSIBLE_USD or (low is None and high is None):
+        return False
+    rate = _PER_USD.get(currency or "USD", 1)
+    floor, ceiling = (bound * rate for bound in _PLAUSIBLE_USD[period])
+    values = [v for v in (low, high) if v is not None]
+    if any(not floor <= v <= ceiling for v in values):
+        return False
+    return not (low is not None and high is not None and (low > high or (low > 0 and high / low > 10)))
 
 
 @dataclass(slots=True, frozen=True)
@@ -136,13 +212,12 @@ def _period(before: str, after: str, suffixes: str) -> str | None:
     if "lpa" in suffixes.lower():
         return "year"
     head = after[:32]
-    best: tuple[int, str] | None = None
-    for name, rx in _PERIOD_RES:
-        m = rx.search(head)
-        if m and m.start() <= 18 and (best is None or m.start() < best[0]):
-            best = (m.start(), name)
-    if best:
-        return best[1]
+    # A period word starts within 18 characters of the amount, at a word start or a "/": try the
+    # one combined pattern only there (a search tried every alternative at every position).
+    for start in _WORD_STARTS.finditer(head, 0, 19):
+        m = _PERIOD_AT.match(head, start.start())
+        if m:
+            return m.lastgroup
     for name, rx in _PERIOD_BEFORE:
         if rx.search(before[-40:]):
             return name
@@ -161,11 +236,14 @@ def _guess_period(value: float, currency: str | None) -> str:
     return "year"
 
 
-def find_salary(text: str, anchors: list[int] | None = None) -> Salary | None:
+def find_salary(text: str, anchors: list[int] | None = None, location: str = "", title: str = "") -> Salary | None:
     """The most salary-like money span in ``text``, or None.
 
     ``anchors`` (positions of currency codes or pay words found by the caller's keyword scan) limit
     the regex to windows around them and around currency symbols; None scans the whole text.
+    ``location`` picks the row of a pay table by country ("UK: 65.500 - 85.500 GBP") and gives the
+    currency of a bare "150k-200k"; ``title`` tells this job's pay from another role's ("founding
+    engineers get $250k" in an intern posting).
     """
     if not text:
         return None
@@ -178,20 +256,88 @@ def find_salary(text: str, anchors: list[int] | None = None) -> Salary | None:
         if not points:
             return None
         spans = _merge_windows(points, len(text))
-    best: tuple[float, int, Salary] | None = None
+    found: list[tuple[float, int, Salary, str | None]] = []
     seen: set[int] = set()
     for lo, hi in spans:
+        if not _DIGIT.search(text, lo, hi):
+            continue  # "competitive salary", "USD-denominated": a pay word with no amount near it
         for m in _MONEY.finditer(text, lo, hi):
             if m.start() in seen:
                 continue
             seen.add(m.start())
-            cand = _candidate(text, m)
+            cand = _candidate(text, m, title)
             if cand is None:
                 continue
             salary, score = cand
-            if best is None or (score, -m.start()) > (best[0], best[1]):
-                best = (score, -m.start(), salary)
-    return best[2] if best else None
+            found.append((score, -m.start(), salary, _row_label(text, m.start())))
+    if not found:
+        return None
+    rows = {label for *_, label in found if label}
+    if len(rows) >= 2:
+        # A pay table by place: the job's own row, or nothing (never another country's pay).
+        places = _places(location)
+        found = [f for f in found if f[3] and _places(f[3]) & places]
+        if len({f[3] for f in found}) != 1:
+            return None  # no row, or several rows, for where this job is
+    best = max(found, key=lambda f: (f[0], f[1]))[2]
+    if best.currency is None:
+        currency = location_currency(location)
+        if currency is None:
+            return None  # "110K to 160K" with no currency and no place that implies one
+        best = Salary(best.min, best.max, currency, best.period, best.text)
+    return best
+
+
+_ROW_LABEL = re.compile(r"(?:^|[:\n•])\s*[-*•]?\s*([A-Z][^\n:$€£\d]{1,40}?)\s*:\s*$")
+
+
+def _row_label(text: str, start: int) -> str | None:
+    """The place label a table row gives its amount ("- UK: 75.000 GBP" → "UK"), if any."""
+    line = text[max(0, start - 50) : start]
+    m = _ROW_LABEL.search(line)
+    return m.group(1).strip() if m else None
+
+
+# Places a row label or a job location can name, as country keys; cities map to their country.
+_PLACE_KEYS: dict[str, str] = {
+    **dict.fromkeys(("us", "usa", "u.s.", "united states", "america", "nyc", "new york", "san francisco", "sf", "bay area",
+                     "seattle", "boston", "austin", "chicago", "los angeles", "la", "denver", "miami", "atlanta",
+                     "mountain view", "san jose", "san mateo", "palo alto", "redwood city", "washington", "dc"), "US"),
+    **dict.fromkeys(("uk", "united kingdom", "england", "london", "manchester", "edinburgh", "scotland", "gb"), "GB"),
+    **dict.fromkeys(("canada", "toronto", "vancouver", "montreal", "ontario"), "CA"),
+    **dict.fromkeys(("germany", "deutschland", "berlin", "munich", "münchen", "hamburg"), "DE"),
+    **dict.fromkeys(("france", "paris"), "FR"), **dict.fromkeys(("spain", "madrid", "barcelona"), "ES"),
+    **dict.fromkeys(("netherlands", "amsterdam", "the netherlands"), "NL"), **dict.fromkeys(("ireland", "dublin"), "IE"),
+    **dict.fromkeys(("italy", "milan", "rome"), "IT"), **dict.fromkeys(("portugal", "lisbon", "porto"), "PT"),
+    **dict.fromkeys(("poland", "warsaw", "krakow", "kraków"), "PL"), **dict.fromkeys(("india", "bangalore", "bengaluru"), "IN"),
+    **dict.fromkeys(("mexico", "cdmx", "mexico city"), "MX"), **dict.fromkeys(("brazil", "são paulo", "rio de janeiro"), "BR"),
+    **dict.fromkeys(("switzerland", "zurich", "zürich", "geneva"), "CH"), **dict.fromkeys(("singapore",), "SG"),
+    **dict.fromkeys(("australia", "sydney", "melbourne"), "AU"),
+}
+_COUNTRY_CURRENCY = {"US": "USD", "GB": "GBP", "CA": "CAD", "DE": "EUR", "FR": "EUR", "ES": "EUR", "NL": "EUR", "IE": "EUR",
+                     "IT": "EUR", "PT": "EUR", "PL": "PLN", "IN": "INR", "MX": "MXN", "BR": "BRL", "CH": "CHF", "SG": "SGD",
+                     "AU": "AUD"}
+_PLACE_NAMES = re.compile(
+    r"(?<![a-z])(" + "|".join(re.escape(n) for n in sorted(_PLACE_KEYS, key=len, reverse=True)) + r")(?![a-z])"
+)
+_US_STATE = re.compile(r",\s*(?:CA|NY|WA|MA|TX|IL|CO|FL|GA|OR|NJ|PA|VA|NC|DC|UT|AZ|MN|MI|OH)\b")
+
+
+def _places(text: str) -> set[str]:
+    """Country keys a place text names: "New York, NY" → {"US"}, "Europe - Anywhere" → set()."""
+    if not text:
+        return set()
+    low = text.lower()
+    keys = {_PLACE_KEYS[m.group(1)] for m in _PLACE_NAMES.finditer(low)}
+    if _US_STATE.search(text):
+        keys.add("US")
+    return keys
+
+
+def location_currency(location: str) -> str | None:
+    """The currency a job location implies, when it names exactly one known country."""
+    places = _places(location)
+    return _COUNTRY_CURRENCY.get(next(iter(places))) if len(places) == 1 else None
 
 
 def _symbol_positions(text: str, limit: int = 24) -> list[int]:
@@ -216,21 +362,26 @@ def _merge_windows(points: list[int], size: int, before: int = 40, after: int = 
     return spans
 
 
-def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
+def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] | None:
     g = m.groupdict()
     cur = _currency(g["apre"]) or _currency(g["bpre"]) or _currency(g["post"])
     suffixes = (g["asuf"] or "") + (g["bsuf"] or "")
-    if not cur and re.search(r"lakh|lac|LPA", suffixes, re.I):
+    if not cur and _INR_SUFFIX.search(suffixes):
         cur = "INR"
-    has_k = bool(re.search(r"[kK]|thousand|lakh|lac|LPA|L", suffixes))
+    has_k = bool(_K_SUFFIX.search(suffixes))
     is_range = g["bnum"] is not None
     if not cur and not has_k:
         return None
-    before = text[max(0, m.start() - 60) : m.start()]
-    after = text[m.end() : m.end() + 40]
-    clause = re.split(r"[.;!?\n|•]\s", before)[-1][-30:]  # funding words count only in the same clause
-    if _NOT_PAY_AFTER.search(after) or _NOT_PAY_BEFORE.search(clause):
+    before = text[max(0, m.start() - 60) : m.start()].lower()
+    after = text[m.end() : m.end() + 40].lower()
+    clause = _CLAUSE_BREAK.split(before)[-1][-30:]  # funding words count only in the same clause
+    if _NOT_PAY_AFTER.search(after) or _not_pay_before(clause):
         return None
+    other = _OTHER_ROLE.search(clause)
+    if other and other.group(1).lower() not in title.lower():
+        return None  # "founding engineers get $250k" in an intern posting: another role's pay
+    if not cur and not (_PAY_CONTEXT.found_in(clause) or _PAY_CONTEXT.found_in(after[:25])):
+        return None  # a bare "100 k" (units, views, users) is pay only next to a pay word
     if after[:1] == "%" or (g["asuf"] or "").strip() in ("m", "M", "mil", "million") and cur not in _LARGE_UNIT_CURRENCIES:
         return None
     low = parse_number(g["anum"], g["asuf"])
@@ -248,17 +399,16 @@ def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
     guessed = period is None
     if guessed:
         period = _guess_period(ref, cur)
-    lo_ok, hi_ok = _PLAUSIBLE[period]
-    if cur in _LARGE_UNIT_CURRENCIES:
-        hi_ok *= 100
-    if not (lo_ok <= low <= hi_ok) or (high is not None and not (lo_ok <= high <= hi_ok)):
+    if not plausible(low, high, cur, period):
         return None
-    if high is None and _UP_TO.search(before):
+    tail = before[-24:]
+    up_to, from_ = bool(_UP_TO.search(tail)), bool(_FROM.search(tail))
+    if high is None and up_to:
         low, high = None, low
-    elif high is None and not _FROM.search(before) and not text[m.end() : m.end() + 1] == "+":
+    elif high is None and not from_ and not text[m.end() : m.end() + 1] == "+":
         high = low
     score = 0.0
-    if _PAY_WORDS.search(before) or _PAY_WORDS.search(after[:25]):
+    if _PAY_CONTEXT.found_in(before) or _PAY_CONTEXT.found_in(after[:25]):
         score += 3
     if is_range:
         score += 2
@@ -268,9 +418,9 @@ def _candidate(text: str, m: re.Match) -> tuple[Salary, float] | None:
         score += 1
     if has_k:
         score += 0.5
-    if cur and (has_k or re.search(r"\d[,.'’ ]\d{2,3}(?!\d)", g["anum"])):
+    if cur and (has_k or _PAY_SHAPED.search(g["anum"])):
         score += 1  # "$85K", "£58K", "CHF 140'000": a pay-shaped amount
-    if _UP_TO.search(before) or _FROM.search(before):
+    if up_to or from_:
         score += 1
     if m.start() == 0:
         score += 1  # the whole field is the amount (an API's pay text, a header cell)

@@ -79,4 +79,8 @@ def parse_fields(text: str) -> JobFields:
         raise ValueError(f"invalid field {where}: {first['msg']} ({exc.error_count()} errors)") from exc
     if fields.salary_min is not None and fields.salary_max is not None and fields.salary_min > fields.salary_max:
         raise ValueError(f"salary_min {fields.salary_min} > salary_max {fields.salary_max}")
-    return fields
+    from jobpipeline.lib.extract.skills import normalize_skills  # skills imports nothing of the schema
+
+    # One canonical name per skill, whoever wrote it ("k8s", "K8s" → Kubernetes); small models repeat themselves.
+    skills = normalize_skills(fields.skills)
+    return fields if skills == fields.skills else fields.model_copy(update={"skills": skills})

@@ -55,17 +55,23 @@ _SKILLS: dict[str, tuple[str, ...]] = {
     "Blockchain": ("blockchain",), "Ethereum": ("ethereum",), "WebRTC": ("webrtc",), "WebAssembly": ("webassembly", "wasm"),
     "Unity": (), "Unreal Engine": ("unreal engine", "unreal"), "OpenGL": ("opengl",), "Vulkan": ("vulkan",),
     "SOC 2": ("soc 2", "soc2"), "OAuth": ("oauth", "oauth2"), "Security": ("cybersecurity",),
+    "HIPAA": ("hipaa",), "LangGraph": ("langgraph",), "AutoGen": ("autogen",), "RLHF": ("rlhf",),
+    "Vercel": ("vercel",), "Cloudflare": ("cloudflare",), "tRPC": ("trpc",), "shadcn/ui": ("shadcn", "shadcn/ui"),
+    "TensorRT": ("tensorrt", "tensorrt-llm"), "FlashAttention": ("flashattention", "flash attention"),
+    "FSDP": ("fsdp",), "NCCL": ("nccl",), "LoRA": ("lora", "qlora"), "Ray": (), "Argo": ("argo cd", "argocd", "argo workflows"),
+    "OpenTelemetry": ("opentelemetry", "otel"), "eBPF": ("ebpf",), "gdb": ("gdb",), "GKE": ("gke",), "EKS": ("eks", "amazon eks"),
+    "AKS": ("aks",),
 }
 # Written exactly like this, these words mean the technology; lower-case they are English.
 _CASE_SENSITIVE: dict[str, str] = {
     "Go": "Go", "Rust": "Rust", "Swift": "Swift", "Spark": "Spark", "Excel": "Excel", "Dart": "Dart",
     "Julia": "Julia", "Triton": "Triton", "Phoenix": "Phoenix", "Unity": "Unity", "Scala": "Scala",
     "Express": "Express", "Lambda": "Lambda", "Ruby": "Ruby", "Java": "Java", "Helm": "Helm",
-    "Node": "Node.js", "Elixir": "Elixir", "Flask": "Flask", "Spring": "Spring", "Angular": "Angular",
+    "Node": "Node.js", "Elixir": "Elixir", "Ray": "Ray", "Argo": "Argo", "Flask": "Flask", "Spring": "Spring", "Angular": "Angular",
 }
 _AMBIGUOUS_LOWER = {"go", "rust", "swift", "spark", "excel", "dart", "julia", "triton", "phoenix", "unity",
                     "express", "lambda", "node", "helm", "spring", "angular", "ts", "js", "unreal",
-                    "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag"}
+                    "torch", "rest", "ros", "ruby", "java", "scala", "elixir", "flask", "s3", "rag", "ray", "argo"}
 
 
 def skill_keywords() -> dict[str, tuple[str, str | None]]:
@@ -86,3 +92,40 @@ def skill_keywords() -> dict[str, tuple[str, str | None]]:
 # Upper-case acronyms that are safe as written (JS, TS, RAG, S3, REST, ROS) and capitalised words.
 _EXACT: dict[str, str] = {**_CASE_SENSITIVE, "JS": "JavaScript", "TS": "TypeScript", "RAG": "RAG", "S3": "S3",
                           "REST": "REST", "ROS": "ROS", "ROS2": "ROS", "Torch": "PyTorch", "Unreal": "Unreal Engine"}
+
+
+def _lookup() -> dict[str, str]:
+    """Every alias and canonical name, lower-cased, → canonical name (ambiguous words included: an
+    LLM that lists "go" as a skill means the language)."""
+    table = {canon.lower(): canon for canon in _SKILLS}
+    for canon, aliases in _SKILLS.items():
+        for alias in aliases:
+            table.setdefault(alias.lower(), canon)
+    for cased, canon in _EXACT.items():
+        table.setdefault(cased.lower(), canon)
+    return table
+
+
+_LOOKUP = _lookup()
+_SPACES = re.compile(r"\s+")
+
+
+def canonical_skill(name: str) -> str | None:
+    """The canonical name of a known skill ("k8s", "K8s" → "Kubernetes"; "JS" → "JavaScript"), else None."""
+    key = _SPACES.sub(" ", name.strip()).lower()
+    return _LOOKUP.get(key) or _LOOKUP.get(key.rstrip(".").removesuffix(".js")) if key else None
+
+
+def normalize_skills(names: list[str]) -> list[str]:
+    """Skills as one canonical name each, first mention first, duplicates (any casing or alias) removed.
+
+    Used on LLM output, where small models repeat themselves and write "Postgres" and "PostgreSQL";
+    an unknown skill is kept as written (trimmed), once."""
+    out: dict[str, str] = {}
+    for name in names:
+        name = _SPACES.sub(" ", name.strip())
+        if not name:
+            continue
+        canon = canonical_skill(name) or name
+        out.setdefault(canon.lower(), canon)
+    return list(out.values())

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from jobpipeline.lib.sources import ashby, greenhouse, lever, smartrecruiters, workday
-from jobpipeline.lib.sources.base import SourceAdapter, SourceFormatError
+from jobpipeline.lib.sources.base import ParsedBoard, PostingError, SourceAdapter, SourceFormatError, parse_board
 
 ADAPTERS: dict[str, SourceAdapter] = {m.NAME: m for m in (greenhouse, lever, ashby, smartrecruiters, workday)}
 
 DEFAULT_BASE_URLS: dict[str, str] = {name: adapter.DEFAULT_BASE_URL for name, adapter in ADAPTERS.items()}
 
 
-__all__ = ["ADAPTERS", "DEFAULT_BASE_URLS", "SourceAdapter", "SourceFormatError"]
+__all__ = [
+    "ADAPTERS",
+    "DEFAULT_BASE_URLS",
+    "ParsedBoard",
+    "PostingError",
+    "SourceAdapter",
+    "SourceFormatError",
+    "parse_board",
+]

@@ -11,7 +11,18 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import items, load_json, text_or_none, unique, utc, workplace
+from jobpipeline.lib.sources.base import (
+    listed,
+    load_json,
+    obj,
+    posting_id,
+    require_path_segment,
+    text_field,
+    text_or_none,
+    unique,
+    utc,
+    workplace,
+)
 from jobpipeline.lib.text import html_to_text
 
 NAME = "ashby"
@@ -28,8 +39,7 @@ INTERVALS = {"1 HOUR": "hour", "1 DAY": "day", "1 WEEK": "week", "1 MONTH": "mon
 
 
 def check_token(token: str) -> None:
-    if "/" in token:
-        raise ValueError("an Ashby job-board name has no '/', e.g. 'answersnow'")
+    require_path_segment(token, "an Ashby job-board name, e.g. 'answersnow' or 'Forward Financing',", allow_spaces=True)
 
 
 def board_url(base_url: str, token: str) -> str:
@@ -40,34 +50,30 @@ async def fetch(client: Fetcher, board: Board, base_url: str) -> list[bytes]:
     return [await client.get(board_url(base_url, board.token), params={"includeCompensation": "true"})]
 
 
-def parse(bodies: list[bytes], board: Board) -> list[Posting]:
-    postings = []
-    for body in bodies:
-        for job in items(load_json(body, board), "jobs", board):
-            if job.get("isListed") is False:
-                continue
-            postings.append(_posting(job, board))
-    return postings
+def items(body: bytes, board: Board) -> list:
+    return listed(load_json(body, board), "jobs", board)
 
 
-def _posting(job: dict, board: Board) -> Posting:
+def posting(job: dict, board: Board) -> Posting | None:
+    if job.get("isListed") is False:
+        return None
     secondary = [s.get("location") for s in job.get("secondaryLocations") or [] if isinstance(s, dict)]
     is_remote = job.get("isRemote")
     workplace_type = workplace(job.get("workplaceType"))
-    description = job.get("descriptionHtml")
-    salary = _salary(job.get("compensation") or {})
+    description = text_field(job, "descriptionHtml")
+    salary = _salary(obj(job, "compensation"))
     return Posting(
         source=NAME,
         board=board.token,
-        source_job_id=str(job["id"]),
+        source_job_id=posting_id(job.get("id")),
         company=board.company,  # the API does not name the company
-        title=(job.get("title") or "").strip(),
+        title=text_field(job, "title"),
         locations=unique([job.get("location"), *secondary]),
         remote=is_remote if isinstance(is_remote, bool) else (None if workplace_type is None else workplace_type == "remote"),
         workplace_type=workplace_type,
-        description=html_to_text(description) if description else (job.get("descriptionPlain") or "").strip(),
+        description=html_to_text(description) if description.strip() else text_field(job, "descriptionPlain"),
         department=text_or_none(job.get("department")) or text_or_none(job.get("team")),
-        employment_type=EMPLOYMENT_TYPES.get(job.get("employmentType"), text_or_none(job.get("employmentType"))),
+        employment_type=EMPLOYMENT_TYPES.get(text_or_none(job.get("employmentType")) or "", text_or_none(job.get("employmentType"))),
         posted_at=utc(job.get("publishedAt")),
         source_updated_at=utc(job.get("updatedAt")),
         apply_url=text_or_none(job.get("applyUrl")) or text_or_none(job.get("jobUrl")),
@@ -90,7 +96,7 @@ def _salary(compensation: dict) -> dict:
         "salary_min": _number(salary.get("minValue")),
         "salary_max": _number(salary.get("maxValue")),
         "salary_currency": text_or_none(salary.get("currencyCode")),
-        "salary_period": INTERVALS.get(salary.get("interval")),
+        "salary_period": INTERVALS.get(text_or_none(salary.get("interval")) or ""),
         "salary_text": text,
     }
 

@@ -12,7 +12,18 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import require_path_segment, items, load_json, text_or_none, unique, utc, workplace
+from jobpipeline.lib.sources.base import (
+    listed,
+    load_json,
+    obj,
+    posting_id,
+    require_path_segment,
+    text_field,
+    text_or_none,
+    unique,
+    utc,
+    workplace,
+)
 from jobpipeline.lib.text import html_to_text
 
 NAME = "greenhouse"
@@ -34,15 +45,11 @@ async def fetch(client: Fetcher, board: Board, base_url: str) -> list[bytes]:
     return [await client.get(jobs_url(base_url, board.token), params={"content": "true"})]
 
 
-def parse(bodies: list[bytes], board: Board) -> list[Posting]:
-    postings = []
-    for body in bodies:
-        for job in items(load_json(body, board), "jobs", board):
-            postings.append(_posting(job, board))
-    return postings
+def items(body: bytes, board: Board) -> list:
+    return listed(load_json(body, board), "jobs", board)
 
 
-def _posting(job: dict, board: Board) -> Posting:
+def posting(job: dict, board: Board) -> Posting:
     metadata = {
         str(m.get("name", "")).strip().lower(): m.get("value")
         for m in job.get("metadata") or []
@@ -50,20 +57,20 @@ def _posting(job: dict, board: Board) -> Posting:
     }
     workplace_type = next((workplace(metadata.get(k)) for k in _WORKPLACE_KEYS if workplace(metadata.get(k))), None)
     employment = next((text_or_none(metadata.get(k)) for k in _EMPLOYMENT_KEYS if text_or_none(metadata.get(k))), None)
-    location = (job.get("location") or {}).get("name")
+    location = obj(job, "location").get("name")
     offices = [o.get("location") or o.get("name") for o in job.get("offices") or [] if isinstance(o, dict)]
     departments = [d.get("name") for d in job.get("departments") or [] if isinstance(d, dict)]
     return Posting(
         source=NAME,
         board=board.token,
-        source_job_id=str(job["id"]),
+        source_job_id=posting_id(job.get("id")),
         company=text_or_none(job.get("company_name")) or board.company,
-        title=(job.get("title") or "").strip(),
+        title=text_field(job, "title"),
         # The posting's own location line first; offices only when it has none (they repeat it).
         locations=unique([location]) or unique(offices),
         remote=None if workplace_type is None else workplace_type == "remote",
         workplace_type=workplace_type,
-        description=html_to_text(job.get("content")),
+        description=html_to_text(text_field(job, "content")),
         department=(unique(departments) or [None])[0],
         employment_type=employment,
         posted_at=utc(job.get("first_published")),

@@ -13,7 +13,18 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import require_path_segment, MAX_PAGES, load_json, text_or_none, unique, utc, workplace
+from jobpipeline.lib.sources.base import (
+    MAX_PAGES,
+    load_json,
+    obj,
+    posting_id,
+    require_path_segment,
+    text_field,
+    text_or_none,
+    unique,
+    utc,
+    workplace,
+)
 from jobpipeline.lib.text import html_to_text
 
 NAME = "lever"
@@ -48,25 +59,21 @@ async def fetch(client: Fetcher, board: Board, base_url: str) -> list[bytes]:
     return bodies
 
 
-def parse(bodies: list[bytes], board: Board) -> list[Posting]:
-    postings = []
-    for body in bodies:
-        for job in load_json(body, board, expect=list):
-            if isinstance(job, dict):
-                postings.append(_posting(job, board))
-    return postings
+def items(body: bytes, board: Board) -> list:
+    return load_json(body, board, expect=list)  # Lever's body is the list of postings itself
 
 
-def _posting(job: dict, board: Board) -> Posting:
-    categories = job.get("categories") or {}
+def posting(job: dict, board: Board) -> Posting:
+    categories = obj(job, "categories")
+    all_locations = categories.get("allLocations") or []
     workplace_type = workplace(job.get("workplaceType"))  # "unspecified" → None
     return Posting(
         source=NAME,
         board=board.token,
-        source_job_id=str(job["id"]),
+        source_job_id=posting_id(job.get("id")),
         company=board.company,  # the API does not name the company
-        title=(job.get("text") or "").strip(),
-        locations=unique([categories.get("location"), *(categories.get("allLocations") or [])]),
+        title=text_field(job, "text"),
+        locations=unique([categories.get("location"), *(all_locations if isinstance(all_locations, list) else [])]),
         remote=None if workplace_type is None else workplace_type == "remote",
         workplace_type=workplace_type,
         description=html_to_text(_description_html(job)),
@@ -80,16 +87,17 @@ def _posting(job: dict, board: Board) -> Posting:
 
 
 def _description_html(job: dict) -> str:
-    parts = [job.get("description") or ""]
-    for block in job.get("lists") or []:
+    parts = [text_field(job, "description")]
+    blocks = job.get("lists") or []
+    for block in blocks if isinstance(blocks, list) else []:
         if isinstance(block, dict):
-            parts.append(f"<h3>{html.escape(block.get('text') or '')}</h3><ul>{block.get('content') or ''}</ul>")
-    parts.append(job.get("additional") or "")
+            parts.append(f"<h3>{html.escape(text_or_none(block.get('text')) or '')}</h3><ul>{text_or_none(block.get('content')) or ''}</ul>")
+    parts.append(text_field(job, "additional"))
     return "\n".join(p for p in parts if p)
 
 
 def _salary(job: dict) -> dict:
-    salary_range = job.get("salaryRange") or {}
+    salary_range = obj(job, "salaryRange")
     text = text_or_none(job.get("salaryDescriptionPlain"))
     if not salary_range:
         return {"salary_text": text}
@@ -101,6 +109,6 @@ def _salary(job: dict) -> dict:
         "salary_min": float(low) if isinstance(low, (int, float)) else None,
         "salary_max": float(high) if isinstance(high, (int, float)) else None,
         "salary_currency": currency,
-        "salary_period": INTERVALS.get(salary_range.get("interval")),
+        "salary_period": INTERVALS.get(text_or_none(salary_range.get("interval")) or ""),
         "salary_text": text,
     }

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import MAX_PAGES, items, load_json, text_or_none, unique, workplace
+from jobpipeline.lib.sources.base import MAX_PAGES, listed, load_json, posting_id, text_field, text_or_none, unique, workplace
 
 NAME = "workday"
 DEFAULT_BASE_URL = "https://{host}.myworkdayjobs.com"
@@ -31,8 +31,8 @@ _COUNT_ONLY = re.compile(r"^\d+ Locations?$")  # "3 Locations" is a count, not a
 
 def split_token(token: str) -> tuple[str, str, str]:
     """``(tenant, data_centre, site)`` of a board token; ``ValueError`` if it has the wrong shape."""
-    match = _TOKEN.match(token)
-    if not match:
+    match = _TOKEN.fullmatch(token)
+    if not match or match["site"] in (".", ".."):
         raise ValueError("a Workday board token is 'tenant/site' or 'tenant.wdN/site', e.g. 'nvidia/NVIDIAExternalCareerSite'")
     return match["tenant"], match["dc"] or DEFAULT_DATA_CENTRE, match["site"]
 
@@ -61,7 +61,7 @@ async def fetch(client: Fetcher, board: Board, base_url: str) -> list[bytes]:
         body = await client.post_json(url, {"appliedFacets": {}, "limit": PAGE_SIZE, "offset": offset, "searchText": ""})
         bodies.append(body)
         page = load_json(body, board)
-        got = len(items(page, "jobPostings", board))
+        got = len(listed(page, "jobPostings", board))
         if total is None:
             total = page.get("total") if isinstance(page.get("total"), int) else 0
         offset += got
@@ -70,25 +70,22 @@ async def fetch(client: Fetcher, board: Board, base_url: str) -> list[bytes]:
     return bodies
 
 
-def parse(bodies: list[bytes], board: Board) -> list[Posting]:
-    postings = []
-    for body in bodies:
-        for job in items(load_json(body, board), "jobPostings", board):
-            postings.append(_posting(job, board))
-    return postings
+def items(body: bytes, board: Board) -> list:
+    return listed(load_json(body, board), "jobPostings", board)
 
 
-def _posting(job: dict, board: Board) -> Posting:
+def posting(job: dict, board: Board) -> Posting:
     path = text_or_none(job.get("externalPath")) or ""
-    bullets = [b for b in job.get("bulletFields") or [] if isinstance(b, str)]
+    fields = job.get("bulletFields") or []
+    bullets = [b for b in fields if isinstance(b, str)] if isinstance(fields, list) else []
     locations_text = text_or_none(job.get("locationsText"))
     workplace_type = workplace(job.get("remoteType"))
     return Posting(
         source=NAME,
         board=board.token,
-        source_job_id=text_or_none(bullets[0] if bullets else None) or path,
+        source_job_id=posting_id(text_or_none(bullets[0] if bullets else None) or path or None, "bulletFields[0] or externalPath"),
         company=board.company,  # the API does not name the company
-        title=(job.get("title") or "").strip(),
+        title=text_field(job, "title"),
         locations=[] if not locations_text or _COUNT_ONLY.match(locations_text) else unique([locations_text]),
         remote=None if workplace_type is None else workplace_type == "remote",
         workplace_type=workplace_type,

@@ -19,7 +19,10 @@ WITH enrichment AS (
         upper(CAST(salary_currency AS VARCHAR)) AS salary_currency,
         lower(CAST(salary_period AS VARCHAR)) AS salary_period,
         TRY_CAST(years_experience_min AS INTEGER) AS years_experience_min,
-        TRY_CAST(visa_sponsorship AS BOOLEAN) AS visa_sponsorship
+        TRY_CAST(visa_sponsorship AS BOOLEAN) AS visa_sponsorship,
+        -- 'api implausible' / 'extracted (api implausible)': the enrichment judged the posting's own
+        -- salary impossible for its period and currency (lib/extract/salary.py `plausible`).
+        coalesce(CAST(salary_source AS VARCHAR), '') LIKE '%implausible%' AS posting_pay_implausible
     FROM latest_enrichment
 ),
 job AS (
@@ -50,9 +53,11 @@ joined AS (
     SELECT
         j.*,
         e.content_hash IS NOT NULL AS enriched,
-        -- The posting's own salary wins; the extracted one only fills a posting without any.
+        -- The posting's own salary wins, unless the enrichment found it impossible (an intern's "$150 a
+        -- year"); the extracted one fills a posting without any.
         CASE
-            WHEN j.salary_min IS NOT NULL OR j.salary_max IS NOT NULL THEN 'posting'
+            WHEN (j.salary_min IS NOT NULL OR j.salary_max IS NOT NULL) AND NOT coalesce(e.posting_pay_implausible, false)
+                THEN 'posting'
             WHEN e.salary_min IS NOT NULL OR e.salary_max IS NOT NULL THEN 'extracted'
         END AS salary_source,
         e.seniority, e.skills, e.remote_regions, e.years_experience_min, e.visa_sponsorship,
