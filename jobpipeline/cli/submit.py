@@ -120,6 +120,8 @@ class RunSession:
 
         unfinished = [r for r in self.records if not self._finished(r.run_id)]
         self._say(f"Ctrl-C: cancelling {len(unfinished)} unfinished run(s)")
+        for record in unfinished:  # a run cancelled while starting ends FAILURE: run_retries must not relaunch it
+            self.instance.add_run_tags(record.run_id, {"dagster/max_retries": "0"})
         cancel_runs(self.instance, [r.run_id for r in unfinished])
         deadline = time.monotonic() + CANCEL_WAIT_S
         while time.monotonic() < deadline and any(not self._finished(r.run_id) for r in unfinished):
