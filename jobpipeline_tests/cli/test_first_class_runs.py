@@ -1,0 +1,73 @@
+"""``jobpipeline run`` as a user runs it (its own process): runs with a code-location origin, that
+survive crashes of the command and stop as a whole on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from jobpipeline_tests.cli.conftest import RUN_STATES_IN_FLIGHT, kill_tree, runs_by_status, start_command, wait_for
+
+
+def _started_run(dagster_home: Path) -> bool:
+    return bool((dagster_home / "dagster.yaml").exists() and runs_by_status(dagster_home).get("STARTED"))
+
+
+def _all_runs(dagster_home: Path) -> list:
+    return [run for runs in runs_by_status(dagster_home).values() for run in runs]
+
+
+@pytest.mark.slow
+def test_run_killed_three_times_mid_run_then_run_again_finishes_and_leaves_no_run_started(home: Path, small_corpus: Path):
+    dagster_home = home / "dagster"
+    killed_run_ids: set[str] = set()
+    logs = []
+    for attempt in range(3):
+        log = home / f"run-{attempt}.log"
+        logs.append(log)
+        proc = start_command(home, "run", "--replay", str(small_corpus), "--scrape-only", log=log)
+        wait_for(lambda: _started_run(dagster_home), f"a run to start (attempt {attempt})", proc=proc, log=log)
+        kill_tree(proc)  # the command, its daemon, code servers and run workers: as a crash would
+        killed_run_ids |= {run.run_id for run in _all_runs(dagster_home)}
+
+    last_log = home / "run-last.log"
+    proc = start_command(home, "run", "--replay", str(small_corpus), "--scrape-only", log=last_log)
+    assert proc.wait(timeout=600) == 0, last_log.read_text()
+    output = last_log.read_text()
+    assert "boards   3 scraped, 3 ok, 0 failed" in output
+
+    by_status = runs_by_status(dagster_home)
+    in_flight = [(status, run.run_id) for status in RUN_STATES_IN_FLIGHT for run in by_status.get(status, [])
+                 # Runs the daemon's automation queued near the end wait for the next daemon; every
+                 # run a jobpipeline command submitted has ended.
+                 if status != "QUEUED" or "jobpipeline/cli_process" in run.tags]
+    assert not in_flight, f"runs left unfinished: {in_flight}"
+    assert "cleared a dead run" in output
+    last_runs = [run for run in by_status.get("SUCCESS", []) if run.run_id not in killed_run_ids]
+    assert sorted(run.tags["dagster/partition/source"] for run in last_runs) == ["ashby", "lever"]
+    for run in last_runs:  # first-class runs: the UI finds their job and can re-execute them
+        assert run.job_name == "daily_scrape_job"
+        assert run.remote_job_origin is not None and run.job_code_origin is not None
+        assert run.remote_job_origin.repository_origin.code_location_origin.location_name == "jobpipeline"
+    for run_id in killed_run_ids:
+        assert any(run.run_id == run_id for status in ("FAILURE", "CANCELED", "SUCCESS") for run in by_status.get(status, []))
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert not instance.event_log_storage.get_concurrency_info("scrape").claimed_slots
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_runs_in_flight_and_says_what_had_finished(home: Path, small_corpus: Path):
+    dagster_home = home / "dagster"
+    log = home / "run.log"
+    proc = start_command(home, "run", "--replay", str(small_corpus), log=log)
+    wait_for(lambda: _started_run(dagster_home), "a run to start", proc=proc, log=log)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends the command
+    assert proc.wait(timeout=300) == 130, log.read_text()
+    output = log.read_text()
+    assert "Ctrl-C: cancelling" in output and "INTERRUPTED: finished" in output
+    runs = _all_runs(dagster_home)
+    assert not [run.run_id for run in runs if run.status.value in RUN_STATES_IN_FLIGHT]
+    assert "downstream_job" not in {run.job_name for run in runs}  # the command stopped as a whole
