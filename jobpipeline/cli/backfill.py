@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,12 +29,11 @@ from typing import Any
 
 from jobpipeline import settings
 from jobpipeline.cli import CommandError
-from jobpipeline.cli.run import dagster_home
+from jobpipeline.cli.instance import dagster_daemon, dagster_home, prepared_instance
 
 HN_JOB, BOARDS_JOB = "hn_month_job", "daily_scrape_job"
 HN_ASSETS, BOARD_ASSETS = ("hn_postings", "hn_jobs"), ("raw_postings", "jobs")
 CLI_TAG = "jobpipeline/backfill"
-DAEMON_STALE_S = 90  # a daemon heartbeat older than this is a daemon that is not running
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -159,8 +155,7 @@ def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSum
     """Each HN month, or the whole board range, as a run of this process on the ``DAGSTER_HOME`` instance."""
     import dagster as dg
 
-    dagster_home()
-    with dg.DagsterInstance.get():  # creates the instance's storage here: worker processes racing to do it collide
+    with prepared_instance():  # creates the instance's storage here, under the lock: worker processes racing to do it collide
         pass
     started = time.perf_counter()
     tag = {CLI_TAG: f"{request.target}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"}
@@ -214,13 +209,10 @@ def _run_error(instance: Any, run_id: str) -> str | None:
 def submit_backfill(request: BackfillRequest) -> str:
     """Add the asset backfill to the instance (as the UI's "Launch backfill" does); returns its id."""
     import dagster as dg
-    from dagster._core.execution.backfill import PartitionBackfill  # no public API creates one in 1.13
-    from dagster._core.utils import make_new_backfill_id
-
+    from jobpipeline.cli.dagster_private import PartitionBackfill, make_new_backfill_id  # no public API creates one
     from jobpipeline.definitions import defs
 
-    dagster_home()
-    with dg.DagsterInstance.get() as instance:
+    with prepared_instance() as instance:
         backfill = PartitionBackfill.from_asset_partitions(
             backfill_id=make_new_backfill_id(),
             asset_graph=defs.resolve_asset_graph(),
@@ -238,50 +230,15 @@ def submit_backfill(request: BackfillRequest) -> str:
         return backfill.backfill_id
 
 
-def daemon_running(instance: Any) -> bool:
-    """Whether a daemon (e.g. ``jobpipeline dev``'s) is running backfills and queued runs on this instance."""
-    beats = instance.get_daemon_heartbeats()
-    now = time.time()
-    return all(
-        name in beats and now - beats[name].timestamp < DAEMON_STALE_S for name in ("BACKFILL", "QUEUED_RUN_COORDINATOR")
-    )
-
-
-@contextmanager
-def daemon_if_needed(instance: Any) -> Iterator[subprocess.Popen | None]:
-    """``dagster-daemon run`` on this project for the duration, unless one is already running."""
-    if daemon_running(instance):
-        yield None
-        return
-    log_path = Path(os.environ["DAGSTER_HOME"]) / "backfill-daemon.log"
-    workspace = settings.REPO_DIR / "workspace.yaml"
-    with open(log_path, "ab") as log:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=settings.REPO_DIR, start_new_session=True,
-        )
-    try:
-        yield daemon
-    finally:
-        daemon.terminate()  # the daemon stops its code server and loops on SIGTERM
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-
-
 def wait_for_backfill(
     backfill_id: str, *, poll_s: float = 2.0, timeout_s: float | None = None, echo: bool = True
 ) -> tuple[list[RunOutcome], str, float]:
     """Poll the backfill until it is over (starting a daemon when none runs): its runs, status and seconds."""
     import dagster as dg
-    from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
+    from jobpipeline.cli.dagster_private import BULK_ACTION_TERMINAL_STATUSES
 
     started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance, daemon_if_needed(instance) as daemon:
-        if echo:
-            print(f"backfill {backfill_id}: " + ("started dagster-daemon (log: $DAGSTER_HOME/backfill-daemon.log)" if daemon else "run by the running daemon"))
+    with prepared_instance(reap=False) as instance, dagster_daemon(instance, echo=echo) as daemon:
         last = ""
         while True:
             backfill = instance.get_backfill(backfill_id)
@@ -297,7 +254,7 @@ def wait_for_backfill(
             if backfill.status in BULK_ACTION_TERMINAL_STATUSES and not any(not r.is_finished for r in runs):
                 return _outcomes(instance, runs), backfill.status.value, time.perf_counter() - started
             if daemon is not None and daemon.poll() is not None:
-                raise CommandError(f"dagster-daemon exited ({daemon.returncode}); see {os.environ['DAGSTER_HOME']}/backfill-daemon.log")
+                raise CommandError(f"dagster-daemon exited ({daemon.returncode}); see {os.environ['DAGSTER_HOME']}/daemon.log")
             if timeout_s is not None and time.perf_counter() - started > timeout_s:
                 raise CommandError(f"backfill {backfill_id} still {backfill.status.value} after {timeout_s:.0f} s")
             time.sleep(poll_s)

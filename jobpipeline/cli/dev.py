@@ -7,7 +7,7 @@ import os
 import sys
 
 from jobpipeline import settings
-from jobpipeline.cli.run import dagster_home
+from jobpipeline.cli.instance import prepared_instance
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,12 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    from jobpipeline.cli.run import ensure_pools
-
-    home = dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        ensure_pools(instance)
-    print(f"DAGSTER_HOME={home}  JOBPIPELINE_HOME={settings.home()}")
+    with prepared_instance():  # created under the lock, pools set, runs of dead workers failed
+        pass
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}  JOBPIPELINE_HOME={settings.home()}")
     os.execv(sys.executable, [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_DIR / "workspace.yaml"), "-h", args.host, "-p", str(args.port)])

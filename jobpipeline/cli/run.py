@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,9 +18,14 @@ from typing import Any
 
 from jobpipeline import settings
 from jobpipeline.cli import CommandError
+from jobpipeline.cli.instance import dagster_home, ensure_pools  # noqa: F401 - where the other verbs import them
 
 SCRAPE_JOB = "daily_scrape_job"
 DOWNSTREAM_JOB = "downstream_job"  # enrichment + analytics, unpartitioned
+# Each run executes its steps in its worker process: the default multiprocess executor starts one
+# more process per step and per asset check, each importing the definitions again (~10 s apiece on
+# a 2-core machine), which made a two-board run take minutes instead of seconds.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,10 +47,12 @@ class RunSummary:
     sync: dict[str, int] = field(default_factory=dict)
     downstream: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: unfinished runs were cancelled
+    statuses: dict[str, str] = field(default_factory=dict)  # run id -> final status, when interrupted
 
     @property
     def ok(self) -> bool:
-        return all(success for _, _, success in self.runs)
+        return not self.interrupted and all(success for _, _, success in self.runs)
 
     def render(self) -> str:
         s, j = self.scrape, self.sync
@@ -67,36 +72,15 @@ class RunSummary:
         tables = {k: m["dagster/row_count"] for k, m in self.downstream.items() if "dagster/row_count" in m}
         if tables:
             lines.append(f"  analytics {len(tables)} DuckDB tables: " + ", ".join(f"{k} {v}" for k, v in tables.items()))
+        if self.interrupted:
+            finished = [name for name, run_id, success in self.runs if success]
+            stopped = [f"{name} ({self.statuses.get(run_id, '?').lower()})" for name, run_id, success in self.runs if not success]
+            lines.append(f"  INTERRUPTED: finished {', '.join(finished) or 'nothing'}; cancelled or failed {', '.join(stopped) or 'nothing'}")
+            return "\n".join(lines)
         failed = [name for name, _, success in self.runs if not success]
         if failed:
             lines.append(f"  FAILED runs: {', '.join(failed)} (see `dagster dev` → Runs)")
         return "\n".join(lines)
-
-
-# Pool limits dagster.yaml cannot declare in Dagster 1.13 (only a default); set once per instance.
-POOL_LIMITS = {"scrape": 5, "duckdb": 1}
-
-
-def ensure_pools(instance: Any) -> None:
-    """Give the instance our pool limits unless a user already set them (``dagster instance concurrency``)."""
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return
-    known = set(storage.get_concurrency_keys())
-    for pool, limit in POOL_LIMITS.items():
-        if pool not in known:
-            storage.set_concurrency_slots(pool, limit)
-
-
-def dagster_home() -> Path:
-    """``DAGSTER_HOME``, defaulting to ``<JOBPIPELINE_HOME>/dagster`` seeded with the repo's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.home() / "dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists() and (settings.REPO_DIR / "dagster.yaml").exists():
-        shutil.copy(settings.REPO_DIR / "dagster.yaml", home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    os.environ.setdefault("JOBPIPELINE_HOME", str(settings.home()))  # the UI process writes where `run` does
-    return home
 
 
 @contextlib.contextmanager
@@ -128,82 +112,83 @@ def _sources(mode: str, replay_dir: Path | None) -> list[str]:
 
 
 def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None, scrape_only: bool = False) -> RunSummary:
-    """Materialize ``day``'s partitions of every source, then the unpartitioned downstream assets."""
-    import dagster as dg
+    """Submit ``day``'s partition runs of every source, then the unpartitioned downstream run, to the
+    ``DAGSTER_HOME`` instance (as the UI launches them), and wait for them.
 
+    Ctrl-C cancels the runs not yet ended and returns a summary saying which had finished."""
+    from jobpipeline.cli.instance import prepared_instance
+    from jobpipeline.cli.submit import RunsInterrupted, run_session
     from jobpipeline.defs.scrape.partitions import board_partition_key
-    from jobpipeline.definitions import defs
-
     from jobpipeline.lib.boards import BoardsConfigError, load_boards
 
     try:  # fail before any run starts, naming the file and line
         load_boards(settings.boards_config_path())
     except BoardsConfigError as exc:
         raise CommandError(str(exc)) from None
-    dagster_home()
-    started = time.perf_counter()
-    summary = RunSummary(day=day, mode=mode)
     sources = _sources(mode, replay_dir)
     if not sources:
         raise CommandError(f"no boards to scrape in {mode} mode" + (f" (no <ats>/*.json under {replay_dir})" if replay_dir else ""))
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    started = time.perf_counter()
+    summary = RunSummary(day=day, mode=mode)
     past = day < datetime.now(timezone.utc).date().isoformat()
-    os.environ.setdefault("JOBPIPELINE_PROGRESS", "1")
-    with dg.DagsterInstance.get() as instance, _board_endpoints(mode, replay_dir) as boards_config:
-        ensure_pools(instance)
-        scrape_job = defs.resolve_job_def(SCRAPE_JOB)
+    tag = f"run-{day}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    with prepared_instance() as instance, _board_endpoints(mode, replay_dir) as boards_config, run_session(instance, tag=tag) as session:
         run_config = {
-            **quiet,
+            **IN_PROCESS,
             "resources": {"job_boards": {"config": boards_config}},
             "ops": {"raw_postings": {"config": {"allow_past": past and mode == "replay"}}},
         }
-        for source in sources:
-            key = board_partition_key(day, source)
-            result = scrape_job.execute_in_process(run_config=run_config, instance=instance, partition_key=key, raise_on_error=False)
-            summary.runs.append((str(key), result.run_id, result.success))
-            _add_metadata(summary.scrape, result, "raw_postings", ("boards", "boards_ok", "boards_failed", "postings"))
-            _add_metadata(summary.sync, result, "jobs", ("new", "changed", "unchanged", "closed", "reopened"))
-            _set_metadata(summary.sync, result, "jobs", ("jobs_in_store", "open_jobs_in_store"))
-        if not scrape_only and DOWNSTREAM_JOB in {j.name for j in defs.resolve_all_job_defs()}:
-            result = defs.resolve_job_def(DOWNSTREAM_JOB).execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
-            summary.runs.append((DOWNSTREAM_JOB, result.run_id, result.success))
-            for event in result.get_asset_materialization_events():
-                mat = event.materialization
-                summary.downstream[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+        try:
+            scrapes = [session.submit(SCRAPE_JOB, run_config, partition_key=str(board_partition_key(day, s))) for s in sources]
+            for record in session.wait(scrapes):
+                summary.runs.append((record.label, record.run_id, record.success))
+                assets = session.materializations(record)
+                _add_metadata(summary.scrape, assets, "raw_postings", ("boards", "boards_ok", "boards_failed", "postings"))
+                _add_metadata(summary.sync, assets, "jobs", ("new", "changed", "unchanged", "closed", "reopened"))
+                _set_metadata(summary.sync, assets, "jobs", ("jobs_in_store", "open_jobs_in_store"))
+            if not scrape_only and session.has_job(DOWNSTREAM_JOB):
+                (record,) = session.wait([session.submit(DOWNSTREAM_JOB, IN_PROCESS)])
+                summary.runs.append((record.label, record.run_id, record.success))
+                summary.downstream.update(session.materializations(record))
+        except RunsInterrupted as interrupted:
+            summary.interrupted = True
+            done = {run_id for _, run_id, _ in summary.runs}
+            summary.runs += [(r.label, r.run_id, r.success) for r in interrupted.records if r.run_id not in done]
+            summary.statuses = {r.run_id: r.status for r in interrupted.records}
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
-    for event in result.get_asset_materialization_events():
-        mat = event.materialization
-        if mat.asset_key.to_user_string() == asset:
-            return {k: v.value for k, v in mat.metadata.items()}
-    return {}
-
-
-def _add_metadata(into: dict[str, int], result: Any, asset: str, keys: tuple[str, ...]) -> None:
-    meta = _materialization_metadata(result, asset)
+def _add_metadata(into: dict[str, int], assets: dict[str, dict[str, Any]], asset: str, keys: tuple[str, ...]) -> None:
+    meta = assets.get(asset, {})
     for key in keys:
         into[key] = into.get(key, 0) + int(meta.get(key, 0) or 0)
 
 
-def _set_metadata(into: dict[str, int], result: Any, asset: str, keys: tuple[str, ...]) -> None:
-    meta = _materialization_metadata(result, asset)
+def _set_metadata(into: dict[str, int], assets: dict[str, dict[str, Any]], asset: str, keys: tuple[str, ...]) -> None:
+    meta = assets.get(asset, {})
     for key in keys:
         if key in meta:
             into[key] = int(meta[key])
 
 
-def main(args: argparse.Namespace) -> int:
-    day = args.date or datetime.now(timezone.utc).date().isoformat()
+def partition_day(value: str | None) -> str:
+    """The ``--date`` argument as a partition day (default: today, UTC); the one place it is parsed."""
+    day = value or datetime.now(timezone.utc).date().isoformat()
     try:
         datetime.strptime(day, "%Y-%m-%d")
     except ValueError:
         raise CommandError(f"--date {day!r} is not a date in YYYY-MM-DD form") from None
+    return day
+
+
+def main(args: argparse.Namespace) -> int:
+    day = partition_day(args.date)
     from jobpipeline.defs.scrape.resources import default_mode
 
     mode = "live" if args.live or (args.replay is None and default_mode() == "live") else "replay"
     summary = run_pipeline(day, mode, args.replay, scrape_only=args.scrape_only)
     print(summary.render())
+    if summary.interrupted:
+        return 130  # what a shell reports for a command stopped by Ctrl-C
     return 0 if summary.ok else 1

@@ -115,6 +115,18 @@ class BoardScrape(SQLModel, table=True):
     duration_s: float = 0.0
 
 
+class SearchIndexPending(SQLModel, table=True):
+    """Jobs a sync inserted or rewrote whose search-index entry is not refreshed yet.
+
+    Written in the sync's own transaction, emptied by ``refresh_search_index`` in its: a crash
+    between the two (the index is refreshed after the sync commits) leaves the ids here, and the
+    next sync's refresh indexes them. Used on SQLite only (FTS5); elsewhere it stays empty."""
+
+    __tablename__ = "job_search_pending"
+
+    job_id: int = Field(primary_key=True)
+
+
 # A plain (self-contained) FTS5 table keyed by job id: rows can be replaced by rowid alone, so
 # indexing can run after the sync, in bulk, and be redone safely after a crash.
 _FTS_DDL = ("CREATE VIRTUAL TABLE IF NOT EXISTS job_search USING fts5(title, description)",)
@@ -127,17 +139,28 @@ def job_full() -> sa.Select:
     return sa.select(job, text.c.description).join(text, text.c.job_id == job.c.id, isouter=True)
 
 
+def mark_for_search_index(conn: sa.Connection, job_ids: list[int]) -> None:
+    """Note jobs whose search entry must be refreshed, inside the transaction that changed them."""
+    if conn.dialect.name != "sqlite" or not job_ids:
+        return
+    conn.exec_driver_sql("INSERT OR IGNORE INTO job_search_pending (job_id) VALUES (?)", [(i,) for i in sorted(set(job_ids))])
+
+
 def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) -> int:
-    """(Re-)index jobs in FTS5 on SQLite (a no-op elsewhere); ``None`` indexes jobs missing from it.
+    """(Re-)index jobs in FTS5 on SQLite (a no-op elsewhere): ``job_ids``, plus every job any earlier
+    sync left pending (``job_search_pending``: a crash after its commit) and every job missing from
+    the index (a store older than that table). Returns the number of jobs indexed.
 
     Kept out of the sync transaction: tokenizing descriptions costs several times the sync itself,
-    and search may lag a sync by seconds without harm. Returns the number of jobs indexed.
+    and search may lag a sync by seconds without harm.
     """
     if engine.dialect.name != "sqlite":
         return 0
+    with engine.connect() as conn:  # ~0.1 s at 100k jobs: read before taking the write lock
+        missing = [r[0] for r in conn.exec_driver_sql("SELECT id FROM job WHERE id NOT IN (SELECT rowid FROM job_search)")]
     with writer(engine).begin() as conn:
-        if job_ids is None:
-            job_ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM job WHERE id NOT IN (SELECT rowid FROM job_search)")]
+        pending = [r[0] for r in conn.exec_driver_sql("SELECT job_id FROM job_search_pending")]
+        job_ids = sorted(set(job_ids or ()) | set(pending) | set(missing))
         for start in range(0, len(job_ids), 500):
             chunk = tuple(job_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
@@ -147,6 +170,7 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) ->
                 f"FROM job LEFT JOIN job_text ON job_text.job_id = job.id WHERE job.id IN ({marks})",
                 chunk,
             )
+        conn.exec_driver_sql("DELETE FROM job_search_pending")  # all of them were read above, under the write lock
     return len(job_ids)
 
 

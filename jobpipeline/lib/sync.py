@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, upsert, writer
+from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert, writer
 
 JOB = Job.__table__
 TEXT = JobText.__table__
@@ -110,7 +110,19 @@ def sync_postings(
         _update_existing_jobs(conn, existing, seen_on, now, result)
         aliases = _write_aliases(conn, groups, known, seen_on)
         _close_vanished(conn, scope, aliases, seen_on, now, result, also=merged_into)
+        mark_for_search_index(conn, result.touched_ids)  # refreshed after the commit, or by the next sync
     return result
+
+
+def record_board_outcomes(engine: sa.Engine, seen_on: date, board_outcomes: Sequence[dict[str, Any]]) -> int:
+    """Record board outcomes in ``board_scrape`` without syncing postings: how a partition whose
+    every board failed (it syncs nothing) still shows its outage to ``scrape_health`` and the checks.
+    Failed boards close nothing; a later successful scrape of the day overwrites these rows."""
+    columns = {"source", "board", *_SCRAPE_DEFAULTS}
+    rows = [{k: v for k, v in o.items() if k in columns} for o in board_outcomes]
+    with writer(engine).begin() as conn:
+        _record_scrapes(conn, seen_on, [], rows)
+    return len(rows)
 
 
 # --- steps -------------------------------------------------------------------------------------

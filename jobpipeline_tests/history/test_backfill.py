@@ -94,7 +94,8 @@ def scrape_one_board_day(home: Path, tmp_path: Path) -> RawPartition:
         scraped = dg.materialize(
             [raw_postings], partition_key=str(board_partition_key(DAYS[0], "lever")), instance=instance,
             run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
-            resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus))},
+            resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus)),
+                       "store": StoreResource(database_url=f"sqlite:///{tmp_path / 'scrape_store.db'}")},
         )
     assert scraped.success
     return RawPartition.at(home / "raw", "lever", DAYS[0])

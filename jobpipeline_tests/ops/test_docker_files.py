@@ -119,11 +119,11 @@ def test_jobpipeline_run_seeds_a_fresh_dagster_home_with_the_repo_settings(tmp_p
 
 def test_docker_dagster_yaml_is_valid_and_keeps_the_repo_settings() -> None:
     docker, repo = _instance_config(DOCKER), _instance_config(REPO_DIR)
-    for section in ("telemetry", "concurrency", "run_retries"):
+    for section in ("telemetry", "concurrency", "run_retries", "run_launcher", "run_monitoring"):
         assert docker[section] == repo[section], f"docker/dagster.yaml's {section} drifted from dagster.yaml"
     db = docker["storage"]["postgres"]["postgres_db"]
     assert db["scheme"] == "postgresql+psycopg2"  # see the comment in docker/dagster.yaml
-    assert docker["run_launcher"]["class"] == "DefaultRunLauncher"
+    assert docker["run_launcher"]["class"] == "MonitoredRunLauncher"  # DefaultRunLauncher + a worker health check
 
 
 def test_every_dagster_service_gets_the_storage_env_vars(services: dict[str, Any]) -> None:

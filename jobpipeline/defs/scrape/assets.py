@@ -4,17 +4,19 @@
 import asyncio
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import dagster as dg
 
 from jobpipeline import settings
 from jobpipeline.defs.scrape.partitions import board_partitions, days_and_sources
+from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.lib.http import make_client
 from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
+from jobpipeline.lib.sync import record_board_outcomes
 
 
 class ScrapeConfig(dg.Config):
@@ -49,10 +51,15 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Raw API bodies and normalized postings of every board of one source, for one day, under data/raw/.",
 )
-def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource) -> dg.MaterializeResult:
-    """One partition per run from the schedule; a backfill range runs in one go, past days from disk."""
+def raw_postings(
+    context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource, store: StoreResource
+) -> dg.MaterializeResult:
+    """One partition per run from the schedule; a backfill range runs in one go, past days from disk.
+
+    A partition whose every board failed fails the run, after recording each board's failure in the
+    store's ``board_scrape`` (``jobs`` will not run to do it), and is scraped again when rerun."""
     keys = days_and_sources(context.partition_keys)
-    results = [scrape_partition(context, config, job_boards, day, source) for day, source in keys]
+    results = [scrape_partition(context, config, job_boards, store, day, source) for day, source in keys]
     failed = [f"{source} {day}" for (day, source), (_, ok) in zip(keys, results) if not ok]
     if len(keys) == 1:
         metadata = results[0][0]
@@ -68,15 +75,18 @@ def raw_postings(context: dg.AssetExecutionContext, config: ScrapeConfig, job_bo
 
 
 def scrape_partition(
-    context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource, day: str, source: str
+    context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource, store: StoreResource,
+    day: str, source: str,
 ) -> tuple[dict, bool]:
     """Scrape (or reuse from disk) one (day, source) partition. Returns its metadata and whether any board succeeded."""
     partition = RawPartition.at(settings.raw_dir(), source, day)
     today = datetime.now(timezone.utc).date().isoformat()
     if day < today and not config.rescrape and partition.exists():
-        context.log.info(f"{source} {day}: reusing the raw partition on disk ({partition.root}), no network")
         outcomes = partition.read_outcomes()
-        return {**outcomes_metadata(outcomes), "reused_from_disk": True, "path": str(partition.root)}, any(o["ok"] for o in outcomes)
+        if any(o["ok"] for o in outcomes):
+            context.log.info(f"{source} {day}: reusing the raw partition on disk ({partition.root}), no network")
+            return {**outcomes_metadata(outcomes), "reused_from_disk": True, "path": str(partition.root)}, True
+        context.log.info(f"{source} {day}: every board failed in the partition on disk; scraping again")
     if day < today and not config.allow_past and job_boards.mode == "live":
         raise dg.Failure(
             f"{source} {day} is in the past and has no raw partition on disk: live APIs only show today's "
@@ -117,6 +127,8 @@ def scrape_partition(
     postings = postings_frame([p for r in results for p in r.postings])
     partition.write(postings, outcomes, {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results})
     metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}
+    if not any(r.ok for r in results):
+        record_board_outcomes(store.engine(), date.fromisoformat(day), outcomes)
     return metadata, any(r.ok for r in results)
 
 

@@ -24,12 +24,16 @@ class PostingText:
 
 @dataclass(slots=True)
 class Generation:
-    """One raw answer: JSON text (to be validated), or an error when the request itself failed."""
+    """One raw answer: JSON text (to be validated), or an error when the request itself failed.
+
+    ``transient`` marks a failure of the service, not of the posting (server down, timeout, 429,
+    5xx, 401/403): the job is left pending and retried by the next run, never cached as failed."""
 
     text: str | None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str | None = None
+    transient: bool = False
 
 
 class Backend(Protocol):

@@ -1,8 +1,10 @@
 """The enrichment cache: one row per (content hash, model, prompt version), in the operational store.
 
 A job whose content hash did not change is never sent to a model again; a new model or prompt
-version is a different key and re-enriches. Failures are rows too (status ``failed`` with the
-reason), so a bad posting is not retried on every run; ``retry_failed=True`` takes them back.
+version is a different key and re-enriches. An answer that failed validation twice is a row too
+(status ``failed`` with the reason), so a bad posting is not retried on every run;
+``retry_failed=True`` takes them back. A transient failure of the service (server down, 429, 5xx,
+401/403) never becomes a row: the job stays pending and the next run sends it again.
 Reads and writes are bulk statements (chunked ``IN`` lists, one ``executemany`` upsert).
 """
 

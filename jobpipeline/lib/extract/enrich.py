@@ -3,6 +3,12 @@
     jobs = read_jobs(engine)
     result = enrich_jobs(engine, jobs, backend)   # counts, tokens, jobs/s
 
+What is cached: an answer that validates (``ok``), and one that failed validation twice
+(``failed``, until the prompt version or model changes, or ``retry_failed``). What is not: a
+transient failure of the service (``Generation.transient``: server down, timeout, 429, 5xx,
+401/403). Such a job stays *pending*, is not retried within the run (the backend already retried
+with backoff), and goes to the model again on the next run; ``EnrichResult.pending`` counts them.
+
 Where the board's API itself gave salary, remote or employment type (Ashby compensation,
 ``isRemote``, Lever ``workplaceType``), that value wins over extraction; the row records where
 salary and remote came from.
@@ -54,11 +60,19 @@ class EnrichResult:
     enriched: int = 0
     cached: int = 0
     failed: int = 0
+    pending: int = 0  # transient failures: not cached, retried by the next run
     retried: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
     failures: dict[str, str] = field(default_factory=dict)
+    pending_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pending_share(self) -> float:
+        """Pending jobs among the jobs this run sent to the backend (0 when it sent none)."""
+        sent = self.enriched + self.failed + self.pending
+        return round(self.pending / sent, 4) if sent else 0.0
 
     @property
     def jobs_per_s(self) -> float:
@@ -71,6 +85,8 @@ class EnrichResult:
             "enriched": self.enriched,
             "cached": self.cached,
             "failed": self.failed,
+            "pending_transient": self.pending,
+            "pending_share": self.pending_share,
             "retried": self.retried,
             "backend": self.backend,
             "model": self.model,
@@ -166,15 +182,18 @@ class Outcome:
     attempts: int
     prompt_tokens: int
     completion_tokens: int
+    transient: bool = False  # the service failed, not the answer: leave the job pending
 
 
 def extract_postings(backend: Backend, postings: list[PostingText]) -> list[Outcome]:
-    """Validated fields for each posting: one batched call, then one retry for the invalid answers."""
+    """Validated fields for each posting: one batched call, then one retry for the invalid answers.
+
+    A transient failure is not retried here (the backend has retried it already) and stays transient."""
     outcomes: list[Outcome] = []
     for gen in backend.generate(postings):
         fields, error = _validate(gen)
-        outcomes.append(Outcome(fields, error, 1, gen.prompt_tokens, gen.completion_tokens))
-    invalid = [i for i, o in enumerate(outcomes) if o.fields is None]
+        outcomes.append(Outcome(fields, error, 1, gen.prompt_tokens, gen.completion_tokens, gen.transient and fields is None))
+    invalid = [i for i, o in enumerate(outcomes) if o.fields is None and not o.transient]
     if invalid:
         again = backend.generate([postings[i] for i in invalid], retry=True)
         for i, gen in zip(invalid, again, strict=True):
@@ -186,6 +205,7 @@ def extract_postings(backend: Backend, postings: list[PostingText]) -> list[Outc
                 2,
                 first.prompt_tokens + gen.prompt_tokens,
                 first.completion_tokens + gen.completion_tokens,
+                gen.transient and fields is None,
             )
     return outcomes
 
@@ -221,6 +241,10 @@ def enrich_jobs(
         outcome = outcomes[job.content_hash]
         fields, error = outcome.fields, outcome.error
         salary_source = remote_source = None
+        if outcome.transient:  # not cached: the next run sends it again
+            result.pending += 1
+            result.pending_reasons[job.content_hash] = error or "service unavailable"
+            continue
         if fields is not None:
             fields, salary_source, remote_source = apply_api_values(fields, job)
             result.enriched += 1

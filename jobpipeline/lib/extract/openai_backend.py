@@ -1,7 +1,10 @@
 """The OpenAI-compatible backend: async httpx against any ``/v1/chat/completions`` server.
 
 JSON-schema response format, bounded concurrency (a semaphore), retries with exponential backoff
-on connection errors, 429 and 5xx. Works against ``vllm serve`` (start it with
+on connection errors, 429 and 5xx. What is still failing after the retries, and 401/403 at once, is
+a *transient* failure (``Generation.transient``): the service's fault, not the posting's, so the job
+stays pending instead of being cached as failed. Once one posting gave up that way, the postings
+not yet sent in this call give up at once: a server that is down is not asked a thousand times. Works against ``vllm serve`` (start it with
 ``--structured-outputs-config '{"backend":"xgrammar","disable_any_whitespace":true}'`` for compact
 answers), or any hosted OpenAI-compatible API.
 """
@@ -20,6 +23,7 @@ from jobpipeline.lib.extract.prompt import build_messages
 from jobpipeline.lib.extract.schema import llm_json_schema
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_AUTH_STATUS = {401, 403}  # a wrong or expired key: the operator's to fix, not the posting's
 
 
 @dataclass
@@ -45,6 +49,7 @@ class OpenAIBackend:
         self.calls = 0
         self._transport = transport
         self._tokenizer: Any = None
+        self._unavailable: str | None = None  # set when a posting gave up on a transient failure
         if self.config.tokenizer:
             from transformers import AutoTokenizer
 
@@ -77,12 +82,17 @@ class OpenAIBackend:
             if attempt:
                 await asyncio.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))
             async with gate:
+                if self._unavailable is not None:
+                    return Generation(None, error=f"not sent, server unavailable: {self._unavailable}", transient=True)
                 try:
                     response = await client.post("/chat/completions", json=payload)
-                except httpx.TransportError as exc:
+                except httpx.TransportError as exc:  # connect error, timeout, dropped connection
                     last_error = f"{type(exc).__name__}: {exc}"
                     continue
-            if response.status_code in _RETRY_STATUS:
+            if response.status_code in _AUTH_STATUS:
+                self._unavailable = f"HTTP {response.status_code}: {response.text[:200]}"
+                return Generation(None, error=self._unavailable, transient=True)
+            if response.status_code in _RETRY_STATUS or response.status_code >= 500:
                 last_error = f"HTTP {response.status_code}: {response.text[:200]}"
                 continue
             if response.status_code != 200:
@@ -97,11 +107,13 @@ class OpenAIBackend:
                 completion_tokens=int(usage.get("completion_tokens") or 0),
                 error=None if finish in (None, "stop") else f"generation ended by {finish}",
             )
-        return Generation(None, error=f"gave up after {self.config.retries + 1} attempts: {last_error}")
+        self._unavailable = self._unavailable or last_error
+        return Generation(None, error=f"gave up after {self.config.retries + 1} attempts: {last_error}", transient=True)
 
     async def agenerate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         gate = asyncio.Semaphore(self.config.concurrency)
+        self._unavailable = None  # each call asks the server afresh
         limits = httpx.Limits(max_connections=self.config.concurrency, max_keepalive_connections=self.config.concurrency)
         async with httpx.AsyncClient(
             base_url=self.config.base_url.rstrip("/"),

@@ -1,0 +1,196 @@
+"""The Dagster instance of ``DAGSTER_HOME`` as the CLI prepares it before any run.
+
+``prepared_instance()`` is the one door: it creates (or migrates) the instance's storage once,
+under a file lock, so two commands starting at once on a fresh home do not both create the SQLite
+schema (that once left ``alembic_version`` with two heads and the home unusable); sets the pool
+limits dagster.yaml cannot declare; and reports and fails the runs whose worker died (a SIGKILLed
+``jobpipeline run``, a crashed machine), freeing the pool slots they held, before new runs queue
+behind them. ``dagster_daemon()`` makes sure a daemon runs the queued runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobpipeline import settings
+
+# Pool limits dagster.yaml cannot declare in Dagster 1.13 (only a default); set once per instance.
+POOL_LIMITS = {"scrape": 5, "duckdb": 1}
+LOCK_FILE = ".jobpipeline-instance.lock"
+DAEMON_LOG = "daemon.log"
+DAEMON_STALE_S = 90  # a daemon heartbeat older than this is a daemon that is not running
+DAEMONS_NEEDED = ("QUEUED_RUN_COORDINATOR",)
+
+
+def dagster_home() -> Path:
+    """``DAGSTER_HOME``, defaulting to ``<JOBPIPELINE_HOME>/dagster`` seeded with the repo's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.home() / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists() and (settings.REPO_DIR / "dagster.yaml").exists():
+        shutil.copy(settings.REPO_DIR / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.setdefault("JOBPIPELINE_HOME", str(settings.home()))  # the UI process writes where `run` does
+    return home
+
+
+@contextmanager
+def instance_lock(home: Path) -> Iterator[None]:
+    """An exclusive lock on ``<DAGSTER_HOME>/.jobpipeline-instance.lock`` (released if the holder dies)."""
+    with open(home / LOCK_FILE, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_pools(instance: Any) -> None:
+    """Give the instance our pool limits unless a user already set them (``dagster instance concurrency``)."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    known = set(storage.get_concurrency_keys())
+    for pool, limit in POOL_LIMITS.items():
+        if pool not in known:
+            storage.set_concurrency_slots(pool, limit)
+
+
+@dataclass(frozen=True)
+class ReapedRun:
+    run_id: str
+    job_name: str
+    partition: str | None
+    reason: str
+
+    def render(self) -> str:
+        return f"{self.job_name}{f' {self.partition}' if self.partition else ''} run {self.run_id}: {self.reason}"
+
+
+def reap_dead_runs(instance: Any) -> list[ReapedRun]:
+    """Mark failed every unfinished run whose worker is gone, and free the pool slots it held.
+
+    Such a run is not retried by run_retries (it gets ``dagster/max_retries=0`` first): the command
+    that reaps it is about to run its work again. A run of a worker that is alive is left alone."""
+    import dagster as dg
+
+    from jobpipeline.cli.dagster_private import WorkerStatus, run_worker_health
+
+    reaped = []
+    unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
+        status, why = run_worker_health(instance, run)
+        if status != WorkerStatus.FAILED:
+            continue
+        message = f"jobpipeline: run worker died ({why}); marked failed"
+        instance.add_run_tags(run.run_id, {"dagster/max_retries": "0"})
+        instance.report_run_failed(instance.get_run_by_id(run.run_id), message)
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(ReapedRun(run.run_id, run.job_name, run.tags.get("dagster/partition"), why))
+    return reaped
+
+
+@contextmanager
+def prepared_instance(*, reap: bool = True, echo: bool = True) -> Iterator[Any]:
+    """The ``DAGSTER_HOME`` instance, created or migrated once under the lock, with pools set and
+    (``reap``) dead runs failed; yields the open instance."""
+    import dagster as dg
+
+    home = dagster_home()
+    with instance_lock(home):
+        instance = dg.DagsterInstance.get()
+        try:
+            # Touch each storage: on a fresh home this creates its schema, here, under the lock.
+            instance.get_runs(limit=1)
+            instance.event_log_storage.get_concurrency_keys() if instance.event_log_storage.supports_global_concurrency_limits else None
+            instance.get_daemon_heartbeats()
+            instance.all_instigator_state()
+            ensure_pools(instance)
+            reaped = reap_dead_runs(instance) if reap else []
+        except BaseException:
+            instance.dispose()
+            raise
+    for run in reaped:
+        if echo:
+            print(f"cleared a dead run: {run.render()}", flush=True)
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+
+
+# --- the daemon that launches queued runs -----------------------------------------------------
+
+
+def daemon_running(instance: Any, *, wait_s: float = 0.0) -> bool:
+    """Whether a live daemon (e.g. ``jobpipeline dev``'s) runs queued runs on this instance.
+
+    A heartbeat younger than DAEMON_STALE_S may be the last one of a daemon that was just killed;
+    with ``wait_s`` such a daemon counts as running only if a newer heartbeat arrives in time."""
+    def beats() -> dict[str, float]:
+        found = instance.get_daemon_heartbeats()
+        return {name: found[name].timestamp for name in DAEMONS_NEEDED if name in found}
+
+    first = beats()
+    if len(first) < len(DAEMONS_NEEDED) or any(time.time() - ts > DAEMON_STALE_S for ts in first.values()):
+        return False
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if any(ts > first[name] for name, ts in beats().items()):
+            return True
+        time.sleep(1.0)
+    return wait_s == 0.0
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the command dies (Linux), so a SIGKILLed
+    ``jobpipeline`` leaves no daemon behind launching runs nobody waits for."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@contextmanager
+def dagster_daemon(instance: Any, *, echo: bool = True) -> Iterator[subprocess.Popen | None]:
+    """``dagster-daemon run`` on the project's workspace for the duration, unless one already runs
+    this instance. It dequeues and launches the runs, monitors them and frees their pool slots."""
+    if daemon_running(instance, wait_s=35.0):
+        if echo:
+            print("runs are launched by the dagster-daemon already running on this DAGSTER_HOME", flush=True)
+        yield None
+        return
+    log_path = Path(os.environ["DAGSTER_HOME"]) / DAEMON_LOG
+    with open(log_path, "ab") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "dagster._daemon", "run", "-w", str(settings.REPO_DIR / "workspace.yaml")],
+            stdout=log, stderr=subprocess.STDOUT, cwd=settings.REPO_DIR,
+            # Own session: a Ctrl-C meant for the command must not stop the daemon before the
+            # command cancelled its runs through it; it still dies with the command (_die_with_parent).
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+    if echo:
+        print(f"started dagster-daemon (pid {daemon.pid}; log: {log_path})", flush=True)
+    try:
+        yield daemon
+    finally:
+        daemon.terminate()  # the daemon stops its code server and loops on SIGTERM
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        # Its last heartbeats would make the next command wait to see whether a daemon still runs.
+        instance.wipe_daemon_heartbeats()

@@ -1,0 +1,154 @@
+"""Runs submitted the way the UI submits them, and watched until they end.
+
+``RunSession`` opens the project's code location (workspace.yaml, a gRPC code server), makes sure a
+dagster-daemon launches the queued runs (the one of ``jobpipeline dev`` if it runs, else one of
+its own), submits runs through the instance's run coordinator, prints each run's progress, follows
+a run that run_retries launched again, and on Ctrl-C cancels every run it submitted that has not
+ended. So runs of ``jobpipeline run`` have a code-location origin: they show under their job and in
+the timeline, obey the concurrency limits of dagster.yaml, and the UI can re-execute them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from jobpipeline import settings
+from jobpipeline.cli import CommandError
+
+CLI_RUN_TAG = "jobpipeline/cli"
+RETRY_WAIT_S = 120  # how long a run marked "will retry" may take to get its retry queued
+CANCEL_WAIT_S = 90
+
+
+@dataclass
+class RunRecord:
+    label: str  # the partition, or the job name of an unpartitioned run
+    run_id: str  # the latest attempt (a retry replaces the run it retried)
+    status: str = "QUEUED"
+    attempts: int = 1
+
+    @property
+    def success(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+class RunsInterrupted(Exception):
+    """Ctrl-C: the session's unfinished runs were cancelled; ``records`` says how each ended."""
+
+    def __init__(self, records: list[RunRecord]):
+        super().__init__("interrupted")
+        self.records = records
+
+
+class RunSession:
+    def __init__(self, instance: Any, workspace: Any, daemon: Any, *, tag: str, echo: bool = True):
+        self.instance, self.workspace, self.daemon = instance, workspace, daemon
+        self.tags = {CLI_RUN_TAG: tag}
+        self.echo = echo
+        self.started = time.perf_counter()
+        self.records: list[RunRecord] = []
+
+    def submit(self, job_name: str, run_config: Mapping[str, Any], *, partition_key: str | None = None, label: str | None = None) -> RunRecord:
+        from jobpipeline.cli.dagster_private import submit_job_run
+
+        run_id = submit_job_run(self.instance, self.workspace, job_name, run_config=run_config, tags=self.tags, partition_key=partition_key)
+        record = RunRecord(label or partition_key or job_name, run_id)
+        self.records.append(record)
+        self._say(f"{record.label:<28} queued   run {run_id}")
+        return record
+
+    def has_job(self, job_name: str) -> bool:
+        from jobpipeline.cli.dagster_private import job_names
+
+        return job_name in job_names(self.workspace)
+
+    def wait(self, records: list[RunRecord], poll_s: float = 1.0) -> list[RunRecord]:
+        """Until every run in ``records`` ended (after its retries); Ctrl-C cancels them all."""
+        try:
+            pending = list(records)
+            retry_since: dict[str, float] = {}
+            while pending:
+                for record in list(pending):
+                    if self._advance(record, retry_since):
+                        pending.remove(record)
+                if pending:
+                    self._check_daemon()
+                    time.sleep(poll_s)
+            return records
+        except KeyboardInterrupt:
+            raise RunsInterrupted(self._cancel_all()) from None
+
+    def _advance(self, record: RunRecord, retry_since: dict[str, float]) -> bool:
+        """Refresh ``record``; True once it has ended for good."""
+        import dagster as dg
+
+        run = self.instance.get_run_by_id(record.run_id)
+        status = run.status.value
+        if status != record.status:
+            self._say(f"{record.label:<28} {status.lower():<8} run {record.run_id}")
+            record.status = status
+        if not run.is_finished:
+            return False
+        if status == "FAILURE" and run.tags.get("dagster/will_retry") == "true":
+            retries = self.instance.get_runs(filters=dg.RunsFilter(tags={"dagster/parent_run_id": record.run_id}), limit=1)
+            if retries:
+                self._say(f"{record.label:<28} retried  run {retries[0].run_id} (attempt {record.attempts + 1})")
+                record.run_id, record.status, record.attempts = retries[0].run_id, "QUEUED", record.attempts + 1
+                return False
+            first_seen = retry_since.setdefault(record.run_id, time.monotonic())
+            return time.monotonic() - first_seen > RETRY_WAIT_S
+        return True
+
+    def _check_daemon(self) -> None:
+        if self.daemon is not None and self.daemon.poll() is not None:
+            raise CommandError(f"dagster-daemon exited ({self.daemon.returncode}); see $DAGSTER_HOME/daemon.log")
+
+    def _cancel_all(self) -> list[RunRecord]:
+        from jobpipeline.cli.dagster_private import cancel_runs
+
+        unfinished = [r for r in self.records if not self._finished(r.run_id)]
+        self._say(f"Ctrl-C: cancelling {len(unfinished)} unfinished run(s)")
+        cancel_runs(self.instance, [r.run_id for r in unfinished])
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while time.monotonic() < deadline and any(not self._finished(r.run_id) for r in unfinished):
+            time.sleep(0.5)
+        for record in self.records:
+            record.status = self.instance.get_run_by_id(record.run_id).status.value
+        return self.records
+
+    def _finished(self, run_id: str) -> bool:
+        run = self.instance.get_run_by_id(run_id)
+        return run is None or run.is_finished
+
+    def materializations(self, record: RunRecord) -> dict[str, dict[str, Any]]:
+        """Each asset's metadata from the run's materializations, by asset name."""
+        import dagster as dg
+
+        found = {}
+        for entry in self.instance.all_logs(record.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            mat = entry.asset_materialization
+            found[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+        return found
+
+    def _say(self, line: str) -> None:
+        if self.echo:
+            print(f"  {time.perf_counter() - self.started:6.1f} s  {line}", flush=True)
+
+
+@contextmanager
+def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSession]:
+    """The project's code location and a daemon, for the duration of a ``RunSession``."""
+    from jobpipeline.cli.dagster_private import open_workspace
+    from jobpipeline.cli.instance import dagster_daemon
+
+    with ExitStack() as stack:
+        daemon = stack.enter_context(dagster_daemon(instance, echo=echo))
+        try:
+            workspace = stack.enter_context(open_workspace(instance, settings.REPO_DIR / "workspace.yaml"))
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from None
+        yield RunSession(instance, workspace, daemon, tag=tag, echo=echo)
