@@ -14,15 +14,12 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import yaml
 
-from jobpipeline.lib.store import Job
 from jobpipeline.settings import REPO_DIR
 from jobpipeline_tests.ops.helpers import cli, clean_env, store_snapshot
 

@@ -21,7 +21,7 @@ import os
 
 import dagster as dg
 
-from jobpipeline.definitions import defs as project_defs
+from jobpipeline import definitions as project  # a module: one Definitions object at this module's scope
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.lib.replay.server import base_urls_at
@@ -48,13 +48,13 @@ def _llm() -> LLMResource:
 
 
 defs = dg.Definitions(
-    assets=project_defs.assets,
-    asset_checks=project_defs.asset_checks,
-    jobs=project_defs.jobs,
-    schedules=project_defs.schedules,
-    sensors=project_defs.sensors,
-    resources={**(project_defs.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
-    executor=project_defs.executor,
-    loggers=project_defs.loggers,
-    metadata=project_defs.metadata,
+    assets=project.defs.assets,
+    asset_checks=project.defs.asset_checks,
+    jobs=project.defs.jobs,
+    schedules=project.defs.schedules,
+    sensors=project.defs.sensors,
+    resources={**(project.defs.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
+    executor=project.defs.executor,
+    loggers=project.defs.loggers,
+    metadata=project.defs.metadata,
 )
