@@ -114,6 +114,9 @@ class Stack:
             DAGSTER_HOME=str(self.dagster_home), DAGSTER_PG_HOST=url.host or "127.0.0.1", DAGSTER_PG_PORT=str(url.port or 5432),
             DAGSTER_PG_USER=url.username or "", DAGSTER_PG_PASSWORD=url.password or "", DAGSTER_PG_DB=self.database("dagster"),
         )
+        # Dagster's default 60 s per code-server request is too short on a 2-core machine under load:
+        # a timed-out run launch marks the run failed before it starts (seen at load average 27).
+        env.setdefault("DAGSTER_GRPC_TIMEOUT_SECONDS", "300")
         env[MARKER] = self.tag
         return env
 

@@ -8,7 +8,11 @@ check, job, schedule, sensor and automation condition is the project's, unchange
   failed board would make the store differ from the fault-free reference for a reason the tier does
   not test);
 - ``llm`` is the ``openai`` backend on the tier's ``vllm serve`` with SmolLM2 (short prompts and
-  answers: a 135M model on two CPU cores).
+  answers: a 135M model on two CPU cores);
+- runs execute their steps in the run worker's own process (``in_process_executor``): on a loaded
+  2-core machine each step subprocess of the default executor took ~60 s to start, and a scrape
+  run has seven steps (the asset plus its checks). The SIGKILLed run worker is then the process
+  that scrapes.
 
 The settings come from the code server's environment, which the tier sets
 (``JOBPIPELINE_OPS_REPLAY_URL``, ``JOBPIPELINE_OPS_CORPUS``, ``JOBPIPELINE_LLM_BASE_URL``): read once
@@ -54,7 +58,7 @@ defs = dg.Definitions(
     schedules=project.defs.schedules,
     sensors=project.defs.sensors,
     resources={**(project.defs.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
-    executor=project.defs.executor,
+    executor=dg.in_process_executor,
     loggers=project.defs.loggers,
     metadata=project.defs.metadata,
 )
