@@ -71,6 +71,9 @@ SCRAPE_LATENCY_MS = {DAYS[0]: 200, DAYS[1]: 6000, DAYS[2]: 200}  # day 2's scrap
 IN_PROGRESS = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING", "MANAGED"}
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 DAY_TIMEOUT_S = 1500  # a day took over 10 minutes at load average 25 (other work on the 2 cores)
+# What a fault changes by design: a board's bytes count every answer received, the 503s of its retried
+# attempts too (measured: Windsurf 6,692 B fault-free, 6,723 B with one 503 retried).
+TRAFFIC_COLUMNS = {"board_scrape": {"n_bytes"}}
 TRANSIENT_ERROR = re.compile(r"connect|refused|timed? ?out|\b(429|5\d\d|401|403)\b", re.IGNORECASE)
 
 
@@ -368,6 +371,10 @@ def _kill_a_scrape_worker(stack: Stack, tag: str, timeout_s: float = 300) -> tup
     raise AssertionError(f"no day-2 scrape run reached raw_postings within {timeout_s} s")
 
 
+def _without(rows: list[tuple], columns: set[str]) -> list[tuple]:
+    return sorted((tuple(c for c in row if c[0] not in columns) for row in rows), key=repr)
+
+
 class Figures(dict):
     """The measured figures, rewritten to ``path`` at every step: a failing run still leaves what it measured."""
 
@@ -479,7 +486,8 @@ def test_three_days_run_unattended_through_faults_and_equal_a_fault_free_run(sta
     for table in expected:
         if table == "enrichment":
             continue
-        assert actual[table] == expected[table], f"store table {table} differs from the fault-free run's"
+        traffic = TRAFFIC_COLUMNS.get(table, set())
+        assert _without(actual[table], traffic) == _without(expected[table], traffic), f"store table {table} differs from the fault-free run's"
 
     # The size sensor rebuilds the analytics once enrichment grew the store.
     _wait_for("analytics rebuilt after the last enrichment that added rows",
