@@ -5,10 +5,12 @@
 #   TIERS="core" bash jobpipeline_tests/run.sh   # only the fast tier
 #
 # Tiers: core (no extra services), vllm (real vLLM on the CPU with SmolLM2), postgres (a local
-# PostgreSQL server), ui (dagster dev + headless Chromium). Each tier's set-up script is idempotent.
+# PostgreSQL server), ops (the deployment as local processes, three unattended days through faults;
+# reuses the vllm and postgres set-ups), ui (dagster dev + headless Chromium). Each tier's set-up
+# script is idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TIERS="${TIERS:-core vllm postgres ui}"
+TIERS="${TIERS:-core vllm postgres ops ui}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export JOBPIPELINE_TEST_ARTIFACTS="${JOBPIPELINE_TEST_ARTIFACTS:-$PWD/.test-artifacts}"
 mkdir -p "$JOBPIPELINE_TEST_ARTIFACTS"
@@ -31,7 +33,7 @@ run_tier() {  # run_tier NAME PYTEST-ARGS...: pytest exit 5 (nothing collected) 
 for tier in $TIERS; do
   case "$tier" in
     core)
-      run_tier core -m "not vllm and not postgres and not ui" ;;
+      run_tier core -m "not vllm and not postgres and not ui and not ops" ;;
     vllm)
       bash jobpipeline/lib/extract/install_cpu_vllm.sh
       run_tier vllm -m vllm ;;
@@ -39,6 +41,11 @@ for tier in $TIERS; do
       JOBPIPELINE_TEST_PG_URL="$(bash jobpipeline_tests/ops/setup_postgres.sh)"
       export JOBPIPELINE_TEST_PG_URL
       run_tier postgres -m postgres ;;
+    ops)
+      bash jobpipeline/lib/extract/install_cpu_vllm.sh
+      JOBPIPELINE_TEST_PG_URL="$(bash jobpipeline_tests/ops/setup_postgres.sh)"
+      export JOBPIPELINE_TEST_PG_URL
+      run_tier ops -m ops ;;
     ui)
       bash jobpipeline_tests/ops/setup_chromium.sh
       run_tier ui -m ui ;;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -11,7 +12,11 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 VENV_BIN = Path(sys.executable).parent
 MARKER = "JOBPIPELINE_TEST_PROCESS"  # set in every process a test starts, to find its descendants
@@ -116,3 +121,44 @@ def chromium(profile_dir: Path, chromium_path: str, driver_path: str) -> Iterato
     finally:
         driver.quit()
         kill_marked(tag, strict=False)
+
+
+WALL_CLOCK = {"synced_at", "duration_s", "created_at"}  # when, not what: differs between any two runs
+
+
+def store_snapshot(url: str | sa.URL) -> dict[str, list[tuple]]:
+    """Every table of the store's schema keyed by natural keys: a job id becomes the job's canonical
+    posting (source, board, source_job_id), and wall-clock columns are left out."""
+    from sqlmodel import SQLModel
+
+    from jobpipeline.lib.store import Job, create_schema
+
+    engine = sa.create_engine(url)
+    try:
+        create_schema(engine)  # idempotent; imports every module that adds tables to the metadata
+        job = Job.__table__
+        snapshot: dict[str, list[tuple]] = {}
+        with engine.connect() as conn:
+            canonical = {r.id: (r.source, r.board, r.source_job_id) for r in conn.execute(sa.select(job.c.id, job.c.source, job.c.board, job.c.source_job_id))}
+            for table in SQLModel.metadata.sorted_tables:
+                rows = []
+                for row in conn.execute(sa.select(table)).mappings():
+                    values = []
+                    for column, value in row.items():
+                        if column in WALL_CLOCK or (table is job and column == "id"):
+                            continue
+                        values.append((column, canonical[value] if column == "job_id" else _plain(value)))
+                    rows.append(tuple(values))
+                snapshot[table.name] = sorted(rows, key=repr)
+    finally:
+        engine.dispose()
+    return snapshot
+
+
+def _plain(value: Any) -> Any:
+    """One representation per value whatever the driver returned (aware datetimes as naive UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value

@@ -14,17 +14,14 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import yaml
 
-from jobpipeline.lib.store import Job
 from jobpipeline.settings import REPO_DIR
-from jobpipeline_tests.ops.helpers import cli, clean_env
+from jobpipeline_tests.ops.helpers import cli, clean_env, store_snapshot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -98,47 +95,6 @@ def _seed_dagster_home(home: Path, dagster_url: sa.URL) -> None:
     config["storage"] = {"postgres": {"postgres_url": dagster_url.render_as_string(hide_password=False)}}
     (home / "dagster").mkdir(parents=True)
     (home / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(config))
-
-
-WALL_CLOCK = {"synced_at", "duration_s", "created_at"}  # when, not what: differs between any two runs
-
-
-def store_snapshot(url: str | sa.URL) -> dict[str, list[tuple]]:
-    """Every table of the store's schema keyed by natural keys: a job id becomes the job's canonical
-    posting (source, board, source_job_id), and wall-clock columns are left out."""
-    from sqlmodel import SQLModel
-
-    from jobpipeline.lib.store import create_schema
-
-    engine = sa.create_engine(url)
-    try:
-        create_schema(engine)  # idempotent; imports every module that adds tables to the metadata
-        job = Job.__table__
-        snapshot: dict[str, list[tuple]] = {}
-        with engine.connect() as conn:
-            canonical = {r.id: (r.source, r.board, r.source_job_id) for r in conn.execute(sa.select(job.c.id, job.c.source, job.c.board, job.c.source_job_id))}
-            for table in SQLModel.metadata.sorted_tables:
-                rows = []
-                for row in conn.execute(sa.select(table)).mappings():
-                    values = []
-                    for column, value in row.items():
-                        if column in WALL_CLOCK or (table is job and column == "id"):
-                            continue
-                        values.append((column, canonical[value] if column == "job_id" else _plain(value)))
-                    rows.append(tuple(values))
-                snapshot[table.name] = sorted(rows, key=repr)
-    finally:
-        engine.dispose()
-    return snapshot
-
-
-def _plain(value: Any) -> Any:
-    """One representation per value whatever the driver returned (aware datetimes as naive UTC)."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True)
-    return value
 
 
 def test_pipeline_on_postgres_keeps_the_same_jobs_as_on_sqlite(

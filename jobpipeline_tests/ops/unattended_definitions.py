@@ -1,0 +1,64 @@
+"""The project's own ``defs`` with the two resources the unattended tier must point elsewhere.
+
+The ``ops`` tier's code server loads this module instead of ``jobpipeline.definitions``: every asset,
+check, job, schedule, sensor and automation condition is the project's, unchanged. Only
+
+- ``job_boards`` scrapes the tier's replay server (which fails 20 % of requests) over the tier's
+  slice of the corpus, with more HTTP retries so a board fails only by a ~1e-5 chance per day (a
+  failed board would make the store differ from the fault-free reference for a reason the tier does
+  not test);
+- ``llm`` is the ``openai`` backend on the tier's ``vllm serve`` with SmolLM2 (short prompts and
+  answers: a 135M model on two CPU cores);
+- runs execute their steps in the run worker's own process (``in_process_executor``): on a loaded
+  2-core machine each step subprocess of the default executor took ~60 s to start, and a scrape
+  run has seven steps (the asset plus its checks). The SIGKILLed run worker is then the process
+  that scrapes.
+
+The settings come from the code server's environment, which the tier sets
+(``JOBPIPELINE_OPS_REPLAY_URL``, ``JOBPIPELINE_OPS_CORPUS``, ``JOBPIPELINE_LLM_BASE_URL``): read once
+when the code location loads, as ``definitions.py`` reads its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from jobpipeline import definitions as project  # a module: one Definitions object at this module's scope
+from jobpipeline.defs.enrich.resources import LLMResource
+from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.lib.replay.server import base_urls_at
+from jobpipeline.lib.sources import ADAPTERS
+
+OPS_MODEL = "smollm2"  # --served-model-name of the tier's vllm serve
+SCRAPE_RETRIES = 6  # 0.2 ** 7 ≈ 1.3e-5: a board that fails every attempt is not what this tier tests
+
+
+def _job_boards() -> JobBoardsResource:
+    replay = os.environ.get("JOBPIPELINE_OPS_REPLAY_URL")
+    corpus = os.environ.get("JOBPIPELINE_OPS_CORPUS")
+    if not replay or not corpus:
+        raise RuntimeError("JOBPIPELINE_OPS_REPLAY_URL and JOBPIPELINE_OPS_CORPUS must be set (the ops tier sets them)")
+    host, port = replay.removeprefix("http://").rsplit(":", 1)
+    return JobBoardsResource(mode="replay", replay_dir=corpus, base_urls=base_urls_at(host, int(port), ADAPTERS), retries=SCRAPE_RETRIES)
+
+
+def _llm() -> LLMResource:
+    return LLMResource(
+        backend="openai", model=OPS_MODEL, base_url=dg.EnvVar("JOBPIPELINE_LLM_BASE_URL"),
+        max_tokens=512, max_description_tokens=96, concurrency=4,
+    )
+
+
+defs = dg.Definitions(
+    assets=project.defs.assets,
+    asset_checks=project.defs.asset_checks,
+    jobs=project.defs.jobs,
+    schedules=project.defs.schedules,
+    sensors=project.defs.sensors,
+    resources={**(project.defs.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
+    executor=dg.in_process_executor,
+    loggers=project.defs.loggers,
+    metadata=project.defs.metadata,
+)
