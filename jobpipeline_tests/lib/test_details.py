@@ -95,9 +95,10 @@ def test_second_day_makes_zero_detail_requests_for_unchanged_postings(tmp_path: 
         day2 = scrape(server, BOARDS, previous=previous_of(raw_dir, "2026-12-02"))
         new_requests = {path: n - before.get(path, 0) for path, n in detail_paths(server).items() if n > before.get(path, 0)}
 
-    # Every posting that got its detail on day one: ZERO requests on day two, the same description.
+    # Every posting that got its detail on day one: ZERO requests on day two, and the very same posting.
     assert not set(new_requests) & recorded
     assert {(r.key, p.source_job_id): p.description for r in day2 for p in r.postings if p.description} == described
+    assert [p.as_row() for r in day2 for p in r.postings] == [p.as_row() for r in day1 for p in r.postings]
     assert sum(r.n_details_reused for r in day2) == 17 and sum(r.n_details_fetched for r in day2) == 0
     # Postings whose detail failed (not recorded: 404) have no stored description and are tried again, once.
     assert set(new_requests) == fetched - recorded and set(new_requests.values()) == {1}

@@ -94,7 +94,7 @@ def test_rippling_list_and_detail_and_the_paged_shape(clean_replay):
     marketing = jobs["f7008ce4-5157-4ba9-b75b-ed2a6448b579"]
     assert marketing.title == "Product Marketing Manager" and marketing.department == "Sales & Marketing"
     assert marketing.locations == ["Remote (United States)"]
-    assert marketing.employment_type == "Salaried, full-time" and marketing.company == "Portside, Inc."
+    assert marketing.employment_type == "Salaried, full-time" and marketing.company == "Portside"
     assert marketing.posted_at == datetime(2026, 6, 12, 19, 45, 15, 898000, tzinfo=UTC)
     assert "About Portside" in marketing.description
     assert jobs["fb7cb353-0246-4172-ab3a-08701129f772"].description == ""  # no detail recorded: kept

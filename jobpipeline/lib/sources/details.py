@@ -44,9 +44,11 @@ if TYPE_CHECKING:
 
 DETAIL_CONCURRENCY = 4  # per board; many boards run at once, and the session bounds each host too
 
-# What a detail body may add to a listed posting, and so what a reused detail copies back.
+# What a detail body may add to a listed posting, and so what a reused detail copies back: an
+# ``apply_detail`` that sets any other field would make a reused posting differ from a fetched one.
 DETAIL_FIELDS = (
     "description",
+    "locations",
     "employment_type",
     "workplace_type",
     "remote",

@@ -109,4 +109,3 @@ def apply_detail(target: Posting, body: bytes, board: Board) -> None:
     # Rippling's own pairing: "label" is the code (SALARIED_FT), "id" the words ("Salaried, full-time").
     target.employment_type = target.employment_type or text_or_none(employment.get("id")) or text_or_none(employment.get("label"))
     target.posted_at = target.posted_at or utc(detail.get("createdOn"))
-    target.company = text_or_none(detail.get("companyName")) or target.company
