@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO))
 
 from jobpipeline.lib.boards import Board  # noqa: E402
 from jobpipeline.lib.http import HttpSettings, make_client  # noqa: E402
-from jobpipeline.lib.replay import CORPUS, base_urls_at  # noqa: E402
+from jobpipeline.lib.replay import base_urls_at, corpus_boards  # noqa: E402
+from jobpipeline.lib.replay.corpus import DETAILS_SUFFIX  # noqa: E402
 from jobpipeline.lib.scrape import BoardResult, scrape_boards  # noqa: E402
 from jobpipeline.settings import replay_corpus_dir  # noqa: E402
 
@@ -39,21 +40,33 @@ from jobpipeline.settings import replay_corpus_dir  # noqa: E402
 def make_corpus(root: Path, n_boards: int) -> list[Board]:
     """``n_boards`` boards cycling through the shipped corpus's recordings, each under a new token."""
     boards = []
+    corpus = replay_corpus_dir()
+    shipped = corpus_boards()
     for i in range(n_boards):
-        f = CORPUS[i % len(CORPUS)]
-        if f.ats == "workday":
-            tenant, _, site = f.token.partition("/")
+        board = shipped[i % len(shipped)]
+        if board.ats == "workday":
+            tenant, _, site = board.token.partition("/")
             token = f"{tenant}-b{i}/{site}"
         else:
-            token = f"{f.token}-b{i}"
-        target = root / f.ats / f"{token}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(replay_corpus_dir() / f.path, target)
-        except OSError:
-            shutil.copyfile(replay_corpus_dir() / f.path, target)
-        boards.append(Board(f.ats, token, f.company))
+            token = f"{board.token}-b{i}"
+        # The board's list recording and its recorded details (``<token>.details/``), where it has them.
+        for suffix in (".json", DETAILS_SUFFIX):
+            source = corpus / board.ats / f"{board.token}{suffix}"
+            target = root / board.ats / f"{token}{suffix}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, copy_function=_link_or_copy)
+            elif source.is_file():
+                _link_or_copy(source, target)
+        boards.append(Board(board.ats, token, board.company))
     return boards
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def free_port() -> int:
@@ -142,11 +155,15 @@ def main() -> None:
         "sequential_ratio": round(sequential_s / wall_s, 1),
         "scraper_cpu_s": round(cpu_s, 2),
         "load_avg": round(load_before, 1),
+        "requests": sum(r.requests for r in results),
+        "details_fetched": sum(r.n_details_fetched for r in results),
+        "details_failed": sum(r.n_details_failed for r in results),
     }
     rows = [
         ("boards (ok / total)", f"{ok} / {len(boards)}"),
         ("postings parsed", f"{postings:,}"),
         ("bytes received", f"{megabytes:.1f} MB"),
+        ("requests (detail fetches ok / failed)", f"{figures['requests']:,} ({figures['details_fetched']:,} / {figures['details_failed']:,})"),
         ("latency added per request", f"{args.latency_ms:g} ms"),
         ("concurrency (overall = per host)", f"{args.concurrency}"),
         ("wall, concurrent", f"{wall_s:.2f} s"),

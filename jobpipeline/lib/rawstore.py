@@ -4,7 +4,9 @@
 
 - ``bodies/<board>.json``: the raw API bodies of each board, as a JSON list of strings;
 - ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``);
-- ``outcomes.json``: one object per board (ok, http_status, error, n_postings, n_bytes, duration_s).
+- ``outcomes.json``: one object per board (ok, http_status, error, n_postings, n_bytes, duration_s);
+- ``details.json`` (sources with detail fetches): ``{board: {posting id: stamp}}``, the list-item
+  stamp each stored description was fetched under, so the next scrape reuses it when unchanged.
 
 A partition is written to a temporary sibling directory and renamed into place, so a crashed
 scrape never leaves a half-written partition that a later ``jobs`` run would trust. What such a
@@ -30,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from jobpipeline.lib.postings import POSTING_SCHEMA
+from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
 
 ORPHAN_AGE_S = 3600  # a write takes seconds; an hour-old temporary folder has no writer left
@@ -58,11 +61,28 @@ class RawPartition:
     def outcomes_path(self) -> Path:
         return self.root / "outcomes.json"
 
+    @property
+    def details_path(self) -> Path:
+        return self.root / "details.json"
+
+    @classmethod
+    def latest(cls, raw_dir: Path, source: str, up_to: str) -> RawPartition | None:
+        """The newest complete partition of ``source`` whose key is ``up_to`` or earlier, if any."""
+        folder = raw_dir / source
+        keys = sorted((p.name for p in folder.iterdir() if not p.name.startswith(".")), reverse=True) if folder.is_dir() else []
+        return next((p for key in keys if key <= up_to and (p := cls.at(raw_dir, source, key)).exists()), None)
+
     def exists(self) -> bool:
         return self.postings_path.exists() and self.outcomes_path.exists()
 
-    def write(self, postings: pl.DataFrame, outcomes: list[dict[str, Any]], bodies: dict[str, Any]) -> None:
-        """Replace the partition atomically with these postings, outcomes and raw bodies."""
+    def write(
+        self,
+        postings: pl.DataFrame,
+        outcomes: list[dict[str, Any]],
+        bodies: dict[str, Any],
+        detail_stamps: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """Replace the partition atomically with these postings, outcomes, raw bodies and detail stamps."""
         remove_orphans(self.root.parent)
         tmp = self.root.with_name(f".{self.root.name}.{_writer_tag()}.tmp")
         (tmp / "bodies").mkdir(parents=True)
@@ -71,6 +91,8 @@ class RawPartition:
                 (tmp / "bodies" / f"{_file_name(board)}.json").write_text(json.dumps(board_bodies), encoding="utf-8")
             postings.select(list(POSTING_SCHEMA)).write_parquet(tmp / "postings.parquet", compression="zstd")
             (tmp / "outcomes.json").write_text(json.dumps(outcomes, indent=1, default=str), encoding="utf-8")
+            if detail_stamps:
+                (tmp / "details.json").write_text(json.dumps(detail_stamps), encoding="utf-8")
             if self.root.exists():
                 old = self.root.with_name(f".{self.root.name}.{_writer_tag()}.old")
                 self.root.rename(old)
@@ -89,6 +111,20 @@ class RawPartition:
     def read_outcomes(self) -> list[dict[str, Any]]:
         self._require()
         return json.loads(self.outcomes_path.read_text(encoding="utf-8"))
+
+    def read_details(self) -> PreviousDetails:
+        """The stored details of this partition's postings (those fetched under a stamp), by board and id."""
+        if not self.details_path.exists() or not self.exists():
+            return PreviousDetails()
+        stamps: dict[str, dict[str, str]] = json.loads(self.details_path.read_text(encoding="utf-8"))
+        rows = self.read_postings().select("board", "source_job_id", *DETAIL_FIELDS)
+        by_board: dict[str, dict[str, StoredDetail]] = {}
+        for row in rows.iter_rows(named=True):
+            stamp = stamps.get(row["board"], {}).get(row["source_job_id"])
+            if stamp is not None:
+                fields = {name: row[name] for name in DETAIL_FIELDS}
+                by_board.setdefault(f"{self.source}/{row['board']}", {})[row["source_job_id"]] = StoredDetail(stamp, fields)
+        return PreviousDetails(by_board)
 
     def _require(self) -> None:
         if not self.exists():

@@ -20,6 +20,7 @@ from jobpipeline.lib.http import HttpSession, HttpSettings, HttpStatusError
 from jobpipeline.lib.postings import Posting
 from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS, parse_board
 from jobpipeline.lib.sources.base import SourceFormatError
+from jobpipeline.lib.sources.details import PreviousDetails, fill_details, has_details
 
 
 @dataclass(slots=True)
@@ -40,6 +41,12 @@ class BoardResult:
     requests: int = 0  # HTTP attempts, retries included
     duration_s: float = 0.0
     raw_bodies: list[bytes] = field(default_factory=list)  # as fetched, one per page
+    # Detail fetches (adapters whose list has no description): fetched, reused unchanged, failed (posting kept).
+    n_details_fetched: int = 0
+    n_details_reused: int = 0
+    n_details_failed: int = 0
+    details_failed_reasons: list[str] = field(default_factory=list)
+    detail_stamps: dict[str, str] = field(default_factory=dict)  # posting id -> stamp its stored detail was fetched under
 
     @property
     def key(self) -> str:
@@ -57,14 +64,24 @@ class BoardResult:
             "n_postings": self.n_postings,
             "n_skipped": self.n_skipped,
             "skipped_reasons": list(self.skipped_reasons),
+            "n_details_fetched": self.n_details_fetched,
+            "n_details_reused": self.n_details_reused,
+            "n_details_failed": self.n_details_failed,
+            "details_failed_reasons": list(self.details_failed_reasons),
             "n_bytes": self.bytes,
             "requests": self.requests,
             "duration_s": round(self.duration_s, 3),
         }
 
 
-async def scrape_board(session: HttpSession, board: Board, base_url: str) -> BoardResult:
-    """Fetch and parse one board; every failure is caught and described in the result."""
+async def scrape_board(
+    session: HttpSession, board: Board, base_url: str, previous: PreviousDetails | None = None
+) -> BoardResult:
+    """Fetch and parse one board; every failure is caught and described in the result.
+
+    For adapters with detail fetches, ``previous`` holds the details already stored: a posting whose
+    list item is unchanged reuses its detail instead of fetching it again (``sources/details.py``).
+    """
     started = time.perf_counter()
     fetcher = session.fetcher()
     result = BoardResult(source=board.ats, board=board.token, company=board.company, ok=False)
@@ -77,6 +94,11 @@ async def scrape_board(session: HttpSession, board: Board, base_url: str) -> Boa
         result.postings = parsed.postings
         result.n_postings = len(parsed.postings)
         result.n_skipped, result.skipped_reasons = parsed.skipped, parsed.reasons
+        if has_details(adapter):
+            details = await fill_details(adapter, fetcher, board, base_url, parsed.postings, parsed.items, previous)
+            result.n_details_fetched, result.n_details_reused = details.fetched, details.reused
+            result.n_details_failed, result.details_failed_reasons = details.failed, details.reasons
+            result.detail_stamps = details.stamps
         result.ok = True
     except (HttpStatusError, SourceFormatError) as exc:  # their messages name the board and the URL
         result.error = str(exc)
@@ -100,17 +122,19 @@ async def scrape_boards(
     base_urls: Mapping[str, str] | None = None,
     settings: HttpSettings | None = None,
     on_result: Callable[[BoardResult], None] | None = None,
+    previous: PreviousDetails | None = None,
 ) -> list[BoardResult]:
     """Scrape ``boards`` concurrently (bounded by ``settings``); results in the order of ``boards``.
 
     ``base_urls`` overrides the live API base URL per ATS (a replay server's ``base_urls``);
-    ``on_result`` is called with each result as it completes, for progress bars and log lines.
+    ``on_result`` is called with each result as it completes, for progress bars and log lines;
+    ``previous`` is the details already stored (``RawPartition.read_details``), reused when unchanged.
     """
     session = HttpSession(client, settings)
     urls = {**DEFAULT_BASE_URLS, **(base_urls or {})}
 
     async def one(board: Board) -> BoardResult:
-        result = await scrape_board(session, board, urls.get(board.ats, ""))
+        result = await scrape_board(session, board, urls.get(board.ats, ""), previous)
         if on_result is not None:
             on_result(result)
         return result

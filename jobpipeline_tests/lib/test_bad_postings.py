@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def write_corpus(root: Path, board: Board, body: object) -> Path:
     path = root / board.ats / f"{board.token}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body if isinstance(body, str) else json.dumps(body), encoding="utf-8")
+    details = replay_corpus_dir() / board.ats / f"{board.token}.details"
+    if details.is_dir():  # the board's recorded details come along (the server lists them too)
+        shutil.copytree(details, root / board.ats / f"{board.token}.details", dirs_exist_ok=True)
     return root
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from jobpipeline.lib.boards import Board, BoardsConfigError, load_boards, write_boards
-from jobpipeline.lib.replay import CORPUS, recorded_boards
+from jobpipeline.lib.replay import corpus_boards, recorded_boards
 from jobpipeline.lib.sources import ADAPTERS
 from jobpipeline.settings import REPO_DIR, replay_corpus_dir
 
@@ -28,7 +28,7 @@ def test_shipped_config_is_exactly_the_boards_of_the_shipped_corpus():
     boards = load_boards(SHIPPED)
     on_disk = recorded_boards(replay_corpus_dir(), ADAPTERS)
     assert sorted((b.ats, b.token) for b in boards) == sorted(on_disk)
-    assert [b for b in boards] == [f.board for f in CORPUS]
+    assert [b for b in boards] == corpus_boards()
 
 
 def test_comments_blank_lines_and_quoted_company_names_are_read(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import HttpSettings, make_client, parse_retry_after
-from jobpipeline.lib.replay import CORPUS, Fault, ReplayServer
+from jobpipeline.lib.replay import CORPUS, Fault, ReplayServer, corpus_boards
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 
 FAST = HttpSettings(retries=3, backoff_base_s=0.01, backoff_cap_s=0.05, retry_after_cap_s=5)
@@ -52,7 +52,7 @@ def test_broken_boards_are_recorded_as_failed_while_the_others_land(clean_replay
     clean_replay.inject("ashby", "pawp", Fault.html(), sticky=True)
     clean_replay.inject("ashby", "boon", Fault.truncated(), sticky=True)
     clean_replay.inject("greenhouse", "faire", Fault(status=503), sticky=True)
-    boards = [f.board for f in CORPUS] + [Board("greenhouse", "no-such-board", "Nobody")]
+    boards = corpus_boards() + [Board("greenhouse", "no-such-board", "Nobody")]
     seen: list[str] = []
     results = {r.key: r for r in scrape(boards, clean_replay.base_urls, on_result=lambda r: seen.append(r.key))}
 
@@ -68,7 +68,7 @@ def test_broken_boards_are_recorded_as_failed_while_the_others_land(clean_replay
     assert failed["greenhouse/faire"].requests == FAST.retries + 1
     assert all(r.postings == [] and r.n_postings == 0 for r in failed.values())
     landed = [r for r in results.values() if r.ok]
-    assert len(landed) == len(CORPUS) - 3
+    assert len(landed) == len(corpus_boards()) - 3
     assert sum(r.n_postings for r in landed) > 500
 
 

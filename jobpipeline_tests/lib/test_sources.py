@@ -157,7 +157,7 @@ def test_smartrecruiters_company_location_and_remote_flag(replay):
 
 def test_workday_requisition_ids_locations_and_public_urls(replay):
     postings = fetch_and_parse(replay, Board("workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA"))[0]
-    assert len(postings) == 10
+    assert len(postings) == 12  # the recorded page of 10, and the 2 postings whose details are recorded
     jobs = by_id(postings)
     first = jobs["JR2021016"]
     assert first.title == "Verification Engineer - New College Grad 2026"
@@ -183,7 +183,7 @@ def test_paged_apis_are_read_page_by_page_to_the_same_postings(replay, monkeypat
     assert requests == 1
     monkeypatch.setattr(module, "PAGE_SIZE", 3)
     paged, requests = fetch_and_parse(replay, board)
-    assert requests == 4  # 3 + 3 + 3 + 1 of 10 recorded
+    assert requests == 4  # 3 + 3 + 3 + 1 of 10 recorded (Workday: 3 + 3 + 3 + 3 of 12)
     assert [p.as_row() for p in paged] == [p.as_row() for p in whole]
 
 
@@ -208,4 +208,6 @@ def test_live_urls_are_the_documented_endpoints():
         "ashby": "https://api.ashbyhq.com",
         "smartrecruiters": "https://api.smartrecruiters.com",
         "workday": "https://{host}.myworkdayjobs.com",
+        "bamboohr": "https://{host}.bamboohr.com",
+        "rippling": "https://api.rippling.com",
     }

@@ -38,6 +38,7 @@ def outcomes_metadata(outcomes: list[dict]) -> dict[str, dg.MetadataValue | int]
         "postings": sum(o["n_postings"] for o in outcomes),
         "postings_skipped": sum(o.get("n_skipped", 0) for o in outcomes),
         "bytes": sum(o["n_bytes"] for o in outcomes),
+        **{f"details_{k}": sum(o.get(f"n_details_{k}", 0) for o in outcomes) for k in ("fetched", "reused", "failed")},
         "board_outcomes": dg.MetadataValue.md(
             "| board | outcome | http | postings | bytes | seconds | skipped | error or first skip |\n"
             "|---|---|---|---|---|---|---|---|\n" + table
@@ -114,6 +115,10 @@ def scrape_partition(
         state = f"ok, {result.n_postings} postings" if result.ok else f"FAILED ({result.http_status or '-'}: {result.error})"
         if result.n_skipped:
             state += f", {result.n_skipped} skipped (first: {result.skipped_reasons[0]})"
+        if result.n_details_fetched or result.n_details_reused or result.n_details_failed:
+            state += f", details {result.n_details_fetched} fetched / {result.n_details_reused} reused / {result.n_details_failed} failed"
+            if result.n_details_failed:
+                state += f" (first: {result.details_failed_reasons[0]})"
         context.log.info(
             f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {state}, {result.bytes} B, "
             f"{result.duration_s:.2f} s — running: {counts['ok']} ok, {counts['postings']} postings"
@@ -122,11 +127,14 @@ def scrape_partition(
             bar.update(1)
 
     http = job_boards.http_settings()
+    # Details already fetched (SmartRecruiters, Workday, ...): reused for postings whose list item is unchanged.
+    last = RawPartition.latest(settings.raw_dir(), source, day)
+    previous = last.read_details() if last is not None else None
 
     async def scrape() -> list[BoardResult]:
         async with make_client(http) as client:
             with job_boards.endpoints() as base_urls:
-                return await scrape_boards(boards, client=client, base_urls=base_urls, settings=http, on_result=on_result)
+                return await scrape_boards(boards, client=client, base_urls=base_urls, settings=http, on_result=on_result, previous=previous)
 
     try:
         results = asyncio.run(scrape())
@@ -135,7 +143,8 @@ def scrape_partition(
             bar.close()
     outcomes = [r.summary() for r in results]
     postings = postings_frame([p for r in results for p in r.postings])
-    partition.write(postings, outcomes, {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results})
+    bodies = {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results}
+    partition.write(postings, outcomes, bodies, {r.board: r.detail_stamps for r in results if r.detail_stamps})
     metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}
     if not any(r.ok for r in results):
         record_board_outcomes(store.engine(), date.fromisoformat(day), outcomes)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from jobpipeline.lib.boards import Board
 
+DETAILS_SUFFIX = ".details"  # <token>.details/<key>.json: one posting's recorded detail body per file
+
 
 @dataclass(frozen=True, slots=True)
 class CorpusFile:
@@ -25,10 +27,13 @@ class CorpusFile:
     company: str
     source: str  # path under the real-data folder
     note: str = ""
+    detail: str = ""  # a posting's detail body: its key (posting id, Workday jobPostingId), else a board's list
 
     @property
     def path(self) -> str:
-        """Where it goes in the corpus: ``<ats>/<token>.json``."""
+        """Where it goes in the corpus: ``<ats>/<token>.json``, a detail ``<ats>/<token>.details/<key>.json``."""
+        if self.detail:
+            return f"{self.ats}/{self.token}{DETAILS_SUFFIX}/{self.detail}.json"
         return f"{self.ats}/{self.token}.json"
 
     @property
@@ -86,6 +91,47 @@ CORPUS: list[CorpusFile] = [
         "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.cxs_jobs.page1.json",
         "first page (10) of total=2000",
     ),
+    # Detail bodies (issue 13b): served under the API's detail paths, fetched once per changed posting.
+    CorpusFile(
+        "smartrecruiters", "Wise", "Wise", "smartrecruiters/Wise.json",
+        "list page trimmed to 8 of totalFound=412 by its repository; salary in the 'Job Ad Salary Range' custom field",
+    ),
+    CorpusFile(
+        "smartrecruiters", "Vitol", "Vitol", "smartrecruiters/Vitol.detail.json",
+        "detail of posting 744000133666057; no list recorded: the replay server lists it by its own list fields",
+        detail="744000133666057",
+    ),
+    CorpusFile(
+        "smartrecruiters", "ServiceNow", "ServiceNow", "smartrecruiters/ServiceNow.detail.json",
+        "detail of posting 744000153504297 (re-serialised, indent=1); no list recorded: listed by its own list fields",
+        detail="744000153504297",
+    ),
+    CorpusFile(
+        "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.detail.json",
+        "detail (jobPostingInfo) of /job/Israel-Yokneam/Software-Engineer--SPE_JR2015623; not on the recorded "
+        "list page: the replay server lists it by its own fields",
+        detail="Software-Engineer--SPE_JR2015623",
+    ),
+    CorpusFile(
+        "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.detail2.json",
+        "detail of /job/Israel-Yokneam/Practical-Hardware-Electronics-Test-Engineer_JR2021705, listed the same way",
+        detail="Practical-Hardware-Electronics-Test-Engineer_JR2021705",
+    ),
+    CorpusFile(
+        "bamboohr", "holisticai", "Holistic AI", "bamboohr/holisticai.json",
+        "composite: the list body with each job's detail (result.jobOpening) under an added 'detail' key, "
+        "descriptions cut at ~300 chars by its repository; the replay server serves it as the API's two bodies",
+    ),
+    CorpusFile("rippling", "portside", "Portside", "rippling/portside.json", "bare-list shape, 4 jobs"),
+    CorpusFile(
+        "rippling", "portside", "Portside", "rippling/portside.detail.json",
+        "detail of f7008ce4-…; description cut mid-tag by its repository",
+        detail="f7008ce4-5157-4ba9-b75b-ed2a6448b579",
+    ),
+    CorpusFile(
+        "rippling", "rippling", "Rippling", "rippling/paged.json",
+        "newer paged shape, page 0 of pageSize=2 (one job in two locations); no detail recorded (404s, posting kept)",
+    ),
 ]
 
 
@@ -98,17 +144,24 @@ def recorded_boards(corpus_dir: str | Path, kinds: Iterable[str] | None = None) 
     corpus_dir = Path(corpus_dir)
     if kinds is None:
         kinds = sorted(d.name for d in corpus_dir.iterdir() if d.is_dir()) if corpus_dir.is_dir() else []
-    return [
-        (kind, path.relative_to(corpus_dir / kind).with_suffix("").as_posix())
-        for kind in kinds
-        for path in sorted((corpus_dir / kind).rglob("*.json"))
-        if path.is_file()
-    ]
+    boards: set[tuple[str, str]] = set()
+    for kind in kinds:
+        kind_dir = corpus_dir / kind
+        for path in kind_dir.rglob("*.json"):
+            if not path.is_file():
+                continue
+            if any(part.endswith(DETAILS_SUFFIX) for part in path.relative_to(kind_dir).parts[:-1]):
+                # A posting's detail: its board is the folder's name (which may have no list recording).
+                folder = next(p for p in [path.parent, *path.parents] if p.name.endswith(DETAILS_SUFFIX))
+                boards.add((kind, folder.relative_to(kind_dir).as_posix().removesuffix(DETAILS_SUFFIX)))
+            else:
+                boards.add((kind, path.relative_to(kind_dir).with_suffix("").as_posix()))
+    return sorted(boards)
 
 
 def corpus_boards() -> list[Board]:
     """The boards of the shipped corpus, in manifest order (what ``data/boards.csv`` lists)."""
-    return [f.board for f in CORPUS]
+    return list(dict.fromkeys(f.board for f in CORPUS))
 
 
 def build_corpus(source_dir: str | Path, out_dir: str | Path, files: list[CorpusFile] | None = None) -> list[Path]:
@@ -137,10 +190,21 @@ def _provenance_rows(sources_md: Path) -> dict[str, list[str]]:
     rows: dict[str, list[str]] = {}
     if not sources_md.is_file():
         return rows
-    for line in sources_md.read_text(encoding="utf-8").splitlines():
+    text = sources_md.read_text(encoding="utf-8")
+    for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 7 and (m := re.fullmatch(r"`([^`]+)`", cells[0])):
             rows[m.group(1)] = cells[1:]
+    # Later recordings have a section each ("## <file>" then "* repo: ...", "* live endpoint: ..." bullets).
+    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        name, _, body = section.partition("\n")
+        bullets = dict(re.findall(r"^\* ([a-z ]+): (.*)$", body, flags=re.MULTILINE))
+        if "repo" in bullets and name.strip() not in rows:
+            endpoint = bullets.get("live endpoint", "").replace("|", "/")
+            rows[name.strip()] = [
+                bullets["repo"].strip("`"), bullets.get("path", ""), f"`{bullets.get('commit', '').strip('`')[:12]}`",
+                endpoint, "(see the real-data SOURCES.md)", bullets.get("postings", ""),
+            ]
     return rows
 
 
@@ -156,6 +220,14 @@ def _sources_md(files: list[CorpusFile], provenance: dict[str, list[str]]) -> st
         "Greenhouse `*.json` (except `stripe` and `generalassembly`) are a scraper's capture records",
         "`{company, fetched_at, job_count, jobs}` around the API's verbatim items, fetched without",
         "`content=true`; the replay server serves them in the API's own shape.",
+        "",
+        "Detail bodies (one posting each) are saved as `<ats>/<board>.details/<key>.json` and served",
+        "under the API's detail path; a recorded detail whose posting the recorded list lacks is listed",
+        "by its own list fields (SmartRecruiters: the detail without `jobAd`; Workday: its title, path,",
+        "location and requisition id), and a posting whose detail is not recorded gets a 404.",
+        "`bamboohr/holisticai.json` is a scraper's composite (the list body with each job's detail,",
+        "`result.jobOpening`, added under a `detail` key): kept byte for byte, and split by the replay",
+        "server into the API's two real bodies, `/careers/list` and `/careers/<id>/detail`.",
         "",
         "| corpus file | copied from | repo | path | commit | API / URL | captured | postings | note |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -5,6 +5,11 @@ is one page or a capture wrapper, the server reshapes it into the API's shape: G
 records (``{company, fetched_at, job_count, jobs}``) become ``{"jobs": [...], "meta": {"total": n}}``;
 Lever, SmartRecruiters and Workday page through the recorded list, with totals rewritten to the
 number of recorded items so paging ends where the recording does.
+
+SmartRecruiters and Workday also answer their detail paths from ``<token>.details/<key>.json``
+(a posting id; a Workday ``jobPostingId``, the external path's last segment), and 404 for a
+posting whose detail is not recorded. A recorded detail whose posting the recorded list lacks is
+listed too, by its own list fields, so every recorded detail is reachable from its board's list.
 """
 
 from __future__ import annotations
@@ -17,21 +22,48 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from jobpipeline.lib.replay.corpus import DETAILS_SUFFIX
 from jobpipeline.lib.replay.registry import register_kind
 
 JSON = "application/json"
 
 
+
+
+def is_detail_file(path: Path, kind_dir: Path) -> bool:
+    """Whether ``path`` is a posting's detail recording (under a ``<token>.details/`` folder), not a board."""
+    return any(part.endswith(DETAILS_SUFFIX) for part in path.relative_to(kind_dir).parts[:-1])
+
+
 class Recordings:
-    """The ``*.json`` files of one kind folder by token (relative path without ``.json``), read lazily."""
+    """The ``*.json`` files of one kind folder by token (relative path without ``.json``), read lazily.
+
+    Detail recordings (``<token>.details/<key>.json``, a posting's own body) are not boards: they are
+    in ``detail(token, key)``, and a board may have details only (its list is then derived from them).
+    """
 
     def __init__(self, kind_dir: Path):
         self.kind_dir = kind_dir
+        files = [p for p in sorted(kind_dir.rglob("*.json")) if p.is_file()]
         self.paths = {
-            p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in sorted(kind_dir.rglob("*.json")) if p.is_file()
+            p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in files if not is_detail_file(p, kind_dir)
         }
+        self.detail_paths: dict[str, dict[str, Path]] = {}
+        for p in files:
+            if is_detail_file(p, kind_dir):
+                token = p.parent.relative_to(kind_dir).as_posix().removesuffix(DETAILS_SUFFIX)
+                self.detail_paths.setdefault(token, {})[p.stem] = p
         self._bytes: dict[str, bytes] = {}
         self._json: dict[str, Any] = {}
+
+    def detail(self, token: str, key: str) -> bytes | None:
+        """The recorded detail body ``key`` of board ``token``, as recorded; None if not recorded."""
+        path = self.detail_paths.get(token, {}).get(key)
+        return None if path is None else path.read_bytes()
+
+    def details(self, token: str) -> list[Any]:
+        """Every recorded detail body of board ``token``, decoded, in file-name order."""
+        return [json.loads(p.read_bytes()) for _, p in sorted(self.detail_paths.get(token, {}).items())]
 
     def raw(self, token: str) -> bytes | None:
         if token not in self._bytes:
@@ -109,34 +141,72 @@ def build_smartrecruiters(kind_dir: Path) -> list[BaseRoute]:
     async def postings(request: Request) -> Response:
         token = request.path_params["token"]
         data = recordings.data(token)
+        if data is None and token in recordings.detail_paths:
+            # Only details recorded: the list is their list fields (a detail is its list item plus ``jobAd``).
+            data = {"content": [{k: v for k, v in d.items() if k != "jobAd"} for d in recordings.details(token)]}
         if data is None:
             return not_found("smartrecruiters", token)
-        everything = data.get("content", [])
+        everything = list(data.get("content", []))
+        listed_ids = {str(job.get("id")) for job in everything if isinstance(job, dict)}
+        everything += [
+            {k: v for k, v in d.items() if k != "jobAd"}
+            for d in (recordings.details(token) if recordings.data(token) is not None else [])
+            if isinstance(d, dict) and str(d.get("id")) not in listed_ids
+        ]
         offset = _int(request.query_params.get("offset"), 0)
         limit = min(_int(request.query_params.get("limit"), 10), 100)  # the API's default and maximum
         body = {**data, "offset": offset, "limit": limit, "totalFound": len(everything)}
         body["content"] = everything[offset : offset + limit]
         return Response(json.dumps(body), media_type=JSON)
 
-    return [Route("/v1/companies/{token}/postings", postings, methods=["GET"])]
+    async def detail(request: Request) -> Response:
+        token, posting = request.path_params["token"], request.path_params["posting"]
+        raw = recordings.detail(token, posting)
+        return not_found("smartrecruiters", f"{token}/postings/{posting}") if raw is None else Response(raw, media_type=JSON)
+
+    return [
+        Route("/v1/companies/{token}/postings", postings, methods=["GET"]),
+        Route("/v1/companies/{token}/postings/{posting}", detail, methods=["GET"]),
+    ]
 
 
 def build_workday(kind_dir: Path) -> list[BaseRoute]:
     recordings = Recordings(kind_dir)
     # The URL names tenant and site; a corpus file may be saved under 'tenant.wdN/site'.
-    by_url_token = {f"{t.split('/')[0].split('.')[0]}/{t.partition('/')[2]}": t for t in recordings.paths}
+    by_url_token = {
+        f"{t.split('/')[0].split('.')[0]}/{t.partition('/')[2]}": t for t in [*recordings.paths, *recordings.detail_paths]
+    }
+
+    def listed_from_details(token: str, listed_paths: set[str]) -> list[dict]:
+        """List items for recorded details the recorded list lacks: the detail's own list fields."""
+        items = []
+        for detail in recordings.details(token):
+            info = detail.get("jobPostingInfo") or {}
+            path = "/job/" + (info.get("externalUrl") or "").partition("/job/")[2]
+            if path != "/job/" and path not in listed_paths:
+                items.append({
+                    "title": info.get("title"),
+                    "externalPath": path,
+                    "locationsText": info.get("location"),
+                    "postedOn": info.get("postedOn"),
+                    "bulletFields": [info.get("jobReqId")],
+                })
+        return items
 
     async def jobs(request: Request) -> Response:
         url_token = request.path_params["token"]
         token = by_url_token.get(url_token, url_token)
         data = recordings.data(token)
+        if data is None and token in recordings.detail_paths:
+            data = {"jobPostings": []}
         if data is None:
             return not_found("workday", url_token)
         try:
             query = await request.json()
         except ValueError:
             return Response(json.dumps({"error": "expected a JSON body"}), status_code=400, media_type=JSON)
-        everything = data.get("jobPostings", [])
+        everything = list(data.get("jobPostings", []))
+        everything += listed_from_details(token, {str(j.get("externalPath")) for j in everything if isinstance(j, dict)})
         offset = _int(query.get("offset"), 0)
         limit = min(_int(query.get("limit"), 20), 20)
         # Like Workday itself: the total is reported on the first page only.
@@ -144,7 +214,17 @@ def build_workday(kind_dir: Path) -> list[BaseRoute]:
         body["jobPostings"] = everything[offset : offset + limit]
         return Response(json.dumps(body), media_type=JSON)
 
-    return [Route("/wday/cxs/{token:path}/jobs", jobs, methods=["POST"])]
+    async def job(request: Request) -> Response:
+        # Details are saved as <token>.details/<jobPostingId>.json: the path's last segment.
+        url_token = f"{request.path_params['tenant']}/{request.path_params['site']}"
+        key = request.path_params["external"].rstrip("/").rpartition("/")[2]
+        raw = recordings.detail(by_url_token.get(url_token, url_token), key)
+        return not_found("workday", f"{url_token}/job/{request.path_params['external']}") if raw is None else Response(raw, media_type=JSON)
+
+    return [
+        Route("/wday/cxs/{token:path}/jobs", jobs, methods=["POST"]),
+        Route("/wday/cxs/{tenant}/{site}/job/{external:path}", job, methods=["GET"]),
+    ]
 
 
 register_kind("greenhouse", build_greenhouse)

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from jobpipeline.lib.replay import routes as _builtin_routes  # noqa: F401  (registers the ATS kinds)
+from jobpipeline.lib.replay import routes_b as _routes_b  # noqa: F401  (BambooHR, Rippling)
 from jobpipeline.lib.replay.corpus import recorded_boards
 from jobpipeline.lib.replay.registry import builder_for
 
@@ -58,9 +59,10 @@ class Fault:
 
 @dataclass
 class ReplayStats:
-    """What the server saw: requests per board, their start times, and the peak number in flight."""
+    """What the server saw: requests per board and per URL path, their start times, the peak in flight."""
 
     requests: Counter = field(default_factory=Counter)  # (kind, token) -> count
+    paths: Counter = field(default_factory=Counter)  # URL path ("/workday/wday/cxs/.../job/...") -> count
     started_at: dict = field(default_factory=lambda: defaultdict(list))  # (kind, token) -> [monotonic s]
     in_flight: int = 0
     max_in_flight: int = 0
@@ -96,6 +98,7 @@ class ReplayServer:
         self._random = random.Random(seed)
         self._faults: dict[tuple[str, str], deque[Fault]] = defaultdict(deque)
         self._sticky: dict[tuple[str, str], Fault] = {}
+        self._path_faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._lock = threading.Lock()
         self.stats = ReplayStats()
         self.kinds = self._served_kinds()
@@ -132,13 +135,27 @@ class ReplayServer:
             if sticky and faults:
                 self._sticky[(kind, token)] = faults[-1]
 
+    def inject_path(self, path: str, faults: Fault | Sequence[Fault]) -> None:
+        """Answer the next requests of URL ``path`` (as in ``stats.paths``) with ``faults``, one each.
+
+        For routes that serve one posting of a board (a detail), where ``inject`` would hit the
+        board's list too.
+        """
+        with self._lock:
+            self._path_faults[path].extend([faults] if isinstance(faults, Fault) else faults)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
             self._sticky.clear()
+            self._path_faults.clear()
 
-    def _next_fault(self, kind: str, token: str) -> Fault | None:
+    def _next_fault(self, kind: str, token: str | None, path: str = "") -> Fault | None:
         with self._lock:
+            if self._path_faults.get(path):
+                return self._path_faults[path].popleft()
+            if token is None:
+                return None
             queue = self._faults.get((kind, token))
             if queue:
                 return queue.popleft()
@@ -172,13 +189,14 @@ class ReplayServer:
             key = (kind, token)
             stats = self.stats
             stats.requests[key] += 1
+            stats.paths[request.url.path] += 1
             stats.started_at[key].append(time.monotonic())
             stats.in_flight += 1
             stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
             try:
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
-                fault = self._next_fault(kind, token) if token is not None else None
+                fault = self._next_fault(kind, token, request.url.path)
                 if fault is None:
                     return await endpoint(request)
                 return await _fault_response(fault, endpoint, request)

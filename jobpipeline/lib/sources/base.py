@@ -68,6 +68,7 @@ class ParsedBoard:
     postings: list[Posting] = field(default_factory=list)
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    items: dict[str, dict] = field(default_factory=dict)  # posting id -> its list item (detail adapters only)
 
     def skip(self, reason: str) -> None:
         self.skipped += 1
@@ -83,6 +84,7 @@ def parse_board(adapter: SourceAdapter, bodies: list[bytes], board: Board) -> Pa
     nothing, where an empty success would close every open job of the board.
     """
     parsed = ParsedBoard()
+    keep_items = callable(getattr(adapter, "fetch_detail", None))  # detail fetches need the list item
     for page, body in enumerate(bodies, start=1):
         listed = adapter.items(body, board)
         for index, item in enumerate(listed):
@@ -93,6 +95,8 @@ def parse_board(adapter: SourceAdapter, bodies: list[bytes], board: Board) -> Pa
                 posting = adapter.posting(item, board)
                 if posting is not None:
                     parsed.postings.append(sanitize_posting(posting))
+                    if keep_items:
+                        parsed.items.setdefault(posting.source_job_id, item)
             except Exception as exc:  # one bad posting must not sink its board's sound ones
                 detail = str(exc) if isinstance(exc, PostingError) else f"{type(exc).__name__}: {exc}"
                 parsed.skip(f"{where}: {detail}")

@@ -7,7 +7,10 @@ part: ``{tenant}.{dc}/{site}``, e.g. ``acme.wd1/External`` → ``https://acme.wd
 
 Workday reports ``total`` on the first page only (later pages say 0), so that one is used. The list
 has no description, salary, or absolute posting date ("Posted 3 Days Ago" is relative to the
-request), so those stay empty; ``bulletFields[0]`` is the requisition id.
+request); ``bulletFields[0]`` is the requisition id. The description is one
+``GET /wday/cxs/{tenant}/{site}{externalPath}`` per posting (``jobPostingInfo.jobDescription``, with
+``timeType`` as the employment type), fetched only when the list item changed (``sources/details.py``);
+its stamp leaves out ``postedOn``, which changes every day by itself.
 """
 
 from __future__ import annotations
@@ -18,7 +21,21 @@ from urllib.parse import quote
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
-from jobpipeline.lib.sources.base import MAX_PAGES, listed, load_json, posting_id, text_field, text_or_none, unique, workplace
+from jobpipeline.lib.sources.base import (
+    MAX_PAGES,
+    PostingError,
+    SourceFormatError,
+    listed,
+    load_json,
+    obj,
+    posting_id,
+    text_field,
+    text_or_none,
+    unique,
+    workplace,
+)
+from jobpipeline.lib.sources.details import item_hash
+from jobpipeline.lib.text import html_to_text
 
 NAME = "workday"
 DEFAULT_BASE_URL = "https://{host}.myworkdayjobs.com"
@@ -41,10 +58,14 @@ def check_token(token: str) -> None:
     split_token(token)
 
 
-def jobs_url(base_url: str, token: str) -> str:
+def site_url(base_url: str, token: str) -> str:
     tenant, dc, site = split_token(token)
     base = base_url.replace("{host}", f"{tenant}.{dc}").rstrip("/")
-    return f"{base}/wday/cxs/{quote(tenant)}/{quote(site)}/jobs"
+    return f"{base}/wday/cxs/{quote(tenant)}/{quote(site)}"
+
+
+def jobs_url(base_url: str, token: str) -> str:
+    return f"{site_url(base_url, token)}/jobs"
 
 
 def public_url(token: str, external_path: str) -> str:
@@ -91,3 +112,25 @@ def posting(job: dict, board: Board) -> Posting:
         workplace_type=workplace_type,
         apply_url=public_url(board.token, path) if path else None,
     )
+
+
+def detail_stamp(job: dict) -> str:
+    """The list item's hash without ``postedOn`` ("Posted 3 Days Ago" changes daily on its own)."""
+    return item_hash(job, ignore=("postedOn",))
+
+
+async def fetch_detail(client: Fetcher, board: Board, base_url: str, job: dict) -> bytes:
+    path = text_or_none(job.get("externalPath"))
+    if not path or not path.startswith("/job/") or "/../" in path or "?" in path:
+        raise PostingError(f"externalPath: expected '/job/...', got {path!r}")
+    return await client.get(f"{site_url(base_url, board.token)}{quote(path)}")
+
+
+def apply_detail(target: Posting, body: bytes, board: Board) -> None:
+    """``jobPostingInfo.jobDescription`` as the description; ``timeType`` ("Full time") as employment type."""
+    info = obj(load_json(body, board), "jobPostingInfo")
+    description = html_to_text(text_field(info, "jobDescription"))
+    if not description:
+        raise SourceFormatError(f"{board.key}: detail of {target.source_job_id} has no jobPostingInfo.jobDescription")
+    target.description = description
+    target.employment_type = target.employment_type or text_or_none(info.get("timeType"))
