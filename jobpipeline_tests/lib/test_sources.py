@@ -202,10 +202,10 @@ def test_workday_tokens_pick_the_data_centre_host():
 
 
 def test_live_urls_are_the_documented_endpoints():
-    assert DEFAULT_BASE_URLS == {
+    assert DEFAULT_BASE_URLS.items() >= {
         "greenhouse": "https://boards-api.greenhouse.io",
         "lever": "https://api.lever.co",
         "ashby": "https://api.ashbyhq.com",
         "smartrecruiters": "https://api.smartrecruiters.com",
         "workday": "https://{host}.myworkdayjobs.com",
-    }
+    }.items()  # the other adapters' endpoints are checked in their own test files

@@ -17,18 +17,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from jobpipeline.lib.replay.corpus import recording_paths
 from jobpipeline.lib.replay.registry import register_kind
 
 JSON = "application/json"
 
 
 class Recordings:
-    """The ``*.json`` files of one kind folder by token (relative path without ``.json``), read lazily."""
+    """The recordings (``*.json``, ``*.xml``) of one kind folder by token (path without suffix), read lazily."""
 
     def __init__(self, kind_dir: Path):
         self.kind_dir = kind_dir
         self.paths = {
-            p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in sorted(kind_dir.rglob("*.json")) if p.is_file()
+            p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in recording_paths(kind_dir)
         }
         self._bytes: dict[str, bytes] = {}
         self._json: dict[str, Any] = {}
