@@ -46,7 +46,7 @@ def make_corpus(root: Path, n_boards: int) -> list[Board]:
             token = f"{tenant}-b{i}/{site}"
         else:
             token = f"{f.token}-b{i}"
-        target = root / f.ats / f"{token}.json"
+        target = root / f.ats / f"{token}{Path(f.path).suffix}"  # .xml for Personio
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(replay_corpus_dir() / f.path, target)
