@@ -49,14 +49,17 @@ def make_corpus(root: Path, n_boards: int) -> list[Board]:
             token = f"{tenant}-b{i}/{site}"
         else:
             token = f"{board.token}-b{i}"
-        # The board's list recording and its recorded details (``<token>.details/``), where it has them.
-        for suffix in (".json", DETAILS_SUFFIX):
+        # The board's list recording (.json, or .xml for Personio) and its recorded details
+        # (``<token>.details/``), where it has them.
+        for suffix in (".json", ".xml", DETAILS_SUFFIX):
             source = corpus / board.ats / f"{board.token}{suffix}"
             target = root / board.ats / f"{token}{suffix}"
+            if not source.exists():
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, target, copy_function=_link_or_copy)
-            elif source.is_file():
+            else:
                 _link_or_copy(source, target)
         boards.append(Board(board.ats, token, board.company))
     return boards

@@ -39,11 +39,11 @@ def _serve(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     with server as srv:
-        print(f"replaying {len(srv.boards())} boards from {args.dir} on http://127.0.0.1:{srv.port}", flush=True)
-        for kind, url in srv.base_urls.items():
-            print(f"  {kind:<16} {url}", flush=True)
-        print("Ctrl-C to stop", flush=True)
-        try:
+        try:  # Ctrl-C may come while the URLs are still printed (a dozen kinds): stop cleanly then too
+            print(f"replaying {len(srv.boards())} boards from {args.dir} on http://127.0.0.1:{srv.port}", flush=True)
+            for kind, url in srv.base_urls.items():
+                print(f"  {kind:<16} {url}", flush=True)
+            print("Ctrl-C to stop", flush=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:

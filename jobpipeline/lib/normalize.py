@@ -100,14 +100,20 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     # are gathered once, for the canonical rows: each reshuffle of them cost a partition's size.
     descriptions, digests = postings.get_column("description"), description_digests(postings)
     postings = postings.drop("description").with_row_index("_row").with_columns(description_hash=digests)
-    # The same id twice on one board (an API listing a posting per location) is one posting.
-    postings = postings.unique(subset=["source", "board", "source_job_id"], keep="first", maintain_order=True)
+    # The same id twice on one board (an API listing a posting per location, as Workable does) is
+    # one posting: the first row's fields, and every row's locations (merged below, by dedup key).
+    ids = ["source", "board", "source_job_id"]
+    listed = postings
+    postings = postings.unique(subset=ids, keep="first", maintain_order=True)
     keyed = postings.with_columns(
         dedup_key=pl.Series(dedup_keys(postings, postings["description_hash"]), dtype=pl.String)
     ).sort("source", "board", "source_job_id")
     alias = pl.struct("source", "board", "source_job_id")
+    located = keyed.select("dedup_key", "locations")
+    if postings.height < listed.height:  # only then: the rows unique() dropped carry locations too
+        located = listed.select(*ids, "locations").join(keyed.select(*ids, "dedup_key"), on=ids).select("dedup_key", "locations")
     merged_locations = (
-        keyed.select("dedup_key", "locations")
+        located
         .explode("locations")
         .drop_nulls("locations")
         .unique()

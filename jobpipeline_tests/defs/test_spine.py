@@ -129,11 +129,11 @@ def test_run_command_rejects_a_malformed_boards_config_before_any_run(home, smal
     from jobpipeline.cli import main
 
     bad = home / "boards.csv"
-    bad.write_text("ats,board_token,company\nashby,notion,Notion\nworkable,acme,Acme\n")
+    bad.write_text("ats,board_token,company\nashby,notion,Notion\nnosuchats,acme,Acme\n")
     monkeypatch.setenv("JOBPIPELINE_BOARDS", str(bad))
     assert main(["run", "--replay", str(small_corpus), "--scrape-only"]) == 2
     err = capsys.readouterr().err
-    assert "boards.csv:3: unknown ATS 'workable'" in err
+    assert "boards.csv:3: unknown ATS 'nosuchats'" in err
     assert not (home / "dagster").exists() and not (home / "raw").exists()
 
 

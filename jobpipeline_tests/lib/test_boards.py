@@ -52,7 +52,7 @@ def test_comments_blank_lines_and_quoted_company_names_are_read(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("ats,board_token,company\ngreenhouse,stripe,Stripe\nworkable,acme,Acme\n", r"boards\.csv:3: unknown ATS 'workable'"),
+        ("ats,board_token,company\ngreenhouse,stripe,Stripe\nnosuchats,acme,Acme\n", r"boards\.csv:3: unknown ATS 'nosuchats'"),
         ("ats,board_token,company\ngreenhouse,stripe,Stripe\n\nashby,,Nobody\n", r"boards\.csv:4: missing board_token"),
         (
             "ats,board_token,company\n# c\ngreenhouse,stripe,Stripe\ngreenhouse,Stripe,Stripe again\n",

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from jobpipeline.lib.replay import CORPUS, ROUTE_BUILDERS, Fault, ReplayServer, build_corpus, corpus_boards, register_kind
 from jobpipeline.lib.replay.corpus import CorpusFile
+from jobpipeline.lib.sources import ADAPTERS
 from jobpipeline.settings import REPO_DIR, replay_corpus_dir
 
 HTTP = httpx.Client(timeout=10)  # one client: a fresh one per call would rebuild its TLS context each time
@@ -29,7 +30,7 @@ def test_boards_lists_every_recording_by_kind_and_token(replay: ReplayServer):
     assert len(boards) == len(corpus_boards())
     assert ("workday", "nvidia/NVIDIAExternalCareerSite") in boards
     assert ("ashby", "Xlabs") in boards  # case kept: Ashby board names are case-sensitive
-    assert set(replay.base_urls) >= {"ashby", "greenhouse", "lever", "smartrecruiters", "workday", "bamboohr", "rippling"}
+    assert set(replay.base_urls) == set(ADAPTERS)  # every ATS kind, served by its registered routes
     assert replay.base_urls["lever"] == f"http://127.0.0.1:{replay.port}/lever"
 
 
@@ -150,7 +151,7 @@ def test_shipped_corpus_is_the_manifest_with_provenance_and_a_few_mb():
         assert f"| `{f.path}` | `{f.source}` | " in sources
         assert "| ? |" not in sources
         total += path.stat().st_size
-    assert {f.ats for f in CORPUS} >= {"ashby", "greenhouse", "lever", "smartrecruiters", "workday", "bamboohr", "rippling"}
+    assert {f.ats for f in CORPUS} == set(ADAPTERS)
     assert len(CORPUS) >= 50 and total < 4_000_000
 
 

@@ -81,9 +81,9 @@ def test_connection_refused_is_retried_then_recorded(unused_port: int):
 
 
 def test_unknown_ats_fails_only_its_board(clean_replay: ReplayServer):
-    results = scrape([Board("workable", "acme", "Acme"), LATTICE], clean_replay.base_urls)
+    results = scrape([Board("nosuchats", "acme", "Acme"), LATTICE], clean_replay.base_urls)
     assert [r.ok for r in results] == [False, True]
-    assert "no source adapter for ATS 'workable'" in results[0].error
+    assert "no source adapter for ATS 'nosuchats'" in results[0].error
 
 
 @pytest.mark.parametrize(("max_concurrency", "per_host", "bound"), [(4, 16, 4), (16, 3, 3)])

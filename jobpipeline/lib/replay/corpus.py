@@ -31,10 +31,11 @@ class CorpusFile:
 
     @property
     def path(self) -> str:
-        """Where it goes in the corpus: ``<ats>/<token>.json``, a detail ``<ats>/<token>.details/<key>.json``."""
+        """Where it goes in the corpus: ``<ats>/<token>.json`` (``.xml`` for an XML recording), a detail
+        ``<ats>/<token>.details/<key>.json``."""
         if self.detail:
             return f"{self.ats}/{self.token}{DETAILS_SUFFIX}/{self.detail}.json"
-        return f"{self.ats}/{self.token}.json"
+        return f"{self.ats}/{self.token}{Path(self.source).suffix}"
 
     @property
     def board(self) -> Board:
@@ -132,13 +133,32 @@ CORPUS: list[CorpusFile] = [
         "rippling", "rippling", "Rippling", "rippling/paged.json",
         "newer paged shape, page 0 of pageSize=2 (one job in two locations); no detail recorded (404s, posting kept)",
     ),
+    # Issue 13a: list APIs that carry everything (provenance sections below the table).
+    CorpusFile("workable", "vortexa", "Vortexa", "workable/vortexa.json", "widget API with details=true"),
+    CorpusFile("recruitee", "channable", "Channable", "recruitee/channable.json", "8 offers, re-serialised"),
+    CorpusFile("teamtailor", "upcloud", "UpCloud", "teamtailor/upcloud.json", "4th item broken on purpose"),
+    CorpusFile("pinpoint", "workwithus", "Pinpoint", "pinpoint/workwithus.json", "bare list; served as {data: [...]}"),
+    CorpusFile("breezy", "breezy", "MS Breezy Trial", "breezy/breezy.json", "Breezy's own trial board"),
+    CorpusFile(
+        "personio", "personio-integration-test", "Personio integration test", "personio/personio-integration-test.xml",
+        "XML; a vendor test tenant",
+    ),
+    CorpusFile("icims", "careers.garmin.com", "Garmin", "icims/garmin.json", "3 of totalCount=303; host inferred"),
 ]
+
+
+RECORDING_SUFFIXES = (".json", ".xml")  # XML APIs (Personio) are recorded and served as XML
+
+
+def recording_paths(kind_dir: Path) -> list[Path]:
+    """The recordings of one kind folder, sorted: every ``*.json`` / ``*.xml`` file below it."""
+    return [p for p in sorted(kind_dir.rglob("*")) if p.is_file() and p.suffix in RECORDING_SUFFIXES]
 
 
 def recorded_boards(corpus_dir: str | Path, kinds: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """``(kind, token)`` of every recording under ``corpus_dir`` (or its ``kinds`` folders), sorted.
 
-    A token is the file's path under its kind folder without ``.json``, so Workday's
+    A token is the file's path under its kind folder without ``.json`` (or ``.xml``), so Workday's
     ``workday/nvidia/NVIDIAExternalCareerSite.json`` is board ``nvidia/NVIDIAExternalCareerSite``.
     """
     corpus_dir = Path(corpus_dir)
@@ -147,9 +167,7 @@ def recorded_boards(corpus_dir: str | Path, kinds: Iterable[str] | None = None) 
     boards: set[tuple[str, str]] = set()
     for kind in kinds:
         kind_dir = corpus_dir / kind
-        for path in kind_dir.rglob("*.json"):
-            if not path.is_file():
-                continue
+        for path in recording_paths(kind_dir):
             if any(part.endswith(DETAILS_SUFFIX) for part in path.relative_to(kind_dir).parts[:-1]):
                 # A posting's detail: its board is the folder's name (which may have no list recording).
                 folder = next(p for p in [path.parent, *path.parents] if p.name.endswith(DETAILS_SUFFIX))
@@ -172,6 +190,7 @@ def build_corpus(source_dir: str | Path, out_dir: str | Path, files: list[Corpus
     source_dir, out_dir = Path(source_dir), Path(out_dir)
     files = CORPUS if files is None else files
     provenance = _provenance_rows(source_dir / "SOURCES.md")
+    sections = _provenance_sections(source_dir / "SOURCES.md")
     missing = [f.source for f in files if not (source_dir / f.source).is_file()]
     if missing:
         raise FileNotFoundError(f"{source_dir}: recordings not found: {', '.join(missing)}")
@@ -181,12 +200,17 @@ def build_corpus(source_dir: str | Path, out_dir: str | Path, files: list[Corpus
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source_dir / f.source, target)
         written.append(target)
-    (out_dir / "SOURCES.md").write_text(_sources_md(files, provenance), encoding="utf-8")
+    (out_dir / "SOURCES.md").write_text(_sources_md(files, provenance, sections), encoding="utf-8")
     return written
 
 
 def _provenance_rows(sources_md: Path) -> dict[str, list[str]]:
-    """The real-data SOURCES.md table as ``{file: [repo, path, commit, api, captured, postings]}``."""
+    """The real-data SOURCES.md table as ``{file: [repo, path, commit, api, captured, postings]}``.
+
+    Files described by a section of their own (``## <file>`` with ``* repo:`` … bullets, as the
+    additional ATS payloads are) get a row built from those bullets; ``_provenance_sections`` keeps
+    the sections themselves, which say how each recording was trimmed or re-serialised.
+    """
     rows: dict[str, list[str]] = {}
     if not sources_md.is_file():
         return rows
@@ -195,20 +219,28 @@ def _provenance_rows(sources_md: Path) -> dict[str, list[str]]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 7 and (m := re.fullmatch(r"`([^`]+)`", cells[0])):
             rows[m.group(1)] = cells[1:]
-    # Later recordings have a section each ("## <file>" then "* repo: ...", "* live endpoint: ..." bullets).
-    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
-        name, _, body = section.partition("\n")
-        bullets = dict(re.findall(r"^\* ([a-z ]+): (.*)$", body, flags=re.MULTILINE))
-        if "repo" in bullets and name.strip() not in rows:
-            endpoint = bullets.get("live endpoint", "").replace("|", "/")
-            rows[name.strip()] = [
-                bullets["repo"].strip("`"), bullets.get("path", ""), f"`{bullets.get('commit', '').strip('`')[:12]}`",
-                endpoint, "(see the real-data SOURCES.md)", bullets.get("postings", ""),
-            ]
+    for name, section in _provenance_sections(sources_md).items():
+        bullets = dict(re.findall(r"^\* ([a-z ]+): (.*)$", section, flags=re.MULTILINE))
+        endpoint = bullets.get("live endpoint", "-").split(" — ")[0].replace("|", "/")
+        rows.setdefault(name, [
+            bullets.get("repo", "-"), bullets.get("path", "-"), bullets.get("commit", "-"),
+            endpoint, "see its section below", bullets.get("postings", "-"),
+        ])
     return rows
 
 
-def _sources_md(files: list[CorpusFile], provenance: dict[str, list[str]]) -> str:
+def _provenance_sections(sources_md: Path) -> dict[str, str]:
+    """``{file: its '## <file>' section}`` for the files the real-data SOURCES.md describes one by one."""
+    if not sources_md.is_file():
+        return {}
+    text = sources_md.read_text(encoding="utf-8")
+    return {
+        m.group(1): m.group(0).strip()
+        for m in re.finditer(r"^## ([\w.-]+/[\w.-]+\.(?:json|xml))\n.*?(?=^#{1,2} |\Z)", text, flags=re.MULTILINE | re.DOTALL)
+    }
+
+
+def _sources_md(files: list[CorpusFile], provenance: dict[str, list[str]], sections: dict[str, str]) -> str:
     lines = [
         "# Replay corpus: provenance",
         "",
@@ -235,4 +267,15 @@ def _sources_md(files: list[CorpusFile], provenance: dict[str, list[str]]) -> st
     for f in files:
         cells = provenance.get(f.source, ["?"] * 6)
         lines.append(f"| `{f.path}` | `{f.source}` | " + " | ".join(cells) + f" | {f.note} |")
+    described = [f for f in files if f.source in sections]
+    if described:
+        lines += [
+            "",
+            "## Recordings with a provenance section of their own",
+            "",
+            "Copied from the real-data SOURCES.md: how each of these was trimmed or re-serialised by the",
+            "repository it came from. The parsers follow the APIs' documented shapes, not those accidents.",
+        ]
+        for f in described:
+            lines += ["", f"### `{f.path}` (from `{f.source}`)", "", sections[f.source].split("\n", 1)[1].strip()]
     return "\n".join(lines) + "\n"

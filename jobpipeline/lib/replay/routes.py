@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jobpipeline.lib.replay.corpus import DETAILS_SUFFIX
+from jobpipeline.lib.replay.corpus import DETAILS_SUFFIX, recording_paths
 from jobpipeline.lib.replay.registry import register_kind
 
 JSON = "application/json"
@@ -36,7 +36,7 @@ def is_detail_file(path: Path, kind_dir: Path) -> bool:
 
 
 class Recordings:
-    """The ``*.json`` files of one kind folder by token (relative path without ``.json``), read lazily.
+    """The recordings (``*.json``, ``*.xml``) of one kind folder by token (path without suffix), read lazily.
 
     Detail recordings (``<token>.details/<key>.json``, a posting's own body) are not boards: they are
     in ``detail(token, key)``, and a board may have details only (its list is then derived from them).
@@ -44,7 +44,7 @@ class Recordings:
 
     def __init__(self, kind_dir: Path):
         self.kind_dir = kind_dir
-        files = [p for p in sorted(kind_dir.rglob("*.json")) if p.is_file()]
+        files = recording_paths(kind_dir)
         self.paths = {
             p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in files if not is_detail_file(p, kind_dir)
         }
