@@ -3,7 +3,8 @@
 One failing board never raises: an HTTP error, an HTML page, truncated JSON or a body of the wrong
 shape becomes a ``BoardResult`` with ``ok=False`` and an error that says what was wrong, and the
 others land. One failing posting never fails its board: it is skipped, and the board's result
-counts it (``n_skipped``) and keeps the first few reasons (``skipped_reasons``).
+counts it (``n_skipped``), keeps the first few reasons (``skipped_reasons``) and the ids it could
+still read (``skipped_ids``: listed today, so the sync does not close their jobs).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class BoardResult:
     n_postings: int = 0
     n_skipped: int = 0  # listed postings that could not be read (each skipped, the board kept)
     skipped_reasons: list[str] = field(default_factory=list)  # the first few, naming posting and field
+    skipped_ids: list[str] = field(default_factory=list)  # skipped but listed: the sync keeps their jobs open
     bytes: int = 0  # body bytes received, retries included
     requests: int = 0  # HTTP attempts, retries included
     duration_s: float = 0.0
@@ -57,6 +59,7 @@ class BoardResult:
             "n_postings": self.n_postings,
             "n_skipped": self.n_skipped,
             "skipped_reasons": list(self.skipped_reasons),
+            "skipped_ids": list(self.skipped_ids),
             "n_bytes": self.bytes,
             "requests": self.requests,
             "duration_s": round(self.duration_s, 3),
@@ -76,7 +79,7 @@ async def scrape_board(session: HttpSession, board: Board, base_url: str) -> Boa
         parsed = parse_board(adapter, result.raw_bodies, board)
         result.postings = parsed.postings
         result.n_postings = len(parsed.postings)
-        result.n_skipped, result.skipped_reasons = parsed.skipped, parsed.reasons
+        result.n_skipped, result.skipped_reasons, result.skipped_ids = parsed.skipped, parsed.reasons, parsed.skipped_ids
         result.ok = True
     except (HttpStatusError, SourceFormatError) as exc:  # their messages name the board and the URL
         result.error = str(exc)
