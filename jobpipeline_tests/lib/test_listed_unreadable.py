@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from jobpipeline.defs.jobs.assets import sync_raw_partition
+from jobpipeline.lib.boards import Board
 from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.rawstore import RawPartition
+from jobpipeline.lib.sources import ADAPTERS, parse_board
 from jobpipeline_tests.lib.test_bad_postings import ANSWERSNOW, recorded, scrape_corpus, write_corpus
 
 DAY1, DAY2, DAY3 = "2026-11-01", "2026-11-02", "2026-11-03"
@@ -75,3 +78,26 @@ def test_a_posting_whose_id_is_unreadable_keeps_nothing_open(tmp_path, engine):
     assert job_of(engine, first["id"])["closed_at"] == DAY2
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM board_scrape_skipped").scalar() == 0
+
+
+@pytest.mark.parametrize(
+    ("board", "title_key"),
+    [
+        (ANSWERSNOW, "title"),
+        (Board("greenhouse", "lattice", "Lattice"), "title"),
+        (Board("lever", "palantir", "Palantir"), "text"),
+        (Board("smartrecruiters", "WesternDigital", "Western Digital"), "name"),
+        (Board("workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA"), "title"),
+    ],
+)
+def test_every_adapter_records_the_skipped_postings_id_as_it_would_have_stored_it(board, title_key):
+    """The skipped id must be the id the posting is stored under (Workday's is a bullet field, not
+    ``id``), else the sync matches nothing and closes the job anyway."""
+    body = recorded(board)
+    items = body if isinstance(body, list) else body["jobs" if "jobs" in body else "content" if "content" in body else "jobPostings"]
+    adapter = ADAPTERS[board.ats]
+    stored_id = parse_board(adapter, [json.dumps(body).encode()], board).postings[0].source_job_id
+    items[0][title_key] = 12345
+    parsed = parse_board(adapter, [json.dumps(body).encode()], board)
+    assert (parsed.skipped, parsed.skipped_ids) == (1, [stored_id])
+    assert stored_id not in {p.source_job_id for p in parsed.postings}
