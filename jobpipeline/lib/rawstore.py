@@ -4,7 +4,8 @@
 
 - ``bodies/<board>.json``: the raw API bodies of each board, as a JSON list of strings;
 - ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``);
-- ``outcomes.json``: one object per board (ok, http_status, error, n_postings, n_bytes, duration_s);
+- ``outcomes.json``: one object per board (``BoardResult.summary()``: ok, http_status, error,
+  n_postings, n_skipped, skipped_reasons, skipped_ids, n_bytes, duration_s, detail counts);
 - ``details.json`` (sources with detail fetches): ``{board: {posting id: stamp}}``, the list-item
   stamp each stored description was fetched under, so the next scrape reuses it when unchanged.
 

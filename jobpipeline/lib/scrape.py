@@ -3,7 +3,8 @@
 One failing board never raises: an HTTP error, an HTML page, truncated JSON or a body of the wrong
 shape becomes a ``BoardResult`` with ``ok=False`` and an error that says what was wrong, and the
 others land. One failing posting never fails its board: it is skipped, and the board's result
-counts it (``n_skipped``) and keeps the first few reasons (``skipped_reasons``).
+counts it (``n_skipped``), keeps the first few reasons (``skipped_reasons``) and the ids it could
+still read (``skipped_ids``: listed today, so the sync does not close their jobs).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class BoardResult:
     n_postings: int = 0
     n_skipped: int = 0  # listed postings that could not be read (each skipped, the board kept)
     skipped_reasons: list[str] = field(default_factory=list)  # the first few, naming posting and field
+    skipped_ids: list[str] = field(default_factory=list)  # skipped but listed: the sync keeps their jobs open
     bytes: int = 0  # body bytes received, retries included
     requests: int = 0  # HTTP attempts, retries included
     duration_s: float = 0.0
@@ -64,6 +66,7 @@ class BoardResult:
             "n_postings": self.n_postings,
             "n_skipped": self.n_skipped,
             "skipped_reasons": list(self.skipped_reasons),
+            "skipped_ids": list(self.skipped_ids),
             "n_details_fetched": self.n_details_fetched,
             "n_details_reused": self.n_details_reused,
             "n_details_failed": self.n_details_failed,
@@ -93,7 +96,7 @@ async def scrape_board(
         parsed = parse_board(adapter, result.raw_bodies, board)
         result.postings = parsed.postings
         result.n_postings = len(parsed.postings)
-        result.n_skipped, result.skipped_reasons = parsed.skipped, parsed.reasons
+        result.n_skipped, result.skipped_reasons, result.skipped_ids = parsed.skipped, parsed.reasons, parsed.skipped_ids
         if has_details(adapter):
             details = await fill_details(adapter, fetcher, board, base_url, parsed.postings, parsed.items, previous)
             result.n_details_fetched, result.n_details_reused = details.fetched, details.reused

@@ -115,6 +115,21 @@ class BoardScrape(SQLModel, table=True):
     duration_s: float = 0.0
 
 
+class BoardScrapeSkipped(SQLModel, table=True):
+    """A posting a successful scrape listed but could not read (``BoardResult.skipped_ids``).
+
+    The board still lists it, so the sync does not close it from that day; its content stays as
+    last read. A table of its own, not a column of ``board_scrape``, so existing stores gain it
+    from ``create_schema`` without a migration."""
+
+    __tablename__ = "board_scrape_skipped"
+
+    source: str = Field(primary_key=True)
+    board: str = Field(primary_key=True)
+    scraped_on: date = Field(primary_key=True)
+    source_job_id: str = Field(primary_key=True)
+
+
 class SearchIndexPending(SQLModel, table=True):
     """Jobs a sync inserted or rewrote whose search-index entry is not refreshed yet.
 

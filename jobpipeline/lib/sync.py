@@ -9,6 +9,11 @@ so a backfill of last month after today's run leaves the same store as a date-or
   earliest date its current hash was seen.
 - A posting's ``closed_at`` is the first *successful* scrape of its board after its ``last_seen``
   (recorded in ``board_scrape``); a job is closed when all its postings are, and reopens if seen again.
+  A posting a successful scrape listed but could not read (its id in ``board_scrape_skipped``)
+  counts as seen that day for closing only: ``closed_at`` follows the later of ``last_seen`` and its
+  latest skipped day, while ``last_seen`` and the content stay as last read (a skip is no sighting
+  of content). Skips are kept per (board, day) even for postings not stored yet, so a backfill that
+  stores the posting later closes it as a date-ordered run would.
 - Jobs carrying user data (favorite, notes, status) keep their content: a sync moves only their
   timestamps, and records the newer hash in ``job_hash_history``.
 - A posting stays with its job once seen there, and postings seen as one job in any partition stay
@@ -33,13 +38,14 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.store import BoardScrape, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert, writer
+from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert, writer
 
 JOB = Job.__table__
 TEXT = JobText.__table__
 POSTING = JobPosting.__table__
 HISTORY = JobHashHistory.__table__
 SCRAPE = BoardScrape.__table__
+SKIPPED = BoardScrapeSkipped.__table__
 
 _ALIAS = ["source", "board", "source_job_id"]
 JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id", "description")]
@@ -81,6 +87,7 @@ def sync_postings(
     seen_on: date,
     scraped_boards: Iterable[tuple[str, str]],
     board_outcomes: Sequence[dict[str, Any]] = (),
+    skipped_ids: Iterable[tuple[str, str, str]] = (),
     now: datetime | None = None,
 ) -> SyncResult:
     """Sync ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` into the store.
@@ -88,14 +95,17 @@ def sync_postings(
     ``scraped_boards`` are the (source, board) pairs scraped successfully for this partition: their
     postings missing from ``postings`` count as vanished. ``board_outcomes`` (dicts with the
     ``BoardScrape`` columns but ``scraped_on``) records failed boards too; failed boards close nothing.
+    ``skipped_ids`` are (source, board, source_job_id) of postings those boards listed but that
+    could not be read: not vanished, so not closed from this day (their content stays as last read).
     """
     now = now or datetime.now(timezone.utc)
     scraped_boards = list(scraped_boards)
+    skipped_ids = sorted({(s, b, i) for s, b, i in skipped_ids if (s, b) in set(scraped_boards)})
     groups = deduplicate(postings)
     scope = sorted(set(scraped_boards) | set(postings.select("source", "board").unique().iter_rows()))
     result = SyncResult(postings=postings.height, jobs=groups.height)
     with writer(engine).begin() as conn:
-        _record_scrapes(conn, seen_on, scraped_boards, board_outcomes)
+        _record_scrapes(conn, seen_on, scraped_boards, board_outcomes, skipped_ids)
         known = _load_aliases(conn, scope)
         links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
             groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
@@ -128,13 +138,22 @@ def record_board_outcomes(engine: sa.Engine, seen_on: date, board_outcomes: Sequ
 # --- steps -------------------------------------------------------------------------------------
 
 
-def _record_scrapes(conn: sa.Connection, seen_on: date, scraped_boards: list[tuple[str, str]], outcomes: Sequence[dict[str, Any]]) -> None:
+def _record_scrapes(
+    conn: sa.Connection, seen_on: date, scraped_boards: list[tuple[str, str]], outcomes: Sequence[dict[str, Any]],
+    skipped_ids: Sequence[tuple[str, str, str]] = (),
+) -> None:
+    """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards."""
     rows = {(o["source"], o["board"]): {**o, "scraped_on": seen_on} for o in outcomes}
     for source, board in scraped_boards:
         rows.setdefault((source, board), {"source": source, "board": board, "scraped_on": seen_on, "ok": True})
     if rows:
         values = [{**_SCRAPE_DEFAULTS, **row} for row in rows.values()]
         upsert(conn, SCRAPE, values, ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in _SCRAPE_DEFAULTS})
+    for source, boards in _by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
+        for chunk in _chunks(boards):
+            conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))
+    if skipped_ids:
+        _bulk_insert(conn, SKIPPED, pl.DataFrame(skipped_ids, schema=_ALIAS, orient="row").with_columns(scraped_on=pl.lit(seen_on)))
 
 
 _ALIAS_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64,
@@ -323,21 +342,26 @@ def _close_vanished(
     """Derive ``closed_at`` of the postings in scope from the board's successful scrapes, then of
     their jobs (and of the jobs ``also`` names, e.g. those that just gained postings by a merge).
 
-    Only a posting seen on ``seen_on``, still open, or closed on or after ``seen_on`` can change
-    (this sync moved its ``last_seen`` or wrote the scrape of ``seen_on``); the others keep theirs,
-    and only scrapes after the earliest ``last_seen`` among these are read."""
+    A posting's closing counts from ``listed``: the later of its ``last_seen`` and the latest day a
+    successful scrape listed it unread (``board_scrape_skipped``). Only a posting listed on
+    ``seen_on`` or later, still open, or closed on or after ``seen_on`` can change (this sync moved
+    its ``last_seen``, recorded its skip or wrote the scrape of ``seen_on``); the others keep theirs,
+    and only scrapes after the earliest ``listed`` among these are read."""
     d = pl.lit(seen_on)
-    candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= d) | (pl.col("last_seen") >= d))
+    aliases = aliases.join(_latest_skips(conn, scope), on=_ALIAS, how="left").with_columns(
+        listed=pl.max_horizontal("last_seen", "skipped_on")
+    )
+    candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= d) | (pl.col("listed") >= d))
     if candidates.is_empty() and not also:
         return
     schema = {"source": pl.String, "board": pl.String, "scraped_on": pl.Date}
-    stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(SCRAPE.c.ok, SCRAPE.c.scraped_on > candidates["last_seen"].min())
+    stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(SCRAPE.c.ok, SCRAPE.c.scraped_on > candidates["listed"].min())
     scrape_days = pl.concat(
         [_select_frame(conn, stmt.where(SCRAPE.c.source == source), schema, SCRAPE.c.board, boards) for source, boards in _by_source(scope).items()]
         or [pl.DataFrame(schema=schema)]
     ).sort("scraped_on")
-    derived = candidates.sort("last_seen").join_asof(
-        scrape_days, left_on="last_seen", right_on="scraped_on", by=["source", "board"],
+    derived = candidates.sort("listed").join_asof(
+        scrape_days, left_on="listed", right_on="scraped_on", by=["source", "board"],
         strategy="forward", allow_exact_matches=False, check_sortedness=False,
     )
     changed = derived.filter(pl.col("closed_at").ne_missing(pl.col("scraped_on")))
@@ -361,6 +385,21 @@ def _close_vanished(
 
 
 # --- reads -------------------------------------------------------------------------------------
+
+
+def _latest_skips(conn: sa.Connection, scope: list[tuple[str, str]]) -> pl.DataFrame:
+    """(source, board, source_job_id, skipped_on): the latest day each posting of the boards in
+    scope was listed by a successful scrape but could not be read."""
+    stmt = (
+        sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, sa.func.max(SKIPPED.c.scraped_on))
+        .group_by(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id)
+    )
+    schema = {**{c: pl.String for c in _ALIAS}, "skipped_on": pl.Date}
+    frames = [
+        _select_frame(conn, stmt.where(SKIPPED.c.source == source), schema, SKIPPED.c.board, boards)
+        for source, boards in _by_source(scope).items()
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def _load_jobs(conn: sa.Connection, ids: list[int]) -> pl.DataFrame:

@@ -24,8 +24,10 @@ def posting(job_id: str, title: str = "Backend Engineer", description: str = "Bu
                    posted_at=datetime(2026, 10, 1, 9, 30, tzinfo=timezone.utc))
 
 
-def sync(engine, postings: list[Posting], day: date, boards=(BOARD,)):
-    return sync_postings(engine, postings_frame(postings), seen_on=day, scraped_boards=list(boards))
+def sync(engine, postings: list[Posting], day: date, boards=(BOARD,), skipped: tuple[str, ...] = ()):
+    """``skipped``: ids the board listed on ``day`` but that could not be read."""
+    return sync_postings(engine, postings_frame(postings), seen_on=day, scraped_boards=list(boards),
+                         skipped_ids=[(*BOARD, job_id) for job_id in skipped])
 
 
 def jobs_by_id(engine) -> dict[str, dict]:
@@ -40,15 +42,17 @@ def comparable(engine) -> set[tuple]:
     return {tuple((k, str(v)) for k, v in sorted(row.items()) if k not in ignore) for row in jobs_by_id(engine).values()}
 
 
-def sync_in_date_order_and_in(order, days: dict[date, list[Posting]], tmp_path):
-    """Two stores: ``days`` synced in date order, and in ``order`` (with that order's sync results)."""
+def sync_in_date_order_and_in(order, days: dict[date, list[Posting]], tmp_path, skipped: dict[date, tuple[str, ...]] | None = None):
+    """Two stores: ``days`` synced in date order, and in ``order`` (with that order's sync results);
+    ``skipped``: per day, the ids listed but unreadable."""
+    skipped = skipped or {}
     in_order = get_engine(f"sqlite:///{tmp_path}/a.db")
     shuffled = get_engine(f"sqlite:///{tmp_path}/b.db")
     for eng in (in_order, shuffled):
         create_schema(eng)
     for day in sorted(days):
-        sync(in_order, days[day], day)
-    return in_order, shuffled, [sync(shuffled, days[day], day) for day in order]
+        sync(in_order, days[day], day, skipped=skipped.get(day, ()))
+    return in_order, shuffled, [sync(shuffled, days[day], day, skipped=skipped.get(day, ())) for day in order]
 
 
 def test_new_changed_unchanged_and_vanished_postings(engine):
@@ -129,6 +133,25 @@ def test_partitions_in_any_order_leave_the_same_store(tmp_path, order):
     assert comparable(shuffled) == comparable(in_order)
     rows = jobs_by_id(in_order)
     assert rows["3"]["closed_at"] == D3 and rows["2"]["closed_at"] is None and rows["1"]["description"] == "v2"
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations([D1, D2, D3])))
+def test_postings_listed_but_unreadable_close_nothing_in_any_order(tmp_path, order):
+    """1 is unreadable on D2 and gone on D3: closed on D3, not D2. 3 is gone on D2 and listed
+    unreadable on D3: open again. 4 is unreadable on D2, before it was ever read (D3): the skip
+    still counts once 4 is stored, whichever day is synced first. Content and last_seen stay as read."""
+    days = {
+        D1: [posting("1"), posting("2", "PM"), posting("3", "QA")],
+        D2: [posting("2", "PM")],
+        D3: [posting("2", "PM"), posting("4", "SRE")],
+    }
+    skipped = {D2: ("1", "4"), D3: ("3",)}
+    in_order, shuffled, _ = sync_in_date_order_and_in(order, days, tmp_path, skipped)
+    assert comparable(shuffled) == comparable(in_order)
+    rows = jobs_by_id(shuffled)
+    assert {k: (r["closed_at"], r["last_seen"]) for k, r in rows.items()} == {
+        "1": (D3, D1), "2": (None, D3), "3": (None, D1), "4": (None, D3)
+    }
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations([D1, D2, D3])))

@@ -10,7 +10,9 @@ An adapter is a module (or any object) with:
 - ``items(body, board) -> list``: the postings one body lists, as the API gives them; a body of the
   wrong shape as a whole (HTML, not JSON, no list where the API has one) is ``SourceFormatError``;
 - ``posting(item, board) -> Posting | None``: one listed object as a ``Posting`` (None: a posting the
-  board does not show); it may raise on anything it cannot read.
+  board does not show); it may raise on anything it cannot read;
+- optionally ``item_id(item) -> str``: the id ``posting`` gives a listed object, read alone, so a
+  posting skipped as unreadable is still known by its id (without it: ``item["id"]``).
 
 ``parse_board(adapter, bodies, board)`` is the rest, the same for every adapter: each posting is
 isolated (one that raises is skipped and counted, its reason kept; the board keeps its sound ones),
@@ -69,9 +71,14 @@ class ParsedBoard:
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
     items: dict[str, dict] = field(default_factory=dict)  # posting id -> its list item (detail adapters only)
+    # Ids of the skipped postings whose id could be read: the board still lists them, so the sync
+    # must not close their jobs (a skipped posting without a readable id matches nothing).
+    skipped_ids: list[str] = field(default_factory=list)
 
-    def skip(self, reason: str) -> None:
+    def skip(self, reason: str, posting_id: str | None = None) -> None:
         self.skipped += 1
+        if posting_id is not None and posting_id not in self.skipped_ids:
+            self.skipped_ids.append(posting_id)
         if len(self.reasons) < MAX_REASONS:
             self.reasons.append(clean_line(reason)[:_REASON_CHARS])
 
@@ -88,7 +95,8 @@ def parse_board(adapter: SourceAdapter, bodies: list[bytes], board: Board) -> Pa
     for page, body in enumerate(bodies, start=1):
         listed = adapter.items(body, board)
         for index, item in enumerate(listed):
-            where = f"posting {index}" + (f" of page {page}" if len(bodies) > 1 else "") + _id_hint(item)
+            item_id = listed_id(adapter, item)
+            where = f"posting {index}" + (f" of page {page}" if len(bodies) > 1 else "") + (f" (id {item_id[:40]!r})" if item_id else "")
             try:
                 if not isinstance(item, dict):
                     raise PostingError(f"expected an object, got {_type_name(item)}")
@@ -99,7 +107,7 @@ def parse_board(adapter: SourceAdapter, bodies: list[bytes], board: Board) -> Pa
                         parsed.items.setdefault(posting.source_job_id, item)
             except Exception as exc:  # one bad posting must not sink its board's sound ones
                 detail = str(exc) if isinstance(exc, PostingError) else f"{type(exc).__name__}: {exc}"
-                parsed.skip(f"{where}: {detail}")
+                parsed.skip(f"{where}: {detail}", item_id)
     if parsed.skipped and not parsed.postings:
         raise SourceFormatError(
             f"{board.key}: none of the {parsed.skipped} listed postings could be read "
@@ -182,10 +190,16 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _id_hint(item: Any) -> str:
-    if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item.get("id"), bool):
-        return f" (id {clean_line(str(item['id']))[:40]!r})"
-    return ""
+def listed_id(adapter: SourceAdapter, item: Any) -> str | None:
+    """The id ``adapter.posting`` would give ``item`` (its ``item_id``, else ``item["id"]``), read
+    alone so that a posting failing elsewhere is still known by it; None when it is unreadable too."""
+    if not isinstance(item, dict):
+        return None
+    read_id = getattr(adapter, "item_id", None) or (lambda item: posting_id(item.get("id")))
+    try:
+        return clean_line(read_id(item)) or None
+    except Exception:  # an id we cannot read is no id: it must match nothing
+        return None
 
 
 MAX_PAGES = 200  # a paging loop that has not ended by then is a server bug, not a big board

@@ -95,16 +95,22 @@ def items(body: bytes, board: Board) -> list:
     return listed(load_json(body, board), "jobPostings", board)
 
 
-def posting(job: dict, board: Board) -> Posting:
-    path = text_or_none(job.get("externalPath")) or ""
+def item_id(job: dict) -> str:
+    """The posting's id: its requisition id (first bullet field), else its path on the board."""
     fields = job.get("bulletFields") or []
     bullets = [b for b in fields if isinstance(b, str)] if isinstance(fields, list) else []
+    path = text_or_none(job.get("externalPath")) or ""
+    return posting_id(text_or_none(bullets[0] if bullets else None) or path or None, "bulletFields[0] or externalPath")
+
+
+def posting(job: dict, board: Board) -> Posting:
+    path = text_or_none(job.get("externalPath")) or ""
     locations_text = text_or_none(job.get("locationsText"))
     workplace_type = workplace(job.get("remoteType"))
     return Posting(
         source=NAME,
         board=board.token,
-        source_job_id=posting_id(text_or_none(bullets[0] if bullets else None) or path or None, "bulletFields[0] or externalPath"),
+        source_job_id=item_id(job),
         company=board.company,  # the API does not name the company
         title=text_field(job, "title"),
         locations=[] if not locations_text or _COUNT_ONLY.match(locations_text) else unique([locations_text]),
