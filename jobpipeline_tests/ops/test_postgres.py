@@ -23,7 +23,7 @@ import yaml
 from jobpipeline.settings import REPO_DIR
 from jobpipeline_tests.ops.helpers import cli, clean_env, store_snapshot
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(1800)]  # two stacks side by side, two days each: ~9-11 min on 2 cores since runs are submitted through a daemon
 
 PG_URL = os.environ.get("JOBPIPELINE_TEST_PG_URL")
 if not PG_URL:
@@ -82,7 +82,7 @@ def _run_days(home: Path, env: dict[str, str], days: list[tuple[str, Path]]) -> 
         done = subprocess.run(
             cli("jobpipeline", "run", "--date", day, "--replay", str(corpus)),
             env={**env, "JOBPIPELINE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")},
-            cwd=REPO_DIR, capture_output=True, text=True, timeout=420,
+            cwd=REPO_DIR, capture_output=True, text=True, timeout=900,
         )
         assert done.returncode == 0, f"jobpipeline run --date {day} failed ({home}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
         outputs.append(done.stdout)
