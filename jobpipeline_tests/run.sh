@@ -10,7 +10,7 @@
 # script is idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TIERS="${TIERS:-core vllm postgres ui}"  # ops: TIERS=ops (see docker/README.md)
+TIERS="${TIERS:-core vllm postgres ops ui}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export JOBPIPELINE_TEST_ARTIFACTS="${JOBPIPELINE_TEST_ARTIFACTS:-$PWD/.test-artifacts}"
 mkdir -p "$JOBPIPELINE_TEST_ARTIFACTS"

@@ -473,6 +473,7 @@ def test_three_days_run_unattended_through_faults_and_equal_a_fault_free_run(sta
                 enrichment.c.model == "smollm2", enrichment.c.prompt_version == PROMPT_VERSION)).all()
     finally:
         engine.dispose()
+    figures["jobs"], figures["enriched"] = len(hashes), len(hashes & {r.content_hash for r in rows if r.status == "ok"})
     assert hashes and hashes <= {r.content_hash for r in rows}, f"{len(hashes - {r.content_hash for r in rows})} jobs not enriched"
     transient = [r for r in rows if r.status != "ok" and TRANSIENT_ERROR.search(r.error or "")]
     assert not transient, f"transient LLM failures cached: {transient[:5]}"
