@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,33 @@ _WORKER_STARTED_PREFIX = "Started process for run (pid: "
 
 
 @contextmanager
-def open_workspace(instance: dg.DagsterInstance, workspace_yaml: Path) -> Iterator[Any]:
+def _output_to(log: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 point at ``log`` while the block runs: a child process started in it
+    (the code server) writes its log lines and warnings there for good, not into the command's output."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with log.open("ab") as out:
+            os.dup2(out.fileno(), 1)
+            os.dup2(out.fileno(), 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+@contextmanager
+def open_workspace(instance: dg.DagsterInstance, workspace_yaml: Path, *, log: Path | None = None) -> Iterator[Any]:
     """The code locations of ``workspace_yaml`` (a gRPC code server started for the duration), as
-    the webserver and the daemon load them; yields a request context for ``submit_job_run``."""
-    with WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(workspace_yaml)])) as process_context:
+    the webserver and the daemon load them; yields a request context for ``submit_job_run``. With
+    ``log``, the code server's output goes there instead of the caller's stdout and stderr."""
+    with _output_to(log) if log is not None else nullcontext():
+        process_context = WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(workspace_yaml)]))
+    with process_context:
         workspace = process_context.create_request_context()
         errors = {name: entry.load_error for name, entry in workspace.get_code_location_entries().items() if entry.load_error}
         if errors:

@@ -31,6 +31,7 @@ from jobpipeline import settings
 POOL_LIMITS = {"scrape": 5, "duckdb": 1}
 LOCK_FILE = ".jobpipeline-instance.lock"
 DAEMON_LOG = "daemon.log"
+CODE_SERVER_LOG = "code-server.log"  # the code server `jobpipeline run` / `backfill` start for their runs
 DAEMON_STALE_S = 90  # a daemon heartbeat older than this is a daemon that is not running
 DAEMONS_NEEDED = ("QUEUED_RUN_COORDINATOR",)
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jobpipeline import settings
@@ -153,12 +154,13 @@ class RunSession:
 def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSession]:
     """The project's code location and a daemon, for the duration of a ``RunSession``."""
     from jobpipeline.cli.dagster_private import open_workspace
-    from jobpipeline.cli.instance import dagster_daemon
+    from jobpipeline.cli.instance import CODE_SERVER_LOG, dagster_daemon
 
     with ExitStack() as stack:
         daemon = stack.enter_context(dagster_daemon(instance, echo=echo))
         try:
-            workspace = stack.enter_context(open_workspace(instance, settings.REPO_DIR / "workspace.yaml"))
+            workspace = stack.enter_context(open_workspace(instance, settings.REPO_DIR / "workspace.yaml",
+                                                                  log=Path(os.environ["DAGSTER_HOME"]) / CODE_SERVER_LOG))
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
         yield RunSession(instance, workspace, daemon, tag=tag, echo=echo, stack=stack)

@@ -38,6 +38,9 @@ def test_run_killed_three_times_mid_run_then_run_again_finishes_and_leaves_no_ru
     assert proc.wait(timeout=600) == 0, last_log.read_text()
     output = last_log.read_text()
     assert "boards   3 scraped, 3 ok, 0 failed" in output
+    # The code server the command starts logs to its own file, not into the command's output.
+    assert "dagster.code_server" not in output and "BetaWarning" not in output, output
+    assert "Started Dagster code server" in (dagster_home / "code-server.log").read_text()
 
     by_status = runs_by_status(dagster_home)
     in_flight = [(status, run.run_id) for status in RUN_STATES_IN_FLIGHT for run in by_status.get(status, [])
