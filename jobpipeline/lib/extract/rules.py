@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from jobpipeline.lib.extract.keywords import Hits, lower_and_normalize, scan
+from jobpipeline.lib.extract.keywords import Hits, lower_and_normalize_bytes, scan
 from jobpipeline.lib.extract.salary import find_salary
 from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
 
@@ -131,9 +131,9 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     cut = description.find("\n")
     first_line = description[: cut if 0 <= cut < 300 else 300]
     header = f"{title}\n{location}\n{first_line}"
-    head_low, head_normalized = lower_and_normalize(header)
+    head_low, head_normalized = lower_and_normalize_bytes(header)
     head_hits = scan(header, head_low, head_normalized)
-    low, normalized = lower_and_normalize(description)
+    low, normalized = lower_and_normalize_bytes(description)
     hits = scan(description, low, normalized)
     salary = find_salary(header, head_hits.positions.get("pay", []), location or header, title) or find_salary(
         description, hits.positions.get("pay", []), location or header, title
