@@ -106,11 +106,32 @@ _ASCII_BYTES = bytes(range(128))
 
 def lower_and_normalize(text: str) -> tuple[str, str]:
     """(``text`` lower-cased as ``str.lower()`` does, ``normalize`` of it), same offsets as ``text``."""
-    low, _ = lower_and_normalize_bytes(text)
+    lowered, _ = lower_and_normalize_bytes(text)
+    low = lowered.full if lowered.full is not None else lowered.window(0, len(text))
     return low, normalize(low)
 
 
-def lower_and_normalize_bytes(text: str) -> tuple[str, bytes]:
+@dataclass(slots=True, frozen=True)
+class Lowered:
+    """A text lower-cased as ``str.lower()`` does, read in windows around the scan's hits.
+
+    Decoding a whole lower-cased copy of a 6 KB posting cost more than every window the field
+    rules read from it, so a copy is made only when ``str.lower()`` was needed anyway (a non-ASCII
+    capital: É, Ü, İ); otherwise no character of the text but A-Z has a lower case, and a window
+    of the text lower-cased is the same window of the copy."""
+
+    text: str
+    full: str | None = None  # the whole lower-cased text, when made
+
+    def window(self, start: int, stop: int) -> str:
+        """``low[start:stop]`` (``start`` ≥ 0) of the lower-cased text."""
+        return self.full[start:stop] if self.full is not None else self.text[start:stop].lower()
+
+    def __len__(self) -> int:
+        return len(self.full if self.full is not None else self.text)
+
+
+def lower_and_normalize_bytes(text: str) -> tuple[Lowered, bytes]:
     """(``text`` lower-cased as ``str.lower()`` does, ``normalize`` of it as one byte per character):
     what ``scan`` reads.
 
@@ -124,11 +145,10 @@ def lower_and_normalize_bytes(text: str) -> tuple[str, bytes]:
         foreign = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
         if foreign.lower() != foreign:
             low = text.lower()
-            return low, _normalize_bytes(low)
-    low = raw.translate(_LOWER_ASCII).decode("utf-8", "surrogatepass")
+            return Lowered(text, low), _normalize_bytes(low)
     if "\xa0" in text or "\u202f" in text:  # one character each way, so offsets stay put
         raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")
-    return low, b" " + raw.translate(_LOWER_NORMALIZE, _CONTINUATION_BYTES) + b" "
+    return Lowered(text), b" " + raw.translate(_LOWER_NORMALIZE, _CONTINUATION_BYTES) + b" "
 
 
 def _key(word: str) -> str:
@@ -168,18 +188,18 @@ class Hits:
     positions: dict[str, list[int]] = field(default_factory=dict)
 
 
-def scan(text: str, low: str | None = None, normalized: bytes | None = None) -> Hits:
-    """All keyword hits in ``text`` (positions index ``text``); ``low``/``normalized`` if already made
+def scan(text: str, lowered: Lowered | None = None, normalized: bytes | None = None) -> Hits:
+    """All keyword hits in ``text`` (positions index ``text``); ``lowered``/``normalized`` if already made
     (``lower_and_normalize_bytes``)."""
-    if low is None or normalized is None:
-        low, normalized = lower_and_normalize_bytes(text)
-    if len(low) != len(text):  # lower() changed the length (rare Unicode): positions follow the lowered text
-        text = low
+    if lowered is None or normalized is None:
+        lowered, normalized = lower_and_normalize_bytes(text)
+    if lowered.full is not None and len(lowered.full) != len(text):
+        text = lowered.full  # lower() changed the length (rare Unicode): positions follow the lowered text
     hits = Hits()
     for index, start, end in _AUTOMATON.find_matches_as_indexes(normalized, overlapping=True):
-        # ``start``: the padded leading space, at the word's own index in ``low`` (one byte per character)
+        # ``start``: the padded leading space, at the word's own index in the text (one byte per character)
         key, payloads = _PAYLOADS[index]
-        if key is not None and normalize(low[start : end - 2]) != key:
+        if key is not None and normalize(lowered.window(start, end - 2)) != key:
             continue  # a non-ASCII keyword's bytes, but other letters with the same lead bytes
         for name, extra in payloads:
             if name == "skill":
