@@ -5,9 +5,10 @@ is first normalized at the bytes level (ASCII punctuation → space, same length
 is looked up as " word " and only whole-word hits reach Python. The field rules then look at short
 windows around hits instead of running regexes over 6 KB texts.
 
-The automaton is ahocorasick_rs's DFA over bytes: the walk over the text was the largest single
-cost of the rules extractor, and a DFA over bytes takes half the time of pyahocorasick's trie over
-a ``str``. The bytes hold ONE byte per character, so the automaton's offsets are the text's
+The automaton is ahocorasick_rs's (Rust; its contiguous NFA, which stays in cache better than its
+DFA) over bytes: the walk over the text was the largest single cost of the rules extractor, and
+it takes half the time of pyahocorasick's trie over a ``str``. The bytes hold ONE byte per
+character, so the automaton's offsets are the text's
 character offsets: the UTF-8 continuation bytes are deleted in the same ``translate`` that lowers
 and normalizes, which leaves each non-ASCII character as its lead byte. ASCII keywords match
 exactly as before (a lead byte is never ASCII); the few keywords with é, ñ, ’ … are checked
@@ -158,6 +159,15 @@ def _key(word: str) -> str:
 def _build() -> tuple[ahocorasick_rs.BytesAhoCorasick, list[tuple[str | None, tuple[tuple[str, object], ...]]]]:
     """The automaton over keys as ``_normalize_bytes`` writes them, and by key index: the key itself when
     it has non-ASCII characters (to check a hit against the text), and its payloads."""
+    entries = keyword_entries()
+    # "años" and "añós" would share one byte key; each keeps its own entry and is checked on a hit.
+    patterns = [_normalize_bytes(key[1:-1]) for key in entries]
+    automaton = ahocorasick_rs.BytesAhoCorasick(patterns, implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+    return automaton, [(None if key.isascii() else key, tuple(payload)) for key, payload in entries.items()]
+
+
+def keyword_entries() -> dict[str, list[tuple[str, object]]]:
+    """Every keyword as ``normalize`` writes it (" remote first ") → what a hit on it means, per field."""
     entries: dict[str, list[tuple[str, object]]] = {}
     for word, mode in WORK_MODE.items():
         entries.setdefault(_key(word), []).append(("mode", mode))
@@ -168,10 +178,7 @@ def _build() -> tuple[ahocorasick_rs.BytesAhoCorasick, list[tuple[str | None, tu
             entries.setdefault(_key(word), []).append((name, None))
     for alias, (canon, cased) in skill_keywords().items():
         entries.setdefault(_key(alias), []).append(("skill", (canon, cased, len(alias))))
-    # "años" and "añós" would share one byte key; each keeps its own entry and is checked on a hit.
-    patterns = [_normalize_bytes(key[1:-1]) for key in entries]
-    automaton = ahocorasick_rs.BytesAhoCorasick(patterns, implementation=ahocorasick_rs.Implementation.DFA)
-    return automaton, [(None if key.isascii() else key, tuple(payload)) for key, payload in entries.items()]
+    return entries
 
 
 _AUTOMATON, _PAYLOADS = _build()
