@@ -51,6 +51,10 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     )
 )
 
+# Any level at all: half of real titles name none ("Software Engineer" → mid), and one search of the
+# union rules that out where the ten searches in priority order each had to fail.
+_ANY_LEVEL = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in _SENIORITY_RULES))
+
 # Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
 _NOT_A_ROLE = re.compile(
     r"general\s+(?:application|inquiry)|open\s+application|future\s+role|create\s+your\s+own|"
@@ -225,6 +229,8 @@ def seniority_from_title(title: str) -> str | None:
     # "Product Manager", "Account Manager": individual contributors, unless the title says more.
     if "manager" in t and _IC_MANAGER.search(t) and not _MANAGER_OF_MANAGERS.search(t):
         t = _IC_MANAGER.sub(" ", t)
+    if not _ANY_LEVEL.search(t):
+        return "mid"
     for level, rx in _SENIORITY_RULES:
         if rx.search(t):
             return level
@@ -312,6 +318,7 @@ def summary(title: str, description: str, low: str | None = None, role_starts: l
         line = description[start:stop].strip(" -•*\t")
         start = cut.end() if cut else end
         if len(line) >= 40 and not line.endswith(":"):
-            sentence = _SENTENCE.split(line, maxsplit=1)[0]
+            sentence_end = _SENTENCE.search(line)  # the first sentence; the rest of the line is not read
+            sentence = line[: sentence_end.start()] if sentence_end else line
             return sentence[: MAX_SUMMARY_CHARS - 1].rstrip() + ("…" if len(sentence) >= MAX_SUMMARY_CHARS else "")
     return title[:MAX_SUMMARY_CHARS]
