@@ -202,7 +202,10 @@ def scan(text: str, lowered: Lowered | None = None, normalized: bytes | None = N
         lowered, normalized = lower_and_normalize_bytes(text)
     if lowered.full is not None and len(lowered.full) != len(text):
         text = lowered.full  # lower() changed the length (rare Unicode): positions follow the lowered text
-    hits = Hits()
+    modes: list[tuple[int, str]] = []
+    employment: list[tuple[int, tuple[str, bool]]] = []
+    skills: list[str] = []
+    positions: dict[str, list[int]] = {}
     for index, start, end in _AUTOMATON.find_matches_as_indexes(normalized, overlapping=True):
         # ``start``: the padded leading space, at the word's own index in the text (one byte per character)
         key, payloads = _PAYLOADS[index]
@@ -212,13 +215,13 @@ def scan(text: str, lowered: Lowered | None = None, normalized: bytes | None = N
             if name == "skill":
                 canon, cased, size = extra
                 if cased is None or text[start : start + size] == cased:
-                    hits.skills.append(canon)
+                    skills.append(canon)
             elif name == "mode":
-                hits.modes.append((start, extra))
+                modes.append((start, extra))
             elif name == "employment":
-                hits.employment.append((start, extra))
+                employment.append((start, extra))
             else:
-                bucket = hits.positions.setdefault(name, [])
+                bucket = positions.setdefault(name, [])
                 if len(bucket) < _MAX_POSITIONS:
                     bucket.append(start)
-    return hits
+    return Hits(modes, employment, skills, positions)
