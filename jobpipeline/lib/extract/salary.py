@@ -384,6 +384,10 @@ def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] 
     is_range = g["bnum"] is not None
     if not cur and not has_k:
         return None
+    if g["anum"] in ("401", "403"):  # 401(k)/403(b) plans, not pay
+        return None
+    if text.startswith("%", m.end()) or (g["asuf"] or "").strip() in ("m", "M", "mil", "million") and cur not in _LARGE_UNIT_CURRENCIES:
+        return None  # a share, or millions (funding, revenue) in a currency whose pay is not counted in millions
     before = text[max(0, m.start() - 60) : m.start()].lower()
     after = text[m.end() : m.end() + 40].lower()
     clause = _CLAUSE_BREAK.split(before)[-1][-30:]  # funding words count only in the same clause
@@ -394,11 +398,9 @@ def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] 
         return None  # "founding engineers get $250k" in an intern posting: another role's pay
     if not cur and not (_PAY_CONTEXT.found_in(clause) or _PAY_CONTEXT.found_in(after[:25])):
         return None  # a bare "100 k" (units, views, users) is pay only next to a pay word
-    if after[:1] == "%" or (g["asuf"] or "").strip() in ("m", "M", "mil", "million") and cur not in _LARGE_UNIT_CURRENCIES:
-        return None
     low = parse_number(g["anum"], g["asuf"])
     high = parse_number(g["bnum"], g["bsuf"]) if is_range else None
-    if low is None or re.fullmatch(r"40[13]", g["anum"]):  # 401(k)/403(b) plans, not pay
+    if low is None:
         return None
     if high is not None:
         # "€80-100k", "$150-$175k": a suffix written once applies to both ends.
