@@ -143,12 +143,12 @@ def lower_and_normalize_bytes(text: str) -> tuple[Lowered, bytes]:
     with É or Ü in it takes ``str.lower()`` (which may change the length, rarely: "İ")."""
     raw = text.encode("utf-8", "surrogatepass")
     if not text.isascii():
-        foreign = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        foreign = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")  # its few non-ASCII characters
         if foreign.lower() != foreign:
             low = text.lower()
             return Lowered(text, low), _normalize_bytes(low)
-    if "\xa0" in text or "\u202f" in text:  # one character each way, so offsets stay put
-        raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")
+        if "\xa0" in foreign or "\u202f" in foreign:  # one character each way, so offsets stay put
+            raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")
     return Lowered(text), b" " + raw.translate(_LOWER_NORMALIZE, _CONTINUATION_BYTES) + b" "
 
 
