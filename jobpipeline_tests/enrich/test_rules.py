@@ -127,3 +127,76 @@ def test_non_ascii_capitals_are_lower_cased_like_str_lower() -> None:
     # A Spanish posting that writes its work mode in capitals: "HÍBRIDO" is the keyword "híbrido".
     fields = extract_rules("Backend Engineer", "Madrid", "Modalidad de trabajo: HÍBRIDO.\nEquipo de datos en Madrid.")
     assert fields.remote == "hybrid"
+
+
+def _scan_by_str_find(text: str) -> dict:
+    """What ``scan`` must find, the slow and obvious way: every keyword searched with ``str.find`` in
+    the lower-cased, normalized ``str`` (no automaton, no bytes), hits in the automaton's order."""
+    from jobpipeline.lib.extract.keywords import _MAX_POSITIONS, keyword_entries, normalize
+
+    low = text.lower()
+    positions_text = low if len(low) != len(text) else text
+    normalized = normalize(low)
+    found = []
+    for key, payloads in keyword_entries().items():
+        at = normalized.find(key)
+        while at >= 0:
+            found.append((at + len(key), -len(key), at, payloads))
+            at = normalized.find(key, at + 1)
+    hits: dict = {"modes": [], "employment": [], "skills": [], "positions": {}}
+    for _, _, start, payloads in sorted(found, key=lambda f: f[:2]):
+        for name, extra in payloads:
+            if name == "skill":
+                canon, cased, size = extra
+                if cased is None or positions_text[start : start + size] == cased:
+                    hits["skills"].append(canon)
+            elif name in ("mode", "employment"):
+                hits["modes" if name == "mode" else "employment"].append((start, extra))
+            elif len(bucket := hits["positions"].setdefault(name, [])) < _MAX_POSITIONS:
+                bucket.append(start)
+    return hits
+
+
+TRICKY_TEXTS = (
+    "Trabajo HÍBRIDO en Madrid; hébrido no es una palabra. 5 años de experiencia, 5 aéos no.",
+    "İstanbul ofisi — İŞ İLANI: remote (EMEA), 3+ years, Kubernetes/K8s, Go and Rust",
+    "🚀 Remote-first 🚀 team · What you’ll do: ship React + TypeScript; what you‘ll do is not a heading",
+    "Salary:\xa0$150,000\u202f–\u202f$180,000 USD per year · full-time · TÉLÉTRAVAIL possible · ortsunabhängig",
+    "Lone surrogate \ud800 before remote work; on-site 2 days a week in the office; visa sponsorship available",
+    "ΣΟΦΟΣ engineer, Python and SQL; no remote; C++ and C# and CI/CD; node.js; Node; 401(k)",
+)
+
+
+def test_keyword_scan_finds_what_a_plain_str_search_finds(ashby_postings: list[dict]) -> None:
+    """The scan runs a byte automaton over one byte per character (continuation bytes deleted, so
+    "é" and "ñ" share a lead byte) and counts positions in those bytes: on real postings and on
+    texts with emoji, ’, É, İ (whose lower case is two characters), no-break spaces and a lone
+    surrogate, it must find exactly the keywords, at exactly the ``str`` offsets, that a plain
+    search of the normalized text finds."""
+    from jobpipeline.lib.extract.keywords import scan
+
+    texts = [*TRICKY_TEXTS, *(p["description"] for p in ashby_postings), *(p["title"] for p in ashby_postings)]
+    for text in texts:
+        hits = scan(text)
+        got = {"modes": hits.modes, "employment": hits.employment, "skills": hits.skills, "positions": hits.positions}
+        assert got == _scan_by_str_find(text), text[:80]
+    modes = scan(TRICKY_TEXTS[0]).modes  # "HÍBRIDO" is hybrid; "hébrido" shares its bytes but is no keyword
+    assert [mode for _, mode in modes] == ["hybrid"]
+
+
+def test_windows_of_the_lowered_text_are_str_lower_windows() -> None:
+    """The field rules read lower-cased windows instead of a lower-cased copy of the whole text; every
+    window must be the same slice of ``str.lower()`` (also where lower() changes the length)."""
+    from jobpipeline.lib.extract.keywords import lower_and_normalize_bytes
+
+    for text in TRICKY_TEXTS:
+        lowered, normalized = lower_and_normalize_bytes(text)
+        low = text.lower()
+        assert len(normalized) == len(low) + 2  # one byte per character, padded
+        for start in range(0, len(low), 7):
+            assert lowered.window(start, start + 40) == low[start : start + 40], (text[:40], start)
+    # A work mode whose "not a work mode" word comes after a long run of white space.
+    gap = " " * 40 + "\n "
+    assert extract_rules("Engineer", "", f"Our lab.\nREMOTE{gap}machines run it. Remote-first team.").remote == "remote"
+    assert extract_rules("Engineer", "", f"Our lab.\nRemote{gap}machines run our lab.").remote is None
+    assert extract_rules("Engineer", "", f"Our lab.\nRemote{gap}teams.").remote == "remote"

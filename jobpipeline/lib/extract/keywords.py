@@ -1,16 +1,25 @@
 """One pass over a posting that finds every keyword the rules extractor cares about.
 
-An Aho-Corasick automaton (pyahocorasick, C) holds the anchors of every field and the skills
-dictionary. The text is first normalized at the bytes level (ASCII punctuation → space, same
-length), so each keyword is looked up as " word " and only whole-word hits reach Python. The
-field rules then look at short windows around hits instead of running regexes over 6 KB texts.
+An Aho-Corasick automaton holds the anchors of every field and the skills dictionary. The text
+is first normalized at the bytes level (ASCII punctuation → space, same length), so each keyword
+is looked up as " word " and only whole-word hits reach Python. The field rules then look at short
+windows around hits instead of running regexes over 6 KB texts.
+
+The automaton is ahocorasick_rs's (Rust; its contiguous NFA, which stays in cache better than its
+DFA) over bytes: the walk over the text was the largest single cost of the rules extractor, and
+it takes half the time of pyahocorasick's trie over a ``str``. The bytes hold ONE byte per
+character, so the automaton's offsets are the text's
+character offsets: the UTF-8 continuation bytes are deleted in the same ``translate`` that lowers
+and normalizes, which leaves each non-ASCII character as its lead byte. ASCII keywords match
+exactly as before (a lead byte is never ASCII); the few keywords with é, ñ, ’ … are checked
+against the text on a hit, since "é" and "ñ" share a lead byte.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import ahocorasick
+import ahocorasick_rs
 
 from jobpipeline.lib.extract.salary import CURRENCY_CODES
 from jobpipeline.lib.extract.skills import skill_keywords
@@ -80,6 +89,16 @@ def normalize(low: str) -> str:
     return " " + low.encode("utf-8", "surrogatepass").translate(_NORMALIZE).decode("utf-8", "surrogatepass") + " "
 
 
+def _normalize_bytes(low: str) -> bytes:
+    """``normalize`` as one byte per character: each non-ASCII character is its UTF-8 lead byte."""
+    if "\xa0" in low or "\u202f" in low:  # one character each way, so offsets stay put
+        low = low.replace("\xa0", " ").replace("\u202f", " ")
+    return b" " + low.encode("utf-8", "surrogatepass").translate(_NORMALIZE, _CONTINUATION_BYTES) + b" "
+
+
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))  # deleted: a non-ASCII character keeps only its lead byte
+
+
 _UPPER, _LOWER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"
 _LOWER_ASCII = bytes.maketrans(_UPPER, _LOWER)
 _LOWER_NORMALIZE = bytes(_NORMALIZE[_LOWER_ASCII[b]] for b in range(256))
@@ -87,7 +106,35 @@ _ASCII_BYTES = bytes(range(128))
 
 
 def lower_and_normalize(text: str) -> tuple[str, str]:
-    """(``text`` lower-cased as ``str.lower()`` does, ``normalize`` of it), same offsets as ``text``.
+    """(``text`` lower-cased as ``str.lower()`` does, ``normalize`` of it), same offsets as ``text``."""
+    lowered, _ = lower_and_normalize_bytes(text)
+    low = lowered.full if lowered.full is not None else lowered.window(0, len(text))
+    return low, normalize(low)
+
+
+@dataclass(slots=True, frozen=True)
+class Lowered:
+    """A text lower-cased as ``str.lower()`` does, read in windows around the scan's hits.
+
+    Decoding a whole lower-cased copy of a 6 KB posting cost more than every window the field
+    rules read from it, so a copy is made only when ``str.lower()`` was needed anyway (a non-ASCII
+    capital: É, Ü, İ); otherwise no character of the text but A-Z has a lower case, and a window
+    of the text lower-cased is the same window of the copy."""
+
+    text: str
+    full: str | None = None  # the whole lower-cased text, when made
+
+    def window(self, start: int, stop: int) -> str:
+        """``low[start:stop]`` (``start`` ≥ 0) of the lower-cased text."""
+        return self.full[start:stop] if self.full is not None else self.text[start:stop].lower()
+
+    def __len__(self) -> int:
+        return len(self.full if self.full is not None else self.text)
+
+
+def lower_and_normalize_bytes(text: str) -> tuple[Lowered, bytes]:
+    """(``text`` lower-cased as ``str.lower()`` does, ``normalize`` of it as one byte per character):
+    what ``scan`` reads.
 
     ``str.lower()`` looks every character of a 6 KB posting up in the Unicode tables and cost as
     much as the keyword scan itself, so ASCII capitals are lowered by a byte table. That is exact
@@ -96,21 +143,31 @@ def lower_and_normalize(text: str) -> tuple[str, str]:
     with É or Ü in it takes ``str.lower()`` (which may change the length, rarely: "İ")."""
     raw = text.encode("utf-8", "surrogatepass")
     if not text.isascii():
-        foreign = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        foreign = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")  # its few non-ASCII characters
         if foreign.lower() != foreign:
             low = text.lower()
-            return low, normalize(low)
-    low = raw.translate(_LOWER_ASCII).decode("utf-8", "surrogatepass")
-    if "\xa0" in text or "\u202f" in text:  # one character each way, so offsets stay put
-        raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")
-    return low, " " + raw.translate(_LOWER_NORMALIZE).decode("utf-8", "surrogatepass") + " "
+            return Lowered(text, low), _normalize_bytes(low)
+        if "\xa0" in foreign or "\u202f" in foreign:  # one character each way, so offsets stay put
+            raw = text.replace("\xa0", " ").replace("\u202f", " ").encode("utf-8", "surrogatepass")
+    return Lowered(text), b" " + raw.translate(_LOWER_NORMALIZE, _CONTINUATION_BYTES) + b" "
 
 
 def _key(word: str) -> str:
     return normalize(word.lower())
 
 
-def _build() -> ahocorasick.Automaton:
+def _build() -> tuple[ahocorasick_rs.BytesAhoCorasick, list[tuple[str | None, tuple[tuple[str, object], ...]]]]:
+    """The automaton over keys as ``_normalize_bytes`` writes them, and by key index: the key itself when
+    it has non-ASCII characters (to check a hit against the text), and its payloads."""
+    entries = keyword_entries()
+    # "años" and "añós" would share one byte key; each keeps its own entry and is checked on a hit.
+    patterns = [_normalize_bytes(key[1:-1]) for key in entries]
+    automaton = ahocorasick_rs.BytesAhoCorasick(patterns, implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+    return automaton, [(None if key.isascii() else key, tuple(payload)) for key, payload in entries.items()]
+
+
+def keyword_entries() -> dict[str, list[tuple[str, object]]]:
+    """Every keyword as ``normalize`` writes it (" remote first ") → what a hit on it means, per field."""
     entries: dict[str, list[tuple[str, object]]] = {}
     for word, mode in WORK_MODE.items():
         entries.setdefault(_key(word), []).append(("mode", mode))
@@ -121,14 +178,10 @@ def _build() -> ahocorasick.Automaton:
             entries.setdefault(_key(word), []).append((name, None))
     for alias, (canon, cased) in skill_keywords().items():
         entries.setdefault(_key(alias), []).append(("skill", (canon, cased, len(alias))))
-    automaton = ahocorasick.Automaton()
-    for key, payload in entries.items():
-        automaton.add_word(key, (len(key), tuple(payload)))
-    automaton.make_automaton()
-    return automaton
+    return entries
 
 
-_AUTOMATON = _build()
+_AUTOMATON, _PAYLOADS = _build()
 _MAX_POSITIONS = 16
 
 
@@ -142,26 +195,33 @@ class Hits:
     positions: dict[str, list[int]] = field(default_factory=dict)
 
 
-def scan(text: str, low: str | None = None, normalized: str | None = None) -> Hits:
-    """All keyword hits in ``text`` (positions index ``text``); ``low``/``normalized`` if already made."""
-    if low is None:
-        low, normalized = lower_and_normalize(text)
-    if len(low) != len(text):  # lower() changed the length (rare Unicode): positions follow the lowered text
-        text = low
-    hits = Hits()
-    for end, (length, payload) in _AUTOMATON.iter(normalized if normalized is not None else normalize(low)):
-        start = end - length + 1  # the padded leading space sits at the word's own index in ``low``
-        for name, extra in payload:
+def scan(text: str, lowered: Lowered | None = None, normalized: bytes | None = None) -> Hits:
+    """All keyword hits in ``text`` (positions index ``text``); ``lowered``/``normalized`` if already made
+    (``lower_and_normalize_bytes``)."""
+    if lowered is None or normalized is None:
+        lowered, normalized = lower_and_normalize_bytes(text)
+    if lowered.full is not None and len(lowered.full) != len(text):
+        text = lowered.full  # lower() changed the length (rare Unicode): positions follow the lowered text
+    modes: list[tuple[int, str]] = []
+    employment: list[tuple[int, tuple[str, bool]]] = []
+    skills: list[str] = []
+    positions: dict[str, list[int]] = {}
+    for index, start, end in _AUTOMATON.find_matches_as_indexes(normalized, overlapping=True):
+        # ``start``: the padded leading space, at the word's own index in the text (one byte per character)
+        key, payloads = _PAYLOADS[index]
+        if key is not None and normalize(lowered.window(start, end - 2)) != key:
+            continue  # a non-ASCII keyword's bytes, but other letters with the same lead bytes
+        for name, extra in payloads:
             if name == "skill":
                 canon, cased, size = extra
                 if cased is None or text[start : start + size] == cased:
-                    hits.skills.append(canon)
+                    skills.append(canon)
             elif name == "mode":
-                hits.modes.append((start, extra))
+                modes.append((start, extra))
             elif name == "employment":
-                hits.employment.append((start, extra))
+                employment.append((start, extra))
             else:
-                bucket = hits.positions.setdefault(name, [])
+                bucket = positions.setdefault(name, [])
                 if len(bucket) < _MAX_POSITIONS:
                     bucket.append(start)
-    return hits
+    return Hits(modes, employment, skills, positions)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from jobpipeline.lib.extract.keywords import Hits, lower_and_normalize, scan
+from jobpipeline.lib.extract.keywords import Hits, Lowered, lower_and_normalize_bytes, scan
 from jobpipeline.lib.extract.salary import find_salary
 from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
 
@@ -27,6 +27,7 @@ _NOT_WORK_MODE_AFTER = re.compile(
     r"\s*(?:machines?|desktops?|sensing|control|devices?|monitoring|servers?|access|patient|teleoperation|procedures?|"
     r"execution|sites?|areas?|communities|locations? of|code|work is not|is not)",
 )
+_SPACES = re.compile(r"\s*")
 _OFFICE_NEAR = re.compile(r"office|on-?site|in[ -]person|\bhq\b|in the studio")
 
 # --- seniority from the title
@@ -49,6 +50,10 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("mid", r"\bmid(?:[\s-]level)?\b|\bII\b|\bintermediate\b"),
     )
 )
+
+# Any level at all: half of real titles name none ("Software Engineer" → mid), and one search of the
+# union rules that out where the ten searches in priority order each had to fail.
+_ANY_LEVEL = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in _SENIORITY_RULES))
 
 # Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
 _NOT_A_ROLE = re.compile(
@@ -131,9 +136,9 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
     cut = description.find("\n")
     first_line = description[: cut if 0 <= cut < 300 else 300]
     header = f"{title}\n{location}\n{first_line}"
-    head_low, head_normalized = lower_and_normalize(header)
+    head_low, head_normalized = lower_and_normalize_bytes(header)
     head_hits = scan(header, head_low, head_normalized)
-    low, normalized = lower_and_normalize(description)
+    low, normalized = lower_and_normalize_bytes(description)
     hits = scan(description, low, normalized)
     salary = find_salary(header, head_hits.positions.get("pay", []), location or header, title) or find_salary(
         description, hits.positions.get("pay", []), location or header, title
@@ -155,20 +160,20 @@ def extract_rules(title: str, location: str = "", description: str = "") -> JobF
         if head_hits.positions.get("visa")
         else _visa(low, hits.positions.get("visa", [])),
         skills=list(dict.fromkeys(head_hits.skills + hits.skills))[:MAX_SKILLS],
-        summary=summary(title, description, low, hits.positions.get("role", [])),
+        summary=summary(title, description, role_starts=hits.positions.get("role", [])),
     )
 
 
-def _work_mode(hits: Hits, low: str, header: bool) -> str | None:
+def _work_mode(hits: Hits, low: Lowered, header: bool) -> str | None:
     modes: list[str] = []
     for pos, mode in hits.modes:
-        if mode == "remote" and low.startswith("remote", pos) and _NOT_WORK_MODE_AFTER.match(low, pos + 6):
+        if mode == "remote" and low.window(pos, pos + 6) == "remote" and _not_work_mode_after(low, pos + 6):
             continue
         if mode == "hybrid?":
-            if not _OFFICE_NEAR.search(low[max(0, pos - 30) : pos + 40]):
+            if not _OFFICE_NEAR.search(low.window(max(0, pos - 30), pos + 40)):
                 continue
             # "5 days a week in the office" is on-site; fewer days is hybrid.
-            mode = "onsite" if re.search(r"(?:\b5|five|\bfull)\s*$", low[max(0, pos - 8) : pos]) else "hybrid"
+            mode = "onsite" if re.search(r"(?:\b5|five|\bfull)\s*$", low.window(max(0, pos - 8), pos)) else "hybrid"
         modes.append(mode)
     if not modes:
         return None
@@ -187,21 +192,29 @@ def _employment(hits: Hits, header: bool) -> str | None:
     return next((k for k in _EMPLOYMENT_PRIORITY if k in kinds), None)
 
 
-def _years(low: str, positions: list[int]) -> int | None:
+def _not_work_mode_after(low: Lowered, pos: int) -> bool:
+    """``_NOT_WORK_MODE_AFTER.match(low, pos)``, reading white space and then ≤ 13 characters (its longest word)."""
+    if low.full is not None:
+        return _NOT_WORK_MODE_AFTER.match(low.full, pos) is not None
+    spaces_end = _SPACES.match(low.text, pos).end()  # lower-casing leaves white space as it is
+    return _NOT_WORK_MODE_AFTER.match(low.window(pos, spaces_end + 16)) is not None
+
+
+def _years(low: Lowered, positions: list[int]) -> int | None:
     for pos in positions:
-        if not _NUMBER_BEFORE.search(low, max(0, pos - 24), pos):
+        if not _NUMBER_BEFORE.search(low.window(max(0, pos - 24), pos)):
             continue  # "years" with no number just before it ("for years", "this year") states no requirement
-        window = low[max(0, pos - 40) : pos + 70]
+        window = low.window(max(0, pos - 40), pos + 70)
         found = _years_in_lower(window)
         if found is not None:
             return found
     return None
 
 
-def _visa(low: str, positions: list[int]) -> bool | None:
+def _visa(low: Lowered, positions: list[int]) -> bool | None:
     if not positions:
         return None
-    return _visa_in_lower("\n".join(low[max(0, p - 90) : p + 60] for p in positions))
+    return _visa_in_lower("\n".join(low.window(max(0, p - 90), p + 60) for p in positions))
 
 
 def seniority_from_title(title: str) -> str | None:
@@ -216,6 +229,8 @@ def seniority_from_title(title: str) -> str | None:
     # "Product Manager", "Account Manager": individual contributors, unless the title says more.
     if "manager" in t and _IC_MANAGER.search(t) and not _MANAGER_OF_MANAGERS.search(t):
         t = _IC_MANAGER.sub(" ", t)
+    if not _ANY_LEVEL.search(t):
+        return "mid"
     for level, rx in _SENIORITY_RULES:
         if rx.search(t):
             return level
@@ -303,6 +318,7 @@ def summary(title: str, description: str, low: str | None = None, role_starts: l
         line = description[start:stop].strip(" -•*\t")
         start = cut.end() if cut else end
         if len(line) >= 40 and not line.endswith(":"):
-            sentence = _SENTENCE.split(line, maxsplit=1)[0]
+            sentence_end = _SENTENCE.search(line)  # the first sentence; the rest of the line is not read
+            sentence = line[: sentence_end.start()] if sentence_end else line
             return sentence[: MAX_SUMMARY_CHARS - 1].rstrip() + ("…" if len(sentence) >= MAX_SUMMARY_CHARS else "")
     return title[:MAX_SUMMARY_CHARS]
