@@ -14,9 +14,10 @@ from jobpipeline.defs.enrich.resources import llm_resource_from_env
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
 from jobpipeline.defs.history.schedules import hn_current_month_schedule, hn_month_job
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource, job_boards
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline.defs.scrape.schedules import daily_scrape_job, daily_scrape_schedule
 
 # Declarative automation runs only while the daemon's automation sensor does. Declared here,
@@ -37,7 +38,7 @@ defs = dg.Definitions(
     schedules=[daily_scrape_schedule, hn_current_month_schedule],
     sensors=[analytics_size_sensor, automation_sensor],
     resources={
-        "job_boards": JobBoardsResource(),
+        "job_boards": job_boards,
         "store": StoreResource(),
         "duckdb": AnalyticsDuckDBResource(),
         "llm": llm_resource_from_env(),

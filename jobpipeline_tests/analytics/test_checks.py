@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from jobpipeline.defs.analytics import checks
 from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.sync import sync_postings
 from jobpipeline.lib.postings import postings_frame
 
@@ -131,7 +131,7 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     from jobpipeline.defs.jobs.assets import jobs
     from jobpipeline.defs.scrape.assets import raw_postings
     from jobpipeline.defs.scrape.partitions import board_partition_key
-    from jobpipeline.defs.scrape.resources import JobBoardsResource
+    from jobpipeline.defs.resources import ReplayJobBoards
     from jobpipeline_tests.conftest import CORPUS
 
     corpus = tmp_path / "corpus" / "lever"
@@ -141,7 +141,7 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     result = dg.materialize(
         [raw_postings, jobs, *checks.JOBS_CHECKS],
         partition_key=str(board_partition_key(TODAY.isoformat(), "lever")),
-        resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus.parent)),
+        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus.parent)),
                    "store": StoreResource(database_url=store_url)},
         instance=dg.DagsterInstance.ephemeral(),
     )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.analytics.sensors import build_analytics_size_sensor
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics.facts import StoreFacts, read_store_facts
 from jobpipeline.lib.postings import Posting, postings_frame
 from jobpipeline.lib.sync import sync_postings

@@ -11,10 +11,10 @@ from jobpipeline.defs.enrich.assets import enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline_tests.defs.test_spine import TODAY, small_corpus  # noqa: F401 - fixture
 
 ENRICHED = dg.AssetKey("enriched_jobs")
@@ -34,7 +34,7 @@ def test_the_automation_sensor_is_on_by_default_and_targets_enriched_jobs():
 
 def test_enriched_jobs_is_requested_after_jobs_is_materialized_and_only_then(home, small_corpus, tmp_path):
     store_url = f"sqlite:///{home / 'store.db'}"
-    resources = {"job_boards": JobBoardsResource(mode="replay", replay_dir=str(small_corpus)),
+    resources = {"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
                  "store": StoreResource(database_url=store_url), "llm": LLMResource(backend="rules")}
     graph = dg.Definitions(assets=ASSETS, resources=resources)
     (tmp_path / "dagster").mkdir()

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from jobpipeline.cli.run import run_pipeline
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline.definitions import defs
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline_tests.conftest import CORPUS
@@ -42,7 +42,7 @@ def materialize(partition: str, corpus: Path, store_url: str, instance: dg.Dagst
         partition_key=partition,
         instance=instance,
         resources={
-            "job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus), **boards_config),
+            "job_boards": ReplayJobBoards(replay_dir=str(corpus), **boards_config),
             "store": StoreResource(database_url=store_url),
         },
         raise_on_error=False,
@@ -89,7 +89,7 @@ def test_past_partition_rebuilds_from_disk_without_the_network(home, small_corpu
         first = dg.materialize(
             [raw_postings, jobs], partition_key=key, instance=instance,
             run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
-            resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(small_corpus)),
+            resources={"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
                        "store": StoreResource(database_url=store_url)},
         )
         assert first.success

@@ -14,7 +14,7 @@ import pytest
 
 from jobpipeline.defs.enrich.assets import PENDING_CHECK, enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig

@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import duckdb
 
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics import quality
 
 DEFAULT_MAX_BOARD_FAILURE_SHARE = 0.2

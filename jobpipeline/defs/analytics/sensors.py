@@ -22,7 +22,7 @@ from dataclasses import asdict
 import dagster as dg
 
 from jobpipeline.defs.analytics.jobs import analytics_job
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics.facts import StoreFacts, growth, read_store_facts
 
 DEFAULT_MIN_ROWS = 500  # jobs added + closed + enrichments added

@@ -12,7 +12,7 @@ from datetime import timedelta
 import dagster as dg
 
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract.enrich import EnrichResult, enrich_jobs, read_jobs
 
 DEFAULT_MAX_PENDING_SHARE = 0.2
