@@ -17,7 +17,7 @@ from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
 from jobpipeline.defs.resources import ReplayJobBoards
-from jobpipeline.definitions import defs
+from jobpipeline.definitions import defs as load_defs
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline_tests.conftest import CORPUS
 
@@ -55,10 +55,10 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 
 
 def test_definitions_load_with_every_spine_object():
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    keys = {k.to_user_string() for k in load_defs().resolve_asset_graph().get_all_asset_keys()}
     assert {"raw_postings", "jobs"} <= keys
-    assert defs.resolve_job_def("daily_scrape_job")
-    assert defs.resolve_schedule_def("daily_scrape_schedule")
+    assert load_defs().resolve_job_def("daily_scrape_job")
+    assert load_defs().resolve_schedule_def("daily_scrape_schedule")
 
 
 def test_raw_postings_and_jobs_materialize_for_one_partition(home, small_corpus):

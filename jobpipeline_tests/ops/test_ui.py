@@ -58,7 +58,7 @@ class DagsterUI:
 def _defs():
     from jobpipeline.definitions import defs
 
-    return defs
+    return defs()
 
 
 @pytest.fixture(scope="module")

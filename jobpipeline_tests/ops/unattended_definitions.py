@@ -25,7 +25,7 @@ import os
 
 import dagster as dg
 
-from jobpipeline import definitions as project  # a module: one Definitions object at this module's scope
+from jobpipeline import definitions as project_location  # a module: its lazy defs() is called below
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline.lib.replay.server import base_urls_at
@@ -51,14 +51,19 @@ def _llm() -> LLMResource:
     )
 
 
-defs = dg.Definitions(
-    assets=project.defs.assets,
-    asset_checks=project.defs.asset_checks,
-    jobs=project.defs.jobs,
-    schedules=project.defs.schedules,
-    sensors=project.defs.sensors,
-    resources={**(project.defs.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
-    executor=dg.in_process_executor,
-    loggers=project.defs.loggers,
-    metadata=project.defs.metadata,
-)
+def _project_with_ops_resources() -> dg.Definitions:
+    project = project_location.defs()  # a local: one Definitions object at this module's scope
+    return dg.Definitions(
+        assets=project.assets,
+        asset_checks=project.asset_checks,
+        jobs=project.jobs,
+        schedules=project.schedules,
+        sensors=project.sensors,
+        resources={**(project.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
+        executor=dg.in_process_executor,
+        loggers=project.loggers,
+        metadata=project.metadata,
+    )
+
+
+defs = _project_with_ops_resources()
