@@ -58,7 +58,7 @@ def raw_postings(
     A partition whose every board failed fails the run, after recording each board's failure in the
     store's ``board_scrape`` (``jobs`` will not run to do it), and is scraped again when rerun."""
     keys = days_and_sources(context.partition_keys)
-    results = [scrape_partition(context, config, job_boards, store, day, source) for day, source in keys]
+    results = [scrape_one_partition(context, config, job_boards, store, day, source) for day, source in keys]
     failed = [f"{source} {day}" for (day, source), (_, ok) in zip(keys, results) if not ok]
     if len(keys) == 1:
         metadata = results[0][0]
@@ -73,11 +73,11 @@ def raw_postings(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def scrape_partition(
+def scrape_one_partition(
     context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource, store: StoreResource,
     day: str, source: str,
 ) -> tuple[dict, bool]:
-    """Scrape (or reuse from disk) one (day, source) partition. Returns its metadata and whether any board succeeded."""
+    """``lib.ingest.scrape_partition`` for one (day, source), as run metadata and whether any board succeeded."""
     try:
         scraped = ingest.scrape_partition(
             store.raw_root(), source, day, lambda: job_boards.session(source), store_engine=store.engine,
