@@ -56,7 +56,7 @@ def test_store_checks_pass_on_a_clean_fresh_store(store):
 def test_freshness_of_the_daily_scrape_is_a_policy_not_a_check_that_runs_only_when_jobs_is_built():
     from jobpipeline.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     deadlines = {key: getattr(graph.get(dg.AssetKey(key)).freshness_policy, "deadline_cron", None)
                  for key in ("raw_postings", "jobs", "enriched_jobs")}
     assert deadlines == {"raw_postings": "0 9 * * *", "jobs": "0 9 * * *", "enriched_jobs": "0 10 * * *"}
