@@ -188,7 +188,7 @@ def time_sensor(store: Path, ticks: int) -> dict:
     import dagster as dg
 
     from jobpipeline.defs.analytics.sensors import build_analytics_size_sensor
-    from jobpipeline.defs.jobs.resources import StoreResource
+    from jobpipeline.defs.resources import StoreResource
 
     sensor = build_analytics_size_sensor(min_rows=10**9, min_bytes=0)
     resource = StoreResource(database_url=f"sqlite:///{store}")

@@ -1,40 +1,118 @@
-"""Where jobpipeline keeps its files: everything under JOBPIPELINE_HOME (default ./data)."""
+"""Every setting jobpipeline reads from its environment, in one object: ``Settings``.
+
+Read when used, never at import: ``current()`` reads the environment as it is *now*, so a code
+location, a run worker or a test sees the values of its own process. Resources take their defaults
+from it at run time (an explicit resource config still wins); the CLI, the sensor and the checks
+read it too, and no other module reads ``os.environ`` for jobpipeline's variables (a test holds
+them to that). A new setting is one field here, plus the line that uses it.
+
+Every name is ``JOBPIPELINE_<FIELD>`` (case-insensitive); an empty value counts as unset. The
+store and DuckDB paths default to files under ``JOBPIPELINE_HOME`` (default ``./data``). Chosen:
+pydantic-settings, already the way Dagster's own config is typed (pydantic), so a bad value fails
+naming the variable and what it expected, instead of a hand-written parser per variable.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
+ENV_PREFIX = "JOBPIPELINE_"
+
+
+class SettingsError(ValueError):
+    """A JOBPIPELINE_* variable whose value does not parse; names the variable and the value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", case_sensitive=False)
+
+    # Where files go
+    home: Path = Field(default=Path("data"), description="root of every file the pipeline writes")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store (default: sqlite:///<home>/jobpipeline.db)")
+    raw_dir: Path | None = Field(default=None, description="raw partitions (default: <home>/raw)")
+    analytics_db: Path | None = Field(default=None, description="DuckDB file (default: <home>/analytics.duckdb)")
+    boards: Path | None = Field(default=None, description="boards CSV (default: <home>/boards.csv, else the shipped one)")
+    # Where the boards answer: the public APIs, or the shipped recordings through a replay server
+    live: bool = Field(default=False, description="1/true/yes: scrape the public APIs; else replay the recorded corpus")
+    replay_dir: Path | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
+    progress: bool = Field(default=False, description="terminal progress bars in scrapes (the CLI sets it)")
+    # The LLM (defs/enrich): None leaves the resource's own default
+    llm_backend: str | None = None
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    # Thresholds of checks and the analytics size sensor
+    max_board_failure_share: float = 0.2
+    max_llm_pending_share: float = 0.2
+    analytics_min_rows: int = 500  # jobs added + closed + enrichments added
+    analytics_min_bytes: int = 64 * 1024 * 1024
+    analytics_sensor_interval_s: int = 300
+
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir() / 'jobpipeline.db'}"
+
+    def home_dir(self) -> Path:
+        return self.home.resolve()
+
+    def raw_root(self) -> Path:
+        return self.raw_dir or self.home_dir() / "raw"
+
+    def analytics_path(self) -> Path:
+        return self.analytics_db or self.home_dir() / "analytics.duckdb"
+
+    def boards_path(self) -> Path:
+        """``JOBPIPELINE_BOARDS``, else ``<home>/boards.csv`` if present, else the shipped one."""
+        if self.boards:
+            return self.boards
+        in_home = self.home_dir() / "boards.csv"
+        return in_home if in_home.exists() else REPO_DIR / "data" / "boards.csv"
+
+    def corpus_dir(self) -> Path:
+        return self.replay_dir or REPO_DIR / "data" / "replay"
+
+
+def current() -> Settings:
+    """The settings as the environment gives them now; a bad value raises ``SettingsError``."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(f"bad setting: {problems}") from None
+
+
+# Shorthands the CLI uses.
 
 
 def home() -> Path:
     """Root of every file the pipeline writes (``JOBPIPELINE_HOME``, default ``./data``)."""
-    return Path(os.environ.get("JOBPIPELINE_HOME", "data")).resolve()
+    return current().home_dir()
 
 
 def database_url() -> str:
     """SQLAlchemy URL of the operational store (``JOBPIPELINE_DATABASE_URL`` overrides)."""
-    return os.environ.get("JOBPIPELINE_DATABASE_URL") or f"sqlite:///{home() / 'jobpipeline.db'}"
+    return current().store_url()
 
 
 def raw_dir() -> Path:
-    return home() / "raw"
+    return current().raw_root()
 
 
 def analytics_path() -> Path:
-    return Path(os.environ.get("JOBPIPELINE_ANALYTICS_DB") or home() / "analytics.duckdb")
+    return current().analytics_path()
 
 
 def boards_config_path() -> Path:
     """The boards config; ``JOBPIPELINE_BOARDS`` overrides, else ``<home>/boards.csv``, else the shipped one."""
-    if env := os.environ.get("JOBPIPELINE_BOARDS"):
-        return Path(env)
-    in_home = home() / "boards.csv"
-    return in_home if in_home.exists() else REPO_DIR / "data" / "boards.csv"
+    return current().boards_path()
 
 
 def replay_corpus_dir() -> Path:
-    """The shipped replay corpus of real recorded API responses."""
-    return REPO_DIR / "data" / "replay"
+    """The replay corpus: ``JOBPIPELINE_REPLAY_DIR``, else the shipped one of real recorded API responses."""
+    return current().corpus_dir()

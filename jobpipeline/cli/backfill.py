@@ -183,7 +183,7 @@ def _execute(task: tuple[str, dict, dict, dict, str]) -> RunOutcome:
     job_name, partition, run_config, tags, label = task
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(job_name).execute_in_process(
+        result = defs().resolve_job_def(job_name).execute_in_process(
             run_config={**quiet, **run_config}, instance=instance, tags=tags, raise_on_error=False, **partition
         )
         status = "SUCCESS" if result.success else "FAILURE"
@@ -214,7 +214,7 @@ def submit_backfill(request: BackfillRequest) -> str:
     with prepared_instance() as instance:
         backfill = PartitionBackfill.from_asset_partitions(
             backfill_id=make_new_backfill_id(),
-            asset_graph=defs.resolve_asset_graph(),
+            asset_graph=defs().resolve_asset_graph(),
             partition_names=request.partition_keys,
             asset_selection=[dg.AssetKey(name) for name in request.asset_names],
             backfill_timestamp=time.time(),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -98,8 +97,12 @@ def run_extract(args: argparse.Namespace) -> int:
     if args.model:
         options["model"] = args.model
     if args.backend == "openai" or (args.backend == "hybrid" and args.base_url is not None):
-        base_url = args.base_url or os.environ.get("JOBPIPELINE_LLM_BASE_URL", "http://127.0.0.1:8000/v1")
-        options.update(base_url=base_url, api_key=os.environ.get("JOBPIPELINE_LLM_API_KEY", ""))
+        from jobpipeline import settings
+        from jobpipeline.defs.enrich.resources import DEFAULT_BASE_URL
+
+        env = settings.current()
+        base_url = args.base_url or env.llm_base_url or DEFAULT_BASE_URL
+        options.update(base_url=base_url, api_key=env.llm_api_key.get_secret_value() if env.llm_api_key else "")
     try:
         backend = make_backend(args.backend, **options)
     except ModuleNotFoundError as exc:

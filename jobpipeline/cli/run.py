@@ -91,13 +91,13 @@ def _board_endpoints(mode: str, replay_dir: Path | None) -> Iterator[dict[str, A
     if mode == "live":
         yield {"mode": "live"}
         return
-    from jobpipeline.lib.replay import ReplayServer
+    from jobpipeline.lib.replay import serving
 
     corpus = (replay_dir or settings.replay_corpus_dir()).resolve()
     if not corpus.is_dir():
         raise CommandError(f"replay corpus {corpus} is not a directory")
-    with ReplayServer(corpus) as server:
-        yield {"mode": "replay", "replay_dir": str(corpus), "base_urls": server.base_urls}
+    with serving(corpus) as base_urls:  # one server for every run of the command
+        yield {"mode": "replay", "replay_dir": str(corpus), "base_urls": base_urls}
 
 
 def _sources(mode: str, replay_dir: Path | None) -> list[str]:
@@ -180,9 +180,7 @@ def main(args: argparse.Namespace) -> int:
     from jobpipeline.defs.scrape.partitions import daily
 
     day = check_partition_key(daily, args.date or datetime.now(timezone.utc).date().isoformat(), "YYYY-MM-DD", "--date")
-    from jobpipeline.defs.scrape.resources import default_mode
-
-    mode = "live" if args.live or (args.replay is None and default_mode() == "live") else "replay"
+    mode = "live" if args.live or (args.replay is None and settings.current().live) else "replay"
     summary = run_pipeline(day, mode, args.replay, scrape_only=args.scrape_only)
     print(summary.render())
     if summary.interrupted:

@@ -19,7 +19,7 @@ import dagster as dg
 from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.jobs import analytics_job
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics import build
 
 

@@ -10,7 +10,7 @@ from jobpipeline.defs.analytics.checks import JOBS_CHECKS
 from jobpipeline.defs.analytics.jobs import analytics_job, downstream_job
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.analytics.sensors import analytics_size_sensor
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics import build
 
 

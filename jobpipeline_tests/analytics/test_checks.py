@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from jobpipeline.defs.analytics import checks
 from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.sync import sync_postings
 from jobpipeline.lib.postings import postings_frame
 
@@ -56,7 +56,7 @@ def test_store_checks_pass_on_a_clean_fresh_store(store):
 def test_freshness_of_the_daily_scrape_is_a_policy_not_a_check_that_runs_only_when_jobs_is_built():
     from jobpipeline.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     deadlines = {key: getattr(graph.get(dg.AssetKey(key)).freshness_policy, "deadline_cron", None)
                  for key in ("raw_postings", "jobs", "enriched_jobs")}
     assert deadlines == {"raw_postings": "0 9 * * *", "jobs": "0 9 * * *", "enriched_jobs": "0 10 * * *"}
@@ -131,7 +131,7 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     from jobpipeline.defs.jobs.assets import jobs
     from jobpipeline.defs.scrape.assets import raw_postings
     from jobpipeline.defs.scrape.partitions import board_partition_key
-    from jobpipeline.defs.scrape.resources import JobBoardsResource
+    from jobpipeline.defs.resources import ReplayJobBoards
     from jobpipeline_tests.conftest import CORPUS
 
     corpus = tmp_path / "corpus" / "lever"
@@ -141,7 +141,7 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     result = dg.materialize(
         [raw_postings, jobs, *checks.JOBS_CHECKS],
         partition_key=str(board_partition_key(TODAY.isoformat(), "lever")),
-        resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus.parent)),
+        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus.parent)),
                    "store": StoreResource(database_url=store_url)},
         instance=dg.DagsterInstance.ephemeral(),
     )

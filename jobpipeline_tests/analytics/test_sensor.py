@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.analytics.sensors import build_analytics_size_sensor
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics.facts import StoreFacts, read_store_facts
 from jobpipeline.lib.postings import Posting, postings_frame
 from jobpipeline.lib.sync import sync_postings
@@ -145,3 +145,14 @@ def test_no_rebuild_while_enrichment_lags_the_latest_sync(store, tmp_path):
         assert tick(sensor, store, instance=instance).run_requests  # caught up: the growth rule decides again
         instance.report_runless_asset_event(dg.AssetMaterialization("hn_jobs", partition="2026-01"))
         assert isinstance(tick(sensor, store, instance=instance), dg.SkipReason)
+
+
+def test_the_projects_sensor_reads_its_thresholds_at_each_tick(store, monkeypatch):
+    """JOBPIPELINE_ANALYTICS_MIN_ROWS / _MIN_BYTES changed after import count from the next tick."""
+    from jobpipeline.defs.analytics.sensors import analytics_size_sensor
+
+    monkeypatch.setenv("JOBPIPELINE_ANALYTICS_MIN_ROWS", "100")
+    monkeypatch.setenv("JOBPIPELINE_ANALYTICS_MIN_BYTES", "0")
+    assert f"{KNOWN_ROWS} of 100 rows (84 to go)" in tick(analytics_size_sensor, store).skip_message
+    monkeypatch.setenv("JOBPIPELINE_ANALYTICS_MIN_ROWS", "10")
+    assert isinstance(tick(analytics_size_sensor, store), dg.SensorResult)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jobpipeline.definitions import defs
+from jobpipeline.definitions import defs as load_defs
 from jobpipeline.defs.enrich.assets import enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline_tests.defs.test_spine import TODAY, small_corpus  # noqa: F401 - fixture
 
 ENRICHED = dg.AssetKey("enriched_jobs")
@@ -26,15 +26,15 @@ def requested(result) -> int:
 
 
 def test_the_automation_sensor_is_on_by_default_and_targets_enriched_jobs():
-    sensor = defs.resolve_sensor_def("default_automation_condition_sensor")
+    sensor = load_defs().resolve_sensor_def("default_automation_condition_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert ENRICHED in sensor.asset_selection.resolve(defs.resolve_asset_graph())
-    assert defs.resolve_assets_def("enriched_jobs").automation_conditions_by_key[ENRICHED] is not None
+    assert ENRICHED in sensor.asset_selection.resolve(load_defs().resolve_asset_graph())
+    assert load_defs().resolve_assets_def("enriched_jobs").automation_conditions_by_key[ENRICHED] is not None
 
 
 def test_enriched_jobs_is_requested_after_jobs_is_materialized_and_only_then(home, small_corpus, tmp_path):
     store_url = f"sqlite:///{home / 'store.db'}"
-    resources = {"job_boards": JobBoardsResource(mode="replay", replay_dir=str(small_corpus)),
+    resources = {"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
                  "store": StoreResource(database_url=store_url), "llm": LLMResource(backend="rules")}
     graph = dg.Definitions(assets=ASSETS, resources=resources)
     (tmp_path / "dagster").mkdir()
@@ -64,9 +64,9 @@ def test_schedules_say_what_they_do_and_are_off_by_default_while_sensors_are_on(
     """What the README promises: schedules (they reach the network) wait to be turned on; the
     sensors that keep enrichment and analytics following them run from the start."""
     for name in ("daily_scrape_schedule", "hn_current_month_schedule"):
-        schedule = defs.resolve_schedule_def(name)
+        schedule = load_defs().resolve_schedule_def(name)
         assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
         assert schedule.description and "Off by default" in schedule.description
     for name in ("analytics_size_sensor", "default_automation_condition_sensor"):
-        sensor = defs.resolve_sensor_def(name)
+        sensor = load_defs().resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.description

@@ -63,12 +63,12 @@ def test_rerunning_a_failed_past_partition_scrapes_again(home, small_corpus):
 
 def _materialize(key, corpus, store_url, instance, run_config, **boards_config) -> dg.ExecuteInProcessResult:
     from jobpipeline.defs.jobs.assets import jobs
-    from jobpipeline.defs.jobs.resources import StoreResource
+    from jobpipeline.defs.resources import StoreResource
     from jobpipeline.defs.scrape.assets import raw_postings
-    from jobpipeline.defs.scrape.resources import JobBoardsResource
+    from jobpipeline.defs.resources import ReplayJobBoards
 
     return dg.materialize(
         [raw_postings, jobs], partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
-        resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus), **boards_config),
+        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus), **boards_config),
                    "store": StoreResource(database_url=store_url)},
     )

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from jobpipeline.cli.run import run_pipeline
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.scrape.resources import JobBoardsResource
-from jobpipeline.definitions import defs
+from jobpipeline.defs.resources import ReplayJobBoards
+from jobpipeline.definitions import defs as load_defs
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline_tests.conftest import CORPUS
 
@@ -42,7 +42,7 @@ def materialize(partition: str, corpus: Path, store_url: str, instance: dg.Dagst
         partition_key=partition,
         instance=instance,
         resources={
-            "job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus), **boards_config),
+            "job_boards": ReplayJobBoards(replay_dir=str(corpus), **boards_config),
             "store": StoreResource(database_url=store_url),
         },
         raise_on_error=False,
@@ -55,10 +55,10 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 
 
 def test_definitions_load_with_every_spine_object():
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    keys = {k.to_user_string() for k in load_defs().resolve_asset_graph().get_all_asset_keys()}
     assert {"raw_postings", "jobs"} <= keys
-    assert defs.resolve_job_def("daily_scrape_job")
-    assert defs.resolve_schedule_def("daily_scrape_schedule")
+    assert load_defs().resolve_job_def("daily_scrape_job")
+    assert load_defs().resolve_schedule_def("daily_scrape_schedule")
 
 
 def test_raw_postings_and_jobs_materialize_for_one_partition(home, small_corpus):
@@ -89,7 +89,7 @@ def test_past_partition_rebuilds_from_disk_without_the_network(home, small_corpu
         first = dg.materialize(
             [raw_postings, jobs], partition_key=key, instance=instance,
             run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
-            resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(small_corpus)),
+            resources={"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
                        "store": StoreResource(database_url=store_url)},
         )
         assert first.success

@@ -12,7 +12,7 @@ import pytest
 
 from jobpipeline.defs.enrich.assets import enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.backend import Generation, PostingText, RulesBackend
 from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs

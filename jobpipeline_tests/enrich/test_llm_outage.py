@@ -14,7 +14,7 @@ import pytest
 
 from jobpipeline.defs.enrich.assets import PENDING_CHECK, enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig
@@ -139,3 +139,24 @@ def test_the_asset_reports_pending_jobs_and_its_check_warns_without_failing_the_
     assert back.get_asset_check_evaluations()[0].passed
     assert {r["status"] for r in cache.load(engine)} == {cache.STATUS_OK} and len(cache.load(engine)) == 8
     assert all(j.description == "" for j in read_jobs(engine, "outage-test"))  # now cached: not read again
+
+
+def test_the_projects_llm_resource_reads_its_settings_when_the_run_starts(tmp_path, engine, ashby_postings, monkeypatch) -> None:
+    """JOBPIPELINE_LLM_* set after the definitions were imported still reach the run: the project's
+    ``llm`` resource reads them when it builds its backend (a deployment changes them without a
+    code change, a test without reimporting). Here they point it at a server that is down."""
+    from jobpipeline.definitions import defs as load_defs
+
+    project = load_defs()  # definitions loaded before the settings change
+    insert_jobs(engine, ashby_postings[:3])
+    monkeypatch.setenv("JOBPIPELINE_LLM_BACKEND", "openai")
+    monkeypatch.setenv("JOBPIPELINE_LLM_BASE_URL", refused_url())
+    monkeypatch.setenv("JOBPIPELINE_LLM_MODEL", "settings-test")
+    monkeypatch.setenv("JOBPIPELINE_DATABASE_URL", str(engine.url))
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        result = dg.materialize([enriched_jobs], instance=instance,
+                                resources={"store": project.resources["store"], "llm": project.resources["llm"]})
+    meta = result.asset_materializations_for_node("enriched_jobs")[0].metadata
+    assert (meta["backend"].value, meta["model"].value) == ("openai", "settings-test")
+    assert (meta["pending_transient"].value, meta["enriched"].value) == (3, 0)

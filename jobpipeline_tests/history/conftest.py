@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
-from jobpipeline.defs.jobs.resources import StoreResource
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import StoreResource
+from jobpipeline.defs.resources import ReplayJobBoards
 
 # The recorded months and their postings (jobpipeline_tests/hn: 219 / 647 / 408).
 RECORDED = {"2011-04": 219, "2019-11": 647, "2020-02": 408}
@@ -20,7 +20,7 @@ DEAD = "http://127.0.0.1:9"  # nothing listens on port 9: any request fails at o
 
 
 def resources(store_url: str, **job_boards) -> dict:
-    return {"job_boards": JobBoardsResource(mode="replay", **job_boards), "store": StoreResource(database_url=store_url)}
+    return {"job_boards": ReplayJobBoards(**job_boards), "store": StoreResource(database_url=store_url)}
 
 
 def materialize_month(

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 
 from jobpipeline.cli import main as cli
 from jobpipeline.cli.backfill import BackfillRequest, boards_request, hn_request, run_in_process
-from jobpipeline.defs.jobs.assets import jobs, sync_raw_partition
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.jobs.assets import jobs
+from jobpipeline.lib.ingest import sync_raw_partition
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline.lib.normalize import dedup_keys, deduplicate
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import create_schema, get_engine
@@ -94,7 +95,7 @@ def scrape_one_board_day(home: Path, tmp_path: Path) -> RawPartition:
         scraped = dg.materialize(
             [raw_postings], partition_key=str(board_partition_key(DAYS[0], "lever")), instance=instance,
             run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
-            resources={"job_boards": JobBoardsResource(mode="replay", replay_dir=str(corpus)),
+            resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus)),
                        "store": StoreResource(database_url=f"sqlite:///{tmp_path / 'scrape_store.db'}")},
         )
     assert scraped.success
@@ -127,7 +128,7 @@ def sync_in_date_order_and_shuffled(tmp_path: Path, home: Path) -> tuple[dict, d
         for day in (DAYS[2], DAYS[0], DAYS[1]):
             result = dg.materialize(
                 [raw_postings, jobs], selection=[jobs], partition_key=str(board_partition_key(day, "lever")), instance=instance,
-                resources={"job_boards": JobBoardsResource(mode="replay", base_urls={"lever": DEAD}), "store": StoreResource(database_url=shuffled)},
+                resources={"job_boards": ReplayJobBoards(base_urls={"lever": DEAD}), "store": StoreResource(database_url=shuffled)},
             )
             assert result.success
     return store_by_natural_key(in_order), store_by_natural_key(shuffled)

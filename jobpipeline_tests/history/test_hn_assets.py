@@ -14,7 +14,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from jobpipeline.defs.history.assets import hn_jobs, hn_postings, sync_hn_month
+from jobpipeline.defs.history.assets import hn_jobs, hn_postings
+from jobpipeline.lib.hn.months import sync_hn_month
 from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.defs.history.schedules import hn_current_month_schedule
 from jobpipeline.lib.rawstore import RawPartition

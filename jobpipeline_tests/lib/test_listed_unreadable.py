@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from jobpipeline.defs.jobs.assets import sync_raw_partition
+from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.rawstore import RawPartition

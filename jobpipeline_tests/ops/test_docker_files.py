@@ -74,7 +74,7 @@ def test_repo_dagster_yaml_sets_queue_pools_retries_and_no_telemetry() -> None:
 def test_pools_named_by_assets_are_the_ones_pools_sh_sets() -> None:
     from jobpipeline.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     pools = {
         op.pool for ad in graph.assets_defs if ad.is_executable for op in ad.node_def.iterate_op_defs() if op.pool
     }

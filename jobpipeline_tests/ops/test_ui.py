@@ -58,7 +58,7 @@ class DagsterUI:
 def _defs():
     from jobpipeline.definitions import defs
 
-    return defs
+    return defs()
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +109,9 @@ def _today() -> str:
 def _corpus_sources() -> list[str]:
     """The sources the shipped corpus can replay (those the UI's scrape runs can materialize)."""
     from jobpipeline.defs.scrape.partitions import SOURCES
-    from jobpipeline.defs.scrape.resources import JobBoardsResource
+    from jobpipeline.defs.resources import ReplayJobBoards
 
-    boards = JobBoardsResource(mode="replay")
+    boards = ReplayJobBoards()
     return [s for s in SOURCES if boards.boards(s)]
 
 

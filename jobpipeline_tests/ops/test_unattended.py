@@ -107,8 +107,8 @@ def _day_corpora(root: Path) -> dict[str, Path]:
 def _reference_store(url: str, corpora: dict[str, Path], raw_root: Path) -> None:
     """The fault-free run of the same days, in-process with the library: each day, each source's
     boards scraped from a fault-free replay server, written as a raw partition and synced."""
-    from jobpipeline.defs.jobs.assets import sync_raw_partition
-    from jobpipeline.defs.scrape.resources import JobBoardsResource
+    from jobpipeline.lib.ingest import sync_raw_partition
+    from jobpipeline.defs.resources import ReplayJobBoards
     from jobpipeline.lib.http import make_client
     from jobpipeline.lib.postings import postings_frame
     from jobpipeline.lib.rawstore import RawPartition
@@ -120,7 +120,7 @@ def _reference_store(url: str, corpora: dict[str, Path], raw_root: Path) -> None
     create_schema(engine)
     try:
         for day, corpus in corpora.items():
-            boards_resource = JobBoardsResource(mode="replay", replay_dir=str(corpus))
+            boards_resource = ReplayJobBoards(replay_dir=str(corpus))
             http = boards_resource.http_settings()
             with ReplayServer(corpus) as server:
                 for source in SLICE:

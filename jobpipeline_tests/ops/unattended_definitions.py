@@ -25,9 +25,9 @@ import os
 
 import dagster as dg
 
-from jobpipeline import definitions as project  # a module: one Definitions object at this module's scope
+from jobpipeline import definitions as project_location  # a module: its lazy defs() is called below
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.scrape.resources import JobBoardsResource
+from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline.lib.replay.server import base_urls_at
 from jobpipeline.lib.sources import ADAPTERS
 
@@ -35,13 +35,13 @@ OPS_MODEL = "smollm2"  # --served-model-name of the tier's vllm serve
 SCRAPE_RETRIES = 6  # 0.2 ** 7 ≈ 1.3e-5: a board that fails every attempt is not what this tier tests
 
 
-def _job_boards() -> JobBoardsResource:
+def _job_boards() -> ReplayJobBoards:
     replay = os.environ.get("JOBPIPELINE_OPS_REPLAY_URL")
     corpus = os.environ.get("JOBPIPELINE_OPS_CORPUS")
     if not replay or not corpus:
         raise RuntimeError("JOBPIPELINE_OPS_REPLAY_URL and JOBPIPELINE_OPS_CORPUS must be set (the ops tier sets them)")
     host, port = replay.removeprefix("http://").rsplit(":", 1)
-    return JobBoardsResource(mode="replay", replay_dir=corpus, base_urls=base_urls_at(host, int(port), ADAPTERS), retries=SCRAPE_RETRIES)
+    return ReplayJobBoards(replay_dir=corpus, base_urls=base_urls_at(host, int(port), ADAPTERS), retries=SCRAPE_RETRIES)
 
 
 def _llm() -> LLMResource:
@@ -51,14 +51,19 @@ def _llm() -> LLMResource:
     )
 
 
-defs = dg.Definitions(
-    assets=project.defs.assets,
-    asset_checks=project.defs.asset_checks,
-    jobs=project.defs.jobs,
-    schedules=project.defs.schedules,
-    sensors=project.defs.sensors,
-    resources={**(project.defs.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
-    executor=dg.in_process_executor,
-    loggers=project.defs.loggers,
-    metadata=project.defs.metadata,
-)
+def _project_with_ops_resources() -> dg.Definitions:
+    project = project_location.defs()  # a local: one Definitions object at this module's scope
+    return dg.Definitions(
+        assets=project.assets,
+        asset_checks=project.asset_checks,
+        jobs=project.jobs,
+        schedules=project.schedules,
+        sensors=project.sensors,
+        resources={**(project.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
+        executor=dg.in_process_executor,
+        loggers=project.loggers,
+        metadata=project.metadata,
+    )
+
+
+defs = _project_with_ops_resources()

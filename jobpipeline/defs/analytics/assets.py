@@ -14,7 +14,7 @@ import dagster as dg
 
 from jobpipeline.defs.analytics.checks import ANALYTICS_CHECK_SPECS, evaluate_analytics_checks
 from jobpipeline.defs.analytics.resources import DUCKDB_POOL, AnalyticsDuckDBResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics import build, report
 from jobpipeline.lib.analytics.facts import read_store_facts
 

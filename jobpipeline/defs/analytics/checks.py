@@ -5,22 +5,20 @@ The rules themselves are portable SQL in ``jobpipeline.lib.analytics.quality``.
 """
 
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
 
 import dagster as dg
 import duckdb
 
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline import settings
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics import quality
-
-DEFAULT_MAX_BOARD_FAILURE_SHARE = 0.2
 
 
 def max_board_failure_share() -> float:
     """Above this share of failed boards on the latest day, the failure-share check warns."""
-    return float(os.environ.get("JOBPIPELINE_MAX_BOARD_FAILURE_SHARE", DEFAULT_MAX_BOARD_FAILURE_SHARE))
+    return settings.current().max_board_failure_share
 
 
 def today() -> date:

@@ -10,24 +10,25 @@ tick on the same state launches nothing twice.
 
 Analytics come after enrichment: while a sync (``jobs``, ``hn_jobs``) has landed that
 ``enriched_jobs`` has not caught up with yet, it skips and says so, so the tables are not rebuilt
-over jobs without their fields. Thresholds and interval: environment, or ``build_analytics_size_sensor``.
+over jobs without their fields. Thresholds: ``build_analytics_size_sensor``'s arguments, else
+``JOBPIPELINE_ANALYTICS_MIN_ROWS`` / ``_MIN_BYTES`` read through ``jobpipeline.settings`` at each tick;
+the interval is part of the sensor's definition (``definitions.py`` passes ``JOBPIPELINE_ANALYTICS_SENSOR_INTERVAL_S``
+when the code location loads).
 """
 
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict
 
 import dagster as dg
 
+from jobpipeline import settings
 from jobpipeline.defs.analytics.jobs import analytics_job
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics.facts import StoreFacts, growth, read_store_facts
 
-DEFAULT_MIN_ROWS = 500  # jobs added + closed + enrichments added
-DEFAULT_MIN_BYTES = 64 * 1024 * 1024
-DEFAULT_INTERVAL_S = 300
+DEFAULT_INTERVAL_S = settings.Settings.model_fields["analytics_sensor_interval_s"].default
 BUILT_ASSET = "job_snapshot"  # its materialization carries the store facts the build read
 SYNC_ASSETS = ("jobs", "hn_jobs")
 ENRICH_ASSET = "enriched_jobs"
@@ -83,35 +84,39 @@ def enrichment_behind(instance: dg.DagsterInstance, sync_assets: Sequence[str], 
 
 
 def build_analytics_size_sensor(
-    min_rows: int = DEFAULT_MIN_ROWS,
-    min_bytes: int = DEFAULT_MIN_BYTES,
+    min_rows: int | None = None,
+    min_bytes: int | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
     name: str = "analytics_size_sensor",
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     wait_for_enrichment: bool = True,
 ) -> dg.SensorDefinition:
-    """A size sensor with these thresholds (0 turns one off) and tick interval."""
+    """A size sensor with these thresholds (0 turns one off; None: the settings at each tick) and tick interval."""
 
     @dg.sensor(
         name=name,
         job=analytics_job,
         minimum_interval_seconds=interval_s,
         default_status=default_status,
-        description=f"Rebuilds the analytics once the store grew by {min_rows:,} rows or {min_bytes:,} bytes since "
-        "the last build (whoever built it), after enriched_jobs has caught up with the latest sync.",
+        description=f"Rebuilds the analytics once the store grew by {_threshold(min_rows, 'MIN_ROWS')} rows or "
+        f"{_threshold(min_bytes, 'MIN_BYTES')} bytes since the last build (whoever built it), after enriched_jobs has "
+        "caught up with the latest sync.",
     )
     def analytics_size_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult | dg.SkipReason:
+        env = settings.current() if min_rows is None or min_bytes is None else None
+        rows_needed = min_rows if min_rows is not None else env.analytics_min_rows
+        bytes_needed = min_bytes if min_bytes is not None else env.analytics_min_bytes
         if wait_for_enrichment and (waiting := enrichment_behind(context.instance, SYNC_ASSETS, ENRICH_ASSET)):
             return dg.SkipReason(waiting)
         now = read_store_facts(store.engine())
         last, built_id, who = last_build(context.instance, context.cursor)
         grown = growth(last, now)
-        if not grown.crosses(min_rows, min_bytes):
+        if not grown.crosses(rows_needed, bytes_needed):
             parts = []
-            if min_rows > 0:
-                parts.append(f"{grown.rows:,} of {min_rows:,} rows ({min_rows - grown.rows:,} to go)")
-            if min_bytes > 0:
-                parts.append(f"{grown.bytes:,} of {min_bytes:,} bytes ({min_bytes - grown.bytes:,} to go)")
+            if rows_needed > 0:
+                parts.append(f"{grown.rows:,} of {rows_needed:,} rows ({rows_needed - grown.rows:,} to go)")
+            if bytes_needed > 0:
+                parts.append(f"{grown.bytes:,} of {bytes_needed:,} bytes ({bytes_needed - grown.bytes:,} to go)")
             return dg.SkipReason(
                 f"store grew by {' and '.join(parts) or 'nothing (both thresholds off)'} since the analytics were last "
                 f"{f'built ({who})' if last else 'built (never built yet)'}; now {now.jobs:,} jobs, {now.enrichments:,} enrichments"
@@ -128,16 +133,13 @@ def build_analytics_size_sensor(
     return analytics_size_sensor
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    try:
-        return int(value) if value else default
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not an integer") from None
+def _threshold(value: int | None, name: str) -> str:
+    if value is not None:
+        return f"{value:,}"
+    default = settings.Settings.model_fields[f"analytics_{name.lower()}"].default
+    return f"JOBPIPELINE_ANALYTICS_{name} (default {default:,})"
 
 
-analytics_size_sensor = build_analytics_size_sensor(
-    min_rows=_env_int("JOBPIPELINE_ANALYTICS_MIN_ROWS", DEFAULT_MIN_ROWS),
-    min_bytes=_env_int("JOBPIPELINE_ANALYTICS_MIN_BYTES", DEFAULT_MIN_BYTES),
-    interval_s=_env_int("JOBPIPELINE_ANALYTICS_SENSOR_INTERVAL_S", DEFAULT_INTERVAL_S),
-)
+# Thresholds from the settings at each tick; the interval, a definition's, is the default here and
+# JOBPIPELINE_ANALYTICS_SENSOR_INTERVAL_S in the project's definitions (read when they load).
+analytics_size_sensor = build_analytics_size_sensor()

@@ -6,16 +6,15 @@ schedule tick, a sensor run or a backfill, without the CLI. The daemon's
 ``default_automation_condition_sensor`` evaluates it (on by default, see ``definitions.py``).
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
+from jobpipeline import settings
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract.enrich import EnrichResult, enrich_jobs, read_jobs
 
-DEFAULT_MAX_PENDING_SHARE = 0.2
 PENDING_CHECK = "llm_pending_share"
 
 # Eager, minus eager's "no dependency missing": the upstream syncs are partitioned (every day x
@@ -25,15 +24,6 @@ ENRICH_AFTER_SYNC = (
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 ).with_label("after any sync, once no sync runs")
-
-
-def max_pending_share() -> float:
-    """Above this share of jobs left pending by transient LLM failures, the check warns."""
-    value = os.environ.get("JOBPIPELINE_MAX_LLM_PENDING_SHARE")
-    try:
-        return float(value) if value else DEFAULT_MAX_PENDING_SHARE
-    except ValueError:
-        raise ValueError(f"JOBPIPELINE_MAX_LLM_PENDING_SHARE={value!r} is not a number") from None
 
 
 class EnrichConfig(dg.Config):
@@ -87,4 +77,4 @@ def enriched_jobs(context: dg.AssetExecutionContext, config: EnrichConfig, store
         f"{result.enriched} enriched, {result.cached} cached, {result.failed} failed, {result.pending} pending "
         f"with {result.backend}/{result.model} in {result.seconds:.1f}s ({result.jobs_per_s} jobs/s)"
     )
-    return dg.MaterializeResult(metadata=result.as_metadata(), check_results=[pending_check(result, max_pending_share())])
+    return dg.MaterializeResult(metadata=result.as_metadata(), check_results=[pending_check(result, settings.current().max_llm_pending_share)])

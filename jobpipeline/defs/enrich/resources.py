@@ -7,15 +7,17 @@ folder; production keeps the defaults (``Qwen/Qwen3-4B-Instruct-2507-FP8``, FP8,
 from __future__ import annotations
 
 import importlib.util
-import os
 from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from jobpipeline import settings
 from jobpipeline.lib.extract.backend import Backend
 from jobpipeline.lib.extract.enrich import make_backend
 from jobpipeline.lib.extract.vllm_backend import DEFAULT_MODEL
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 
 
 def default_backend() -> str:
@@ -28,28 +30,42 @@ def default_backend() -> str:
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Which extractor ``enriched_jobs`` runs, and the vLLM / OpenAI settings it runs with."""
+    """Which extractor ``enriched_jobs`` runs, and the vLLM / OpenAI settings it runs with.
 
-    backend: str = Field(default="auto", description="rules | vllm | openai | hybrid | auto (vllm on a CUDA GPU, else rules)")
-    model: str = Field(default=DEFAULT_MODEL, description="model id or local folder")
+    ``backend``, ``model``, ``base_url`` and ``api_key`` left unset take ``JOBPIPELINE_LLM_*`` from
+    ``jobpipeline.settings`` when the backend is built (run time), else the defaults below; the API key
+    so never sits in run config or the definitions."""
+
+    backend: str | None = Field(default=None, description="rules | vllm | openai | hybrid | auto (vllm on a CUDA GPU, else rules); "
+                                "default: JOBPIPELINE_LLM_BACKEND, else auto")
+    model: str | None = Field(default=None, description=f"model id or local folder (default: JOBPIPELINE_LLM_MODEL, else {DEFAULT_MODEL})")
     quantization: str = Field(default="auto", description="auto = FP8 on a CUDA GPU that supports it, none on CPU")
     max_model_len: int = 8192
     gpu_memory_utilization: float = Field(default=0.9, description="GPU memory share; on CPU the RAM share (≤ 0.5)")
     dtype: str = "auto"
     max_tokens: int = 512
     max_description_tokens: int | None = None
-    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="OpenAI-compatible server (openai backend)")
-    api_key: str = Field(default="", description="API key of that server (give it as dg.EnvVar)")
+    base_url: str | None = Field(default=None, description=f"OpenAI-compatible server (openai backend; default: JOBPIPELINE_LLM_BASE_URL, else {DEFAULT_BASE_URL})")
+    api_key: str | None = Field(default=None, description="API key of that server (default: JOBPIPELINE_LLM_API_KEY; in code, give it as dg.EnvVar)")
     concurrency: int = 16
 
     _backend: Backend | None = PrivateAttr(default=None)
 
     def resolved_backend_name(self) -> str:
-        return default_backend() if self.backend == "auto" else self.backend
+        name = self.backend or settings.current().llm_backend or "auto"
+        return default_backend() if name == "auto" else name
+
+    def resolved_model(self) -> str:
+        return self.model or settings.current().llm_model or DEFAULT_MODEL
 
     def options(self) -> dict[str, Any]:
+        env = settings.current()
+        openai = {
+            "base_url": self.base_url or env.llm_base_url or DEFAULT_BASE_URL,
+            "api_key": self.api_key or (env.llm_api_key.get_secret_value() if env.llm_api_key else ""),
+        }
         return {
-            "model": self.model,
+            "model": self.resolved_model(),
             "quantization": self.quantization,
             "max_model_len": self.max_model_len,
             "gpu_memory_utilization": self.gpu_memory_utilization,
@@ -57,7 +73,7 @@ class LLMResource(dg.ConfigurableResource):
             "max_tokens": self.max_tokens,
             "max_description_tokens": self.max_description_tokens,
             "concurrency": self.concurrency,
-            **({"base_url": self.base_url, "api_key": self.api_key} if self.backend == "openai" else {}),
+            **(openai if (self.backend or env.llm_backend) == "openai" else {}),
         }
 
     def get_backend(self) -> Backend:
@@ -70,18 +86,3 @@ class LLMResource(dg.ConfigurableResource):
         if self._backend is not None:
             self._backend.close()
             self._backend = None
-
-
-def llm_resource_from_env() -> LLMResource:
-    """The resource as ``definitions.py`` builds it: JOBPIPELINE_LLM_* variables override the defaults,
-    and the base URL / API key are read through ``dg.EnvVar`` (never stored in run config)."""
-    settings: dict[str, Any] = {}
-    if os.environ.get("JOBPIPELINE_LLM_BACKEND"):
-        settings["backend"] = os.environ["JOBPIPELINE_LLM_BACKEND"]
-    if os.environ.get("JOBPIPELINE_LLM_MODEL"):
-        settings["model"] = os.environ["JOBPIPELINE_LLM_MODEL"]
-    if os.environ.get("JOBPIPELINE_LLM_BASE_URL"):
-        settings["base_url"] = dg.EnvVar("JOBPIPELINE_LLM_BASE_URL")
-    if os.environ.get("JOBPIPELINE_LLM_API_KEY"):
-        settings["api_key"] = dg.EnvVar("JOBPIPELINE_LLM_API_KEY")
-    return LLMResource(**settings)

@@ -6,130 +6,33 @@ disk without asking HN again, a failed fetch never reaches the store, and the UI
 failed. Both run one month per run (``multi_run(1)``), and share that run: in a backfill, a month
 with no thread or no recording fails on its own while the other months land.
 
-When a month's postings count as *seen* (``seen_on``, the sync's partition date): the day the
-thread was fetched, clamped into [thread day, last day of the month]. So
-
-- the current month, re-fetched daily while the thread grows, is a series of dated snapshots: new
-  comments come in as new jobs, edited ones are rewritten (a later snapshot wins), deleted ones are
-  closed on the first snapshot without them, and nothing is duplicated (the comment id is the key);
-- a past month fetched any time later is one snapshot on its last day, so a backfill gives the same
-  store whenever and in whatever order it runs (the sync itself is order-independent), and
-  re-materializing it adds nothing;
-- once a month is over, its thread counts as scraped empty on the 1st of the next month: its
-  postings close then, unless the same job (same company, title and text) is posted again in a
-  later thread, which keeps the job open. ``posted_at`` keeps each comment's own time.
-
-A past month whose raw partition was fetched after the month ended is final: it is reused from disk
+When a month's postings count as seen, and when they close: ``jobpipeline.lib.hn.months``. A past
+month whose raw partition was fetched after the month ended is final: it is reused from disk
 without the network unless ``refetch`` is set.
 """
 
 
 import asyncio
-import dataclasses
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 import dagster as dg
 import httpx
-import sqlalchemy as sa
 
-from jobpipeline import settings
-from jobpipeline.defs.history.partitions import hn_months, month_last_day, next_month_first_day
-from jobpipeline.defs.history.resources import hn_endpoints, hn_http_settings
-from jobpipeline.defs.jobs.assets import store_totals
-from jobpipeline.defs.jobs.resources import StoreResource
-from jobpipeline.defs.scrape.resources import JobBoardsResource
-from jobpipeline.lib.hn import HNSourceError, MonthResult, fetch_month
-from jobpipeline.lib.http import HttpSession, HttpStatusError, make_client
+from jobpipeline.defs.history.partitions import hn_months
+from jobpipeline.defs.resources import JobBoardsResource, StoreResource
+from jobpipeline.lib.hn import HNSourceError
+from jobpipeline.lib.hn.months import SOURCE, fetch_hn_month, is_final, outcome_row, sync_hn_month
+from jobpipeline.lib.http import HttpStatusError
+from jobpipeline.lib.ingest import store_totals
 from jobpipeline.lib.postings import postings_frame
-from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import refresh_search_index
-from jobpipeline.lib.sync import SyncResult, sync_postings
-
-SOURCE = "hn"
-_SCRAPE_COLUMNS = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
 
 
 class HNMonthConfig(dg.Config):
     refetch: bool = False  # fetch again even when a final snapshot of a past month is on disk
     as_of: str | None = None  # the snapshot's date, YYYY-MM-DD (default: today, UTC); for tests and re-runs of old snapshots
-
-
-# --- plain helpers (no Dagster) ----------------------------------------------------------------
-
-
-def snapshot_day(month: str, thread_day: date, fetched_on: date) -> date:
-    """The partition date a snapshot of ``month``'s thread stands for (see the module docstring)."""
-    return min(max(fetched_on, thread_day), month_last_day(month))
-
-
-def is_final(month: str, fetched_on: date) -> bool:
-    """A snapshot taken after the month ended: the thread will not change any more."""
-    return fetched_on > month_last_day(month)
-
-
-def outcome_row(result: MonthResult, fetched_on: date, n_bytes: int, duration_s: float) -> dict:
-    """``outcomes.json`` of a month: the spine's per-board columns (board = month) plus the thread."""
-    return {
-        "board": result.month,
-        "ok": True,
-        "http_status": 200,
-        "error": None,
-        "n_postings": len(result.postings),
-        "n_bytes": n_bytes,
-        "duration_s": round(duration_s, 3),
-        "story_id": result.story_id,
-        "title": result.thread.title,
-        "author": result.thread.author,
-        "thread_created_at": result.thread.created_at.isoformat(),
-        "discovered_via": result.thread.via,
-        "api": result.api,
-        "fetched_on": fetched_on.isoformat(),
-        "counts": dataclasses.asdict(result.counts),
-    }
-
-
-@dataclass
-class MonthSync:
-    month: str
-    seen_on: date
-    closed_on: date | None  # the "thread over" scrape date, once the month has ended
-    result: SyncResult = field(default_factory=SyncResult)
-
-
-def sync_hn_month(engine: sa.Engine, partition: RawPartition) -> MonthSync:
-    """Sync one month's raw partition from disk into the store (no network); idempotent."""
-    (outcome,) = partition.read_outcomes()
-    month = partition.key
-    fetched_on = date.fromisoformat(outcome["fetched_on"])
-    thread_day = datetime.fromisoformat(outcome["thread_created_at"]).date()
-    seen_on = snapshot_day(month, thread_day, fetched_on)
-    postings = partition.read_postings()
-    scrape_row = {"source": SOURCE, **{c: outcome.get(c) for c in _SCRAPE_COLUMNS}}
-    result = sync_postings(engine, postings, seen_on=seen_on, scraped_boards=[(SOURCE, month)], board_outcomes=[scrape_row])
-    closed_on = None
-    if is_final(month, fetched_on):
-        closed_on = next_month_first_day(month)
-        # The thread scraped empty the day after its month: every posting of it closes then.
-        over = {"source": SOURCE, "board": month, "ok": True, "http_status": None, "error": None, "n_postings": 0}
-        ended = sync_postings(engine, postings.clear(), seen_on=closed_on, scraped_boards=[(SOURCE, month)], board_outcomes=[over])
-        result.add(ended)  # its counts are only closings (and reopenings)
-    return MonthSync(month=month, seen_on=seen_on, closed_on=closed_on, result=result)
-
-
-async def fetch_hn_month(month: str, job_boards: JobBoardsResource) -> MonthResult:
-    http = hn_http_settings(job_boards)
-    with hn_endpoints(job_boards) as endpoints:
-        async with make_client(http) as client:
-            return await fetch_month(
-                month,
-                client=HttpSession(client, http),
-                algolia_base=endpoints.algolia_base,
-                firebase_base=endpoints.firebase_base,
-                max_concurrency=http.max_concurrency,
-            )
 
 
 def month_metadata(outcome: dict) -> dict[str, dg.MetadataValue | int | str | float]:
@@ -159,10 +62,12 @@ def month_metadata(outcome: dict) -> dict[str, dg.MetadataValue | int | str | fl
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     description="The month's 'Ask HN: Who is hiring?' thread: top-level comments parsed into postings, under data/raw/hn/<YYYY-MM>/.",
 )
-def hn_postings(context: dg.AssetExecutionContext, config: HNMonthConfig, job_boards: JobBoardsResource) -> dg.MaterializeResult:
+def hn_postings(
+    context: dg.AssetExecutionContext, config: HNMonthConfig, job_boards: JobBoardsResource, store: StoreResource
+) -> dg.MaterializeResult:
     """Find the month's thread (Algolia search, Firebase fallback), fetch its comments, keep them on disk."""
     month = context.partition_key
-    partition = RawPartition.at(settings.raw_dir(), SOURCE, month)
+    partition = store.raw_partition(SOURCE, month)
     if not config.refetch and partition.exists():
         (stored,) = partition.read_outcomes()
         if is_final(month, date.fromisoformat(stored["fetched_on"])):
@@ -171,14 +76,15 @@ def hn_postings(context: dg.AssetExecutionContext, config: HNMonthConfig, job_bo
 
     fetched_on = date.fromisoformat(config.as_of) if config.as_of else datetime.now(timezone.utc).date()
     started = time.perf_counter()
-    try:
-        result = asyncio.run(fetch_hn_month(month, job_boards))
-    except (HNSourceError, HttpStatusError, httpx.HTTPError) as exc:
-        where = f"replay corpus {job_boards.corpus_dir() / 'hn'} (unrecorded requests answer 404)" if job_boards.mode == "replay" else "the live HN APIs"
-        raise dg.Failure(
-            description=f"hn {month}: no postings from {where}: {exc}",
-            metadata={"month": month, "mode": job_boards.mode, "error": str(exc)},
-        ) from exc
+    with job_boards.session(SOURCE) as session:
+        try:
+            result = asyncio.run(fetch_hn_month(month, session.base_urls, session.http))
+        except (HNSourceError, HttpStatusError, httpx.HTTPError) as exc:
+            where = session.where if session.mode == "replay" else "the live HN APIs"
+            raise dg.Failure(
+                description=f"hn {month}: no postings from {where}: {exc}",
+                metadata={"month": month, "mode": session.mode, "error": str(exc)},
+            ) from exc
     bodies = [json.dumps(c, ensure_ascii=False) for c in result.raw_comments]
     outcome = outcome_row(result, fetched_on, sum(len(b.encode()) for b in bodies), time.perf_counter() - started)
     partition.write(postings_frame(result.postings), [outcome], {month: bodies})
@@ -203,7 +109,7 @@ def hn_postings(context: dg.AssetExecutionContext, config: HNMonthConfig, job_bo
 def hn_jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
     """Sync ``raw/hn/<month>/`` from disk: new, changed (edited), unchanged, closed (thread over)."""
     engine = store.engine()
-    synced = sync_hn_month(engine, RawPartition.at(settings.raw_dir(), SOURCE, context.partition_key))
+    synced = sync_hn_month(engine, store.raw_partition(SOURCE, context.partition_key))
     counts = synced.result.as_dict()
     context.log.info(f"hn {synced.month} as seen on {synced.seen_on}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     indexed = refresh_search_index(engine, sorted(set(synced.result.touched_ids)))

@@ -1,13 +1,11 @@
 """HN "Who is hiring?" threads are partitioned by month, from the first thread (April 2011).
 
 Keys are ``YYYY-MM`` (``fmt``), the same string as the postings' ``board`` and the raw partition's
-folder (``raw/hn/2019-11/``), so one month reads alike in the UI, on disk and in the store.
+folder (``raw/hn/2019-11/``), so one month reads alike in the UI, on disk and in the store. Month
+arithmetic: ``jobpipeline.lib.hn.months``.
 """
 
 from __future__ import annotations
-
-import calendar
-from datetime import date, timedelta
 
 import dagster as dg
 
@@ -15,20 +13,3 @@ from jobpipeline.lib.hn.discovery import FIRST_MONTH
 
 # end_offset=1: the current month is a partition too, while its thread is still growing.
 hn_months = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m", end_offset=1, timezone="UTC")
-
-
-def month_first_day(month: str) -> date:
-    return date.fromisoformat(f"{month}-01")
-
-
-def month_last_day(month: str) -> date:
-    first = month_first_day(month)
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def next_month_first_day(month: str) -> date:
-    return month_last_day(month) + timedelta(days=1)
-
-
-def previous_month(month: str) -> str:
-    return (month_first_day(month) - timedelta(days=1)).strftime("%Y-%m")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jobpipeline.defs.history.partitions import hn_months, previous_month
+from jobpipeline.defs.history.partitions import hn_months
+from jobpipeline.lib.hn.months import previous_month
 
 YOUNG_DAYS = 15  # a thread gets most of its comments in its first two weeks
 

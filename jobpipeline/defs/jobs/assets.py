@@ -1,41 +1,14 @@
 """``jobs``: each raw partition normalized, deduplicated, hashed and synced into the store."""
 
 
-from datetime import date
-
 import dagster as dg
-import sqlalchemy as sa
 
-from jobpipeline import settings
-from jobpipeline.defs.jobs.resources import StoreResource
+from jobpipeline.defs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import DAILY_SCRAPE_FRESHNESS, board_partitions, days_and_sources
-from jobpipeline.lib.rawstore import RawPartition
-from jobpipeline.lib.store import Job, refresh_search_index
-from jobpipeline.lib.sync import SyncResult, sync_postings
-
-
-def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawPartition) -> SyncResult:
-    """Sync one raw partition from disk: boards that failed close nothing, and postings a board
-    listed but that could not be read (``skipped_ids``; absent in older partitions) close nothing either."""
-    outcomes = partition.read_outcomes()
-    ok_boards = [(source, o["board"]) for o in outcomes if o["ok"]]
-    columns = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
-    board_outcomes = [{"source": source, **{c: o.get(c) for c in columns}} for o in outcomes]
-    skipped_ids = [(source, o["board"], posting_id) for o in outcomes if o["ok"] for posting_id in o.get("skipped_ids") or ()]
-    return sync_postings(
-        engine, partition.read_postings(), seen_on=date.fromisoformat(day), scraped_boards=ok_boards,
-        board_outcomes=board_outcomes, skipped_ids=skipped_ids,
-    )
-
-
-def store_totals(engine: sa.Engine) -> dict[str, int]:
-    job = Job.__table__
-    with engine.connect() as conn:
-        total, open_ = conn.execute(
-            sa.select(sa.func.count(), sa.func.count().filter(job.c.closed_at.is_(None)))
-        ).one()
-    return {"jobs_in_store": int(total), "open_jobs_in_store": int(open_)}
+from jobpipeline.lib.ingest import store_totals, sync_raw_partition
+from jobpipeline.lib.store import refresh_search_index
+from jobpipeline.lib.sync import SyncResult
 
 
 @dg.asset(
@@ -53,7 +26,7 @@ def jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Material
     keys = days_and_sources(context.partition_keys)
     totals = SyncResult()
     for day, source in keys:
-        result = sync_raw_partition(engine, source, day, RawPartition.at(settings.raw_dir(), source, day))
+        result = sync_raw_partition(engine, source, day, store.raw_partition(source, day))
         context.log.info(f"{source} {day}: " + ", ".join(f"{k} {v}" for k, v in result.as_dict().items()))
         totals.add(result)
     indexed = refresh_search_index(engine, sorted(set(totals.touched_ids)))
