@@ -37,7 +37,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from jobpipeline.lib.normalize import deduplicate
-from jobpipeline.lib.postings import POSTING_SCHEMA
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert, writer
 
 JOB = Job.__table__
@@ -54,7 +54,6 @@ _WRITE_BATCH = 5_000
 _SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
 # A job row carrying user data: never rewritten or dropped by a sync.
 _HAS_USER = pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null()
-_SCRAPE_DEFAULTS = {"ok": True, "http_status": None, "error": None, "n_postings": 0, "n_bytes": 0, "duration_s": 0.0}
 
 
 @dataclass
@@ -85,27 +84,24 @@ def sync_postings(
     postings: pl.DataFrame,
     *,
     seen_on: date,
-    scraped_boards: Iterable[tuple[str, str]],
-    board_outcomes: Sequence[dict[str, Any]] = (),
-    skipped_ids: Iterable[tuple[str, str, str]] = (),
+    outcomes: Sequence[BoardOutcome],
     now: datetime | None = None,
 ) -> SyncResult:
     """Sync ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` into the store.
 
-    ``scraped_boards`` are the (source, board) pairs scraped successfully for this partition: their
-    postings missing from ``postings`` count as vanished. ``board_outcomes`` (dicts with the
-    ``BoardScrape`` columns but ``scraped_on``) records failed boards too; failed boards close nothing.
-    ``skipped_ids`` are (source, board, source_job_id) of postings those boards listed but that
-    could not be read: not vanished, so not closed from this day (their content stays as last read).
+    ``outcomes`` are the partition's boards, each recorded in ``board_scrape``. The successful ones
+    (``ok``) count as scraped: their postings missing from ``postings`` count as vanished, and their
+    ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
+    content stays as last read). Failed boards close nothing.
     """
     now = now or datetime.now(timezone.utc)
-    scraped_boards = list(scraped_boards)
-    skipped_ids = sorted({(s, b, i) for s, b, i in skipped_ids if (s, b) in set(scraped_boards)})
+    scraped_boards = [(o.source, o.board) for o in outcomes if o.ok]
+    skipped_ids = sorted({(o.source, o.board, posting_id) for o in outcomes if o.ok for posting_id in o.skipped_ids})
     groups = deduplicate(postings)
     scope = sorted(set(scraped_boards) | set(postings.select("source", "board").unique().iter_rows()))
     result = SyncResult(postings=postings.height, jobs=groups.height)
     with writer(engine).begin() as conn:
-        _record_scrapes(conn, seen_on, scraped_boards, board_outcomes, skipped_ids)
+        _record_scrapes(conn, seen_on, outcomes, skipped_ids)
         known = _load_aliases(conn, scope)
         links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
             groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
@@ -124,31 +120,35 @@ def sync_postings(
     return result
 
 
-def record_board_outcomes(engine: sa.Engine, seen_on: date, board_outcomes: Sequence[dict[str, Any]]) -> int:
+def record_board_outcomes(engine: sa.Engine, seen_on: date, outcomes: Sequence[BoardOutcome]) -> int:
     """Record board outcomes in ``board_scrape`` without syncing postings: how a partition whose
     every board failed (it syncs nothing) still shows its outage to ``scrape_health`` and the checks.
     Failed boards close nothing; a later successful scrape of the day overwrites these rows."""
-    columns = {"source", "board", *_SCRAPE_DEFAULTS}
-    rows = [{k: v for k, v in o.items() if k in columns} for o in board_outcomes]
     with writer(engine).begin() as conn:
-        _record_scrapes(conn, seen_on, [], rows)
-    return len(rows)
+        _record_scrapes(conn, seen_on, outcomes)
+    return len(outcomes)
+
+
+def close_ended_board(engine: sa.Engine, source: str, board: str, closed_on: date, now: datetime | None = None) -> SyncResult:
+    """Record that ``board`` is over as of ``closed_on``: a successful scrape that day that listed
+    nothing, so every posting of it closes then (unless another board keeps its job open).
+
+    A finished HN month is such a board: its thread counts as scraped empty on the 1st of the next
+    month. The result counts only closings (and reopenings)."""
+    ended = BoardOutcome(source=source, board=board, ok=True)
+    return sync_postings(engine, pl.DataFrame(schema=POSTING_SCHEMA), seen_on=closed_on, outcomes=[ended], now=now)
 
 
 # --- steps -------------------------------------------------------------------------------------
 
 
 def _record_scrapes(
-    conn: sa.Connection, seen_on: date, scraped_boards: list[tuple[str, str]], outcomes: Sequence[dict[str, Any]],
-    skipped_ids: Sequence[tuple[str, str, str]] = (),
+    conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped_ids: Sequence[tuple[str, str, str]] = (),
 ) -> None:
     """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards."""
-    rows = {(o["source"], o["board"]): {**o, "scraped_on": seen_on} for o in outcomes}
-    for source, board in scraped_boards:
-        rows.setdefault((source, board), {"source": source, "board": board, "scraped_on": seen_on, "ok": True})
+    rows = {(o.source, o.board): {**o.stored_row(), "scraped_on": seen_on} for o in outcomes}
     if rows:
-        values = [{**_SCRAPE_DEFAULTS, **row} for row in rows.values()]
-        upsert(conn, SCRAPE, values, ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in _SCRAPE_DEFAULTS})
+        upsert(conn, SCRAPE, list(rows.values()), ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()})
     for source, boards in _by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
         for chunk in _chunks(boards):
             conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))

@@ -43,13 +43,12 @@ from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.resources import JobBoardsResource
 from jobpipeline.lib.hn import HNSourceError, MonthResult, fetch_month
 from jobpipeline.lib.http import HttpSession, HttpStatusError, make_client
-from jobpipeline.lib.postings import postings_frame
+from jobpipeline.lib.postings import BoardOutcome, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import refresh_search_index
-from jobpipeline.lib.sync import SyncResult, sync_postings
+from jobpipeline.lib.sync import SyncResult, close_ended_board, sync_postings
 
 SOURCE = "hn"
-_SCRAPE_COLUMNS = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
 
 
 class HNMonthConfig(dg.Config):
@@ -72,14 +71,10 @@ def is_final(month: str, fetched_on: date) -> bool:
 
 def outcome_row(result: MonthResult, fetched_on: date, n_bytes: int, duration_s: float) -> dict:
     """``outcomes.json`` of a month: the spine's per-board columns (board = month) plus the thread."""
+    spine = BoardOutcome(source=SOURCE, board=result.month, ok=True, http_status=200, n_postings=len(result.postings),
+                         n_bytes=n_bytes, duration_s=duration_s)
     return {
-        "board": result.month,
-        "ok": True,
-        "http_status": 200,
-        "error": None,
-        "n_postings": len(result.postings),
-        "n_bytes": n_bytes,
-        "duration_s": round(duration_s, 3),
+        **spine.as_json(),
         "story_id": result.story_id,
         "title": result.thread.title,
         "author": result.thread.author,
@@ -107,15 +102,11 @@ def sync_hn_month(engine: sa.Engine, partition: RawPartition) -> MonthSync:
     thread_day = datetime.fromisoformat(outcome["thread_created_at"]).date()
     seen_on = snapshot_day(month, thread_day, fetched_on)
     postings = partition.read_postings()
-    scrape_row = {"source": SOURCE, **{c: outcome.get(c) for c in _SCRAPE_COLUMNS}}
-    result = sync_postings(engine, postings, seen_on=seen_on, scraped_boards=[(SOURCE, month)], board_outcomes=[scrape_row])
+    result = sync_postings(engine, postings, seen_on=seen_on, outcomes=[BoardOutcome.from_json(outcome, source=SOURCE)])
     closed_on = None
     if is_final(month, fetched_on):
         closed_on = next_month_first_day(month)
-        # The thread scraped empty the day after its month: every posting of it closes then.
-        over = {"source": SOURCE, "board": month, "ok": True, "http_status": None, "error": None, "n_postings": 0}
-        ended = sync_postings(engine, postings.clear(), seen_on=closed_on, scraped_boards=[(SOURCE, month)], board_outcomes=[over])
-        result.add(ended)  # its counts are only closings (and reopenings)
+        result.add(close_ended_board(engine, SOURCE, month, closed_on))  # the thread is over: its postings close
     return MonthSync(month=month, seen_on=seen_on, closed_on=closed_on, result=result)
 
 

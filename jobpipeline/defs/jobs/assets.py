@@ -10,6 +10,7 @@ from jobpipeline import settings
 from jobpipeline.defs.jobs.resources import StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import DAILY_SCRAPE_FRESHNESS, board_partitions, days_and_sources
+from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, refresh_search_index
 from jobpipeline.lib.sync import SyncResult, sync_postings
@@ -18,15 +19,8 @@ from jobpipeline.lib.sync import SyncResult, sync_postings
 def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawPartition) -> SyncResult:
     """Sync one raw partition from disk: boards that failed close nothing, and postings a board
     listed but that could not be read (``skipped_ids``; absent in older partitions) close nothing either."""
-    outcomes = partition.read_outcomes()
-    ok_boards = [(source, o["board"]) for o in outcomes if o["ok"]]
-    columns = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
-    board_outcomes = [{"source": source, **{c: o.get(c) for c in columns}} for o in outcomes]
-    skipped_ids = [(source, o["board"], posting_id) for o in outcomes if o["ok"] for posting_id in o.get("skipped_ids") or ()]
-    return sync_postings(
-        engine, partition.read_postings(), seen_on=date.fromisoformat(day), scraped_boards=ok_boards,
-        board_outcomes=board_outcomes, skipped_ids=skipped_ids,
-    )
+    outcomes = [BoardOutcome.from_json(o, source=source) for o in partition.read_outcomes()]
+    return sync_postings(engine, partition.read_postings(), seen_on=date.fromisoformat(day), outcomes=outcomes)
 
 
 def store_totals(engine: sa.Engine) -> dict[str, int]:

@@ -120,7 +120,7 @@ def scrape_partition(
             if result.n_details_failed:
                 state += f" (first: {result.details_failed_reasons[0]})"
         context.log.info(
-            f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {state}, {result.bytes} B, "
+            f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {state}, {result.n_bytes} B, "
             f"{result.duration_s:.2f} s — running: {counts['ok']} ok, {counts['postings']} postings"
         )
         if bar is not None:
@@ -147,7 +147,7 @@ def scrape_partition(
     partition.write(postings, outcomes, bodies, {r.board: r.detail_stamps for r in results if r.detail_stamps})
     metadata = {**outcomes_metadata(outcomes), "path": str(partition.root), "mode": job_boards.mode}
     if not any(r.ok for r in results):
-        record_board_outcomes(store.engine(), date.fromisoformat(day), outcomes)
+        record_board_outcomes(store.engine(), date.fromisoformat(day), [r.outcome() for r in results])
     return metadata, any(r.ok for r in results)
 
 

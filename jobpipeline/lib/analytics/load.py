@@ -16,6 +16,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from jobpipeline.lib.analytics.sqlite_reader import read_queries, untyped_nulls_as_text
+from jobpipeline.lib.postings import BoardOutcome
 
 # What the analytics and the snapshot need; user fields (favorite, notes, status) and descriptions
 # stay in the store, where they are edited.
@@ -24,9 +25,7 @@ JOB_COLUMNS: tuple[str, ...] = (
     "department", "employment_type", "posted_at", "salary_min", "salary_max", "salary_currency", "salary_period",
     "apply_url", "first_seen", "last_seen", "closed_at",
 )
-BOARD_SCRAPE_COLUMNS: tuple[str, ...] = (
-    "source", "board", "scraped_on", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s",
-)
+BOARD_SCRAPE_COLUMNS: tuple[str, ...] = ("source", "board", "scraped_on", *BoardOutcome.stored_columns())
 # The enrichment cache's fields the analytics use; a missing one reads as NULL.
 ENRICHMENT_COLUMNS: tuple[str, ...] = (
     "content_hash", "model", "prompt_version", "skills", "seniority", "employment_type", "remote",
