@@ -89,7 +89,7 @@ def enrichment_table(engine: sa.Engine) -> sa.Table:
 
 def add_enrichments(engine: sa.Engine, hashes: dict[str, str], rows=ENRICHMENTS) -> None:
     table = enrichment_table(engine)
-    time_col = next((c for c in load.ENRICHMENT_TIME_COLUMNS if c in table.c), None)
+    time_col = load.ENRICHED_AT if load.ENRICHED_AT in table.c else None
     values = []
     for job, model, version, status, at, fields in rows:
         row = {"content_hash": hashes[job], "model": model, "prompt_version": version, "status": status,
