@@ -40,6 +40,7 @@ from jobpipeline.lib.hn import parse_thread  # noqa: E402
 from jobpipeline.lib.hn.comments import ThreadComments, comments_from_algolia_item, comments_from_firebase_items  # noqa: E402
 from jobpipeline.lib.postings import postings_frame  # noqa: E402
 from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
+from jobpipeline.lib.postings import BoardOutcome  # noqa: E402
 from jobpipeline.lib.sync import sync_postings  # noqa: E402
 
 HN_DIR = REPO / "data" / "replay" / "hn"
@@ -75,7 +76,7 @@ def parse_and_sync(repeat: int) -> dict:
                 frames[month] = postings_frame(postings)
             parsed = time.perf_counter()
             for month, frame in frames.items():
-                sync_postings(engine, frame, seen_on=date.fromisoformat(f"{month}-28"), scraped_boards=[("hn", month)])
+                sync_postings(engine, frame, seen_on=date.fromisoformat(f"{month}-28"), outcomes=[BoardOutcome(source="hn", board=month, ok=True)])
             synced = time.perf_counter()
             engine.dispose()
         run = {"comments": comments, "postings": sum(f.height for f in frames.values()),

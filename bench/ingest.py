@@ -79,18 +79,19 @@ def measure(parquet: Path) -> dict:
     The postings are read from Parquet, as the ``jobs`` asset reads a raw partition, so peak RSS is
     the sync's own and not the generator's."""
     from jobpipeline.lib.store import create_schema, get_engine
+    from jobpipeline.lib.postings import BoardOutcome
     from jobpipeline.lib.sync import sync_postings
 
     frame = pl.read_parquet(parquet)
-    scope = frame.select("source", "board").unique().rows()
+    scope = [BoardOutcome(source=source, board=board, ok=True) for source, board in frame.select("source", "board").unique().rows()]
     with tempfile.TemporaryDirectory() as tmp:
         engine = get_engine(f"sqlite:///{tmp}/bench.db")
         create_schema(engine)
         t0 = time.perf_counter()
-        cold = sync_postings(engine, frame, seen_on=DAY, scraped_boards=scope)
+        cold = sync_postings(engine, frame, seen_on=DAY, outcomes=scope)
         cold_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        again = sync_postings(engine, frame, seen_on=DAY + timedelta(days=1), scraped_boards=scope)
+        again = sync_postings(engine, frame, seen_on=DAY + timedelta(days=1), outcomes=scope)
         resync_s = time.perf_counter() - t0
         rss = peak_rss_mb()
         assert cold.new == again.unchanged and again.new == again.changed == 0, (cold, again)
@@ -99,7 +100,8 @@ def measure(parquet: Path) -> dict:
         t0 = time.perf_counter()
         engine2 = get_engine(f"sqlite:///{tmp}/fast.db")
         create_schema(engine2)
-        sync_postings(engine2, sample, seen_on=DAY, scraped_boards=sample.select("source", "board").unique().rows())
+        sample_scope = [BoardOutcome(source=source, board=board, ok=True) for source, board in sample.select("source", "board").unique().rows()]
+        sync_postings(engine2, sample, seen_on=DAY, outcomes=sample_scope)
         fast_sample_s = time.perf_counter() - t0
     return {
         "postings": frame.height, "jobs": cold.jobs, "cold_s": cold_s, "ingest_per_s": frame.height / cold_s,

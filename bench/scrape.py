@@ -148,7 +148,7 @@ def main() -> None:
 
     ok = sum(r.ok for r in results)
     postings = sum(r.n_postings for r in results)
-    megabytes = sum(r.bytes for r in results) / 1e6
+    megabytes = sum(r.n_bytes for r in results) / 1e6
     sequential_s = sample_s / len(sample) * len(boards)
     figures = {
         "boards": len(boards),

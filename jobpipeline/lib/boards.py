@@ -12,28 +12,19 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from jobpipeline.lib.postings import Board
+from jobpipeline.lib.sources import ADAPTERS
 
 HEADER = ("ats", "board_token", "company")
 
 
+__all__ = ["Board", "BoardsConfigError", "append_boards", "load_boards", "write_boards"]  # Board lives in postings.py
+
+
 class BoardsConfigError(ValueError):
     """The boards config is malformed; the message names the file and line."""
-
-
-@dataclass(frozen=True, slots=True)
-class Board:
-    """One public job board: which ATS serves it, its token there, and the company's display name."""
-
-    ats: str
-    token: str
-    company: str
-
-    @property
-    def key(self) -> str:
-        """``ats/token``: the board's name in logs, metadata and file names."""
-        return f"{self.ats}/{self.token}"
 
 
 def load_boards(path: str | Path, known_ats: Iterable[str] | None = None) -> list[Board]:
@@ -45,8 +36,6 @@ def load_boards(path: str | Path, known_ats: Iterable[str] | None = None) -> lis
     segment, not ``.``/``..``, no control characters). A UTF-8 byte-order mark (what spreadsheet
     programs write) is accepted; bytes that are not UTF-8 are an error naming the line.
     """
-    from jobpipeline.lib.sources import ADAPTERS  # late: sources import this module's Board
-
     path = Path(path)
     adapters = {name: ADAPTERS.get(name) for name in (known_ats if known_ats is not None else ADAPTERS)}
     try:

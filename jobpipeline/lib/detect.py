@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from jobpipeline.lib.boards import Board
+from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import HttpSettings
 
 WORKDAY_DEFAULT_DATA_CENTRE = "wd5"  # the Workday adapter's default: tokens leave it out

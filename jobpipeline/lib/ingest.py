@@ -17,9 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import HttpSettings, make_client
-from jobpipeline.lib.postings import postings_frame
+from jobpipeline.lib.postings import Board, BoardOutcome, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 from jobpipeline.lib.store import Job
@@ -129,7 +128,7 @@ def scrape_partition(
             counts["ok"] += result.ok
             counts["postings"] += result.n_postings
             log(
-                f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {describe_result(result)}, {result.bytes} B, "
+                f"[{counts['done']}/{len(boards)}] {result.source}/{result.board}: {describe_result(result)}, {result.n_bytes} B, "
                 f"{result.duration_s:.2f} s — running: {counts['ok']} ok, {counts['postings']} postings"
             )
             if bar is not None:
@@ -156,7 +155,7 @@ def scrape_partition(
     partition.write(postings, outcomes, bodies, {r.board: r.detail_stamps for r in results if r.detail_stamps})
     scraped = PartitionScrape(outcomes, partition.root, reused_from_disk=False, mode=session.mode)
     if not scraped.any_ok:
-        record_board_outcomes(store_engine(), date.fromisoformat(day), outcomes)
+        record_board_outcomes(store_engine(), date.fromisoformat(day), [r.outcome() for r in results])
     return scraped
 
 
@@ -174,15 +173,8 @@ def _progress_bar(total: int, label: str):
 def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawPartition) -> SyncResult:
     """Sync one raw partition from disk: boards that failed close nothing, and postings a board
     listed but that could not be read (``skipped_ids``; absent in older partitions) close nothing either."""
-    outcomes = partition.read_outcomes()
-    ok_boards = [(source, o["board"]) for o in outcomes if o["ok"]]
-    columns = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
-    board_outcomes = [{"source": source, **{c: o.get(c) for c in columns}} for o in outcomes]
-    skipped_ids = [(source, o["board"], posting_id) for o in outcomes if o["ok"] for posting_id in o.get("skipped_ids") or ()]
-    return sync_postings(
-        engine, partition.read_postings(), seen_on=date.fromisoformat(day), scraped_boards=ok_boards,
-        board_outcomes=board_outcomes, skipped_ids=skipped_ids,
-    )
+    outcomes = [BoardOutcome.from_json(o, source=source) for o in partition.read_outcomes()]
+    return sync_postings(engine, partition.read_postings(), seen_on=date.fromisoformat(day), outcomes=outcomes)
 
 
 def store_totals(engine: sa.Engine) -> dict[str, int]:

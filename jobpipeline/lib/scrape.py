@@ -16,65 +16,24 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import HttpSession, HttpSettings, HttpStatusError
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, BoardOutcome, Posting
 from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS, parse_board
 from jobpipeline.lib.sources.base import SourceFormatError
 from jobpipeline.lib.sources.details import PreviousDetails, fill_details, has_details
 
 
-@dataclass(slots=True)
-class BoardResult:
-    """One board's outcome in one scrape."""
+@dataclass(slots=True, kw_only=True)
+class BoardResult(BoardOutcome):
+    """One board's outcome in one scrape (``BoardOutcome``'s fields), with what it fetched."""
 
-    source: str
-    board: str  # the board token
-    company: str
-    ok: bool
-    http_status: int | None = None  # last status seen (None: no answer at all)
-    error: str | None = None
     postings: list[Posting] = field(default_factory=list)
-    n_postings: int = 0
-    n_skipped: int = 0  # listed postings that could not be read (each skipped, the board kept)
-    skipped_reasons: list[str] = field(default_factory=list)  # the first few, naming posting and field
-    skipped_ids: list[str] = field(default_factory=list)  # skipped but listed: the sync keeps their jobs open
-    bytes: int = 0  # body bytes received, retries included
-    requests: int = 0  # HTTP attempts, retries included
-    duration_s: float = 0.0
     raw_bodies: list[bytes] = field(default_factory=list)  # as fetched, one per page
-    # Detail fetches (adapters whose list has no description): fetched, reused unchanged, failed (posting kept).
-    n_details_fetched: int = 0
-    n_details_reused: int = 0
-    n_details_failed: int = 0
-    details_failed_reasons: list[str] = field(default_factory=list)
     detail_stamps: dict[str, str] = field(default_factory=dict)  # posting id -> stamp its stored detail was fetched under
-
-    @property
-    def key(self) -> str:
-        return f"{self.source}/{self.board}"
 
     def summary(self) -> dict:
         """The result without postings and bodies: what ``outcomes.json``, run metadata and logs keep."""
-        return {
-            "source": self.source,
-            "board": self.board,
-            "company": self.company,
-            "ok": self.ok,
-            "http_status": self.http_status,
-            "error": self.error,
-            "n_postings": self.n_postings,
-            "n_skipped": self.n_skipped,
-            "skipped_reasons": list(self.skipped_reasons),
-            "skipped_ids": list(self.skipped_ids),
-            "n_details_fetched": self.n_details_fetched,
-            "n_details_reused": self.n_details_reused,
-            "n_details_failed": self.n_details_failed,
-            "details_failed_reasons": list(self.details_failed_reasons),
-            "n_bytes": self.bytes,
-            "requests": self.requests,
-            "duration_s": round(self.duration_s, 3),
-        }
+        return self.as_json()
 
 
 async def scrape_board(
@@ -112,7 +71,7 @@ async def scrape_board(
     except Exception as exc:  # a parser bug on one board must not sink the others
         result.error = f"{board.key}: {type(exc).__name__}: {exc}"
     result.http_status = fetcher.status
-    result.bytes = fetcher.bytes
+    result.n_bytes = fetcher.bytes
     result.requests = fetcher.requests
     result.duration_s = time.perf_counter() - started
     return result

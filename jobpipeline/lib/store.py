@@ -6,8 +6,7 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL in the docker stack). SQ
 
 from __future__ import annotations
 
-import importlib
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +19,6 @@ from jobpipeline import settings
 
 # Application status a user can give a job; the sync never writes it.
 APPLICATION_STATUSES = ("saved", "applied", "interviewing", "offer", "rejected", "archived")
-
-# Modules that define more tables in the same metadata (imported by ``create_schema``).
-TABLE_MODULES = ("jobpipeline.lib.extract.cache",)
-
 
 class Job(SQLModel, table=True):
     """One deduplicated job. Its content comes from its canonical posting (source, board, source_job_id)."""
@@ -130,6 +125,40 @@ class BoardScrapeSkipped(SQLModel, table=True):
     source_job_id: str = Field(primary_key=True)
 
 
+class Enrichment(SQLModel, table=True):
+    """Fields extracted from one posting content by one model with one prompt version: the enrichment
+    cache (``extract/cache.py`` reads and writes it; the analytics read its ok rows)."""
+
+    __tablename__ = "enrichment"
+
+    content_hash: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)  # "rules" for the deterministic extractor
+    prompt_version: str = Field(primary_key=True)
+    status: str = Field(index=True)  # ok | failed
+    error: str | None = None
+    attempts: int = 1
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    backend: str = ""
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    # The extracted fields, as real columns so analytics can query them.
+    seniority: str | None = Field(default=None, index=True)
+    employment_type: str | None = None
+    remote: str | None = Field(default=None, index=True)
+    remote_regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    salary_min: float | None = None
+    salary_max: float | None = None
+    salary_currency: str | None = None
+    salary_period: str | None = None
+    years_experience_min: int | None = None
+    visa_sponsorship: bool | None = None
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    summary: str | None = None
+    # Where each salary/remote value came from: "api" (the board said so) or "extracted".
+    salary_source: str | None = None
+    remote_source: str | None = None
+
+
 class SearchIndexPending(SQLModel, table=True):
     """Jobs a sync inserted or rewrote whose search-index entry is not refreshed yet.
 
@@ -229,12 +258,6 @@ def writer(engine: sa.Engine) -> sa.Engine:
 
 def create_schema(engine: sa.Engine) -> None:
     """Create every table (idempotent), plus FTS5 over title + description on SQLite."""
-    for module in TABLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
     SQLModel.metadata.create_all(writer(engine))  # BEGIN IMMEDIATE: concurrent first runs queue instead of failing
     with writer(engine).begin() as conn:
         if engine.dialect.name == "sqlite":

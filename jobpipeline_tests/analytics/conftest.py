@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.lib.analytics import load
-from jobpipeline.lib.postings import Posting, postings_frame
+from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import Job, create_schema, get_engine
 from jobpipeline.lib.sync import sync_postings
 
@@ -45,7 +45,7 @@ SCRAPES = {  # day -> (postings seen, boards ok, board outcomes)
     D1: (["A1", "A2", "A3", "G1"], [("greenhouse", "acme"), ("lever", "globex")], []),
     D2: (["A1", "A2", "G1", "G2"], [("greenhouse", "acme"), ("lever", "globex")], []),
     D3: (["A1", "A4"], [("greenhouse", "acme")],
-         [{"source": "lever", "board": "globex", "ok": False, "http_status": 500, "error": "HTTP 500"}]),
+         [BoardOutcome(source="lever", board="globex", ok=False, http_status=500, error="HTTP 500")]),
 }
 # (job, model, prompt_version, status, enriched_at, fields)
 ENRICHMENTS = [
@@ -89,7 +89,7 @@ def enrichment_table(engine: sa.Engine) -> sa.Table:
 
 def add_enrichments(engine: sa.Engine, hashes: dict[str, str], rows=ENRICHMENTS) -> None:
     table = enrichment_table(engine)
-    time_col = next((c for c in load.ENRICHMENT_TIME_COLUMNS if c in table.c), None)
+    time_col = load.ENRICHED_AT if load.ENRICHED_AT in table.c else None
     values = []
     for job, model, version, status, at, fields in rows:
         row = {"content_hash": hashes[job], "model": model, "prompt_version": version, "status": status,
@@ -116,7 +116,8 @@ def make_store(path: Path, enrich: bool = True) -> KnownStore:
     create_schema(engine)
     for day, (seen, ok_boards, outcomes) in SCRAPES.items():
         frame = postings_frame([POSTINGS[k] for k in seen])
-        sync_postings(engine, frame, seen_on=day, scraped_boards=ok_boards, board_outcomes=outcomes,
+        ok = [BoardOutcome(source=source, board=board, ok=True) for source, board in ok_boards]
+        sync_postings(engine, frame, seen_on=day, outcomes=ok + outcomes,
                       now=datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc))
     job = Job.__table__
     with engine.connect() as conn:

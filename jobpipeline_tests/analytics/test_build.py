@@ -123,7 +123,7 @@ def test_salary_bands_of_open_jobs(con):
 
 
 def test_salary_band_quantiles_over_several_jobs(tmp_path):
-    from jobpipeline.lib.postings import Posting, postings_frame
+    from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
     from jobpipeline.lib.store import create_schema, get_engine
     from jobpipeline.lib.sync import sync_postings
 
@@ -132,7 +132,7 @@ def test_salary_band_quantiles_over_several_jobs(tmp_path):
     pay = [(40_000, 60_000), (60_000, 80_000), (80_000, 100_000), (100_000, 140_000), (5_000, 5_000)]
     postings = [Posting("ashby", "co", f"p{i}", "Co", f"Role {i}", salary_min=lo, salary_max=hi, salary_currency="USD",
                         salary_period="month" if i == 4 else "year", workplace_type="remote") for i, (lo, hi) in enumerate(pay)]
-    sync_postings(engine, postings_frame(postings), seen_on=D1, scraped_boards=[("ashby", "co")])
+    sync_postings(engine, postings_frame(postings), seen_on=D1, outcomes=[BoardOutcome(source="ashby", board="co", ok=True)])
     with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
         build.build(con, engine)
         got = con.execute("SELECT jobs, p25, p50, p75 FROM salary_bands").fetchall()

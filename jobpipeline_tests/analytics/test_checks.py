@@ -13,7 +13,7 @@ from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.sync import sync_postings
-from jobpipeline.lib.postings import postings_frame
+from jobpipeline.lib.postings import BoardOutcome, postings_frame
 
 TODAY = datetime.now(timezone.utc).date()
 
@@ -40,8 +40,9 @@ def execute(store, sql: str, **params) -> None:
 
 def scrape_today(store, failed: int = 0) -> None:
     """Today's partition: acme ok, plus ``failed`` failing boards."""
-    outcomes = [{"source": "lever", "board": f"down{i}", "ok": False, "http_status": 503} for i in range(failed)]
-    sync_postings(store.engine, postings_frame([]), seen_on=TODAY, scraped_boards=[("greenhouse", "acme")], board_outcomes=outcomes)
+    outcomes = [BoardOutcome(source="lever", board=f"down{i}", ok=False, http_status=503) for i in range(failed)]
+    acme = BoardOutcome(source="greenhouse", board="acme", ok=True)
+    sync_postings(store.engine, postings_frame([]), seen_on=TODAY, outcomes=[acme, *outcomes])
 
 
 def test_store_checks_pass_on_a_clean_fresh_store(store):

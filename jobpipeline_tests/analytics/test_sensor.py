@@ -15,7 +15,7 @@ from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.analytics.sensors import build_analytics_size_sensor
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics.facts import StoreFacts, read_store_facts
-from jobpipeline.lib.postings import Posting, postings_frame
+from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.sync import sync_postings
 
 # The known store holds 6 jobs, 2 of them closed, and 8 enrichment rows: 16 rows of growth from nothing.
@@ -30,7 +30,7 @@ def tick(sensor: dg.SensorDefinition, store, cursor: str | None = None, instance
 
 def add_jobs(store, n: int, day: date = date(2026, 1, 13)) -> None:
     postings = [Posting("ashby", "initech", f"i{i}", "Initech", f"Engineer {i}") for i in range(n)]
-    sync_postings(store.engine, postings_frame(postings), seen_on=day, scraped_boards=[("ashby", "initech")])
+    sync_postings(store.engine, postings_frame(postings), seen_on=day, outcomes=[BoardOutcome(source="ashby", board="initech", ok=True)])
 
 
 def test_below_the_threshold_the_tick_skips_and_says_how_far_below(store):
@@ -85,7 +85,7 @@ def test_closing_jobs_counts_as_growth(store):
     sensor = build_analytics_size_sensor(min_rows=2, min_bytes=0)
     cursor = tick(sensor, store).cursor
     # acme scraped ok without A1 and A4: both close
-    sync_postings(store.engine, postings_frame([]), seen_on=date(2026, 1, 13), scraped_boards=[("greenhouse", "acme")])
+    sync_postings(store.engine, postings_frame([]), seen_on=date(2026, 1, 13), outcomes=[BoardOutcome(source="greenhouse", board="acme", ok=True)])
     result = tick(sensor, store, cursor=cursor)
     assert result.run_requests and result.run_requests[0].tags["jobpipeline/growth_rows"] == "2"
 

@@ -116,8 +116,7 @@ def test_a_body_of_the_wrong_shape_fails_the_board_and_closes_none_of_its_jobs(t
             engine,
             postings_frame(result.postings),
             seen_on=day,
-            scraped_boards=[(result.source, result.board)] if result.ok else [],
-            board_outcomes=[result.summary()],
+            outcomes=[result.outcome()],
         )
     with engine.connect() as conn:
         closed = conn.exec_driver_sql("SELECT count(*) FROM job WHERE closed_at IS NOT NULL").scalar()

@@ -101,7 +101,7 @@ def test_results_come_back_in_board_order_with_sizes_and_durations(clean_replay:
     results = scrape(boards, clean_replay.base_urls)
     assert [(r.source, r.board) for r in results] == [(b.ats, b.token) for b in boards]
     for r in results:
-        assert r.bytes == sum(len(b) for b in r.raw_bodies) > 0
+        assert r.n_bytes == sum(len(b) for b in r.raw_bodies) > 0
         assert r.duration_s > 0
         assert r.summary()["n_postings"] == r.n_postings == len(r.postings)
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from jobpipeline.lib.postings import Posting, postings_frame
+from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import Job, create_schema, get_engine, job_full, refresh_search_index, search_jobs
 from jobpipeline.lib.sync import sync_postings
 
@@ -26,8 +26,13 @@ def posting(job_id: str, title: str = "Backend Engineer", description: str = "Bu
 
 def sync(engine, postings: list[Posting], day: date, boards=(BOARD,), skipped: tuple[str, ...] = ()):
     """``skipped``: ids the board listed on ``day`` but that could not be read."""
-    return sync_postings(engine, postings_frame(postings), seen_on=day, scraped_boards=list(boards),
-                         skipped_ids=[(*BOARD, job_id) for job_id in skipped])
+    outcomes = [BoardOutcome(source=source, board=board, ok=True, skipped_ids=list(skipped) if (source, board) == BOARD else [])
+                for source, board in boards]
+    return sync_postings(engine, postings_frame(postings), seen_on=day, outcomes=outcomes)
+
+
+def ok_outcomes(*boards: tuple[str, str]) -> list[BoardOutcome]:
+    return [BoardOutcome(source=source, board=board, ok=True) for source, board in boards]
 
 
 def jobs_by_id(engine) -> dict[str, dict]:
@@ -107,7 +112,7 @@ def test_same_job_under_several_locations_and_sources_is_one_job(engine):
     berlin, paris = posting("1", location="Berlin"), posting("2", location="Paris")
     lever = posting("abc", location="Remote", source="lever", board="acme")
     result = sync_postings(engine, postings_frame([berlin, paris, lever]), seen_on=D1,
-                           scraped_boards=[BOARD, ("lever", "acme")])
+                           outcomes=ok_outcomes(BOARD, ("lever", "acme")))
     assert (result.postings, result.jobs, result.new) == (3, 1, 1)
     (row,) = jobs_by_id(engine).values()
     assert row["locations"] == ["Berlin", "Paris", "Remote"]
@@ -232,5 +237,5 @@ def test_sync_of_a_malformed_frame_names_the_problem_and_writes_nothing(engine):
     sync(engine, [posting("1")], D1)
     bad = pl.DataFrame({"source": ["greenhouse"], "board": ["acme"]})
     with pytest.raises(pl.exceptions.ColumnNotFoundError, match="source_job_id"):
-        sync_postings(engine, bad, seen_on=D2, scraped_boards=[BOARD])
+        sync_postings(engine, bad, seen_on=D2, outcomes=ok_outcomes(BOARD))
     assert jobs_by_id(engine)["1"]["last_seen"] == D1

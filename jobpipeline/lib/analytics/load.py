@@ -8,7 +8,6 @@ with SELECT.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +15,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from jobpipeline.lib.analytics.sqlite_reader import read_queries, untyped_nulls_as_text
+from jobpipeline.lib.postings import BoardOutcome
+from jobpipeline.lib.store import Enrichment
 
 # What the analytics and the snapshot need; user fields (favorite, notes, status) and descriptions
 # stay in the store, where they are edited.
@@ -24,19 +25,15 @@ JOB_COLUMNS: tuple[str, ...] = (
     "department", "employment_type", "posted_at", "salary_min", "salary_max", "salary_currency", "salary_period",
     "apply_url", "first_seen", "last_seen", "closed_at",
 )
-BOARD_SCRAPE_COLUMNS: tuple[str, ...] = (
-    "source", "board", "scraped_on", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s",
-)
+BOARD_SCRAPE_COLUMNS: tuple[str, ...] = ("source", "board", "scraped_on", *BoardOutcome.stored_columns())
 # The enrichment cache's fields the analytics use; a missing one reads as NULL.
 ENRICHMENT_COLUMNS: tuple[str, ...] = (
     "content_hash", "model", "prompt_version", "skills", "seniority", "employment_type", "remote",
     "remote_regions", "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min",
     "visa_sponsorship", "salary_source",
 )
-# Which of these the cache has decides "latest" among several ok rows of one content hash.
-ENRICHMENT_TIME_COLUMNS: tuple[str, ...] = ("updated_at", "extracted_at", "created_at", "cached_at")
-ENRICHMENT_MODULE = "jobpipeline.lib.extract.cache"
-_ENRICHMENT_KEY = {"content_hash", "model", "prompt_version"}
+ENRICHMENT = Enrichment.__table__
+ENRICHED_AT = Enrichment.__table__.c.created_at.name  # decides "latest" among several ok rows of one content hash
 ADBC_MIN_ROWS = 50_000  # from this many rows in a table, a SQLite store is read with ADBC
 
 
@@ -83,37 +80,20 @@ def sqlite_path(engine: sa.Engine) -> Path | None:
 
 
 def enrichment_table(engine: sa.Engine) -> tuple[str, list[str]] | None:
-    """(table name, columns) of the enrichment cache, or None while the store has none.
+    """(table name, columns it has) of the enrichment cache, or None while the store has none.
 
-    Found by its key columns rather than by name, so the analytics follow the cache module.
-    """
-    preferred: list[str] = []
-    try:
-        module = importlib.import_module(ENRICHMENT_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != ENRICHMENT_MODULE:
-            raise
-    else:
-        for value in vars(module).values():
-            table = getattr(value, "__table__", None)
-            if isinstance(table, sa.Table) and _ENRICHMENT_KEY <= set(table.c.keys()):
-                preferred.append(table.name)
+    The columns are the database's: a store created before a column was added lacks it, and the
+    analytics read it as NULL."""
     inspector = sa.inspect(engine)
-    names = inspector.get_table_names()
-    for name in [*preferred, *sorted(names)]:
-        if name not in names:
-            continue
-        columns = [c["name"] for c in inspector.get_columns(name)]
-        if _ENRICHMENT_KEY | {"status", "skills"} <= set(columns):
-            return name, columns
-    return None
+    if not inspector.has_table(ENRICHMENT.name):
+        return None
+    return ENRICHMENT.name, [c["name"] for c in inspector.get_columns(ENRICHMENT.name)]
 
 
 def _enrichment_sql(table: str, columns: list[str]) -> str:
     present = set(columns)
     select = [c if c in present else f"NULL AS {c}" for c in ENRICHMENT_COLUMNS]
-    when = next((c for c in ENRICHMENT_TIME_COLUMNS if c in present), None)
-    select.append(f"CAST({when} AS TEXT) AS enriched_at" if when else "NULL AS enriched_at")
+    select.append(f"CAST({ENRICHED_AT} AS TEXT) AS enriched_at" if ENRICHED_AT in present else "NULL AS enriched_at")
     # Only ok rows: a failed extraction says nothing about the job.
     return f"SELECT {', '.join(select)} FROM {table} WHERE status = 'ok'"
 

@@ -5,7 +5,8 @@ version is a different key and re-enriches. An answer that failed validation twi
 (status ``failed`` with the reason), so a bad posting is not retried on every run;
 ``retry_failed=True`` takes them back. A transient failure of the service (server down, 429, 5xx,
 401/403) never becomes a row: the job stays pending and the next run sends it again.
-Reads and writes are bulk statements (chunked ``IN`` lists, one ``executemany`` upsert).
+Reads and writes are bulk statements (chunked ``IN`` lists, one ``executemany`` upsert). The table
+itself (``Enrichment``) is the store's, in ``store.py``, like every table.
 """
 
 from __future__ import annotations
@@ -14,49 +15,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
 
 from jobpipeline.lib.extract.schema import FIELD_NAMES, JobFields
+from jobpipeline.lib.store import Enrichment, writer
 from jobpipeline.lib.store import upsert as upsert_rows
-from jobpipeline.lib.store import writer
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 _CHUNK = 500
-
-
-class Enrichment(SQLModel, table=True):
-    """Fields extracted from one posting content by one model with one prompt version."""
-
-    __tablename__ = "enrichment"
-
-    content_hash: str = Field(primary_key=True)
-    model: str = Field(primary_key=True)  # "rules" for the deterministic extractor
-    prompt_version: str = Field(primary_key=True)
-    status: str = Field(index=True)  # ok | failed
-    error: str | None = None
-    attempts: int = 1
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    backend: str = ""
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
-    # The extracted fields, as real columns so analytics can query them.
-    seniority: str | None = Field(default=None, index=True)
-    employment_type: str | None = None
-    remote: str | None = Field(default=None, index=True)
-    remote_regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
-    salary_min: float | None = None
-    salary_max: float | None = None
-    salary_currency: str | None = None
-    salary_period: str | None = None
-    years_experience_min: int | None = None
-    visa_sponsorship: bool | None = None
-    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
-    summary: str | None = None
-    # Where each salary/remote value came from: "api" (the board said so) or "extracted".
-    salary_source: str | None = None
-    remote_source: str | None = None
 
 
 def cached_hashes(

@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from jobpipeline.lib.hn import ALGOLIA_BASE, FIREBASE_BASE, MonthResult, fetch_month
 from jobpipeline.lib.http import HttpSession, HttpSettings, make_client
 from jobpipeline.lib.rawstore import RawPartition
-from jobpipeline.lib.sync import SyncResult, sync_postings
+from jobpipeline.lib.postings import BoardOutcome
+from jobpipeline.lib.sync import SyncResult, close_ended_board, sync_postings
 
 SOURCE = "hn"
 HN_CONCURRENCY = 16  # Firebase items in flight per month (both APIs are one host each)
-_SCRAPE_COLUMNS = ("board", "ok", "http_status", "error", "n_postings", "n_bytes", "duration_s")
 
 
 # --- month arithmetic --------------------------------------------------------------------------
@@ -91,14 +91,10 @@ async def fetch_hn_month(month: str, base_urls: dict[str, str], http: HttpSettin
 
 def outcome_row(result: MonthResult, fetched_on: date, n_bytes: int, duration_s: float) -> dict:
     """``outcomes.json`` of a month: the spine's per-board columns (board = month) plus the thread."""
+    spine = BoardOutcome(source=SOURCE, board=result.month, ok=True, http_status=200, n_postings=len(result.postings),
+                         n_bytes=n_bytes, duration_s=duration_s)
     return {
-        "board": result.month,
-        "ok": True,
-        "http_status": 200,
-        "error": None,
-        "n_postings": len(result.postings),
-        "n_bytes": n_bytes,
-        "duration_s": round(duration_s, 3),
+        **spine.as_json(),
         "story_id": result.story_id,
         "title": result.thread.title,
         "author": result.thread.author,
@@ -129,13 +125,9 @@ def sync_hn_month(engine: sa.Engine, partition: RawPartition) -> MonthSync:
     thread_day = datetime.fromisoformat(outcome["thread_created_at"]).date()
     seen_on = snapshot_day(month, thread_day, fetched_on)
     postings = partition.read_postings()
-    scrape_row = {"source": SOURCE, **{c: outcome.get(c) for c in _SCRAPE_COLUMNS}}
-    result = sync_postings(engine, postings, seen_on=seen_on, scraped_boards=[(SOURCE, month)], board_outcomes=[scrape_row])
+    result = sync_postings(engine, postings, seen_on=seen_on, outcomes=[BoardOutcome.from_json(outcome, source=SOURCE)])
     closed_on = None
     if is_final(month, fetched_on):
         closed_on = next_month_first_day(month)
-        # The thread scraped empty the day after its month: every posting of it closes then.
-        over = {"source": SOURCE, "board": month, "ok": True, "http_status": None, "error": None, "n_postings": 0}
-        ended = sync_postings(engine, postings.clear(), seen_on=closed_on, scraped_boards=[(SOURCE, month)], board_outcomes=[over])
-        result.add(ended)  # its counts are only closings (and reopenings)
+        result.add(close_ended_board(engine, SOURCE, month, closed_on))  # the thread is over: its postings close
     return MonthSync(month=month, seen_on=seen_on, closed_on=closed_on, result=result)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobpipeline.lib.boards import Board
+from jobpipeline.lib.postings import Board
 
 DETAILS_SUFFIX = ".details"  # <token>.details/<key>.json: one posting's recorded detail body per file
 

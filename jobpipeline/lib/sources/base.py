@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from jobpipeline.lib.text import clean_line, clean_or_none, clean_text
 
+from jobpipeline.lib.postings import Board, Posting
+
 if TYPE_CHECKING:
-    from jobpipeline.lib.boards import Board
     from jobpipeline.lib.http import Fetcher
-    from jobpipeline.lib.postings import Posting
 
 
 class SourceAdapter(Protocol):

@@ -37,10 +37,10 @@ from jobpipeline.lib.http import HttpStatusError
 from jobpipeline.lib.sources.base import MAX_REASONS, PostingError, SourceFormatError, sanitize_posting
 from jobpipeline.lib.text import clean_line
 
+from jobpipeline.lib.postings import Board, Posting
+
 if TYPE_CHECKING:
-    from jobpipeline.lib.boards import Board
     from jobpipeline.lib.http import Fetcher
-    from jobpipeline.lib.postings import Posting
 
 DETAIL_CONCURRENCY = 4  # per board; many boards run at once, and the session bounds each host too
 

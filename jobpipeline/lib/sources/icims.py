@@ -11,7 +11,7 @@ are each company's own), so those are left to extraction.
 
 from __future__ import annotations
 
-from jobpipeline.lib.boards import Board
+from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
 from jobpipeline.lib.sources.base import (

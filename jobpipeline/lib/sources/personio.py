@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from jobpipeline.lib.boards import Board
+from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
 from jobpipeline.lib.sources.base import SourceFormatError, posting_id, text_field, text_or_none, unique, utc

@@ -7,7 +7,7 @@ all kept as given. Timestamps read ``2026-09-18 13:27:28 UTC``.
 
 from __future__ import annotations
 
-from jobpipeline.lib.boards import Board
+from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
 from jobpipeline.lib.sources.base import PostingError, listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc

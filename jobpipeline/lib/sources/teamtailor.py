@@ -8,7 +8,7 @@ an id (the recorded feed has one) is skipped and counted; the rest of the board 
 
 from __future__ import annotations
 
-from jobpipeline.lib.boards import Board
+from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Posting
 from jobpipeline.lib.sources.base import listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc

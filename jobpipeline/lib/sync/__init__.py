@@ -1,0 +1,125 @@
+"""Sync one partition's postings into the store: new, changed, unchanged and vanished jobs.
+
+Everything a sync writes is a function of the set of partitions synced so far, not of their order,
+so a backfill of last month after today's run leaves the same store as a date-ordered run:
+
+- ``first_seen`` / ``last_seen`` are the min / max partition dates a job (or posting) was seen on.
+- A job's content comes from its canonical posting, the smallest (source, board, source_job_id)
+  among all its postings, as seen on that posting's latest partition; ``updated_at`` is the
+  earliest date its current hash was seen.
+- A posting's ``closed_at`` is the first *successful* scrape of its board after its ``last_seen``
+  (recorded in ``board_scrape``); a job is closed when all its postings are, and reopens if seen again.
+  A posting a successful scrape listed but could not read (its id in ``board_scrape_skipped``)
+  counts as seen that day for closing only: ``closed_at`` follows the later of ``last_seen`` and its
+  latest skipped day, while ``last_seen`` and the content stay as last read (a skip is no sighting
+  of content). Skips are kept per (board, day) even for postings not stored yet, so a backfill that
+  stores the posting later closes it as a date-ordered run would.
+- Jobs carrying user data (favorite, notes, status) keep their content: a sync moves only their
+  timestamps, and records the newer hash in ``job_hash_history``.
+- A posting stays with its job once seen there, and postings seen as one job in any partition stay
+  one job: when a partition's group spans postings of several jobs (one posting was rewritten apart
+  from the others and synced first), those jobs merge: into the one with user data if any, else
+  the one whose canonical posting is smallest. Jobs with user data are never dropped or rewritten,
+  so two of them stay apart.
+
+How it is built: ``plan.py`` decides, in polars, what a partition changes (a ``SyncPlan`` of frames:
+new jobs, rewrites, restamps, posting changes, merges, closings), reading the store only through
+``StoreState`` for the keys it needs; ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite
+fast paths both use (literal selects, driver executemany, JSON rendering) and why. One transaction
+per sync (``BEGIN IMMEDIATE`` on SQLite), taken before the first read, so the plan's view of the
+store and its new job ids hold until it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timezone
+
+import polars as pl
+import sqlalchemy as sa
+
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
+from jobpipeline.lib.store import writer
+from jobpipeline.lib.sync.apply import apply_plan, record_scrapes
+from jobpipeline.lib.sync.plan import SyncPlan, plan_sync
+from jobpipeline.lib.sync.state import DatabaseState, FrameState
+
+
+@dataclass
+class SyncResult:
+    postings: int = 0  # postings in the partition
+    jobs: int = 0  # distinct jobs after dedup
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    frozen: int = 0  # changed upstream but kept as the user saw it
+    closed: int = 0
+    reopened: int = 0
+    merged: int = 0  # jobs folded into another job they turned out to be
+    unmerged: int = 0  # jobs left apart although one group spans them: two of them carry user data
+    touched_ids: list[int] = field(default_factory=list, repr=False)  # jobs inserted or rewritten
+
+    @classmethod
+    def of(cls, plan: SyncPlan) -> SyncResult:
+        """What ``plan`` does, counted."""
+        changed = plan.rewrites.filter(pl.col("content_changed")).height
+        return cls(
+            postings=plan.postings, jobs=plan.jobs, new=plan.new_jobs.height, changed=changed,
+            unchanged=plan.existing_jobs - changed - len(plan.frozen_ids), frozen=len(plan.frozen_ids),
+            closed=plan.job_closings.filter(pl.col("was_closed_at").is_null()).height,
+            reopened=plan.job_closings.filter(pl.col("closed_at").is_null()).height,
+            merged=plan.merged_into.height, unmerged=plan.unmerged, touched_ids=list(plan.touched_ids),
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "touched_ids"}
+
+    def add(self, other: SyncResult) -> None:
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
+        self.touched_ids.extend(other.touched_ids)
+
+
+def sync_postings(
+    engine: sa.Engine,
+    postings: pl.DataFrame,
+    *,
+    seen_on: date,
+    outcomes: Sequence[BoardOutcome],
+    now: datetime | None = None,
+) -> SyncResult:
+    """Sync ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` into the store.
+
+    ``outcomes`` are the partition's boards, each recorded in ``board_scrape``. The successful ones
+    (``ok``) count as scraped: their postings missing from ``postings`` count as vanished, and their
+    ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
+    content stays as last read). Failed boards close nothing.
+    """
+    synced_at = now or datetime.now(timezone.utc)
+    with writer(engine).begin() as conn:
+        plan = plan_sync(postings, DatabaseState(conn), seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
+        apply_plan(conn, plan)
+    return SyncResult.of(plan)
+
+
+def record_board_outcomes(engine: sa.Engine, seen_on: date, outcomes: Sequence[BoardOutcome]) -> int:
+    """Record board outcomes in ``board_scrape`` without syncing postings: how a partition whose
+    every board failed (it syncs nothing) still shows its outage to ``scrape_health`` and the checks.
+    Failed boards close nothing; a later successful scrape of the day overwrites these rows."""
+    with writer(engine).begin() as conn:
+        record_scrapes(conn, seen_on, outcomes)
+    return len(outcomes)
+
+
+def close_ended_board(engine: sa.Engine, source: str, board: str, closed_on: date, now: datetime | None = None) -> SyncResult:
+    """Record that ``board`` is over as of ``closed_on``: a successful scrape that day that listed
+    nothing, so every posting of it closes then (unless another board keeps its job open).
+
+    A finished HN month is such a board: its thread counts as scraped empty on the 1st of the next
+    month. The result counts only closings (and reopenings)."""
+    ended = BoardOutcome(source=source, board=board, ok=True)
+    return sync_postings(engine, pl.DataFrame(schema=POSTING_SCHEMA), seen_on=closed_on, outcomes=[ended], now=now)
+
+
+__all__ = ["FrameState", "SyncPlan", "SyncResult", "close_ended_board", "plan_sync", "record_board_outcomes", "sync_postings"]

@@ -1,0 +1,63 @@
+"""Write a ``SyncPlan`` into the store, inside the caller's transaction: every statement is a bulk
+insert or update of a plan frame (``fast_sql``), in the order foreign keys need (merged jobs'
+postings move before their rows go; new jobs exist before their postings)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+import sqlalchemy as sa
+
+from jobpipeline.lib.postings import BoardOutcome
+from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
+from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, upsert_history
+from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
+from jobpipeline.lib.sync.state import by_source
+
+JOB = Job.__table__
+TEXT = JobText.__table__
+POSTING = JobPosting.__table__
+HISTORY = JobHashHistory.__table__
+SCRAPE = BoardScrape.__table__
+SKIPPED = BoardScrapeSkipped.__table__
+
+
+def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
+    """Write everything ``plan`` changes; the caller's transaction makes it all or nothing."""
+    record_scrapes(conn, plan.seen_on, plan.outcomes, plan.skipped)
+    synced_at = pl.lit(plan.synced_at).dt.replace_time_zone("UTC").alias("synced_at")
+
+    if not plan.merged_into.is_empty():
+        bulk_update(conn, JOB, plan.merge_spans, ["id"])
+        conn.execute(POSTING.update().where(POSTING.c.job_id == sa.bindparam("loser")).values(job_id=sa.bindparam("survivor")),
+                     [{"loser": loser, "survivor": survivor} for loser, survivor in plan.merged_into.iter_rows()])
+        for chunk in chunks(sorted(plan.merged_into["job_id"].to_list())):
+            for table, column in ((HISTORY, HISTORY.c.job_id), (TEXT, TEXT.c.job_id), (JOB, JOB.c.id)):
+                conn.execute(table.delete().where(column.in_(chunk)))
+
+    bulk_insert(conn, JOB, plan.new_jobs)
+    bulk_insert(conn, TEXT, plan.new_texts)
+    upsert_history(conn, plan.hash_history)
+    bulk_update(conn, JOB, plan.rewrites.drop("content_changed").with_columns(synced_at), ["id"])
+    bulk_update(conn, TEXT, plan.rewritten_texts, ["job_id"])
+    bulk_update(conn, JOB, plan.restamps.with_columns(synced_at), ["id"])
+
+    bulk_insert(conn, POSTING, plan.new_postings)
+    bulk_update(conn, POSTING, plan.seen_postings, ALIAS)
+    bulk_update(conn, POSTING, plan.posting_closings, ALIAS)
+    bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
+    mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
+
+
+def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame | None = None) -> None:
+    """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards."""
+    rows = {(o.source, o.board): {**o.stored_row(), "scraped_on": seen_on} for o in outcomes}
+    if rows:
+        upsert(conn, SCRAPE, list(rows.values()), ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()})
+    for source, boards in by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
+        for chunk in chunks(boards):
+            conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))
+    if skipped is not None and not skipped.is_empty():
+        bulk_insert(conn, SKIPPED, skipped.with_columns(scraped_on=pl.lit(seen_on)))

@@ -1,0 +1,392 @@
+"""What a sync of one partition changes, decided in polars without writing: ``plan_sync`` → ``SyncPlan``.
+
+The plan reads the store only through ``StoreState`` (the current rows of just the keys it asks for),
+so it runs the same against the database (``state.DatabaseState``, inside the write transaction)
+and against plain frames (``FrameState``, for tests and for a sync planned in slices). Nothing is
+written until ``apply.apply_plan``; so every step below sees the store as it was before the sync,
+with the earlier steps' planned changes laid over it in memory. The contract it implements is at
+the top of ``jobpipeline.lib.sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+import polars as pl
+
+from jobpipeline.lib.normalize import deduplicate
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
+
+ALIAS = ["source", "board", "source_job_id"]  # a posting's key
+JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id", "description")]
+STAMPS = ["first_seen", "last_seen", "content_seen", "updated_at"]
+# A job row carrying user data: never rewritten or dropped by a sync.
+HAS_USER_DATA = pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null()
+
+ALIAS_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64,
+                "content_hash": pl.String, "first_seen": pl.Date, "last_seen": pl.Date, "closed_at": pl.Date}
+JOB_SCHEMA = {"job_id": pl.Int64, "content_hash": pl.String, **{c: pl.String for c in ALIAS},
+              "first_seen": pl.Date, "last_seen": pl.Date, "content_seen": pl.Date, "updated_at": pl.Date,
+              "closed_at": pl.Date, "favorite": pl.Boolean, "notes": pl.String, "status": pl.String}
+DEDUP_KEY_SCHEMA = {"dedup_key": pl.String, "job_id": pl.Int64}
+HISTORY_SCHEMA = {"job_id": pl.Int64, "content_hash": pl.String, "first_seen": pl.Date}
+SKIP_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "skipped_on": pl.Date}
+SCRAPE_DAY_SCHEMA = {"source": pl.String, "board": pl.String, "scraped_on": pl.Date}
+POSTING_JOB_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64, "closed_at": pl.Date}
+MOVE_SCHEMA = {"job_id": pl.Int64, "survivor_id": pl.Int64}
+SPAN_SCHEMA = {"id": pl.Int64, "first_seen": pl.Date, "last_seen": pl.Date}
+
+Scope = list[tuple[str, str]]  # (source, board) pairs, sorted
+
+
+def scope_frame(scope: Scope) -> pl.DataFrame:
+    return pl.DataFrame(scope, schema={"source": pl.String, "board": pl.String}, orient="row")
+
+
+class StoreState(Protocol):
+    """The store as it is before the sync, read for the keys the plan asks about (frames with the
+    ``*_SCHEMA`` columns above)."""
+
+    def postings_of_boards(self, scope: Scope) -> pl.DataFrame:  # ALIAS_SCHEMA
+        ...
+
+    def jobs(self, job_ids: list[int]) -> pl.DataFrame:  # JOB_SCHEMA
+        ...
+
+    def jobs_by_dedup_key(self, dedup_keys: list[str]) -> pl.DataFrame:  # DEDUP_KEY_SCHEMA, every job of each key
+        ...
+
+    def hash_history(self, job_ids: list[int]) -> pl.DataFrame:  # HISTORY_SCHEMA
+        ...
+
+    def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
+        """SKIP_SCHEMA: each posting's latest skipped day, leaving out ``except_on``'s skips of
+        ``except_boards`` (the sync replaces those)."""
+        ...
+
+    def successful_scrape_days(self, scope: Scope, after: date) -> pl.DataFrame:  # SCRAPE_DAY_SCHEMA
+        ...
+
+    def postings_of_jobs(self, job_ids: list[int]) -> pl.DataFrame:  # POSTING_JOB_SCHEMA
+        ...
+
+    def new_job_ids(self, count: int) -> list[int]:
+        """``count`` fresh job ids (allocated under the write lock for the database)."""
+        ...
+
+
+@dataclass
+class SyncPlan:
+    """Every change one sync makes, as frames named for what they are; ``apply_plan`` writes them."""
+
+    seen_on: date
+    synced_at: datetime
+    postings: int  # postings in the partition
+    jobs: int  # distinct jobs in it after dedup
+    outcomes: list[BoardOutcome]  # board_scrape rows of the day (a re-scrape of the day replaces its skips)
+    skipped: pl.DataFrame  # (source, board, source_job_id): listed but unreadable on seen_on
+    # Merges: jobs folded into a survivor (postings move, the rest of the job goes), and the
+    # survivors' widened first/last seen. ``unmerged``: jobs left apart (two carry user data).
+    merged_into: pl.DataFrame  # MOVE_SCHEMA
+    merge_spans: pl.DataFrame  # SPAN_SCHEMA
+    unmerged: int
+    new_jobs: pl.DataFrame  # job rows to insert, ids included
+    new_texts: pl.DataFrame  # (job_id, description)
+    hash_history: pl.DataFrame  # HISTORY_SCHEMA rows to upsert (the earlier date of a recorded hash wins)
+    rewrites: pl.DataFrame  # job rows whose content is rewritten (id, content, stamps); ``content_changed`` says why
+    rewritten_texts: pl.DataFrame  # (job_id, description)
+    restamps: pl.DataFrame  # (id, first_seen, last_seen, content_seen, updated_at) of jobs whose content stays
+    existing_jobs: int  # jobs of the partition that were already stored
+    frozen_ids: list[int]  # changed upstream but kept as the user saw it
+    new_postings: pl.DataFrame  # (source, board, source_job_id, job_id, content_hash, first_seen, last_seen)
+    seen_postings: pl.DataFrame  # known postings whose first/last seen (and hash, if latest) move
+    posting_closings: pl.DataFrame  # (source, board, source_job_id, closed_at): every posting whose closed_at changes
+    job_closings: pl.DataFrame  # (id, closed_at, was_closed_at): every job whose closed_at changes
+    touched_ids: list[int] = field(default_factory=list)  # jobs whose search entry must be refreshed
+
+
+def plan_sync(
+    postings: pl.DataFrame, state: StoreState, *, seen_on: date, outcomes: Sequence[BoardOutcome], synced_at: datetime,
+) -> SyncPlan:
+    """The changes that syncing ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` makes to
+    the store that ``state`` reads. ``outcomes``: the partition's boards (see ``sync_postings``)."""
+    scraped = sorted({(o.source, o.board) for o in outcomes if o.ok})
+    recorded = sorted({(o.source, o.board) for o in outcomes})
+    skipped = pl.DataFrame(
+        sorted({(o.source, o.board, posting_id) for o in outcomes if o.ok for posting_id in o.skipped_ids}),
+        schema={c: pl.String for c in ALIAS}, orient="row",
+    )
+    groups = deduplicate(postings)
+    scope = sorted(set(scraped) | set(postings.select("source", "board").unique().iter_rows()))
+
+    known = state.postings_of_boards(scope)
+    links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
+        groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
+        .join(known.select(*ALIAS, "job_id"), on=ALIAS, how="inner")
+        .select("dedup_key", "job_id").unique()
+    )
+    merged_into, merge_spans, unmerged = plan_merges(links, state)
+    known, links = survivors_of(known, merged_into), survivors_of(links, merged_into).unique()
+    groups = assign_jobs(groups, links, merged_into, state)
+    unassigned = groups.filter(pl.col("job_id").is_null())
+    new_ids = pl.DataFrame({"dedup_key": unassigned["dedup_key"], "job_id": state.new_job_ids(unassigned.height)},
+                           schema=DEDUP_KEY_SCHEMA)
+    new = unassigned.drop("job_id").join(new_ids, on="dedup_key", maintain_order="left")
+    groups = groups.update(new_ids, on="dedup_key")
+    existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
+
+    new_jobs = new.select("job_id", "dedup_key", "content_hash", *ALIAS, *JOB_CONTENT).rename({"job_id": "id"}).with_columns(
+        first_seen=pl.lit(seen_on), last_seen=pl.lit(seen_on), content_seen=pl.lit(seen_on),
+        updated_at=pl.lit(seen_on), synced_at=pl.lit(synced_at).dt.replace_time_zone("UTC"), favorite=pl.lit(False),
+    )
+    updates = plan_existing_jobs(existing, merge_spans, state, seen_on)
+    new_postings, seen_postings, aliases = plan_postings(groups, known, seen_on)
+    posting_closings, job_closings = plan_closings(
+        aliases, scope, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped,
+        new_postings=new_postings, merged_into=merged_into, new_job_ids=new_ids["job_id"].to_list(),
+    )
+    survivors, losers = sorted(set(merged_into["survivor_id"].to_list())), sorted(merged_into["job_id"].to_list())
+    return SyncPlan(
+        seen_on=seen_on, synced_at=synced_at, postings=postings.height, jobs=groups.height,
+        outcomes=list(outcomes), skipped=skipped,
+        merged_into=merged_into, merge_spans=merge_spans, unmerged=unmerged,
+        new_jobs=new_jobs, new_texts=new.select("job_id", pl.col("description").fill_null("")),
+        hash_history=pl.concat([new.select("job_id", "content_hash", first_seen=pl.lit(seen_on)), updates.hash_history]),
+        rewrites=updates.rewrites, rewritten_texts=updates.rewritten_texts, restamps=updates.restamps,
+        existing_jobs=updates.existing_jobs, frozen_ids=updates.frozen_ids,
+        new_postings=new_postings, seen_postings=seen_postings,
+        posting_closings=posting_closings, job_closings=job_closings,
+        touched_ids=survivors + losers + new_ids["job_id"].to_list() + updates.rewrites["id"].to_list(),
+    )
+
+
+def plan_merges(links: pl.DataFrame, state: StoreState) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Make one job of the jobs whose postings meet in one group (``links``): returns which job
+    goes into which survivor, the survivors' widened first/last seen, and how many jobs stay apart.
+
+    Jobs linked through groups (transitively) form one component. Its survivor is the job with user
+    data if one has it (that row is only ever given timestamps), else the job whose canonical
+    posting is smallest, which holds the content the merged job has anyway. The others' postings
+    move to it, its first/last seen widen, and their rows, texts and hash histories go. A component
+    with user data on two jobs is left as it is: neither row may be rewritten or dropped.
+    """
+    nothing = pl.DataFrame(schema=MOVE_SCHEMA), pl.DataFrame(schema=SPAN_SCHEMA), 0
+    spanning = links.filter(pl.col("job_id").n_unique().over("dedup_key") > 1)
+    if spanning.is_empty():
+        return nothing
+    parent: dict[int, int] = {}
+
+    def root(job_id: int) -> int:
+        while parent.setdefault(job_id, job_id) != job_id:
+            job_id = parent[job_id]
+        return job_id
+
+    for ids in spanning.group_by("dedup_key").agg("job_id")["job_id"].to_list():
+        for other in ids[1:]:
+            parent[root(other)] = root(ids[0])
+    jobs = state.jobs(sorted(parent)).with_columns(
+        component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64),
+        has_user_data=HAS_USER_DATA,
+    ).sort(pl.col("has_user_data").not_(), *ALIAS, "job_id")  # the survivor first
+    moves: list[tuple[int, int]] = []
+    spans: list[tuple] = []
+    unmerged = 0
+    for component in jobs.partition_by("component", maintain_order=True):
+        if component["has_user_data"].sum() > 1:
+            unmerged += component.height
+            continue
+        survivor = component["job_id"][0]
+        moves.extend((loser, survivor) for loser in component["job_id"][1:])
+        spans.append((survivor, component["first_seen"].min(), component["last_seen"].max()))
+    if not moves:
+        return nothing[0], nothing[1], unmerged
+    return (pl.DataFrame(sorted(moves), schema=MOVE_SCHEMA, orient="row"),
+            pl.DataFrame(spans, schema=SPAN_SCHEMA, orient="row"), unmerged)
+
+
+def survivors_of(frame: pl.DataFrame, merged_into: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each merged job id replaced by its survivor's."""
+    if merged_into.is_empty():
+        return frame
+    return frame.join(merged_into, on="job_id", how="left", maintain_order="left").with_columns(
+        job_id=pl.coalesce("survivor_id", "job_id")
+    ).drop("survivor_id")
+
+
+def assign_jobs(groups: pl.DataFrame, links: pl.DataFrame, merged_into: pl.DataFrame, state: StoreState) -> pl.DataFrame:
+    """Give each group its job id: via a known posting first, else the first job with the same dedup key."""
+    groups = groups.join(links.group_by("dedup_key").agg(pl.col("job_id").min()), on="dedup_key", how="left", maintain_order="left")
+    unlinked = groups.filter(pl.col("job_id").is_null())["dedup_key"].to_list()
+    if not unlinked:
+        return groups
+    same_key = (
+        state.jobs_by_dedup_key(unlinked)
+        .filter(~pl.col("job_id").is_in(merged_into["job_id"].implode()))  # merged away in this sync
+        .group_by("dedup_key").agg(pl.col("job_id").min())
+    )
+    return groups.update(same_key, on="dedup_key") if not same_key.is_empty() else groups
+
+
+@dataclass
+class ExistingJobUpdates:
+    existing_jobs: int
+    frozen_ids: list[int]
+    hash_history: pl.DataFrame
+    rewrites: pl.DataFrame
+    rewritten_texts: pl.DataFrame
+    restamps: pl.DataFrame
+
+
+def plan_existing_jobs(groups: pl.DataFrame, merge_spans: pl.DataFrame, state: StoreState, seen_on: date) -> ExistingJobUpdates:
+    """Content rewrites, hash history and moved timestamps of the jobs the partition already knew."""
+    # Two groups can meet in one job (e.g. its description changed on one source only): the
+    # canonical one, first in (source, board, source_job_id) order, speaks for the job.
+    groups = groups.sort(*ALIAS).unique("job_id", keep="first", maintain_order=True)
+    stored = state.jobs(groups["job_id"].to_list()).drop("closed_at")
+    if not merge_spans.is_empty():  # survivors of this sync's merges have their widened span
+        stored = stored.update(merge_spans.rename({"id": "job_id"}), on="job_id")
+    stored = stored.rename({"content_hash": "stored_hash", **{c: f"stored_{c}" for c in ALIAS}})
+    jobs = groups.join(stored, on="job_id", how="inner")
+    alias = pl.concat_str(ALIAS, separator="\x1f")
+    stored_alias = pl.concat_str([f"stored_{c}" for c in ALIAS], separator="\x1f")
+    today = pl.lit(seen_on)
+    jobs = jobs.with_columns(
+        # The job's content belongs to its canonical posting (smallest key): it takes over when a
+        # smaller one appears, and only its own later sightings rewrite the content.
+        takeover=alias < stored_alias,
+        newer=(alias < stored_alias) | ((alias == stored_alias) & (today >= pl.col("content_seen"))),
+        content_changed=pl.col("content_hash") != pl.col("stored_hash"),
+        has_user_data=HAS_USER_DATA,
+    )
+    # A smaller alias takes the job over even with an equal hash: ids, URLs and posted_at are not hashed.
+    rewrite = jobs.filter(pl.col("newer") & (pl.col("content_changed") | pl.col("takeover")) & ~pl.col("has_user_data"))
+    frozen = jobs.filter(pl.col("newer") & pl.col("content_changed") & pl.col("has_user_data"))
+
+    # Every differing hash goes to history; an equal hash only when seen earlier than recorded.
+    history = jobs.filter(pl.col("content_changed") | (today < pl.col("updated_at"))).select("job_id", "content_hash", first_seen=today)
+    # updated_at of a rewritten job: the earliest date its new hash was seen, this sync's included.
+    hash_dates = (
+        pl.concat([state.hash_history(rewrite["job_id"].to_list()), history])
+        .group_by("job_id", "content_hash").agg(updated_at=pl.col("first_seen").min())
+    )
+    stamps = {
+        "first_seen": pl.min_horizontal("first_seen", today),
+        "last_seen": pl.max_horizontal("last_seen", today),
+        "content_seen": pl.when(pl.col("newer") & ~pl.col("content_changed")).then(pl.max_horizontal("content_seen", today)).otherwise("content_seen"),
+        "updated_at": pl.when(~pl.col("content_changed")).then(pl.min_horizontal("updated_at", today)).otherwise("updated_at"),
+    }
+    stamped = jobs.with_columns(**stamps, stamps_moved=pl.any_horizontal(stamp != pl.col(name) for name, stamp in stamps.items()))
+    restamps = stamped.filter(pl.col("stamps_moved") & ~pl.col("job_id").is_in(rewrite["job_id"].implode()))
+    rewrites = (
+        rewrite.drop("updated_at", "first_seen", "last_seen").with_columns(content_seen=today)
+        .join(hash_dates, on=["job_id", "content_hash"], how="left", maintain_order="left")
+        .join(stamped.select("job_id", "first_seen", "last_seen"), on="job_id", maintain_order="left")
+    )
+    content_columns = ["dedup_key", "content_hash", *ALIAS, *JOB_CONTENT, "content_seen", "updated_at", "first_seen", "last_seen"]
+    return ExistingJobUpdates(
+        existing_jobs=jobs.height,
+        frozen_ids=frozen["job_id"].to_list(),
+        hash_history=history,
+        rewrites=rewrites.select(pl.col("job_id").alias("id"), *content_columns, "content_changed"),
+        rewritten_texts=rewrites.select("job_id", pl.col("description").fill_null("")),
+        restamps=restamps.select(pl.col("job_id").alias("id"), *STAMPS),
+    )
+
+
+def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """New postings, and known ones whose first/last seen (and hash, if latest) move.
+
+    Also returns every posting of the scope as it will stand (job_id, last_seen, closed_at)."""
+    incoming = groups.select("job_id", "content_hash", "aliases").explode("aliases").unnest("aliases")
+    stored = known.drop("job_id", "closed_at").rename({"content_hash": "stored_hash"})
+    rows = incoming.join(stored, on=ALIAS, how="left", maintain_order="left")
+    today = pl.lit(seen_on)
+    new = rows.filter(pl.col("last_seen").is_null()).select(*ALIAS, "job_id", "content_hash", first_seen=today, last_seen=today)
+    known_rows = rows.filter(pl.col("last_seen").is_not_null())
+    seen = known_rows.filter((pl.col("last_seen") < today) | (pl.col("first_seen") > today)).select(
+        *ALIAS,
+        first_seen=pl.min_horizontal("first_seen", today),
+        last_seen=pl.max_horizontal("last_seen", today),
+        content_hash=pl.when(today >= pl.col("last_seen")).then("content_hash").otherwise("stored_hash"),
+    )
+    aliases = (
+        pl.concat([known.select(*ALIAS, "job_id", "last_seen", "closed_at"),
+                   new.select(*ALIAS, "job_id", "last_seen", closed_at=pl.lit(None, dtype=pl.Date))])
+        .join(incoming.select(*ALIAS, seen=today), on=ALIAS, how="left")
+        .with_columns(last_seen=pl.max_horizontal("last_seen", "seen"))
+        .drop("seen")
+    )
+    return new, seen, aliases
+
+
+def plan_closings(
+    aliases: pl.DataFrame, scope: Scope, state: StoreState, *, seen_on: date, recorded: Scope,
+    outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame, new_postings: pl.DataFrame,
+    merged_into: pl.DataFrame, new_job_ids: list[int],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``closed_at`` of the postings in scope from their boards' successful scrapes, then of their
+    jobs (and of this sync's merge survivors, which gained postings).
+
+    A posting's closing counts from ``listed``: the later of its ``last_seen`` and the latest day a
+    successful scrape listed it unread (``board_scrape_skipped``). Only a posting listed on
+    ``seen_on`` or later, still open, or closed on or after ``seen_on`` can change (this sync moved
+    its ``last_seen``, recorded its skip or the scrape of ``seen_on``); the others keep theirs, and
+    only scrapes after the earliest ``listed`` among these are read."""
+    today = pl.lit(seen_on)
+    skips = pl.concat([
+        state.latest_skips(scope, seen_on, recorded),
+        skipped.with_columns(skipped_on=today).join(scope_frame(scope), on=["source", "board"]),
+    ]).group_by(ALIAS).agg(pl.col("skipped_on").max())
+    aliases = aliases.join(skips, on=ALIAS, how="left").with_columns(listed=pl.max_horizontal("last_seen", "skipped_on"))
+    candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= today) | (pl.col("listed") >= today))
+    survivors = sorted(set(merged_into["survivor_id"].to_list()))
+    no_change = pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "closed_at": pl.Date}), pl.DataFrame(
+        schema={"id": pl.Int64, "closed_at": pl.Date, "was_closed_at": pl.Date})
+    if candidates.is_empty() and not survivors:
+        return no_change
+    earliest = candidates["listed"].min()
+    days = pl.DataFrame(schema=SCRAPE_DAY_SCHEMA)
+    if earliest is not None:
+        todays_ok = pl.DataFrame([(o.source, o.board, seen_on) for o in outcomes if o.ok and (o.source, o.board) in set(scope)],
+                                 schema=SCRAPE_DAY_SCHEMA, orient="row")
+        rescraped = pl.DataFrame([(s, b, seen_on) for s, b in recorded], schema=SCRAPE_DAY_SCHEMA, orient="row")
+        days = pl.concat([
+            state.successful_scrape_days(scope, earliest).join(rescraped, on=["source", "board", "scraped_on"], how="anti"),
+            todays_ok.filter(pl.col("scraped_on") > earliest),
+        ])
+    derived = candidates.sort("listed").join_asof(
+        days.sort("scraped_on"), left_on="listed", right_on="scraped_on", by=["source", "board"],
+        strategy="forward", allow_exact_matches=False, check_sortedness=False,
+    )
+    changed = derived.filter(pl.col("closed_at").ne_missing(pl.col("scraped_on")))
+    if changed.is_empty() and not survivors:
+        return no_change
+    posting_closings = changed.select(*ALIAS, closed_at="scraped_on")
+
+    # A job is closed when every posting of it is closed (at the latest of their dates).
+    job_ids = sorted(set(changed["job_id"].to_list()) | set(survivors))
+    losers = merged_into.filter(pl.col("survivor_id").is_in(job_ids))["job_id"].to_list()
+    stored = state.postings_of_jobs(job_ids + losers)
+    postings = (
+        pl.concat([survivors_of(stored, merged_into), new_postings.select(*ALIAS, "job_id", closed_at=pl.lit(None, dtype=pl.Date))])
+        .unique(ALIAS, keep="first")
+        .join(posting_closings.rename({"closed_at": "planned"}).with_columns(replanned=pl.lit(True)), on=ALIAS, how="left")
+        .with_columns(closed_at=pl.when(pl.col("replanned")).then("planned").otherwise("closed_at"))
+        .filter(pl.col("job_id").is_in(job_ids))
+    )
+    stored_jobs = pl.concat([
+        state.jobs(job_ids).select("job_id", was_closed_at="closed_at"),
+        pl.DataFrame({"job_id": [i for i in new_job_ids if i in set(job_ids)]}, schema={"job_id": pl.Int64}).with_columns(
+            was_closed_at=pl.lit(None, dtype=pl.Date)),
+    ])
+    job_closings = (
+        postings.group_by("job_id")
+        .agg(closed_at=pl.when(pl.col("closed_at").null_count() > 0).then(None).otherwise(pl.col("closed_at").max()))
+        .join(stored_jobs, on="job_id")
+        .filter(pl.col("closed_at").ne_missing(pl.col("was_closed_at")))
+        .select(pl.col("job_id").alias("id"), "closed_at", "was_closed_at")
+    )
+    return posting_closings, job_closings

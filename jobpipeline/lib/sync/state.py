@@ -1,0 +1,131 @@
+"""The store as the sync plan reads it (``plan.StoreState``): from the database inside the sync's
+write transaction (``DatabaseState``), or from plain frames of the tables (``FrameState``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+import sqlalchemy as sa
+
+from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting
+from jobpipeline.lib.sync.fast_sql import allocate_ids, select_frame
+from jobpipeline.lib.sync.plan import (
+    ALIAS, ALIAS_SCHEMA, DEDUP_KEY_SCHEMA, HISTORY_SCHEMA, JOB_SCHEMA, POSTING_JOB_SCHEMA, SCRAPE_DAY_SCHEMA, SKIP_SCHEMA,
+    Scope,
+    scope_frame,
+)
+
+JOB = Job.__table__
+POSTING = JobPosting.__table__
+HISTORY = JobHashHistory.__table__
+SCRAPE = BoardScrape.__table__
+SKIPPED = BoardScrapeSkipped.__table__
+_JOB_COLUMNS = {"job_id": "id", **{name: name for name in JOB_SCHEMA if name != "job_id"}}
+
+
+class DatabaseState:
+    """Reads of the store through ``conn`` (the sync's transaction, which holds the write lock)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
+        stmt = sa.select(*(POSTING.c[name] for name in ALIAS_SCHEMA))
+        return self._per_source(scope, stmt, POSTING, ALIAS_SCHEMA)
+
+    def jobs(self, job_ids: list[int]) -> pl.DataFrame:
+        stmt = sa.select(*(JOB.c[column] for column in _JOB_COLUMNS.values()))
+        return select_frame(self.conn, stmt, JOB_SCHEMA, JOB.c.id, job_ids)
+
+    def jobs_by_dedup_key(self, dedup_keys: list[str]) -> pl.DataFrame:
+        return select_frame(self.conn, sa.select(JOB.c.dedup_key, JOB.c.id), DEDUP_KEY_SCHEMA, JOB.c.dedup_key, dedup_keys)
+
+    def hash_history(self, job_ids: list[int]) -> pl.DataFrame:
+        stmt = sa.select(HISTORY.c.job_id, HISTORY.c.content_hash, HISTORY.c.first_seen)
+        return select_frame(self.conn, stmt, HISTORY_SCHEMA, HISTORY.c.job_id, job_ids)
+
+    def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
+        stmt = (
+            sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, sa.func.max(SKIPPED.c.scraped_on))
+            .where(SKIPPED.c.scraped_on != except_on)
+            .group_by(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id)
+        )
+        older = self._per_source(scope, stmt, SKIPPED, SKIP_SCHEMA)
+        kept_today = sorted(set(scope) - set(except_boards))  # boards this sync does not re-record keep the day's skips
+        stmt = sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, SKIPPED.c.scraped_on).where(SKIPPED.c.scraped_on == except_on)
+        today = self._per_source(kept_today, stmt, SKIPPED, SKIP_SCHEMA)
+        return pl.concat([older, today]).group_by(ALIAS).agg(pl.col("skipped_on").max())
+
+    def successful_scrape_days(self, scope: Scope, after: date) -> pl.DataFrame:
+        stmt = sa.select(SCRAPE.c.source, SCRAPE.c.board, SCRAPE.c.scraped_on).where(SCRAPE.c.ok, SCRAPE.c.scraped_on > after)
+        return self._per_source(scope, stmt, SCRAPE, SCRAPE_DAY_SCHEMA)
+
+    def postings_of_jobs(self, job_ids: list[int]) -> pl.DataFrame:
+        stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
+        return select_frame(self.conn, stmt, POSTING_JOB_SCHEMA, POSTING.c.job_id, job_ids)
+
+    def new_job_ids(self, count: int) -> list[int]:
+        return allocate_ids(self.conn, JOB, count)
+
+    def _per_source(self, scope: Scope, stmt: sa.Select, table: sa.Table, schema: dict) -> pl.DataFrame:
+        """``stmt`` for the boards in scope: one statement per source, its boards in an IN list."""
+        frames = [
+            select_frame(self.conn, stmt.where(table.c.source == source), schema, table.c.board, boards)
+            for source, boards in by_source(scope).items()
+        ]
+        return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+@dataclass
+class FrameState:
+    """The store as frames of its tables (columns named as in the tables): a plan without a database.
+
+    ``job`` needs the ``JOB_SCHEMA`` columns with ``id`` for ``job_id``; the others their tables'
+    columns used by the sync."""
+
+    job: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"id": pl.Int64, "dedup_key": pl.String, **{k: v for k, v in JOB_SCHEMA.items() if k != "job_id"}}))
+    job_posting: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ALIAS_SCHEMA))
+    job_hash_history: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HISTORY_SCHEMA))
+    board_scrape: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={**SCRAPE_DAY_SCHEMA, "ok": pl.Boolean}))
+    board_scrape_skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "scraped_on": pl.Date}))
+
+    def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
+        return _in_scope(self.job_posting, scope).select(list(ALIAS_SCHEMA)).cast(ALIAS_SCHEMA)
+
+    def jobs(self, job_ids: list[int]) -> pl.DataFrame:
+        return self.job.filter(pl.col("id").is_in(job_ids)).select(pl.col("id").alias("job_id"), *list(JOB_SCHEMA)[1:]).cast(JOB_SCHEMA)
+
+    def jobs_by_dedup_key(self, dedup_keys: list[str]) -> pl.DataFrame:
+        return self.job.filter(pl.col("dedup_key").is_in(dedup_keys)).select("dedup_key", job_id="id").cast(DEDUP_KEY_SCHEMA)
+
+    def hash_history(self, job_ids: list[int]) -> pl.DataFrame:
+        return self.job_hash_history.filter(pl.col("job_id").is_in(job_ids)).select(list(HISTORY_SCHEMA)).cast(HISTORY_SCHEMA)
+
+    def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
+        replaced = pl.DataFrame([(s, b, except_on) for s, b in except_boards], schema=SCRAPE_DAY_SCHEMA, orient="row")
+        kept = _in_scope(self.board_scrape_skipped, scope).join(replaced, on=["source", "board", "scraped_on"], how="anti")
+        return kept.group_by(ALIAS).agg(skipped_on=pl.col("scraped_on").max()).cast(SKIP_SCHEMA)
+
+    def successful_scrape_days(self, scope: Scope, after: date) -> pl.DataFrame:
+        rows = _in_scope(self.board_scrape, scope).filter(pl.col("ok") & (pl.col("scraped_on") > after))
+        return rows.select(list(SCRAPE_DAY_SCHEMA)).cast(SCRAPE_DAY_SCHEMA)
+
+    def postings_of_jobs(self, job_ids: list[int]) -> pl.DataFrame:
+        return self.job_posting.filter(pl.col("job_id").is_in(job_ids)).select(list(POSTING_JOB_SCHEMA)).cast(POSTING_JOB_SCHEMA)
+
+    def new_job_ids(self, count: int) -> list[int]:
+        largest = self.job["id"].max() or 0
+        return list(range(largest + 1, largest + 1 + count))
+
+
+def _in_scope(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    return frame.join(scope_frame(scope), on=["source", "board"], how="semi")
+
+
+def by_source(scope: Scope) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for source, board in scope:
+        grouped.setdefault(source, []).append(board)
+    return grouped

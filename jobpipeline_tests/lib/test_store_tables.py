@@ -1,0 +1,55 @@
+"""The store owns its tables: ``create_schema`` makes every one of them from ``store.py`` alone, and
+neither the store nor the analytics find a module of the project by its name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+LIB = Path(__file__).parents[2] / "jobpipeline" / "lib"
+
+
+def test_create_schema_makes_the_enrichment_table_without_the_cache_module(tmp_path):
+    """In a fresh interpreter, so that no other test has imported the cache already."""
+    script = (
+        "import sys\n"
+        "from jobpipeline.lib.store import create_schema, get_engine\n"
+        f"engine = get_engine('sqlite:///{tmp_path / 'store.db'}')\n"
+        "create_schema(engine)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jobpipeline.lib.extract')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    columns = {c["name"] for c in sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")).get_columns("enrichment")}
+    assert {"content_hash", "model", "prompt_version", "status", "skills", "created_at", "salary_source"} <= columns
+
+
+def test_the_store_and_the_analytics_import_the_project_plainly():
+    by_name = [str(path.relative_to(LIB)) for path in [LIB / "store.py", *sorted((LIB / "analytics").glob("*.py"))]
+               if "importlib" in path.read_text(encoding="utf-8")]
+    assert by_name == []
+
+
+def test_the_analytics_read_an_enrichment_table_that_lacks_newer_columns(tmp_path):
+    """A store made before ``salary_source`` existed: the column reads as NULL, nothing fails."""
+    from jobpipeline.lib.analytics.load import enrichment_table, read_store
+    from jobpipeline.lib.store import create_schema, get_engine
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE enrichment DROP COLUMN salary_source")
+        conn.exec_driver_sql(
+            "INSERT INTO enrichment (content_hash, model, prompt_version, status, attempts, prompt_tokens, completion_tokens, "
+            "backend, created_at, skills, remote_regions) VALUES ('h', 'rules', 'v1', 'ok', 1, 0, 0, 'rules', "
+            "'2026-11-01 10:00:00.000000', '[]', '[]')"
+        )
+    name, columns = enrichment_table(engine)
+    assert name == "enrichment" and "salary_source" not in columns
+    table = read_store(engine, board_scrapes=False)["store_enrichment"]
+    assert table.num_rows == 1
+    assert table.column("salary_source").to_pylist() == [None]
+    assert table.column("enriched_at").to_pylist() == ["2026-11-01 10:00:00.000000"]
