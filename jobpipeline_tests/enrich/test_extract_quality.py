@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from jobpipeline.lib.boards import Board
-from jobpipeline.lib.extract.enrich import JobInput, apply_api_values
+from jobpipeline.lib.extract.backend import Generation, PostingText
+from jobpipeline.lib.extract.enrich import HybridBackend, JobInput, apply_api_values
 from jobpipeline.lib.extract.rules import extract_rules
 from jobpipeline.lib.extract.salary import find_salary, plausible
 from jobpipeline.lib.extract.schema import JobFields, parse_fields
@@ -171,3 +172,34 @@ def test_evaluation_gate_salary_precision_and_false_pay_on_labelled_real_posting
     assert salary["precision"] >= 0.97, labelled["misses"]
     assert labelled["false_pay_rate"] <= 0.01, labelled["misses"]
     assert labelled["fields"]["skills"]["recall"] >= 0.8
+
+
+class _AnswerEveryField:
+    """A model answer as SmolLM2-135M gave them in the evaluation: pay stated on a pay-free posting,
+    skills the text does not name, a wrong level — plus the prose fields only a model writes."""
+
+    model = "answers-every-field"
+
+    def generate(self, postings, retry=False):
+        answer = {**JobFields().model_dump(), "salary_min": 2000, "salary_max": 2000, "salary_currency": "USD",
+                  "salary_period": "month", "seniority": "intern", "years_experience_min": 12, "employment_type": "contract",
+                  "remote": "remote", "skills": ["Basket weaving", "COBOL"], "summary": "Builds chips.",
+                  "visa_sponsorship": True, "remote_regions": ["EU"]}
+        return [Generation(json.dumps(answer)) for _ in postings]
+
+    def close(self) -> None:
+        pass
+
+
+def test_hybrid_takes_every_scored_field_from_the_rules_and_only_prose_from_the_model() -> None:
+    """The evaluation measured the rules better on every scored field, skills included (0.935 against
+    the small model's 0.067 precision): hybrid keeps none of the model's scored answers."""
+    posting = _ashby("etched")[0]
+    text = PostingText(key="k", title=posting.title, location=", ".join(posting.locations), description=posting.description)
+    (generation,) = HybridBackend(llm=_AnswerEveryField()).generate([text])
+    merged, ruled = parse_fields(generation.text), _extract(posting)
+    for name in ("salary_min", "salary_max", "salary_currency", "salary_period", "seniority", "years_experience_min",
+                 "employment_type", "remote", "skills"):
+        assert getattr(merged, name) == getattr(ruled, name), name
+    assert merged.salary_min is None  # the housing subsidy is not pay
+    assert (merged.summary, merged.visa_sponsorship, merged.remote_regions) == ("Builds chips.", True, ["EU"])
