@@ -11,7 +11,9 @@ with backoff), and goes to the model again on the next run; ``EnrichResult.pendi
 
 Where the board's API itself gave salary, remote or employment type (Ashby compensation,
 ``isRemote``, Lever ``workplaceType``), that value wins over extraction; the row records where
-salary and remote came from.
+salary and remote came from. Pay read from text is never "api": a source whose postings state pay
+only in prose (HN) has it extracted, even where an older raw partition still holds the values the
+retired HN headline parser stored in the salary columns.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from jobpipeline.lib.extract.prompt import PROMPT_VERSION
 from jobpipeline.lib.extract.rules import employment_type_from_api, extract_rules
 from jobpipeline.lib.extract.salary import plausible
 from jobpipeline.lib.extract.schema import JobFields, parse_fields
+from jobpipeline.lib.hn.parse import SOURCE as HN_SOURCE
 from jobpipeline.lib.sources.base import workplace
 
+# Sources with no structured pay: whatever their salary columns hold was parsed from text.
+PAY_FROM_TEXT_SOURCES = frozenset({HN_SOURCE})
 
 
 @dataclass(slots=True)
@@ -47,6 +52,7 @@ class JobInput:
     remote: bool | None = None
     workplace_type: str | None = None
     employment_type: str | None = None
+    source: str = ""  # the job's source; pay of PAY_FROM_TEXT_SOURCES is never taken as the API's
 
     def text(self) -> PostingText:
         return PostingText(self.content_hash, self.title, self.location, self.description)
@@ -134,6 +140,7 @@ def read_jobs(engine: sa.Engine, model: str | None = None, prompt_version: str =
                     remote=r["remote"],
                     workplace_type=r["workplace_type"],
                     employment_type=r["employment_type"],
+                    source=r["source"],
                 )
             )
     return rows
@@ -145,7 +152,7 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
     salary_source = remote_source = None
     api_period = job.salary_period or fields.salary_period or "year"
     api_currency = job.salary_currency or fields.salary_currency
-    has_api_pay = job.salary_min is not None or job.salary_max is not None
+    has_api_pay = (job.salary_min is not None or job.salary_max is not None) and job.source not in PAY_FROM_TEXT_SOURCES
     if has_api_pay and plausible(job.salary_min, job.salary_max, api_currency, api_period):
         update.update(salary_min=job.salary_min, salary_max=job.salary_max, salary_currency=api_currency,
                       salary_period=api_period)

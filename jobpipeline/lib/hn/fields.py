@@ -1,4 +1,4 @@
-"""Recognisers for the pieces of a "Who is hiring?" headline: role, remote wording, salary, type.
+"""Recognisers for the pieces of a "Who is hiring?" headline: role, remote wording, pay segment, type.
 
 Deliberately simple keyword rules (the enrich stage's extractor fills what they miss); each takes
 one headline segment or the whole headline and never raises.
@@ -7,7 +7,6 @@ one headline segment or the whole headline and never raises.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 _REMOTE_NEG = re.compile(
     r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b", re.I
@@ -115,70 +114,13 @@ def is_url_or_email(segment: str) -> bool:
     return bool(_URL_ONLY.match(segment.strip()))
 
 
+# Only to find which headline segment states the pay, so that it is taken for neither a place nor a
+# role. Reading the amount is the main salary extractor's work (lib/extract/salary.py, run by the
+# enrich stage on the whole comment): HN has no structured pay, so a posting carries none.
 _CUR = r"(?:[$€£¥₹]|usd|eur|gbp|cad|aud|chf|sek|nok|dkk|pln|inr|jpy)"
-_NUM = r"\d{1,3}(?:[,.]\d{3})+(?!\d)|\d+(?:\.\d+)?"
 _SALARY_HINT = re.compile(rf"{_CUR}\s?\d|\d\s?[kK]?\s?{_CUR}\b|\b\d+(?:\.\d+)?\s?[kK]\b|\bsalary\b", re.I)
-_RANGE = re.compile(
-    rf"(?P<c1>{_CUR})?\s?(?P<a>{_NUM})\s?(?P<k1>[kK]\b)?\s?(?P<c1b>{_CUR})?\s*(?:-|–|—|to)\s*"
-    rf"(?P<c2>{_CUR})?\s?(?P<b>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2b>{_CUR})?",
-    re.I,
-)
-_SINGLE = re.compile(
-    rf"(?P<c1>{_CUR})\s?(?P<a>{_NUM})\s?(?P<k1>[kK]\b)?|(?P<a2>{_NUM})\s?(?P<k2>[kK]\b)?\s?(?P<c2>{_CUR})", re.I
-)
-_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
-_PERIODS = (
-    ("hour", re.compile(r"(?:/|\bper\s|\ban\s)\s?(?:hour|hr|h)\b|\bhourly\b", re.I)),
-    ("day", re.compile(r"(?:/|\bper\s|\ba\s)\s?day\b|\bdaily\b", re.I)),
-    ("month", re.compile(r"(?:/|\bper\s|\ba\s)\s?(?:month|mo)\b|\bmonthly\b", re.I)),
-    ("year", re.compile(r"(?:/|\bper\s|\ba\s)\s?(?:year|yr|annum)\b|\bannual(?:ly)?\b|\bp\.?a\.?\b", re.I)),
-)
 
 
 def looks_like_salary(segment: str) -> bool:
+    """True when ``segment`` speaks of pay ("$130-150k + equity", "100-135k (DOE)", "competitive salary")."""
     return bool(_SALARY_HINT.search(segment))
-
-
-@dataclass(frozen=True, slots=True)
-class Salary:
-    min: float | None
-    max: float | None
-    currency: str | None
-    period: str | None
-
-
-def _amount(number: str, k: bool) -> float:
-    if re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", number):
-        number = re.sub(r"[,.]", "", number)  # 100,000 and 60.000 are thousands separators
-    return float(number) * (1000 if k else 1)
-
-
-def _currency(*codes: str | None) -> str | None:
-    for code in codes:
-        if code:
-            return _CURRENCY.get(code, code.upper())
-    return None
-
-
-def parse_salary(text: str) -> Salary:
-    """min/max/currency/period when ``text`` states a plain range ("$100k - $160k", "€60.000–80.000",
-    "100-135k") or one amount ("$150k"); all None otherwise. ``$`` is taken as USD."""
-    lo = hi = None
-    currency = None
-    k_any = False
-    if (m := _RANGE.search(text)) and (m["c1"] or m["c1b"] or m["c2"] or m["c2b"] or m["k1"] or m["k2"]):
-        k1, k2 = bool(m["k1"]), bool(m["k2"])
-        lo, hi = _amount(m["a"], k1), _amount(m["b"], k2)
-        if k2 and not k1 and lo < 1000:  # "130-150k"
-            lo *= 1000
-        currency, k_any = _currency(m["c1"], m["c1b"], m["c2"], m["c2b"]), k1 or k2
-    elif m := _SINGLE.search(text):
-        k = bool(m["k1"] or m["k2"])
-        lo = hi = _amount(m["a"] or m["a2"], k)
-        currency, k_any = _currency(m["c1"], m["c2"]), k
-    if lo is None or hi is None or hi < lo:
-        return Salary(None, None, None, None)
-    period = next((name for name, pattern in _PERIODS if pattern.search(text)), None)
-    if period is None and (k_any or lo >= 10_000):
-        period = "year"
-    return Salary(lo, hi, currency, period)

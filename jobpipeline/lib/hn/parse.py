@@ -15,6 +15,12 @@ the same company ("MAARK | Senior Frontend Engineer | …<p>MAARK | Wordpress De
 when no role could be recognised. Company is empty when unknown. ``remote`` is read from the
 headline only (the body mentions "remote" in too many other senses). ``apply_url`` is the first URL
 of the comment (HN links are shown cut with "…", so the href is used).
+
+Pay: the headline's pay segment is kept as ``salary_text``, and ``salary_min``/``max``/``currency``/
+``period`` stay empty. Those fields mean "the source's API stated this pay" (they win over
+extraction, labelled ``salary_source="api"``); HN states pay only in prose, so the enrich stage reads
+it with the one salary extractor (``lib/extract/salary.py``) from the whole comment, headline
+included, and labels it "extracted".
 """
 
 from __future__ import annotations
@@ -186,7 +192,6 @@ def parse_comment(comment: HNComment, month: str) -> ParsedComment:
         # "San Francisco, CA" then "Greplin - We're a YC W10 company…": the name opens line two.
         head.company = _parse_free_form(lines[1]).company
     remote, workplace = fields.remote_wording(headline)
-    salary = fields.parse_salary(head.salary_text) if head.salary_text else fields.Salary(None, None, None, None)
     posting = Posting(
         source=SOURCE,
         board=month,
@@ -199,11 +204,7 @@ def parse_comment(comment: HNComment, month: str) -> ParsedComment:
         description=text,
         employment_type=fields.employment_types(headline),
         posted_at=comment.time,
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_period=salary.period,
-        salary_text=head.salary_text,
+        salary_text=head.salary_text,  # as written: the amount is read by the enrich stage's extractor
         apply_url=first_url(text),
     )
     return ParsedComment(posting=posting, layout=layout)

@@ -1,0 +1,73 @@
+"""HN pay is read by the one salary extractor and labelled "extracted", never "api".
+
+HN has no structured pay: a comment states it in prose ("$130-150k + equity" in the headline, or
+a sentence in the body). Real comments of the recorded 2019-11 thread go through the real path —
+parse, sync into a SQLite store, enrich with the rules backend — and the cached pay must be what
+``lib/extract`` reads from the comment, with ``salary_source="extracted"``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jobpipeline.lib.extract import cache
+from jobpipeline.lib.extract.backend import RulesBackend
+from jobpipeline.lib.extract.enrich import JobInput, apply_api_values, enrich_jobs, read_jobs
+from jobpipeline.lib.extract.rules import extract_rules
+from jobpipeline.lib.hn import parse_thread
+from jobpipeline.lib.postings import BoardOutcome, postings_frame
+from jobpipeline.lib.sync import sync_postings
+from jobpipeline_tests.hn.conftest import recorded_thread
+
+MONTH = "2019-11"
+# Read by hand from the recorded comment HTML.
+PAY = {
+    "21420394": ("$130-150k + equity", (130_000, 150_000, "USD", "year")),  # "Co—Star Astrology | … | $130-150k + equity"
+    "21425082": ("$150,000+", (150_000, None, "USD", "year")),  # "… | $150,000+ | …": from 150k, no ceiling
+    # Pay only in the body: "Compensation commensurate with experience, but somewhere in the range of $80-135k."
+    "21468813": (None, (80_000, 135_000, "USD", "year")),
+}
+
+
+def _pay(row) -> tuple:
+    return (row["salary_min"], row["salary_max"], row["salary_currency"], row["salary_period"])
+
+
+def test_hn_comment_pay_is_the_main_extractors_reading_labelled_extracted(engine) -> None:
+    postings, _ = parse_thread(recorded_thread(MONTH), MONTH)
+    chosen = [p for p in postings if p.source_job_id in PAY]
+    assert len(chosen) == len(PAY)
+    for p in chosen:
+        # The headline's pay segment stays as text; no structured pay is claimed for a comment.
+        assert p.salary_text == PAY[p.source_job_id][0]
+        assert (p.salary_min, p.salary_max, p.salary_currency, p.salary_period) == (None, None, None, None)
+
+    sync_postings(engine, postings_frame(chosen), seen_on=date(2019, 11, 1),
+                  outcomes=[BoardOutcome(source="hn", board=MONTH, ok=True)])
+    jobs = read_jobs(engine)
+    enrich_jobs(engine, jobs, RulesBackend())
+    cached = {row["content_hash"]: row for row in cache.load(engine)}
+
+    by_description = {p.description: p for p in chosen}
+    assert len(jobs) == len(chosen)
+    for job in jobs:
+        posting, row = by_description[job.description], cached[job.content_hash]
+        ruled = extract_rules(job.title, job.location, job.description)
+        assert _pay(row) == (ruled.salary_min, ruled.salary_max, ruled.salary_currency, ruled.salary_period)
+        assert _pay(row) == PAY[posting.source_job_id][1], posting.source_job_id
+        assert row["salary_source"] == "extracted", posting.source_job_id
+
+
+def test_hn_pay_stored_by_the_old_headline_parser_is_not_taken_as_the_apis() -> None:
+    """A raw partition written before holds the old parser's reading ($150,000+ → 150k–150k) in the
+    salary columns; the enrichment keeps the extractor's reading and says it was extracted."""
+    postings, _ = parse_thread(recorded_thread(MONTH), MONTH)
+    p = next(p for p in postings if p.source_job_id == "21425082")
+    location = ", ".join(p.locations)
+    stale = JobInput("h", p.title, location, p.description, 150_000.0, 150_000.0, "USD", "year", source="hn")
+    fields, salary_source, _ = apply_api_values(extract_rules(p.title, location, p.description), stale)
+    assert (fields.salary_min, fields.salary_max, fields.salary_currency, salary_source) == (150_000, None, "USD", "extracted")
+    # The same columns on a source whose API states pay are the API's.
+    api = JobInput("h", p.title, location, p.description, 150_000.0, 150_000.0, "USD", "year", source="ashby")
+    fields, salary_source, _ = apply_api_values(extract_rules(p.title, location, p.description), api)
+    assert (fields.salary_min, fields.salary_max, salary_source) == (150_000, 150_000, "api")
