@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from jobpipeline.lib.sources.base import HYBRID, ONSITE, REMOTE
+
 _REMOTE_NEG = re.compile(
     r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b", re.I
 )
@@ -21,7 +23,8 @@ _HYBRID = re.compile(r"\bhybrid\b", re.I)
 
 
 def remote_wording(text: str) -> tuple[bool | None, str | None]:
-    """``(remote, workplace_type)`` from REMOTE / ONSITE / HYBRID wording in ``text``.
+    """``(remote, workplace_type)`` from REMOTE / ONSITE / HYBRID wording in ``text``, the workplace
+    in the adapters' vocabulary (``lib/sources/base.py`` ``WORKPLACE_VALUES``).
 
     Remote allowed at all ("Remote or Onsite", "Onsite, Remote OK") → True; only onsite wording or
     "no remote" → False; hybrid alone → None with workplace "hybrid"; nothing said → (None, None).
@@ -29,10 +32,10 @@ def remote_wording(text: str) -> tuple[bool | None, str | None]:
     positive = _REMOTE_POS.search(_REMOTE_NEG.sub(" ", text))
     onsite, hybrid = _ONSITE.search(text), _HYBRID.search(text)
     if positive:
-        return True, ("hybrid" if hybrid else None if onsite else "remote")
+        return True, (HYBRID if hybrid else None if onsite else REMOTE)
     if onsite or _REMOTE_NEG.search(text):
-        return False, ("hybrid" if hybrid else "onsite")
-    return None, ("hybrid" if hybrid else None)
+        return False, (HYBRID if hybrid else ONSITE)
+    return None, (HYBRID if hybrid else None)
 
 
 _EMPLOYMENT = (

@@ -286,13 +286,19 @@ def unique(values: Iterable[Any]) -> list[str]:
     return list(seen)
 
 
+# The one workplace vocabulary: what ``Posting.workplace_type`` holds for every source (API labels
+# through ``workplace``, HN headline wording through ``lib/hn/fields.remote_wording``) and what the
+# extractor's ``JobFields.remote`` answers (a test keeps the two equal).
+REMOTE, HYBRID, ONSITE = "remote", "hybrid", "onsite"
+WORKPLACE_VALUES: tuple[str, ...] = (REMOTE, HYBRID, ONSITE)
+
 WORKPLACE_TYPES = {
-    "remote": "remote",
-    "hybrid": "hybrid",
-    "onsite": "onsite",
-    "on-site": "onsite",
-    "on site": "onsite",
-    "in office": "onsite",
+    "remote": REMOTE,
+    "hybrid": HYBRID,
+    "onsite": ONSITE,
+    "on-site": ONSITE,
+    "on site": ONSITE,
+    "in office": ONSITE,
 }
 
 
