@@ -18,7 +18,7 @@ import json
 import sys
 from typing import Any
 
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
