@@ -81,10 +81,10 @@ def synthetic_store(path: Path, n: int, seed: int = 7) -> Path:
         "salary_currency": [("USD", "EUR", "GBP")[i % 3] if i % 3 else None for i in range(n)],
         "salary_period": [periods[i % 4] if i % 3 else None for i in range(n)],
         "first_seen": [day_strings[f] for f in first],
-        "last_seen": [day_strings[f + l] for f, l in zip(first, life)],
-        "content_seen": [day_strings[f + l] for f, l in zip(first, life)],
+        "last_seen": [day_strings[f + days] for f, days in zip(first, life)],
+        "content_seen": [day_strings[f + days] for f, days in zip(first, life)],
         "updated_at": [day_strings[f] for f in first],
-        "closed_at": [day_strings[f + l + 1] if c else None for f, l, c in zip(first, life, closed)],
+        "closed_at": [day_strings[f + days + 1] if c else None for f, days, c in zip(first, life, closed)],
         "synced_at": ["2026-05-01 06:00:00.000000"] * n,
         "favorite": [False] * n,
     })

@@ -33,7 +33,7 @@ POSTINGS = REPO / "jobpipeline_tests" / "fixtures" / "enrich" / "ashby_64.jsonl"
 
 
 def load_postings():
-    from jobpipeline.lib.extract.backend import PostingText
+    from jobpipeline.lib.extract.backends import PostingText
 
     rows = [json.loads(line) for line in POSTINGS.read_text().splitlines() if line.strip()]
     return [PostingText(str(i), r["title"], r["location"], r["description"]) for i, r in enumerate(rows)]
@@ -88,9 +88,9 @@ def compare_rules(postings, other_checkout: Path, rounds: int) -> dict:
 
 
 def bench_vllm(postings, model: str, description_tokens: int, max_tokens: int) -> dict:
-    from jobpipeline.lib.extract.enrich import _validate
+    from jobpipeline.lib.extract.backends import validate_generation
     from jobpipeline.lib.extract.prompt import build_messages
-    from jobpipeline.lib.extract.vllm_backend import VllmBackend, VllmConfig
+    from jobpipeline.lib.extract.backends.vllm_backend import VllmBackend, VllmConfig
 
     backend = VllmBackend(
         VllmConfig(model=model, max_model_len=2048, gpu_memory_utilization=0.3, max_tokens=max_tokens,
@@ -117,7 +117,7 @@ def bench_vllm(postings, model: str, description_tokens: int, max_tokens: int) -
         return {
             "seconds": seconds,
             "jobs_per_s": len(gens) / seconds,
-            "valid": sum(_validate(g)[0] is not None for g in gens),
+            "valid": sum(validate_generation(g)[0] is not None for g in gens),
             "prompt_tokens": sum(g.prompt_tokens for g in gens),
             "completion_tokens": sum(g.completion_tokens for g in gens),
         }

@@ -275,7 +275,7 @@ def score(examples: list[Example], answers: list[dict | None]) -> dict:
 
 def run_backend(backend, examples: list[Example], batch: int = 64) -> tuple[list[dict | None], float]:
     """Each example's fields as the backend answers them (validated like enrichment does), and seconds."""
-    from jobpipeline.lib.extract.backend import PostingText
+    from jobpipeline.lib.extract.backends import PostingText
     from jobpipeline.lib.extract.enrich import extract_postings
 
     texts = [PostingText(str(i), e.title, e.location, e.description) for i, e in enumerate(examples)]
@@ -290,7 +290,7 @@ def run_backend(backend, examples: list[Example], batch: int = 64) -> tuple[list
 def make_eval_backend(name: str, llm: str | None = None, **options):
     """The backend under test. ``hybrid`` with ``llm='none'`` has no model: its LLM fields stay empty
     (the rules half is what CI can score without a model)."""
-    from jobpipeline.lib.extract.enrich import HybridBackend, make_backend
+    from jobpipeline.lib.extract.backends import HybridBackend, make_backend
 
     if name == "hybrid":
         inner = None if llm in (None, "none") else make_backend(llm, **options)

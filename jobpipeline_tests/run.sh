@@ -35,14 +35,14 @@ for tier in $TIERS; do
     core)
       run_tier core -m "not vllm and not postgres and not ui and not ops" ;;
     vllm)
-      bash jobpipeline/lib/extract/install_cpu_vllm.sh
+      bash jobpipeline_tests/install_cpu_vllm.sh
       run_tier vllm -m vllm ;;
     postgres)
       JOBPIPELINE_TEST_PG_URL="$(bash jobpipeline_tests/ops/setup_postgres.sh)"
       export JOBPIPELINE_TEST_PG_URL
       run_tier postgres -m postgres ;;
     ops)
-      bash jobpipeline/lib/extract/install_cpu_vllm.sh
+      bash jobpipeline_tests/install_cpu_vllm.sh
       JOBPIPELINE_TEST_PG_URL="$(bash jobpipeline_tests/ops/setup_postgres.sh)"
       export JOBPIPELINE_TEST_PG_URL
       run_tier ops -m ops ;;

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import warnings
 
-# Each module defines ``register(subparsers)``, adding its verb with ``set_defaults(func=...)``;
-# ``func(args)`` returns the process exit code.
-COMMAND_MODULES = ("run", "dev", "replay", "extract", "query", "backfill", "boards")
+from jobpipeline.cli.errors import CommandError
 
-
-class CommandError(Exception):
-    """A user error: printed as one line, exit code 2, no traceback."""
+__all__ = ["CommandError", "build_parser", "entry", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Each verb's module defines ``register(subparsers)``, adding its verb with
+    ``set_defaults(func=...)``; ``func(args)`` returns the process exit code. The modules are
+    imported here, not at the top, so that ``from jobpipeline.cli import main`` stays cheap."""
+    from jobpipeline.cli import backfill, boards, dev, extract, query, replay, run
+
     parser = argparse.ArgumentParser(prog="jobpipeline", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"jobpipeline.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"jobpipeline.cli.{name}":
-                continue  # verb not built yet in this checkout
-            raise
-        module.register(subparsers)
+    for verb in (run, dev, replay, extract, query, backfill, boards):
+        verb.register(subparsers)
     return parser
 
 

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jobpipeline import settings
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 from jobpipeline.cli.instance import dagster_daemon, dagster_home, prepared_instance
 
 HN_JOB, BOARDS_JOB = "hn_month_job", "daily_scrape_job"

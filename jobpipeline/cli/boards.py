@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobpipeline import settings
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 
 if TYPE_CHECKING:
     from jobpipeline.lib.boards import Board

@@ -18,7 +18,7 @@ import json
 import sys
 from typing import Any
 
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,9 +78,10 @@ def read_postings(stream: Any) -> list[dict | str]:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from jobpipeline.lib.extract.backend import PostingText
-    from jobpipeline.lib.extract.enrich import extract_postings, make_backend
-    from jobpipeline.lib.extract.vllm_backend import QuantizationError
+    from jobpipeline.lib.extract.backends import PostingText
+    from jobpipeline.lib.extract.backends import make_backend
+    from jobpipeline.lib.extract.enrich import extract_postings
+    from jobpipeline.lib.extract.backends.vllm_backend import QuantizationError
 
     if args.api_key is not None:
         raise CommandError("--api-key is not accepted (any user sees it in `ps`): set JOBPIPELINE_LLM_API_KEY instead")
@@ -106,7 +107,7 @@ def run_extract(args: argparse.Namespace) -> int:
     try:
         backend = make_backend(args.backend, **options)
     except ModuleNotFoundError as exc:
-        raise CommandError(f"backend {args.backend} needs {exc.name}: bash jobpipeline/lib/extract/install_cpu_vllm.sh") from exc
+        raise CommandError(f"backend {args.backend} needs {exc.name}: bash jobpipeline_tests/install_cpu_vllm.sh") from exc
     texts = [PostingText(str(i), p["title"], p["location"], p["description"]) for i, p in enumerate(postings)]
     try:
         outcomes = extract_postings(backend, texts) if texts else []

@@ -34,6 +34,12 @@ DAEMON_LOG = "daemon.log"
 CODE_SERVER_LOG = "code-server.log"  # the code server `jobpipeline run` / `backfill` start for their runs
 DAEMON_STALE_S = 90  # a daemon heartbeat older than this is a daemon that is not running
 DAEMONS_NEEDED = ("QUEUED_RUN_COORDINATOR",)
+# The tags every run a jobpipeline command submits carries (``jobpipeline.cli.submit`` sets them).
+# They live here, below submit, because ``reap_dead_runs`` reads the process tag: "<host>:<pid>" of
+# the command waiting for the run, so a queued run whose command died is cancelled by the next one
+# instead of running with nobody waiting.
+CLI_RUN_TAG = "jobpipeline/cli"
+CLI_PROCESS_TAG = "jobpipeline/cli_process"
 
 
 def dagster_home() -> Path:
@@ -89,7 +95,6 @@ def reap_dead_runs(instance: Any) -> list[ReapedRun]:
     import dagster as dg
 
     from jobpipeline.cli.dagster_private import WorkerStatus, run_worker_health
-    from jobpipeline.cli.submit import CLI_PROCESS_TAG
 
     reaped = []
     waiting = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 
 _FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYY-MM": "%Y-%m"}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from jobpipeline import settings
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 from jobpipeline.settings import REPO_DIR, replay_corpus_dir
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jobpipeline import settings
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
 from jobpipeline.cli.instance import dagster_home, ensure_pools  # noqa: F401 - where the other verbs import them
 
 SCRAPE_JOB = "daily_scrape_job"

@@ -20,12 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from jobpipeline import settings
-from jobpipeline.cli import CommandError
+from jobpipeline.cli.errors import CommandError
+from jobpipeline.cli.instance import CLI_PROCESS_TAG, CLI_RUN_TAG
 
-CLI_RUN_TAG = "jobpipeline/cli"
-# "<host>:<pid>" of the command waiting for the run: a queued run whose command died is cancelled
-# by the next one (jobpipeline.cli.instance.reap_dead_runs) instead of running with nobody waiting.
-CLI_PROCESS_TAG = "jobpipeline/cli_process"
 RETRY_WAIT_S = 120  # how long a run marked "will retry" may take to get its retry queued
 CANCEL_WAIT_S = 90
 

@@ -159,3 +159,17 @@ def job_boards(context: dg.InitResourceContext) -> JobBoardsResource:
         config.pop("replay_dir", None)
         return LiveJobBoards(**config)
     return ReplayJobBoards(**config)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """The resources every domain's assets use; each takes its defaults from jobpipeline.settings when it runs."""
+    from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
+    from jobpipeline.defs.enrich.resources import LLMResource
+
+    return dg.Definitions(resources={
+        "job_boards": job_boards,  # LiveJobBoards or ReplayJobBoards, chosen per run
+        "store": StoreResource(),
+        "duckdb": AnalyticsDuckDBResource(),
+        "llm": LLMResource(),
+    })

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.lib.extract.enrich import enrich_jobs
-from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig
+from jobpipeline.lib.extract.backends.openai_backend import OpenAIBackend, OpenAIConfig
 from jobpipeline_tests.enrich.helpers import insert_jobs
 
 API_KEY = "sk-test-4f9c2e7d1a6b3058"

@@ -14,9 +14,9 @@ from jobpipeline.defs.enrich.assets import enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
-from jobpipeline.lib.extract.backend import Generation, PostingText, RulesBackend
+from jobpipeline.lib.extract.backends import Generation, PostingText, RulesBackend
 from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
-from jobpipeline.lib.extract.vllm_backend import QuantizationError, resolve_quantization
+from jobpipeline.lib.extract.backends.vllm_backend import QuantizationError, resolve_quantization
 from jobpipeline_tests.enrich.helpers import insert_jobs, job_inputs
 
 

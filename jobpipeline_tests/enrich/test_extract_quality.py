@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from jobpipeline.lib.boards import Board
-from jobpipeline.lib.extract.backend import Generation, PostingText
-from jobpipeline.lib.extract.enrich import HybridBackend, JobInput, apply_api_values
+from jobpipeline.lib.extract.backends import Generation, HybridBackend, PostingText
+from jobpipeline.lib.extract.enrich import JobInput, apply_api_values
 from jobpipeline.lib.extract.rules import extract_rules
 from jobpipeline.lib.extract.salary import find_salary, plausible
 from jobpipeline.lib.extract.schema import JobFields, parse_fields

@@ -17,7 +17,7 @@ from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
-from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig
+from jobpipeline.lib.extract.backends.openai_backend import OpenAIBackend, OpenAIConfig
 from jobpipeline.lib.extract.rules import extract_rules
 from jobpipeline_tests.enrich.helpers import insert_jobs, job_inputs
 

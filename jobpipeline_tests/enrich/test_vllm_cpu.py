@@ -1,6 +1,6 @@
 """Tier ``vllm``: real vLLM (the CPU build) on SmolLM2-135M-Instruct, offline and as a server.
 
-Set up by ``bash jobpipeline/lib/extract/install_cpu_vllm.sh`` (``.ci/run`` calls it). Skipped only
+Set up by ``bash jobpipeline_tests/install_cpu_vllm.sh`` (``.ci/run`` calls it). Skipped only
 when vllm is not installed. Small budgets keep the tier to a few minutes on 2 cores: the point is
 that the real engine, constrained decoding, the cache and the HTTP path work, not the answers of
 a 135M model.
@@ -42,7 +42,7 @@ def model_dir() -> Path:
 
 
 def test_vllm_backend_enriches_real_postings_and_a_second_run_makes_no_model_call(engine, ashby_postings, model_dir) -> None:
-    from jobpipeline.lib.extract.vllm_backend import VllmBackend, VllmConfig
+    from jobpipeline.lib.extract.backends.vllm_backend import VllmBackend, VllmConfig
 
     jobs = job_inputs(ashby_postings[:30])
     backend = VllmBackend(VllmConfig(model=str(model_dir), **CPU_CONFIG))
@@ -107,7 +107,7 @@ def vllm_server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_openai_backend_against_a_local_vllm_server(engine, ashby_postings, model_dir, vllm_server) -> None:
-    from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig
+    from jobpipeline.lib.extract.backends.openai_backend import OpenAIBackend, OpenAIConfig
 
     backend = OpenAIBackend(
         OpenAIConfig(base_url=vllm_server, model="smollm2", max_tokens=512, concurrency=4, tokenizer=str(model_dir),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from jobpipeline.lib.extract import cache
-from jobpipeline.lib.extract.backend import RulesBackend
+from jobpipeline.lib.extract.backends import RulesBackend
 from jobpipeline.lib.extract.enrich import JobInput, apply_api_values, enrich_jobs, read_jobs
 from jobpipeline.lib.extract.rules import extract_rules
 from jobpipeline.lib.hn import parse_thread
@@ -42,8 +42,7 @@ def test_hn_comment_pay_is_the_main_extractors_reading_labelled_extracted(engine
         assert p.salary_text == PAY[p.source_job_id][0]
         assert (p.salary_min, p.salary_max, p.salary_currency, p.salary_period) == (None, None, None, None)
 
-    sync_postings(engine, postings_frame(chosen), seen_on=date(2019, 11, 1),
-                  outcomes=[BoardOutcome(source="hn", board=MONTH, ok=True)])
+    sync_postings(engine, postings_frame(chosen), seen_on=date(2019, 11, 1), outcomes=[BoardOutcome(source="hn", board=MONTH, ok=True)])
     jobs = read_jobs(engine)
     enrich_jobs(engine, jobs, RulesBackend())
     cached = {row["content_hash"]: row for row in cache.load(engine)}

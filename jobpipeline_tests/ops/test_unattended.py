@@ -126,7 +126,7 @@ def _reference_store(url: str, corpora: dict[str, Path], raw_root: Path) -> None
                 for source in SLICE:
                     boards = boards_resource.boards(source)
 
-                    async def scrape(boards=boards):
+                    async def scrape(boards=boards, http=http):
                         async with make_client(http) as client:
                             return await scrape_boards(boards, client=client, base_urls=server.base_urls, settings=http)
 

@@ -23,7 +23,10 @@ GROUP = "analytics"
 STORE_DEPS = {"jobs": ("jobs", "hn_jobs", "enriched_jobs"), "board_scrape": ("jobs", "hn_jobs")}
 CHART_TABLE = "skill_demand_weekly"
 
-ANALYTICS_SPECS = [
+def analytics_specs() -> list[dg.AssetSpec]:
+    """One spec per analytics table (a function: Dagster's defs loader would take specs at module
+    scope for assets of their own)."""
+    return [
     dg.AssetSpec(
         key=table.name,
         deps=[*table.deps, *(dep for need in table.store for dep in STORE_DEPS[need])],
@@ -33,7 +36,7 @@ ANALYTICS_SPECS = [
         skippable=True,
     )
     for table in build.TABLES
-]
+    ]
 
 
 def table_metadata(con, name: str, rows: int, seconds: float) -> dict[str, object]:
@@ -57,7 +60,7 @@ def table_metadata(con, name: str, rows: int, seconds: float) -> dict[str, objec
 
 @dg.multi_asset(
     name="analytics",
-    specs=ANALYTICS_SPECS,
+    specs=analytics_specs(),
     check_specs=ANALYTICS_CHECK_SPECS,
     can_subset=True,
     pool=DUCKDB_POOL,

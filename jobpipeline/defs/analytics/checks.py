@@ -92,3 +92,8 @@ def evaluate_analytics_checks(con: duckdb.DuckDBPyConnection, selected: set[dg.A
     for name, _, severity, table, rule in _RULES:
         if dg.AssetCheckKey(dg.AssetKey(table), name) in selected:
             yield _result(rule(query, "job_snapshot", "job_id", "board_scrapes"), severity, asset_key=table, check_name=name)
+
+
+@dg.definitions
+def store_checks() -> dg.Definitions:
+    return dg.Definitions(asset_checks=JOBS_CHECKS)

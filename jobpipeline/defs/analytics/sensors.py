@@ -143,3 +143,11 @@ def _threshold(value: int | None, name: str) -> str:
 # Thresholds from the settings at each tick; the interval, a definition's, is the default here and
 # JOBPIPELINE_ANALYTICS_SENSOR_INTERVAL_S in the project's definitions (read when they load).
 analytics_size_sensor = build_analytics_size_sensor()
+
+
+@dg.definitions
+def size_sensor() -> dg.Definitions:
+    """The size sensor, its interval read from the settings when the code location loads."""
+    from jobpipeline import settings
+
+    return dg.Definitions(sensors=[build_analytics_size_sensor(interval_s=settings.current().analytics_sensor_interval_s)])

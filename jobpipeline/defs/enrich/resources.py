@@ -13,9 +13,9 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from jobpipeline import settings
-from jobpipeline.lib.extract.backend import Backend
-from jobpipeline.lib.extract.enrich import make_backend
-from jobpipeline.lib.extract.vllm_backend import DEFAULT_MODEL
+from jobpipeline.lib.extract.backends import Backend
+from jobpipeline.lib.extract.backends import make_backend
+from jobpipeline.lib.extract.backends.vllm_backend import DEFAULT_MODEL
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 

@@ -25,11 +25,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from jobpipeline.lib.extract import cache
-from jobpipeline.lib.extract.backend import Backend, Generation, PostingText, RulesBackend
+from jobpipeline.lib.extract.backends import Backend, PostingText, validate_generation
 from jobpipeline.lib.extract.prompt import PROMPT_VERSION
-from jobpipeline.lib.extract.rules import employment_type_from_api, extract_rules
+from jobpipeline.lib.extract.rules import employment_type_from_api
 from jobpipeline.lib.extract.salary import plausible
-from jobpipeline.lib.extract.schema import JobFields, parse_fields
+from jobpipeline.lib.extract.schema import JobFields
 from jobpipeline.lib.hn.parse import SOURCE as HN_SOURCE
 from jobpipeline.lib.sources.base import workplace
 
@@ -176,15 +176,6 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
     return (fields.model_copy(update=update) if update else fields), salary_source, remote_source
 
 
-def _validate(gen: Generation) -> tuple[JobFields | None, str | None]:
-    if gen.text is None:
-        return None, gen.error or "no answer"
-    try:
-        return parse_fields(gen.text), None
-    except ValueError as exc:
-        return None, f"{exc}" + (f" ({gen.error})" if gen.error else "")
-
-
 @dataclass(slots=True)
 class Outcome:
     fields: JobFields | None
@@ -201,13 +192,13 @@ def extract_postings(backend: Backend, postings: list[PostingText]) -> list[Outc
     A transient failure is not retried here (the backend has retried it already) and stays transient."""
     outcomes: list[Outcome] = []
     for gen in backend.generate(postings):
-        fields, error = _validate(gen)
+        fields, error = validate_generation(gen)
         outcomes.append(Outcome(fields, error, 1, gen.prompt_tokens, gen.completion_tokens, gen.transient and fields is None))
     invalid = [i for i, o in enumerate(outcomes) if o.fields is None and not o.transient]
     if invalid:
         again = backend.generate([postings[i] for i in invalid], retry=True)
         for i, gen in zip(invalid, again, strict=True):
-            fields, error = _validate(gen)
+            fields, error = validate_generation(gen)
             first = outcomes[i]
             outcomes[i] = Outcome(
                 fields,
@@ -270,68 +261,3 @@ def enrich_jobs(
     cache.upsert(engine, rows)
     result.seconds = time.perf_counter() - started
     return result
-
-
-@dataclass
-class HybridBackend:
-    """Each field from the backend that ``bench/extract_eval.py`` measures better for it.
-
-    On the hand-labelled real postings (README, "Quality, measured") the rules win every scored
-    field: salary precision 1.000 against SmolLM2-135M's 0.000 (the model states pay on all 110
-    pay-free postings), seniority 1.000 / 0.225, years 0.957 / 0.137, remote 1.000 / 0.562,
-    employment type 1.000 / 0.857, skills 0.935 / 0.067 (recall 0.906 / 0.016). Those come from the
-    rules; the LLM keeps what no rule reads and the evaluation does not score: summary, remote
-    regions in prose, visa. Without a model (``llm=None``) the LLM fields stay empty: that is what CI
-    scores. Re-run the evaluation with a stronger model before giving it a field back.
-    """
-
-    llm: Backend | None
-    name: str = "hybrid"
-    rule_fields: tuple[str, ...] = (
-        "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min", "seniority",
-        "employment_type", "remote", "skills",
-    )
-
-    @property
-    def model(self) -> str:
-        return f"hybrid:{self.llm.model if self.llm is not None else 'none'}"
-
-    def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
-        empty = JobFields().model_dump_json()
-        answers = self.llm.generate(postings, retry=retry) if self.llm is not None else [Generation(empty) for _ in postings]
-        merged = []
-        for posting, gen in zip(postings, answers, strict=True):
-            fields, _ = _validate(gen)
-            if fields is None:
-                merged.append(gen)
-                continue
-            ruled = extract_rules(posting.title, posting.location, posting.description)
-            update = {name: getattr(ruled, name) for name in self.rule_fields}
-            gen.text = fields.model_copy(update=update).model_dump_json()
-            merged.append(gen)
-        return merged
-
-    def close(self) -> None:
-        if self.llm is not None:
-            self.llm.close()
-
-
-def make_backend(name: str, **options: Any) -> Backend:
-    """A backend by name: rules, vllm, openai or hybrid (hybrid = rules + vllm, or + openai with base_url).
-
-    Options set to None mean "the backend's default"."""
-    options = {k: v for k, v in options.items() if v is not None}
-    if name == "rules":
-        return RulesBackend()
-    if name == "vllm":
-        from jobpipeline.lib.extract.vllm_backend import VllmBackend, VllmConfig
-
-        return VllmBackend(VllmConfig(**{k: v for k, v in options.items() if k in VllmConfig.__dataclass_fields__}))
-    if name == "openai":
-        from jobpipeline.lib.extract.openai_backend import OpenAIBackend, OpenAIConfig
-
-        return OpenAIBackend(OpenAIConfig(**{k: v for k, v in options.items() if k in OpenAIConfig.__dataclass_fields__}))
-    if name == "hybrid":
-        inner = "openai" if options.get("base_url") else "vllm"
-        return HybridBackend(make_backend(inner, **options))
-    raise ValueError(f"unknown backend {name!r}: expected rules, vllm, openai or hybrid")

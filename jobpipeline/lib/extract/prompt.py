@@ -30,27 +30,36 @@ Fields:
 Use null when the posting does not say. Never invent pay."""
 
 _EEO = re.compile(
-    r"equal\s+(?:employment\s+)?opportunit|without\s+regard\s+to|regardless\s+of\s+(?:race|age|gender)|"
-    r"reasonable\s+accommodation|\bE-?Verify\b|protected\s+veteran|sexual\s+orientation|gender\s+identity|"
-    r"national\s+origin|pay\s+transparency|(?:applicant|candidate)\s+privacy|privacy\s+(?:notice|policy)|"
-    r"recruit(?:ment|ing)\s+(?:fraud|scam)|unsolicited\s+(?:resumes|applications)|third[\s-]party\s+(?:recruiters|agencies)|"
-    r"fair\s+chance|arrest\s+(?:and|or)\s+conviction|background\s+check|we\s+celebrate\s+diversity|"
-    r"do\s+not\s+discriminate|affirmative\s+action|\bEEO\b|personal\s+data|GDPR",
-    re.I,
+    r"""equal\s+(?:employment\s+)?opportunit | without\s+regard\s+to | regardless\s+of\s+(?:race|age|gender)
+      | reasonable\s+accommodation | \bE-?Verify\b | protected\s+veteran | sexual\s+orientation | gender\s+identity
+      | national\s+origin | pay\s+transparency | (?:applicant|candidate)\s+privacy | privacy\s+(?:notice|policy)
+      | recruit(?:ment|ing)\s+(?:fraud|scam) | unsolicited\s+(?:resumes|applications)
+      | third[\s-]party\s+(?:recruiters|agencies) | fair\s+chance | arrest\s+(?:and|or)\s+conviction
+      | background\s+check | we\s+celebrate\s+diversity | do\s+not\s+discriminate | affirmative\s+action
+      | \bEEO\b | personal\s+data | GDPR""",
+    re.I | re.VERBOSE,
 )
 _BOILERPLATE_HEADING = re.compile(
-    r"^(?:about\s+(?:us|the\s+company|the\s+team|[A-Z0-9][\w.&'’ -]{0,30})|who\s+we\s+are|our\s+(?:mission|story|values|culture|company|investors)|"
-    r"(?:what\s+we\s+offer|benefits?|perks|perks\s*(?:&|and)\s*benefits|benefits\s*(?:&|and)\s*perks|why\s+(?:join|work)|life\s+at|"
-    r"our\s+benefits|total\s+rewards|equal\s+opportunity|eeo|diversity|accommodations?|privacy|how\s+we\s+(?:work|hire)|"
-    r"interview\s+process|the\s+hiring\s+process|what\s+happens\s+next|(?:additional|important)\s+information))\b",
-    re.I,
+    r"""^(?:
+        about\s+(?:us|the\s+company|the\s+team|[A-Z0-9][\w.&'’ -]{0,30}) | who\s+we\s+are
+      | our\s+(?:mission|story|values|culture|company|investors)
+      | (?:what\s+we\s+offer | benefits? | perks | perks\s*(?:&|and)\s*benefits | benefits\s*(?:&|and)\s*perks
+         | why\s+(?:join|work) | life\s+at | our\s+benefits | total\s+rewards | equal\s+opportunity | eeo | diversity
+         | accommodations? | privacy | how\s+we\s+(?:work|hire) | interview\s+process | the\s+hiring\s+process
+         | what\s+happens\s+next | (?:additional|important)\s+information)
+    )\b""",
+    re.I | re.VERBOSE,
 )
 _ROLE_HEADING = re.compile(
-    r"^(?:about\s+(?:the|this)\s+(?:role|position|job|opportunity)|the\s+role|the\s+opportunity|role\s+(?:overview|summary)|"
-    r"what\s+you(?:'|’)?ll\s+(?:do|work\s+on|be\s+doing)|what\s+you\s+will\s+do|responsibilities|your\s+(?:role|responsibilities|impact)|"
-    r"(?:requirements|qualifications)|what\s+we(?:'|’)?re\s+looking\s+for|who\s+you\s+are|you\s+(?:have|might|will)|job\s+description|"
-    r"in\s+this\s+role|the\s+job|position\s+summary|overview\s+of\s+the\s+role|compensation|salary|pay|location)\b",
-    re.I,
+    r"""^(?:
+        about\s+(?:the|this)\s+(?:role|position|job|opportunity) | the\s+role | the\s+opportunity
+      | role\s+(?:overview|summary) | what\s+you(?:'|’)?ll\s+(?:do|work\s+on|be\s+doing) | what\s+you\s+will\s+do
+      | responsibilities | your\s+(?:role|responsibilities|impact) | (?:requirements|qualifications)
+      | what\s+we(?:'|’)?re\s+looking\s+for | who\s+you\s+are | you\s+(?:have|might|will) | job\s+description
+      | in\s+this\s+role | the\s+job | position\s+summary | overview\s+of\s+the\s+role | compensation | salary | pay
+      | location
+    )\b""",
+    re.I | re.VERBOSE,
 )
 # Lines kept even inside a cut section: they state pay, place, sponsorship or experience.
 _KEEP = re.compile(

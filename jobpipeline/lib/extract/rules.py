@@ -24,8 +24,10 @@ def _on_lower(pattern: str) -> re.Pattern:
 
 
 _NOT_WORK_MODE_AFTER = re.compile(
-    r"\s*(?:machines?|desktops?|sensing|control|devices?|monitoring|servers?|access|patient|teleoperation|procedures?|"
-    r"execution|sites?|areas?|communities|locations? of|code|work is not|is not)",
+    r"""\s*(?:machines? | desktops? | sensing | control | devices? | monitoring | servers? | access | patient
+         | teleoperation | procedures? | execution | sites? | areas? | communities | locations?\ of | code
+         | work\ is\ not | is\ not)""",
+    re.VERBOSE,
 )
 _SPACES = re.compile(r"\s*")
 _OFFICE_NEAR = re.compile(r"office|on-?site|in[ -]person|\bhq\b|in the studio")
@@ -64,8 +66,10 @@ _NOT_A_ROLE = re.compile(
 
 # "Product Manager", "Account Manager": individual contributors
 _IC_MANAGER = re.compile(
-    r"\b(?:product|project|program|account|community|partner|channel|content|brand|campaign|category|case|territory|"
-    r"relationship|implementation|customer\s+success|success|marketing|social\s+media|digital\s+marketing)\s+manager\b"
+    r"""\b(?:product | project | program | account | community | partner | channel | content | brand | campaign
+         | category | case | territory | relationship | implementation | customer\s+success | success | marketing
+         | social\s+media | digital\s+marketing)\s+manager\b""",
+    re.VERBOSE,
 )
 _MANAGER_OF_MANAGERS = re.compile(r"\b(?:group|senior\s+manager|head|director|lead)\b")
 _NOT_EXECUTIVE = re.compile(r"\baccount\s+executive\b|\bexecutive\s+(?:assistant|chef)\b")

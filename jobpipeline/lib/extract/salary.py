@@ -120,16 +120,23 @@ def _not_pay_before(clause_low: str) -> bool:
 
 
 _NOT_PAY_AFTER = re.compile(
-    r"^\+?\s*(?:[mb]n?\b|bn|billion|trillion|million(?! (?:inr|idr|krw|jpy))|in (?:funding|revenue|sales|arr)|"
-    r"(?:seed|series)|valuation|arr|acv|mrr|deals?\b|sales\b|quotas?|toward|pipeline|contracts?\b|/\s?mo\b(?=.*clos)|\+? ?(?:customers|users|employees|companies)|"
-    r"(?:learning|education|home.?office|wellness|equipment)|stipend|budget|allowance|bonus|commission|"
-    r"(?:annual|yearly|monthly)? ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit)|"
-    r"(?:annual|yearly|monthly|recurring)\s+(?:contracts?|deals?|revenue|recurring|contract\s+value)|"
-    r"(?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day|employee|person)\s+)?(?:credit|stipend|allowance|budget|subsidy|"
-    r"reimbursement|relocation|sign-?on|signing|bonus|commission)|"
-    r"(?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day)\s+)?(?:for|towards?)\s+(?:further\s+|continuing\s+|your\s+|"
-    r"personal\s+|professional\s+)*(?:education|learning|training|conferences?|books|courses|development|equipment|"
-    r"home|wellness|gym|travel|meals|lunch|coworking|hardware|setup))"
+    r"""^\+?\s*(?:
+        [mb]n?\b | bn | billion | trillion | million(?!\ (?:inr|idr|krw|jpy))       # funding, revenue sizes
+      | in\ (?:funding|revenue|sales|arr) | (?:seed|series) | valuation | arr | acv | mrr
+      | deals?\b | sales\b | quotas? | toward | pipeline | contracts?\b | /\s?mo\b(?=.*clos)
+      | \+?\ ?(?:customers|users|employees|companies)
+      | (?:learning|education|home.?office|wellness|equipment)
+      | stipend | budget | allowance | bonus | commission
+      | (?:annual|yearly|monthly)?\ ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit)
+      | (?:annual|yearly|monthly|recurring)\s+(?:contracts?|deals?|revenue|recurring|contract\s+value)
+      | (?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day|employee|person)\s+)?                # "$500 per month credit"
+        (?:credit|stipend|allowance|budget|subsidy|reimbursement|relocation|sign-?on|signing|bonus|commission)
+      | (?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day)\s+)?(?:for|towards?)\s+             # "$1000 for conferences"
+        (?:further\s+|continuing\s+|your\s+|personal\s+|professional\s+)*
+        (?:education|learning|training|conferences?|books|courses|development|equipment|
+           home|wellness|gym|travel|meals|lunch|coworking|hardware|setup)
+    )""",
+    re.VERBOSE,
 )
 # "<role>s get/earn …": the pay of the people named, which is this job's only if the title names them too.
 _OTHER_ROLE = re.compile(r"\b((?:[a-z]+\s+)?[a-z]{3,}?)s\s+(?:get|earn|make|receive|are\s+paid)\b")

@@ -6,7 +6,8 @@ One call does it all (the Dagster monthly partition calls this)::
     result.postings  # list[Posting], source "hn", board "2019-11"
 
 Modules: ``discovery`` (month → story id), ``comments`` (story → top-level comments),
-``parse`` + ``fields`` (comment → ``Posting``), ``replay`` (the offline routes), ``api`` (URLs, GET).
+``parse`` + ``fields`` (comment → ``Posting``), ``api`` (URLs, GET). The offline routes are
+``jobpipeline.lib.replay.routes_hn``.
 """
 
 from __future__ import annotations

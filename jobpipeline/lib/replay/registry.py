@@ -9,18 +9,19 @@ A route that serves one board names it with a ``{token}`` (or ``{token:path}``) 
 to the board's file path under ``kind_dir`` without ``.json``; the server then applies latency,
 injected faults and random failures to it per board. Other routes get the latency only.
 
-Adding a kind from another module takes one line there, e.g. in ``jobpipeline/lib/hn/replay.py``::
+Adding a kind takes one line in its routes module, e.g. in ``jobpipeline/lib/replay/routes_hn.py``::
 
     from jobpipeline.lib.replay.registry import register_kind
     register_kind("hn", build_hn_routes)   # build_hn_routes(kind_dir: Path) -> list[Route]
 
-and nothing here: a corpus folder whose kind is not registered yet is looked up by importing
-``jobpipeline.lib.<kind>.replay`` once (see ``builder_for``).
+and one plain import of that module in ``jobpipeline/lib/replay/server.py`` beside the others, so
+that the server's imports list every kind it serves. This module imports none of them (they all
+import it; a registry importing its plugins closes an import cycle), and the routes live in this
+package, not beside their source (``lib/hn``), so that no source package imports the server's.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,12 +39,5 @@ def register_kind(kind: str, builder: RouteBuilder) -> RouteBuilder:
 
 
 def builder_for(kind: str) -> RouteBuilder | None:
-    """The builder for ``kind``, importing ``jobpipeline.lib.<kind>.replay`` to find one; None if none."""
-    if kind not in ROUTE_BUILDERS and kind.isidentifier():
-        plugin = f"jobpipeline.lib.{kind}.replay"
-        try:
-            importlib.import_module(plugin)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (plugin, plugin.rpartition(".")[0]):
-                raise  # the plugin exists but something it imports does not
+    """The builder registered for ``kind``; None if none (that corpus folder is not served)."""
     return ROUTE_BUILDERS.get(kind)

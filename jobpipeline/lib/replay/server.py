@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from jobpipeline.lib.replay import routes as _builtin_routes  # noqa: F401  (registers the ATS kinds)
 from jobpipeline.lib.replay import routes_a as _routes_a  # noqa: F401  (registers Workable … iCIMS)
 from jobpipeline.lib.replay import routes_b as _routes_b  # noqa: F401  (BambooHR, Rippling)
+from jobpipeline.lib.replay import routes_hn as _routes_hn  # noqa: F401  (Hacker News)
 from jobpipeline.lib.replay.corpus import recorded_boards
 from jobpipeline.lib.replay.registry import builder_for
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from jobpipeline.lib.extract.backend import Generation, PostingText
+from jobpipeline.lib.extract.backends import Generation, PostingText
 from jobpipeline.lib.extract.prompt import SYSTEM_PROMPT, build_messages
 from jobpipeline.lib.extract.schema import llm_json_schema
 

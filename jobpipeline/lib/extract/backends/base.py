@@ -1,6 +1,6 @@
 """What every extraction backend takes and gives back, and the rules backend (no model).
 
-A backend turns postings into raw JSON answers; ``enrich.py`` validates them, retries the invalid
+A backend turns postings into raw JSON answers; ``enrich.py`` validates them (``validate_generation``), retries the invalid
 ones once and caches the rest, the same way for every backend.
 """
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jobpipeline.lib.extract.rules import extract_rules
+from jobpipeline.lib.extract.schema import JobFields, parse_fields
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,3 +64,13 @@ class RulesBackend:
 
     def close(self) -> None:
         pass
+
+
+def validate_generation(gen: Generation) -> tuple[JobFields | None, str | None]:
+    """The answer as fields, or why it is not valid (no answer, not JSON, outside the schema)."""
+    if gen.text is None:
+        return None, gen.error or "no answer"
+    try:
+        return parse_fields(gen.text), None
+    except ValueError as exc:
+        return None, f"{exc}" + (f" ({gen.error})" if gen.error else "")

