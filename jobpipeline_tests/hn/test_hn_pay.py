@@ -70,3 +70,28 @@ def test_hn_pay_stored_by_the_old_headline_parser_is_not_taken_as_the_apis() -> 
     api = JobInput("h", p.title, location, p.description, 150_000.0, 150_000.0, "USD", "year", source="ashby")
     fields, salary_source, _ = apply_api_values(extract_rules(p.title, location, p.description), api)
     assert (fields.salary_min, fields.salary_max, salary_source) == (150_000, 150_000, "api")
+
+
+# Money in real comments that is not this job's pay, or pay whose "$" the code after it names.
+NOT_PAY = {
+    ("2019-11", "21421237"): "$300 monthly limit on work related expenses",
+    ("2020-02", "22226825"): "$300 monthly limit on work related expenses",
+    ("2019-11", "21422021"): "We'll pay a $5,000 referral bonus",
+}
+
+
+def test_referral_bonuses_and_expense_limits_in_real_comments_are_not_pay() -> None:
+    for (month, comment_id), phrase in NOT_PAY.items():
+        postings, _ = parse_thread(recorded_thread(month), month)
+        (posting,) = [p for p in postings if p.source_job_id == comment_id]
+        assert phrase in posting.description
+        fields = extract_rules(posting.title, ", ".join(posting.locations), posting.description)
+        assert (fields.salary_min, fields.salary_max) == (None, None), (comment_id, fields)
+
+
+def test_a_dollar_amount_followed_by_its_currency_code_is_in_that_currency() -> None:
+    postings, _ = parse_thread(recorded_thread("2019-11"), "2019-11")
+    (posting,) = [p for p in postings if p.source_job_id == "21438898"]
+    assert "$120-$132k AUD base salary" in posting.description
+    fields = extract_rules(posting.title, ", ".join(posting.locations), posting.description)
+    assert (fields.salary_min, fields.salary_max, fields.salary_currency, fields.salary_period) == (120_000, 132_000, "AUD", "year")

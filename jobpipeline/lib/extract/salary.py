@@ -127,6 +127,8 @@ _NOT_PAY_AFTER = re.compile(
       | \+?\ ?(?:customers|users|employees|companies)
       | (?:learning|education|home.?office|wellness|equipment)
       | stipend | budget | allowance | bonus | commission
+      | (?:referral|hiring|sign(?:ing|-on))\s+bonus                                  # "$5,000 referral bonus"
+      | (?:(?:annual|yearly|monthly|weekly|daily)\s+)?(?:limit|cap)\s+(?:on|for)       # "$300 monthly limit on expenses"
       | (?:annual|yearly|monthly)?\ ?(?:learning|education|wellness|stipend|budget|allowance|bonus|credit)
       | (?:annual|yearly|monthly|recurring)\s+(?:contracts?|deals?|revenue|recurring|contract\s+value)
       | (?:(?:per|a|/)\s?(?:month|mo|year|yr|week|day|employee|person)\s+)?                # "$500 per month credit"
@@ -384,6 +386,9 @@ def _merge_windows(points: list[int], size: int, before: int = 40, after: int = 
 def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] | None:
     g = m.groupdict()
     cur = _currency(g["apre"]) or _currency(g["bpre"]) or _currency(g["post"])
+    post = _currency(g["post"])
+    if post and post != cur and post.endswith("D") and (g["apre"] or g["bpre"] or "").strip() == "$":
+        cur = post  # "$120-$132k AUD": the code after names which dollar the "$" meant
     suffixes = (g["asuf"] or "") + (g["bsuf"] or "")
     if not cur and _INR_SUFFIX.search(suffixes):
         cur = "INR"
