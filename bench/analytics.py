@@ -63,54 +63,60 @@ def synthetic_store(path: Path, n: int, seed: int = 7) -> Path:
     periods = ["year", "month", "hour", None]
     day = lambda offset: (FIRST_DAY + timedelta(days=offset)).isoformat()  # noqa: E731
     day_strings = [day(i) for i in range(DAYS + 60)]
-    jobs = pl.DataFrame({
-        "id": ids,
-        "dedup_key": [f"d{i}" for i in range(n)],
-        "content_hash": [f"{i:032x}" for i in range(n)],
-        "source": [("greenhouse", "lever", "ashby", "workday")[i % 4] for i in range(n)],
-        "board": [f"board{i % BOARDS}" for i in range(n)],
-        "source_job_id": [str(i) for i in range(n)],
-        "company": [f"Company {i % COMPANIES}" for i in range(n)],
-        "title": [f"Engineer {i % 997}" for i in range(n)],
-        "locations": ['["Remote"]'] * n,
-        "remote": [i % 3 == 0 for i in range(n)],
-        "workplace_type": [("remote", "hybrid", "onsite", None)[i % 4] for i in range(n)],
-        "employment_type": ["full_time"] * n,
-        "salary_min": [float(50_000 + (i % 100) * 1_000) if i % 3 else None for i in range(n)],
-        "salary_max": [float(80_000 + (i % 100) * 1_000) if i % 3 else None for i in range(n)],
-        "salary_currency": [("USD", "EUR", "GBP")[i % 3] if i % 3 else None for i in range(n)],
-        "salary_period": [periods[i % 4] if i % 3 else None for i in range(n)],
-        "first_seen": [day_strings[f] for f in first],
-        "last_seen": [day_strings[f + days] for f, days in zip(first, life)],
-        "content_seen": [day_strings[f + days] for f, days in zip(first, life)],
-        "updated_at": [day_strings[f] for f in first],
-        "closed_at": [day_strings[f + days + 1] if c else None for f, days, c in zip(first, life, closed)],
-        "synced_at": ["2026-05-01 06:00:00.000000"] * n,
-        "favorite": [False] * n,
-    })
+    jobs = pl.DataFrame(
+        {
+            "id": ids,
+            "dedup_key": [f"d{i}" for i in range(n)],
+            "content_hash": [f"{i:032x}" for i in range(n)],
+            "source": [("greenhouse", "lever", "ashby", "workday")[i % 4] for i in range(n)],
+            "board": [f"board{i % BOARDS}" for i in range(n)],
+            "source_job_id": [str(i) for i in range(n)],
+            "company": [f"Company {i % COMPANIES}" for i in range(n)],
+            "title": [f"Engineer {i % 997}" for i in range(n)],
+            "locations": ['["Remote"]'] * n,
+            "remote": [i % 3 == 0 for i in range(n)],
+            "workplace_type": [("remote", "hybrid", "onsite", None)[i % 4] for i in range(n)],
+            "employment_type": ["full_time"] * n,
+            "salary_min": [float(50_000 + (i % 100) * 1_000) if i % 3 else None for i in range(n)],
+            "salary_max": [float(80_000 + (i % 100) * 1_000) if i % 3 else None for i in range(n)],
+            "salary_currency": [("USD", "EUR", "GBP")[i % 3] if i % 3 else None for i in range(n)],
+            "salary_period": [periods[i % 4] if i % 3 else None for i in range(n)],
+            "first_seen": [day_strings[f] for f in first],
+            "last_seen": [day_strings[f + days] for f, days in zip(first, life)],
+            "content_seen": [day_strings[f + days] for f, days in zip(first, life)],
+            "updated_at": [day_strings[f] for f in first],
+            "closed_at": [day_strings[f + days + 1] if c else None for f, days, c in zip(first, life, closed)],
+            "synced_at": ["2026-05-01 06:00:00.000000"] * n,
+            "favorite": [False] * n,
+        }
+    )
     enriched = jobs.select("content_hash").with_row_index().filter(pl.col("index") % 10 < 7)
     m = enriched.height
-    enrichments = pl.DataFrame({
-        "content_hash": enriched["content_hash"],
-        "model": ["bench-model"] * m,
-        "prompt_version": ["v1"] * m,
-        "status": ["ok"] * m,
-        "skills": [json.dumps(rng.sample(SKILLS[: 40 + (i % 260)], 8)) for i in range(m)],
-        "seniority": [("junior", "mid", "senior", "staff")[i % 4] for i in range(m)],
-        "remote": [("remote", "hybrid", "onsite")[i % 3] for i in range(m)],
-        "remote_regions": ["[]"] * m,
-        "summary": [""] * m,
-    })
+    enrichments = pl.DataFrame(
+        {
+            "content_hash": enriched["content_hash"],
+            "model": ["bench-model"] * m,
+            "prompt_version": ["v1"] * m,
+            "status": ["ok"] * m,
+            "skills": [json.dumps(rng.sample(SKILLS[: 40 + (i % 260)], 8)) for i in range(m)],
+            "seniority": [("junior", "mid", "senior", "staff")[i % 4] for i in range(m)],
+            "remote": [("remote", "hybrid", "onsite")[i % 3] for i in range(m)],
+            "remote_regions": ["[]"] * m,
+            "summary": [""] * m,
+        }
+    )
     failed = enrichments.head(n // 20).with_columns(model=pl.lit("other-model"), status=pl.lit("failed"))
-    scrapes = pl.DataFrame({
-        "source": [("greenhouse", "lever", "ashby", "workday")[b % 4] for d in range(DAYS) for b in range(BOARDS)],
-        "board": [f"board{b}" for d in range(DAYS) for b in range(BOARDS)],
-        "scraped_on": [day_strings[d] for d in range(DAYS) for b in range(BOARDS)],
-        "ok": [rng.random() > 0.03 for _ in range(DAYS * BOARDS)],
-        "n_postings": [rng.randrange(200) for _ in range(DAYS * BOARDS)],
-        "n_bytes": [rng.randrange(1_000_000) for _ in range(DAYS * BOARDS)],
-        "duration_s": [rng.random() for _ in range(DAYS * BOARDS)],
-    })
+    scrapes = pl.DataFrame(
+        {
+            "source": [("greenhouse", "lever", "ashby", "workday")[b % 4] for d in range(DAYS) for b in range(BOARDS)],
+            "board": [f"board{b}" for d in range(DAYS) for b in range(BOARDS)],
+            "scraped_on": [day_strings[d] for d in range(DAYS) for b in range(BOARDS)],
+            "ok": [rng.random() > 0.03 for _ in range(DAYS * BOARDS)],
+            "n_postings": [rng.randrange(200) for _ in range(DAYS * BOARDS)],
+            "n_bytes": [rng.randrange(1_000_000) for _ in range(DAYS * BOARDS)],
+            "duration_s": [rng.random() for _ in range(DAYS * BOARDS)],
+        }
+    )
     enrichments = _fill_required(engine_url=f"sqlite:///{path}", table=cache, frame=pl.concat([enrichments, failed]))
     with adbc.connect(str(path)) as conn, conn.cursor() as cur:
         for table, frame in (("job", jobs), (cache, enrichments), ("board_scrape", scrapes)):
@@ -180,8 +186,15 @@ def time_rebuild(store: Path, work: Path, repeat: int) -> dict:
     engine.dispose()
     best = steps[walls.index(statistics.median_low(walls))]
     read = best.get("read_store", 0)
-    return {"wall_s": statistics.median(walls), "best_wall_s": min(walls), "cpu_s": statistics.median(cpus),
-            "read_s": read, "transform_s": sum(best.values()) - read, "steps": best, "rows": rows}
+    return {
+        "wall_s": statistics.median(walls),
+        "best_wall_s": min(walls),
+        "cpu_s": statistics.median(cpus),
+        "read_s": read,
+        "transform_s": sum(best.values()) - read,
+        "steps": best,
+        "rows": rows,
+    }
 
 
 def time_sensor(store: Path, ticks: int) -> dict:
@@ -223,22 +236,36 @@ def main() -> None:
     load_avg = os.getloadavg()[0]
 
     print(f"analytics benchmark — {os.cpu_count()} CPUs, load average {load_avg:.1f} (stores ready in {generated:.0f} s)")
-    print(f"full rebuild of {len(rebuild['rows'])} tables from {args.jobs:,} jobs: "
-          f"{rebuild['wall_s']:.2f} s wall (median of {args.repeat}; best {rebuild['best_wall_s']:.2f} s), "
-          f"{rebuild['cpu_s']:.2f} s CPU   [target <= 3 s]")
+    print(
+        f"full rebuild of {len(rebuild['rows'])} tables from {args.jobs:,} jobs: "
+        f"{rebuild['wall_s']:.2f} s wall (median of {args.repeat}; best {rebuild['best_wall_s']:.2f} s), "
+        f"{rebuild['cpu_s']:.2f} s CPU   [target <= 3 s]"
+    )
     print(f"  = reading the store {rebuild['read_s']:.2f} s + building in DuckDB {rebuild['transform_s']:.2f} s")
     for step, seconds in rebuild["steps"].items():
         rows = rebuild["rows"].get(step)
         print(f"  {step:<26} {seconds:7.3f} s" + (f"   {rows:>10,} rows" if rows is not None else "   (read from the store)"))
-    print(f"sensor tick on {args.sensor_jobs:,} jobs: median {tick['median_ms']:.1f} ms, max {tick['max_ms']:.1f} ms "
-          f"over {args.ticks} ticks   [target < 100 ms]")
-    print(json.dumps({
-        "jobs": args.jobs, "rebuild_wall_s": round(rebuild["wall_s"], 3), "rebuild_best_wall_s": round(rebuild["best_wall_s"], 3),
-        "rebuild_cpu_s": round(rebuild["cpu_s"], 3), "read_store_s": round(rebuild["read_s"], 3),
-        "duckdb_build_s": round(rebuild["transform_s"], 3),
-        "sensor_jobs": args.sensor_jobs, "sensor_tick_median_ms": round(tick["median_ms"], 2),
-        "sensor_tick_max_ms": round(tick["max_ms"], 2), "load_average": round(load_avg, 2), "cpus": os.cpu_count(),
-    }))
+    print(
+        f"sensor tick on {args.sensor_jobs:,} jobs: median {tick['median_ms']:.1f} ms, max {tick['max_ms']:.1f} ms "
+        f"over {args.ticks} ticks   [target < 100 ms]"
+    )
+    print(
+        json.dumps(
+            {
+                "jobs": args.jobs,
+                "rebuild_wall_s": round(rebuild["wall_s"], 3),
+                "rebuild_best_wall_s": round(rebuild["best_wall_s"], 3),
+                "rebuild_cpu_s": round(rebuild["cpu_s"], 3),
+                "read_store_s": round(rebuild["read_s"], 3),
+                "duckdb_build_s": round(rebuild["transform_s"], 3),
+                "sensor_jobs": args.sensor_jobs,
+                "sensor_tick_median_ms": round(tick["median_ms"], 2),
+                "sensor_tick_max_ms": round(tick["max_ms"], 2),
+                "load_average": round(load_avg, 2),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

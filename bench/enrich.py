@@ -83,18 +83,23 @@ def compare_rules(postings, other_checkout: Path, rounds: int) -> dict:
                 fn(*item)
             cpu[name] += time.process_time() - started
     jobs = rounds * len(items)
-    return {"jobs": jobs, "this_jobs_per_cpu_s": jobs / cpu["this"], "other_jobs_per_cpu_s": jobs / cpu["other"],
-            "ratio": cpu["other"] / cpu["this"]}
+    return {
+        "jobs": jobs,
+        "this_jobs_per_cpu_s": jobs / cpu["this"],
+        "other_jobs_per_cpu_s": jobs / cpu["other"],
+        "ratio": cpu["other"] / cpu["this"],
+    }
 
 
 def bench_vllm(postings, model: str, description_tokens: int, max_tokens: int) -> dict:
     from jobpipeline.lib.extract.backends import validate_generation
-    from jobpipeline.lib.extract.prompt import build_messages
     from jobpipeline.lib.extract.backends.vllm_backend import VllmBackend, VllmConfig
+    from jobpipeline.lib.extract.prompt import build_messages
 
     backend = VllmBackend(
-        VllmConfig(model=model, max_model_len=2048, gpu_memory_utilization=0.3, max_tokens=max_tokens,
-                   max_description_tokens=description_tokens)
+        VllmConfig(
+            model=model, max_model_len=2048, gpu_memory_utilization=0.3, max_tokens=max_tokens, max_description_tokens=description_tokens
+        )
     )
     started = time.perf_counter()
     backend.llm  # noqa: B018 - engine start is not part of either timing
@@ -146,40 +151,56 @@ def main() -> None:
 
     postings = load_postings()
     rules = bench_rules(postings, args.rules_repeat)
-    result: dict = {"postings": len(postings), "rules_jobs_per_s": round(rules["jobs_per_s"], 1),
-                    "rules_jobs_per_cpu_s": round(rules["jobs_per_cpu_s"], 1), "load_avg_1m": os.getloadavg()[0]}
+    result: dict = {
+        "postings": len(postings),
+        "rules_jobs_per_s": round(rules["jobs_per_s"], 1),
+        "rules_jobs_per_cpu_s": round(rules["jobs_per_cpu_s"], 1),
+        "load_avg_1m": os.getloadavg()[0],
+    }
     print(f"{'what':40s} {'jobs':>6s} {'seconds':>9s} {'jobs/s':>9s} {'valid':>6s} {'prompt tok':>11s} {'output tok':>11s}")
-    print(f"{'rules extractor (1 core)':40s} {rules['jobs']:6d} {rules['wall_s']:9.2f} {rules['jobs_per_s']:9.1f} {'':>6s} {'':>11s} {'':>11s}")
+    print(
+        f"{'rules extractor (1 core)':40s} {rules['jobs']:6d} {rules['wall_s']:9.2f} {rules['jobs_per_s']:9.1f} {'':>6s} {'':>11s} {'':>11s}"
+    )
     print(f"{'rules extractor, jobs per CPU-second':40s} {rules['jobs']:6d} {rules['cpu_s']:9.2f} {rules['jobs_per_cpu_s']:9.1f}")
     if args.compare_with:
         c = compare_rules(postings, args.compare_with, args.compare_rounds)
         print(f"{'interleaved: this checkout (CPU)':40s} {c['jobs']:6d} {'':9s} {c['this_jobs_per_cpu_s']:9.1f}")
         print(f"{'interleaved: ' + str(args.compare_with)[-27:] + ' (CPU)':40s} {c['jobs']:6d} {'':9s} {c['other_jobs_per_cpu_s']:9.1f}")
         print(f"this / other: {c['ratio']:.2f}x (outputs equal on all {len(postings)} postings)")
-        result.update({"compare_this_jobs_per_cpu_s": round(c["this_jobs_per_cpu_s"], 1),
-                       "compare_other_jobs_per_cpu_s": round(c["other_jobs_per_cpu_s"], 1),
-                       "compare_ratio": round(c["ratio"], 3)})
+        result.update(
+            {
+                "compare_this_jobs_per_cpu_s": round(c["this_jobs_per_cpu_s"], 1),
+                "compare_other_jobs_per_cpu_s": round(c["other_jobs_per_cpu_s"], 1),
+                "compare_ratio": round(c["ratio"], 3),
+            }
+        )
     if not args.skip_vllm:
         v = bench_vllm(postings, args.model, args.description_tokens, args.max_tokens)
         for name in ("batched", "sequential"):
             s = v[name]
             label = f"vLLM CPU SmolLM2, {name}"
-            print(f"{label:40s} {len(postings):6d} {s['seconds']:9.2f} {s['jobs_per_s']:9.2f} {s['valid']:6d} {s['prompt_tokens']:11d} {s['completion_tokens']:11d}")
+            print(
+                f"{label:40s} {len(postings):6d} {s['seconds']:9.2f} {s['jobs_per_s']:9.2f} {s['valid']:6d} {s['prompt_tokens']:11d} {s['completion_tokens']:11d}"
+            )
         ratio = v["batched"]["jobs_per_s"] / v["sequential"]["jobs_per_s"]
-        print(f"batched / sequential: {ratio:.2f}x   engine start {v['engine_start_s']:.0f}s   "
-              f"description tokens/job: raw {v['description_tokens_raw']:.0f}, after boilerplate cut {v['user_message_tokens_after_cut']:.0f}, "
-              f"then truncated to ≤ {args.description_tokens}")
-        result.update({
-            "vllm_batched_jobs_per_s": round(v["batched"]["jobs_per_s"], 3),
-            "vllm_sequential_jobs_per_s": round(v["sequential"]["jobs_per_s"], 3),
-            "batched_over_sequential": round(ratio, 2),
-            "vllm_batched_s": round(v["batched"]["seconds"], 1),
-            "vllm_sequential_s": round(v["sequential"]["seconds"], 1),
-            "valid_batched": v["batched"]["valid"],
-            "valid_sequential": v["sequential"]["valid"],
-            "prompt_tokens_per_job": round(v["batched"]["prompt_tokens"] / len(postings), 1),
-            "output_tokens_per_job": round(v["batched"]["completion_tokens"] / len(postings), 1),
-        })
+        print(
+            f"batched / sequential: {ratio:.2f}x   engine start {v['engine_start_s']:.0f}s   "
+            f"description tokens/job: raw {v['description_tokens_raw']:.0f}, after boilerplate cut {v['user_message_tokens_after_cut']:.0f}, "
+            f"then truncated to ≤ {args.description_tokens}"
+        )
+        result.update(
+            {
+                "vllm_batched_jobs_per_s": round(v["batched"]["jobs_per_s"], 3),
+                "vllm_sequential_jobs_per_s": round(v["sequential"]["jobs_per_s"], 3),
+                "batched_over_sequential": round(ratio, 2),
+                "vllm_batched_s": round(v["batched"]["seconds"], 1),
+                "vllm_sequential_s": round(v["sequential"]["seconds"], 1),
+                "valid_batched": v["batched"]["valid"],
+                "valid_sequential": v["sequential"]["valid"],
+                "prompt_tokens_per_job": round(v["batched"]["prompt_tokens"] / len(postings), 1),
+                "output_tokens_per_job": round(v["batched"]["completion_tokens"] / len(postings), 1),
+            }
+        )
     print(json.dumps(result))
 
 

@@ -29,7 +29,6 @@ import argparse
 import html
 import json
 import os
-import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -57,6 +56,7 @@ class Example:
 
 
 # --- gold loaders ---------------------------------------------------------------------------------
+
 
 def _ashby_postings() -> dict[str, object]:
     """Every shipped Ashby posting, parsed by the pipeline's own adapter, by ``ashby/<file>#<id>``."""
@@ -134,49 +134,63 @@ def load_api() -> list[Example]:
 
     examples: list[Example] = []
     for key, p in _ashby_postings().items():
-        gold = {**_salary_gold(p.salary_min, p.salary_max, p.salary_currency, p.salary_period),
-                **_remote_gold(p.workplace_type, p.remote)}
+        gold = {**_salary_gold(p.salary_min, p.salary_max, p.salary_currency, p.salary_period), **_remote_gold(p.workplace_type, p.remote)}
         if (kind := employment_type_from_api(p.employment_type)) is not None:
             gold["employment_type"] = kind
         examples.append(Example(key, *_text_of(p), gold))
     for path in sorted((REPLAY / "lever").glob("*.json")):
         for p in parse_board(lever, [path.read_bytes()], Board("lever", path.stem, path.stem)).postings:
-            gold = {**_salary_gold(p.salary_min, p.salary_max, p.salary_currency, p.salary_period),
-                    **_remote_gold(p.workplace_type, p.remote)}
+            gold = {
+                **_salary_gold(p.salary_min, p.salary_max, p.salary_currency, p.salary_period),
+                **_remote_gold(p.workplace_type, p.remote),
+            }
             if (kind := employment_type_from_api(p.employment_type)) is not None:
                 gold["employment_type"] = kind
             examples.append(Example(f"lever/{path.name}#{p.source_job_id}", *_text_of(p), gold))
 
     ats = FIXTURES / "ats"
-    recruitee_types = {"fulltime_permanent": "full_time", "fulltime": "full_time", "parttime": "part_time",
-                       "fulltime_fixed_term": "temporary", "internship": "internship", "freelance": "contract"}
+    recruitee_types = {
+        "fulltime_permanent": "full_time",
+        "fulltime": "full_time",
+        "parttime": "part_time",
+        "fulltime_fixed_term": "temporary",
+        "internship": "internship",
+        "freelance": "contract",
+    }
     for offer in json.loads((ats / "recruitee" / "channable.json").read_text())["offers"]:
         s = offer.get("salary") or {}
         num = lambda v: float(v) if v not in (None, "") else None  # noqa: E731 - Recruitee sends strings
         mode = "remote" if offer.get("remote") else "hybrid" if offer.get("hybrid") else "onsite" if offer.get("on_site") else None
-        gold = {**_salary_gold(num(s.get("min")), num(s.get("max")), s.get("currency"), s.get("period")),
-                **_remote_gold(mode, None)}
+        gold = {**_salary_gold(num(s.get("min")), num(s.get("max")), s.get("currency"), s.get("period")), **_remote_gold(mode, None)}
         if (kind := recruitee_types.get(offer.get("employment_type_code") or "")) is not None:
             gold["employment_type"] = kind
         text = _strip_html((offer.get("description") or "") + (offer.get("requirements") or ""))
         examples.append(Example(f"recruitee/channable.json#{offer['id']}", offer["title"], offer.get("location") or "", text, gold))
     for job in json.loads((ats / "pinpoint" / "workwithus.json").read_text()):
-        gold = {**_salary_gold(job.get("compensation_minimum"), job.get("compensation_maximum"),
-                               job.get("compensation_currency"), job.get("compensation_frequency")),
-                **_remote_gold(job.get("workplace_type"), None)}
+        gold = {
+            **_salary_gold(
+                job.get("compensation_minimum"),
+                job.get("compensation_maximum"),
+                job.get("compensation_currency"),
+                job.get("compensation_frequency"),
+            ),
+            **_remote_gold(job.get("workplace_type"), None),
+        }
         if (kind := employment_type_from_api(job.get("employment_type"))) is not None:
             gold["employment_type"] = kind
         location = (job.get("location") or {}).get("name", "") if isinstance(job.get("location"), dict) else ""
-        examples.append(Example(f"pinpoint/workwithus.json#{job['id']}", job["title"], location,
-                                _strip_html(job.get("description") or ""), gold))
+        examples.append(
+            Example(f"pinpoint/workwithus.json#{job['id']}", job["title"], location, _strip_html(job.get("description") or ""), gold)
+        )
     bamboo_modes = {"0": "onsite", "1": "remote", "2": "hybrid"}
     for job in json.loads((ats / "bamboohr" / "holisticai.json").read_text())["result"]:
         detail = job.get("detail") or {}
         gold = _remote_gold(bamboo_modes.get(str(job.get("locationType"))), None)
         if (kind := employment_type_from_api(detail.get("employmentStatusLabel"))) is not None:
             gold["employment_type"] = kind
-        examples.append(Example(f"bamboohr/holisticai.json#{job['id']}", job["jobOpeningName"], "",
-                                _strip_html(detail.get("description") or ""), gold))
+        examples.append(
+            Example(f"bamboohr/holisticai.json#{job['id']}", job["jobOpeningName"], "", _strip_html(detail.get("description") or ""), gold)
+        )
     for path in sorted((ats / "smartrecruiters").glob("*.json")):
         job = json.loads(path.read_text())
         loc = job.get("location") or {}
@@ -194,12 +208,20 @@ def load_api() -> list[Example]:
         gold = {}
         if (kind := schedules.get((pos.findtext("schedule") or "").strip())) is not None:
             gold["employment_type"] = kind
-        examples.append(Example(f"personio/personio-integration-test.xml#{pos.findtext('id')}", pos.findtext("name") or "",
-                                pos.findtext("office") or "", text, gold))
+        examples.append(
+            Example(
+                f"personio/personio-integration-test.xml#{pos.findtext('id')}",
+                pos.findtext("name") or "",
+                pos.findtext("office") or "",
+                text,
+                gold,
+            )
+        )
     return [e for e in examples if e.gold]
 
 
 # --- scoring ---------------------------------------------------------------------------------------
+
 
 def _same(want, have) -> bool:
     if isinstance(want, tuple):
@@ -250,8 +272,7 @@ def score(examples: list[Example], answers: list[dict | None]) -> dict:
                     pay_free += 1
                     false_pay += has_pay
                 if has_pay != want_pay or (has_pay and not ok):
-                    misses.append(f"salary {ex.key}: want {[ex.gold[p] for p in SALARY_PARTS]} "
-                                  f"got {[got.get(p) for p in SALARY_PARTS]}")
+                    misses.append(f"salary {ex.key}: want {[ex.gold[p] for p in SALARY_PARTS]} got {[got.get(p) for p in SALARY_PARTS]}")
                 continue
             if name not in ex.gold:
                 continue
@@ -311,8 +332,11 @@ def evaluate(backend_name: str, llm: str | None = None, sets: tuple[str, ...] = 
             report["sets"][set_name] = {
                 "examples": len(examples),
                 "seconds": round(seconds, 3),
-                "fields": {n: {"precision": t.precision(), "recall": t.recall(), "answered": t.answered, "gold": t.gold,
-                               "right": t.right} for n, t in result["tallies"].items() if t.answered or t.gold},
+                "fields": {
+                    n: {"precision": t.precision(), "recall": t.recall(), "answered": t.answered, "gold": t.gold, "right": t.right}
+                    for n, t in result["tallies"].items()
+                    if t.answered or t.gold
+                },
                 "pay_free": result["pay_free"],
                 "false_pay": result["false_pay"],
                 "false_pay_rate": result["false_pay"] / result["pay_free"] if result["pay_free"] else None,
@@ -344,8 +368,12 @@ def print_report(report: dict, show_misses: bool = False) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("rules", "hybrid", "vllm", "openai"), default="rules")
-    parser.add_argument("--llm", choices=("none", "vllm", "openai"), default=None,
-                        help="hybrid's model half (default: openai when --base-url is given, else vllm)")
+    parser.add_argument(
+        "--llm",
+        choices=("none", "vllm", "openai"),
+        default=None,
+        help="hybrid's model half (default: openai when --base-url is given, else vllm)",
+    )
     parser.add_argument("--model")
     parser.add_argument("--base-url")
     parser.add_argument("--sets", default="labelled,api", help="gold sets to score (a model on CPU: labelled only)")
@@ -356,10 +384,17 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="print every wrong or missing answer")
     args = parser.parse_args()
     llm = args.llm or ("openai" if args.base_url else "vllm")
-    report = evaluate(args.backend, llm, tuple(args.sets.split(",")), model=args.model, base_url=args.base_url,
-                      max_model_len=args.max_model_len, max_tokens=args.max_tokens,
-                      max_description_tokens=args.description_tokens,
-                      gpu_memory_utilization=args.gpu_memory_utilization)
+    report = evaluate(
+        args.backend,
+        llm,
+        tuple(args.sets.split(",")),
+        model=args.model,
+        base_url=args.base_url,
+        max_model_len=args.max_model_len,
+        max_tokens=args.max_tokens,
+        max_description_tokens=args.description_tokens,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+    )
     print_report(report, args.misses)
     summary = {"backend": args.backend, "llm": report["llm"], "load_avg_1m": round(os.getloadavg()[0], 2)}
     for set_name, s in report["sets"].items():

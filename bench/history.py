@@ -38,14 +38,19 @@ sys.path.insert(0, str(REPO))
 
 from jobpipeline.lib.hn import parse_thread  # noqa: E402
 from jobpipeline.lib.hn.comments import ThreadComments, comments_from_algolia_item, comments_from_firebase_items  # noqa: E402
-from jobpipeline.lib.postings import postings_frame  # noqa: E402
+from jobpipeline.lib.postings import (
+    BoardOutcome,  # noqa: E402
+    postings_frame,  # noqa: E402
+)
 from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
-from jobpipeline.lib.postings import BoardOutcome  # noqa: E402
 from jobpipeline.lib.sync import sync_postings  # noqa: E402
 
 HN_DIR = REPO / "data" / "replay" / "hn"
-RECORDED = {"2011-04": "algolia/items/2396027.json.gz", "2019-11": "firebase/item/2019-11_21419536.jsonl.gz",
-            "2020-02": "firebase/item/2020-02_22225314.jsonl.gz"}
+RECORDED = {
+    "2011-04": "algolia/items/2396027.json.gz",
+    "2019-11": "firebase/item/2019-11_21419536.jsonl.gz",
+    "2020-02": "firebase/item/2020-02_22225314.jsonl.gz",
+}
 HITS_PER_PAGE = 20  # Algolia's default page size
 FIRST_SYNTHETIC_ID = 90_000_000  # above every real HN id of the recordings
 
@@ -76,11 +81,18 @@ def parse_and_sync(repeat: int) -> dict:
                 frames[month] = postings_frame(postings)
             parsed = time.perf_counter()
             for month, frame in frames.items():
-                sync_postings(engine, frame, seen_on=date.fromisoformat(f"{month}-28"), outcomes=[BoardOutcome(source="hn", board=month, ok=True)])
+                sync_postings(
+                    engine, frame, seen_on=date.fromisoformat(f"{month}-28"), outcomes=[BoardOutcome(source="hn", board=month, ok=True)]
+                )
             synced = time.perf_counter()
             engine.dispose()
-        run = {"comments": comments, "postings": sum(f.height for f in frames.values()),
-               "parse_s": parsed - started, "sync_s": synced - parsed, "total_s": synced - started}
+        run = {
+            "comments": comments,
+            "postings": sum(f.height for f in frames.values()),
+            "parse_s": parsed - started,
+            "sync_s": synced - parsed,
+            "total_s": synced - started,
+        }
         if best is None or run["total_s"] < best["total_s"]:
             best = run
     assert best is not None
@@ -106,7 +118,9 @@ def firebase_items(thread: ThreadComments) -> tuple[int, list[dict]]:
         if thread.api == "firebase":
             items.append(dict(c.raw))
         else:
-            items.append({"id": c.id, "type": "comment", "by": c.by, "text": c.text, "time": int(c.time.timestamp()), "parent": thread.story_id})
+            items.append(
+                {"id": c.id, "type": "comment", "by": c.by, "text": c.text, "time": int(c.time.timestamp()), "parent": thread.story_id}
+            )
     return story_time, items
 
 
@@ -129,8 +143,16 @@ def build_corpus(root: Path, months: list[str]) -> dict:
         story = {"id": story_id, "type": "story", "by": "whoishiring", "title": title, "time": posted, "kids": [k["id"] for k in kids]}
         lines.append(json.dumps(story))
         lines.extend(json.dumps(k) for k in kids)
-        hits.append({"objectID": str(story_id), "title": title, "author": "whoishiring", "created_at_i": posted,
-                     "num_comments": len(kids), "story_text": None})
+        hits.append(
+            {
+                "objectID": str(story_id),
+                "title": title,
+                "author": "whoishiring",
+                "created_at_i": posted,
+                "num_comments": len(kids),
+                "story_text": None,
+            }
+        )
     hn = root / "hn"
     (hn / "firebase" / "item").mkdir(parents=True)
     (hn / "algolia" / "search_by_date").mkdir(parents=True)
@@ -173,8 +195,12 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
             allowed = getattr(instance.run_coordinator, "max_concurrent_runs", 4)
         workers = workers or allowed
         with ReplayServer(root / "corpus", latency_ms=latency_ms) as server:
-            run_config = {"resources": {"job_boards": {"config": {"base_urls": {"hn": server.base_urls["hn"]}}},
-                                        "store": {"config": {"database_url": store_url}}}}
+            run_config = {
+                "resources": {
+                    "job_boards": {"config": {"base_urls": {"hn": server.base_urls["hn"]}}},
+                    "store": {"config": {"database_url": store_url}},
+                }
+            }
             request = BackfillRequest("hn", months, run_config, f"hn {months[0]}…{months[-1]} (synthetic)")
             started, cpu = time.perf_counter(), cpu_seconds()
             summary = run_in_process(request, workers=workers)
@@ -189,8 +215,17 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
     if failed:
         first_line = (failed[0].error or "").splitlines()[0][:300]
         raise SystemExit(f"{len(failed)} months failed, e.g. {failed[0].partitions}: {first_line}")
-    return {**corpus, "corpus_build_s": built, "workers": workers, "max_concurrent_runs": allowed, "seconds": seconds, "cpu_s": cpu,
-            "requests": requests, "postings_in_store": postings, "jobs_in_store": jobs}
+    return {
+        **corpus,
+        "corpus_build_s": built,
+        "workers": workers,
+        "max_concurrent_runs": allowed,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "requests": requests,
+        "postings_in_store": postings,
+        "jobs_in_store": jobs,
+    }
 
 
 def main() -> None:
@@ -203,22 +238,39 @@ def main() -> None:
 
     rate = parse_and_sync(args.repeat)
     print(f"{'recorded threads':<18} {'comments':>9} {'postings':>9} {'parse s':>8} {'sync s':>7} {'comments/s':>11}")
-    print(f"{'2011-04,2019-11,20-02':<18} {rate['comments']:>9} {rate['postings']:>9} {rate['parse_s']:>8.2f} "
-          f"{rate['sync_s']:>7.2f} {rate['comments_per_s']:>11.0f}")
+    print(
+        f"{'2011-04,2019-11,20-02':<18} {rate['comments']:>9} {rate['postings']:>9} {rate['parse_s']:>8.2f} "
+        f"{rate['sync_s']:>7.2f} {rate['comments_per_s']:>11.0f}"
+    )
 
     months = months_until_now(args.months)
     full = full_backfill(months, args.workers, args.latency_ms)
     print()
-    print(f"{'full backfill':<18} {'months':>7} {'comments':>9} {'requests':>9} {'runs at once':>13} {'latency ms':>11} "
-          f"{'wall s':>8} {'CPU s':>7} {'CPU s/month':>12}")
-    print(f"{months[0] + '..' + months[-1]:<18} {full['months']:>7} {full['comments']:>9} {full['requests']:>9} "
-          f"{full['workers']:>13} {args.latency_ms:>11.0f} {full['seconds']:>8.1f} {full['cpu_s']:>7.0f} {full['cpu_s'] / full['months']:>12.2f}")
-    print(f"store after the backfill: {full['postings_in_store']} HN postings, {full['jobs_in_store']} jobs "
-          f"(the same recorded texts every third month deduplicate into one job); corpus built in {full['corpus_build_s']:.1f} s; "
-          f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    print(json.dumps({"comments_per_s": round(rate["comments_per_s"]), "full_backfill_s": round(full["seconds"], 1),
-                      "full_backfill_cpu_s": round(full["cpu_s"]), "months": full["months"], "workers": full["workers"],
-                      "latency_ms": args.latency_ms}))
+    print(
+        f"{'full backfill':<18} {'months':>7} {'comments':>9} {'requests':>9} {'runs at once':>13} {'latency ms':>11} "
+        f"{'wall s':>8} {'CPU s':>7} {'CPU s/month':>12}"
+    )
+    print(
+        f"{months[0] + '..' + months[-1]:<18} {full['months']:>7} {full['comments']:>9} {full['requests']:>9} "
+        f"{full['workers']:>13} {args.latency_ms:>11.0f} {full['seconds']:>8.1f} {full['cpu_s']:>7.0f} {full['cpu_s'] / full['months']:>12.2f}"
+    )
+    print(
+        f"store after the backfill: {full['postings_in_store']} HN postings, {full['jobs_in_store']} jobs "
+        f"(the same recorded texts every third month deduplicate into one job); corpus built in {full['corpus_build_s']:.1f} s; "
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        json.dumps(
+            {
+                "comments_per_s": round(rate["comments_per_s"]),
+                "full_backfill_s": round(full["seconds"], 1),
+                "full_backfill_cpu_s": round(full["cpu_s"]),
+                "months": full["months"],
+                "workers": full["workers"],
+                "latency_ms": args.latency_ms,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from jobpipeline.lib.boards import Board  # noqa: E402
-from jobpipeline.lib.postings import POSTING_SCHEMA, Posting, postings_frame  # noqa: E402
+from jobpipeline.lib.postings import Posting, postings_frame  # noqa: E402
 from jobpipeline.lib.sources import ashby, parse_board  # noqa: E402
 from jobpipeline.lib.text import html_to_text  # noqa: E402
 
@@ -56,14 +56,28 @@ def synthetic(n: int, seed: int = 7) -> pl.DataFrame:
     for i in range(n):
         t = base[i % len(base)]
         board = f"company{i % 2000:04d}"
-        rows.append(Posting(
-            source="ashby", board=board, source_job_id=f"syn-{i}", company=f"Company {i % 2000}",
-            title=f"{t.title} {i // len(base)}", locations=t.locations[:1] or ["Remote"], remote=t.remote,
-            workplace_type=t.workplace_type, description=t.description, department=t.department,
-            employment_type=t.employment_type, posted_at=t.posted_at, salary_min=t.salary_min,
-            salary_max=t.salary_max, salary_currency=t.salary_currency, salary_period=t.salary_period,
-            salary_text=t.salary_text, apply_url=t.apply_url,
-        ))
+        rows.append(
+            Posting(
+                source="ashby",
+                board=board,
+                source_job_id=f"syn-{i}",
+                company=f"Company {i % 2000}",
+                title=f"{t.title} {i // len(base)}",
+                locations=t.locations[:1] or ["Remote"],
+                remote=t.remote,
+                workplace_type=t.workplace_type,
+                description=t.description,
+                department=t.department,
+                employment_type=t.employment_type,
+                posted_at=t.posted_at,
+                salary_min=t.salary_min,
+                salary_max=t.salary_max,
+                salary_currency=t.salary_currency,
+                salary_period=t.salary_period,
+                salary_text=t.salary_text,
+                apply_url=t.apply_url,
+            )
+        )
         if rng.random() < 0.05:  # the same job listed once more under another location
             rows.append(Posting(**{**rows[-1].as_row(), "source_job_id": f"syn-{i}-b", "locations": ["Berlin, Germany"]}))
     return postings_frame(rows)
@@ -78,8 +92,8 @@ def measure(parquet: Path) -> dict:
 
     The postings are read from Parquet, as the ``jobs`` asset reads a raw partition, so peak RSS is
     the sync's own and not the generator's."""
-    from jobpipeline.lib.store import create_schema, get_engine
     from jobpipeline.lib.postings import BoardOutcome
+    from jobpipeline.lib.store import create_schema, get_engine
     from jobpipeline.lib.sync import sync_postings
 
     frame = pl.read_parquet(parquet)
@@ -100,12 +114,19 @@ def measure(parquet: Path) -> dict:
         t0 = time.perf_counter()
         engine2 = get_engine(f"sqlite:///{tmp}/fast.db")
         create_schema(engine2)
-        sample_scope = [BoardOutcome(source=source, board=board, ok=True) for source, board in sample.select("source", "board").unique().rows()]
+        sample_scope = [
+            BoardOutcome(source=source, board=board, ok=True) for source, board in sample.select("source", "board").unique().rows()
+        ]
         sync_postings(engine2, sample, seen_on=DAY, outcomes=sample_scope)
         fast_sample_s = time.perf_counter() - t0
     return {
-        "postings": frame.height, "jobs": cold.jobs, "cold_s": cold_s, "ingest_per_s": frame.height / cold_s,
-        "resync_s": resync_s, "peak_rss_mb": rss, "naive_per_s": sample.height / naive_s,
+        "postings": frame.height,
+        "jobs": cold.jobs,
+        "cold_s": cold_s,
+        "ingest_per_s": frame.height / cold_s,
+        "resync_s": resync_s,
+        "peak_rss_mb": rss,
+        "naive_per_s": sample.height / naive_s,
         "naive_ratio": naive_s / fast_sample_s,
     }
 
@@ -125,8 +146,9 @@ def naive_sync(url: str, frame: pl.DataFrame) -> float:
         for i, (row, key, h) in enumerate(zip(frame.iter_rows(named=True), keys, hashes)):
             job = session.exec(select(Job).where(Job.dedup_key == key)).first()
             if job is None:
-                job = Job(dedup_key=key, content_hash=h, first_seen=DAY, last_seen=DAY, content_seen=DAY,
-                          updated_at=DAY, synced_at=_now(), **row)
+                job = Job(
+                    dedup_key=key, content_hash=h, first_seen=DAY, last_seen=DAY, content_seen=DAY, updated_at=DAY, synced_at=_now(), **row
+                )
             else:
                 job.locations = sorted(set(job.locations) | set(row["locations"]))
                 job.last_seen = DAY
@@ -138,9 +160,9 @@ def naive_sync(url: str, frame: pl.DataFrame) -> float:
 
 
 def _now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def html_rate() -> float:
@@ -167,19 +189,31 @@ def main() -> None:
         for n in args.postings:
             parquet = Path(tmp) / f"postings-{n}.parquet"
             synthetic(n).write_parquet(parquet)
-            out = subprocess.run([sys.executable, __file__, "--one", str(parquet), "--corpus", str(args.corpus)], check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(parquet), "--corpus", str(args.corpus)], check=True, capture_output=True, text=True
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     rate = html_rate()
     print(f"{'postings':>9} {'jobs':>8} {'cold s':>7} {'ingest/s':>9} {'resync s':>9} {'peak RSS MB':>12} {'naive/s':>8} {'naive ×':>8}")
     for r in results:
-        print(f"{r['postings']:>9} {r['jobs']:>8} {r['cold_s']:>7.2f} {r['ingest_per_s']:>9.0f} {r['resync_s']:>9.2f} "
-              f"{r['peak_rss_mb']:>12.0f} {r['naive_per_s']:>8.0f} {r['naive_ratio']:>8.1f}")
+        print(
+            f"{r['postings']:>9} {r['jobs']:>8} {r['cold_s']:>7.2f} {r['ingest_per_s']:>9.0f} {r['resync_s']:>9.2f} "
+            f"{r['peak_rss_mb']:>12.0f} {r['naive_per_s']:>8.0f} {r['naive_ratio']:>8.1f}"
+        )
     print(f"html_to_text on real Ashby descriptionHtml: {rate:.0f} docs/s (done at scrape time, not in the sync)")
     last = results[-1]
-    print(json.dumps({
-        "postings": last["postings"], "ingest_per_s": round(last["ingest_per_s"]), "resync_s": round(last["resync_s"], 3),
-        "peak_rss_mb": round(last["peak_rss_mb"]), "naive_ratio": round(last["naive_ratio"], 1), "html_docs_per_s": round(rate),
-    }))
+    print(
+        json.dumps(
+            {
+                "postings": last["postings"],
+                "ingest_per_s": round(last["ingest_per_s"]),
+                "resync_s": round(last["resync_s"], 3),
+                "peak_rss_mb": round(last["peak_rss_mb"]),
+                "naive_ratio": round(last["naive_ratio"], 1),
+                "html_docs_per_s": round(rate),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

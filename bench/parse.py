@@ -58,16 +58,29 @@ def main() -> None:
         rows[ats] = {"postings": postings // args.rounds, "mb": size / 1e6, "seconds": seconds / args.rounds}
     print(f"{'ats':<16} {'postings':>9} {'MB':>7} {'ms/round':>9} {'postings/s':>11} {'MB/s':>7}")
     for ats, r in rows.items():
-        print(f"{ats:<16} {r['postings']:>9} {r['mb']:>7.2f} {r['seconds'] * 1000:>9.1f} "
-              f"{r['postings'] / r['seconds']:>11,.0f} {r['mb'] / r['seconds']:>7.1f}")
+        print(
+            f"{ats:<16} {r['postings']:>9} {r['mb']:>7.2f} {r['seconds'] * 1000:>9.1f} "
+            f"{r['postings'] / r['seconds']:>11,.0f} {r['mb'] / r['seconds']:>7.1f}"
+        )
     total_postings = sum(r["postings"] for r in rows.values())
     total_s = sum(r["seconds"] for r in rows.values())
     total_mb = sum(r["mb"] for r in rows.values())
-    print(f"{'total':<16} {total_postings:>9} {total_mb:>7.2f} {total_s * 1000:>9.1f} "
-          f"{total_postings / total_s:>11,.0f} {total_mb / total_s:>7.1f}")
-    print(json.dumps({"rounds": args.rounds, "postings": total_postings, "mb": round(total_mb, 3),
-                      "seconds_per_round": round(total_s, 4), "postings_per_s": round(total_postings / total_s),
-                      "isolation": parse_board is not None}))
+    print(
+        f"{'total':<16} {total_postings:>9} {total_mb:>7.2f} {total_s * 1000:>9.1f} "
+        f"{total_postings / total_s:>11,.0f} {total_mb / total_s:>7.1f}"
+    )
+    print(
+        json.dumps(
+            {
+                "rounds": args.rounds,
+                "postings": total_postings,
+                "mb": round(total_mb, 3),
+                "seconds_per_round": round(total_s, 4),
+                "postings_per_s": round(total_postings / total_s),
+                "isolation": parse_board is not None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -80,9 +80,22 @@ def free_port() -> int:
 
 def start_server(corpus: Path, port: int, latency_ms: float) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from jobpipeline.cli import main; sys.exit(main())",
-         "replay", "serve", "--dir", str(corpus), "--port", str(port), "--latency-ms", str(latency_ms)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from jobpipeline.cli import main; sys.exit(main())",
+            "replay",
+            "serve",
+            "--dir",
+            str(corpus),
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -95,9 +108,7 @@ def start_server(corpus: Path, port: int, latency_ms: float) -> subprocess.Popen
     raise RuntimeError(f"replay server did not come up: {process.stderr.read().decode()[-2000:]}")
 
 
-async def timed_scrape(
-    boards: list[Board], base_urls: dict, settings: HttpSettings
-) -> tuple[float, float, list[BoardResult]]:
+async def timed_scrape(boards: list[Board], base_urls: dict, settings: HttpSettings) -> tuple[float, float, list[BoardResult]]:
     """Wall and CPU seconds of one concurrent ``scrape_boards`` over ``boards``, and its results."""
     async with make_client(settings) as client:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -166,7 +177,10 @@ def main() -> None:
         ("boards (ok / total)", f"{ok} / {len(boards)}"),
         ("postings parsed", f"{postings:,}"),
         ("bytes received", f"{megabytes:.1f} MB"),
-        ("requests (detail fetches ok / failed)", f"{figures['requests']:,} ({figures['details_fetched']:,} / {figures['details_failed']:,})"),
+        (
+            "requests (detail fetches ok / failed)",
+            f"{figures['requests']:,} ({figures['details_fetched']:,} / {figures['details_failed']:,})",
+        ),
         ("latency added per request", f"{args.latency_ms:g} ms"),
         ("concurrency (overall = per host)", f"{args.concurrency}"),
         ("wall, concurrent", f"{wall_s:.2f} s"),

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from jobpipeline import settings
@@ -157,7 +157,7 @@ def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSum
     with prepared_instance():  # creates the instance's storage here, under the lock: worker processes racing to do it collide
         pass
     started = time.perf_counter()
-    tag = {CLI_TAG: f"{request.target}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"}
+    tag = {CLI_TAG: f"{request.target}-{datetime.now(UTC):%Y%m%dT%H%M%S}"}
     if request.target == "hn":
         tasks = [(request.job_name, {"partition_key": key}, request.run_config, tag, key) for key in request.partition_keys]
     else:  # single_run: one run over the (days × sources) rectangle, as the UI's backfill launches it
@@ -183,8 +183,10 @@ def _execute(task: tuple[str, dict, dict, dict, str]) -> RunOutcome:
     job_name, partition, run_config, tags, label = task
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = defs().resolve_job_def(job_name).execute_in_process(
-            run_config={**quiet, **run_config}, instance=instance, tags=tags, raise_on_error=False, **partition
+        result = (
+            defs()
+            .resolve_job_def(job_name)
+            .execute_in_process(run_config={**quiet, **run_config}, instance=instance, tags=tags, raise_on_error=False, **partition)
         )
         status = "SUCCESS" if result.success else "FAILURE"
         return RunOutcome(label, result.run_id, status, None if result.success else _run_error(instance, result.run_id))
@@ -208,6 +210,7 @@ def _run_error(instance: Any, run_id: str) -> str | None:
 def submit_backfill(request: BackfillRequest) -> str:
     """Add the asset backfill to the instance (as the UI's "Launch backfill" does); returns its id."""
     import dagster as dg
+
     from jobpipeline.cli.dagster_private import PartitionBackfill, make_new_backfill_id  # no public API creates one
     from jobpipeline.definitions import defs
 
@@ -234,6 +237,7 @@ def wait_for_backfill(
 ) -> tuple[list[RunOutcome], str, float]:
     """Poll the backfill until it is over (starting a daemon when none runs): its runs, status and seconds."""
     import dagster as dg
+
     from jobpipeline.cli.dagster_private import BULK_ACTION_TERMINAL_STATUSES
 
     started = time.perf_counter()
@@ -291,8 +295,10 @@ def main(args: argparse.Namespace) -> int:
         summary = run_in_process(request, workers=getattr(args, "workers", 1))
     elif args.no_wait:
         backfill_id = submit_backfill(request)
-        print(f"submitted backfill {backfill_id} ({request.title}, {len(request.partition_keys)} partitions); "
-              "`jobpipeline dev` runs it: Overview → Backfills")
+        print(
+            f"submitted backfill {backfill_id} ({request.title}, {len(request.partition_keys)} partitions); "
+            "`jobpipeline dev` runs it: Overview → Backfills"
+        )
         return 0
     else:
         summary = run_backfill(request)

@@ -37,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add = verbs.add_parser("add", help="append the boards of these careers-page URLs to the boards file")
     add.add_argument("urls", nargs="+", metavar="URL")
-    add.add_argument(
-        "--boards", type=Path, default=None, help="boards file (default: the one the pipeline reads, see settings)"
-    )
+    add.add_argument("--boards", type=Path, default=None, help="boards file (default: the one the pipeline reads, see settings)")
     add.add_argument("--check", action="store_true", help="first ask each board's API whether it exists")
     where = add.add_mutually_exclusive_group()
     where.add_argument("--replay", metavar="DIR", type=Path, help="with --check: ask a replay server of DIR, not the live APIs")

@@ -198,7 +198,9 @@ def run_worker_health(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple
     grpc_info = seven.json.loads(run.tags[GRPC_INFO_TAG]) if GRPC_INFO_TAG in run.tags else None
     if grpc_info:
         client = DagsterGrpcClient(
-            port=grpc_info.get("port"), socket=grpc_info.get("socket"), host=grpc_info.get("host"),
+            port=grpc_info.get("port"),
+            socket=grpc_info.get("socket"),
+            host=grpc_info.get("host"),
             use_ssl=bool(grpc_info.get("use_ssl", False)),
         )
         try:

@@ -21,4 +21,7 @@ def main(args: argparse.Namespace) -> int:
     with prepared_instance():  # created under the lock, pools set, runs of dead workers failed
         pass
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}  JOBPIPELINE_HOME={settings.home()}")
-    os.execv(sys.executable, [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_DIR / "workspace.yaml"), "-h", args.host, "-p", str(args.port)])
+    os.execv(
+        sys.executable,
+        [sys.executable, "-m", "dagster", "dev", "-w", str(settings.REPO_DIR / "workspace.yaml"), "-h", args.host, "-p", str(args.port)],
+    )

@@ -25,8 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("extract", help="extract structured fields from postings (JSON lines on stdin)")
     p.add_argument("--backend", choices=("rules", "vllm", "openai", "hybrid"), default="rules")
     p.add_argument("--model", default=None, help="model id or local folder (vllm/openai); default: the production model")
-    p.add_argument("--base-url", default=None,
-                   help="OpenAI-compatible server (openai; hybrid uses it when given); default: JOBPIPELINE_LLM_BASE_URL, else http://127.0.0.1:8000/v1")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="OpenAI-compatible server (openai; hybrid uses it when given); default: JOBPIPELINE_LLM_BASE_URL, else http://127.0.0.1:8000/v1",
+    )
     # Refused with a clear message: a key on the command line is visible to every user in `ps`.
     p.add_argument("--api-key", default=None, help=argparse.SUPPRESS)
     p.add_argument("--quantization", default="auto", help="auto (FP8 on a CUDA GPU that has it), fp8, none")
@@ -78,10 +81,9 @@ def read_postings(stream: Any) -> list[dict | str]:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from jobpipeline.lib.extract.backends import PostingText
-    from jobpipeline.lib.extract.backends import make_backend
-    from jobpipeline.lib.extract.enrich import extract_postings
+    from jobpipeline.lib.extract.backends import PostingText, make_backend
     from jobpipeline.lib.extract.backends.vllm_backend import QuantizationError
+    from jobpipeline.lib.extract.enrich import extract_postings
 
     if args.api_key is not None:
         raise CommandError("--api-key is not accepted (any user sees it in `ps`): set JOBPIPELINE_LLM_API_KEY instead")

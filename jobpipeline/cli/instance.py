@@ -167,6 +167,7 @@ def daemon_running(instance: Any, *, wait_s: float = 0.0) -> bool:
 
     A heartbeat younger than DAEMON_STALE_S may be the last one of a daemon that was just killed;
     with ``wait_s`` such a daemon counts as running only if a newer heartbeat arrives in time."""
+
     def beats() -> dict[str, float]:
         found = instance.get_daemon_heartbeats()
         return {name: found[name].timestamp for name in DAEMONS_NEEDED if name in found}
@@ -204,10 +205,13 @@ def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) ->
     with open(log_path, "ab") as log:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "dagster._daemon", "run", "-w", str(settings.REPO_DIR / "workspace.yaml")],
-            stdout=log, stderr=subprocess.STDOUT, cwd=settings.REPO_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.REPO_DIR,
             # Own session: a Ctrl-C meant for the command must not stop the daemon before the
             # command cancelled its runs through it; it still dies with the command (_die_with_parent).
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     if echo:
         print(f"started dagster-daemon (pid {daemon.pid}; log: {log_path})", flush=True)

@@ -25,9 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = verbs.add_parser("build-corpus", help="byte-copy the chosen real recordings into a corpus")
     build.add_argument("--source", type=Path, default=REPO_DIR.parent / "shared" / "realdata")
     build.add_argument("--out", type=Path, default=replay_corpus_dir())
-    build.add_argument(
-        "--boards-out", type=Path, default=None, help="also write a boards config listing the corpus boards"
-    )
+    build.add_argument("--boards-out", type=Path, default=None, help="also write a boards config listing the corpus boards")
     build.set_defaults(func=_build_corpus)
 
 

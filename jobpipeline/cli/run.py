@@ -14,7 +14,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,9 @@ class RunSummary:
         if self.interrupted:
             finished = [name for name, run_id, success in self.runs if success]
             stopped = [f"{name} ({self.statuses.get(run_id, '?').lower()})" for name, run_id, success in self.runs if not success]
-            lines.append(f"  INTERRUPTED: finished {', '.join(finished) or 'nothing'}; cancelled or failed {', '.join(stopped) or 'nothing'}")
+            lines.append(
+                f"  INTERRUPTED: finished {', '.join(finished) or 'nothing'}; cancelled or failed {', '.join(stopped) or 'nothing'}"
+            )
             return "\n".join(lines)
         failed = [name for name, _, success in self.runs if not success]
         if failed:
@@ -132,8 +134,8 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
         raise CommandError(f"no boards to scrape in {mode} mode" + (f" (no <ats>/*.json under {replay_dir})" if replay_dir else ""))
     started = time.perf_counter()
     summary = RunSummary(day=day, mode=mode)
-    past = day < datetime.now(timezone.utc).date().isoformat()
-    tag = f"run-{day}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    past = day < datetime.now(UTC).date().isoformat()
+    tag = f"run-{day}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     with prepared_instance() as instance, _board_endpoints(mode, replay_dir) as boards_config, run_session(instance, tag=tag) as session:
         run_config = {
             **IN_PROCESS,
@@ -179,7 +181,7 @@ def main(args: argparse.Namespace) -> int:
     from jobpipeline.cli.partition_keys import check_partition_key
     from jobpipeline.defs.scrape.partitions import daily
 
-    day = check_partition_key(daily, args.date or datetime.now(timezone.utc).date().isoformat(), "YYYY-MM-DD", "--date")
+    day = check_partition_key(daily, args.date or datetime.now(UTC).date().isoformat(), "YYYY-MM-DD", "--date")
     mode = "live" if args.live or (args.replay is None and settings.current().live) else "replay"
     summary = run_pipeline(day, mode, args.replay, scrape_only=args.scrape_only)
     print(summary.render())

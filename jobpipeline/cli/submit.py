@@ -49,7 +49,9 @@ class RunSession:
         self.started = time.perf_counter()
         self.records: list[RunRecord] = []
 
-    def submit(self, job_name: str, run_config: Mapping[str, Any], *, partition_key: str | None = None, label: str | None = None) -> RunRecord:
+    def submit(
+        self, job_name: str, run_config: Mapping[str, Any], *, partition_key: str | None = None, label: str | None = None
+    ) -> RunRecord:
         from jobpipeline.cli.dagster_private import submit_job_run
 
         run_id = submit_job_run(self.instance, self.workspace, job_name, run_config=run_config, tags=self.tags, partition_key=partition_key)
@@ -100,7 +102,7 @@ class RunSession:
     def _check_daemon(self) -> None:
         """Our daemon must be alive; another one (``jobpipeline dev``'s, or a concurrent command's) may
         stop at any time, and then this session starts its own so its queued runs still launch."""
-        from jobpipeline.cli.instance import dagster_daemon, daemon_running
+        from jobpipeline.cli.instance import daemon_running, dagster_daemon
 
         if self.daemon is not None:
             if self.daemon.poll() is not None:
@@ -156,8 +158,9 @@ def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSe
     with ExitStack() as stack:
         daemon = stack.enter_context(dagster_daemon(instance, echo=echo))
         try:
-            workspace = stack.enter_context(open_workspace(instance, settings.REPO_DIR / "workspace.yaml",
-                                                                  log=Path(os.environ["DAGSTER_HOME"]) / CODE_SERVER_LOG))
+            workspace = stack.enter_context(
+                open_workspace(instance, settings.REPO_DIR / "workspace.yaml", log=Path(os.environ["DAGSTER_HOME"]) / CODE_SERVER_LOG)
+            )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
         yield RunSession(instance, workspace, daemon, tag=tag, echo=echo, stack=stack)

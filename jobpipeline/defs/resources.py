@@ -45,7 +45,9 @@ def _engine(url: str) -> sa.Engine:
 class StoreResource(dg.ConfigurableResource):
     """Where ``jobs`` and ``enriched_jobs`` live, and the raw partitions they are synced from."""
 
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL (default: JOBPIPELINE_DATABASE_URL or sqlite:///<home>/jobpipeline.db)")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL (default: JOBPIPELINE_DATABASE_URL or sqlite:///<home>/jobpipeline.db)"
+    )
     raw_dir: str | None = Field(default=None, description="raw partitions, <source>/<key>/ (default: JOBPIPELINE_RAW_DIR or <home>/raw)")
 
     def engine(self) -> sa.Engine:
@@ -167,9 +169,11 @@ def resources() -> dg.Definitions:
     from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
     from jobpipeline.defs.enrich.resources import LLMResource
 
-    return dg.Definitions(resources={
-        "job_boards": job_boards,  # LiveJobBoards or ReplayJobBoards, chosen per run
-        "store": StoreResource(),
-        "duckdb": AnalyticsDuckDBResource(),
-        "llm": LLMResource(),
-    })
+    return dg.Definitions(
+        resources={
+            "job_boards": job_boards,  # LiveJobBoards or ReplayJobBoards, chosen per run
+            "store": StoreResource(),
+            "duckdb": AnalyticsDuckDBResource(),
+            "llm": LLMResource(),
+        }
+    )

@@ -71,9 +71,7 @@ def load_boards(path: str | Path, known_ats: Iterable[str] | None = None) -> lis
             header_seen = True
             continue
         if len(fields) != len(HEADER):
-            raise BoardsConfigError(
-                f"{where}: expected {len(HEADER)} columns ({','.join(HEADER)}), got {len(fields)}: {line.strip()!r}"
-            )
+            raise BoardsConfigError(f"{where}: expected {len(HEADER)} columns ({','.join(HEADER)}), got {len(fields)}: {line.strip()!r}")
         ats, token, company = fields
         ats = ats.lower()
         if ats not in adapters:

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import HttpSettings
+from jobpipeline.lib.postings import Board
 
 WORKDAY_DEFAULT_DATA_CENTRE = "wd5"  # the Workday adapter's default: tokens leave it out
 
@@ -123,13 +123,23 @@ RULES: tuple[Rule, ...] = (
 
 # Known hosts whose URLs cannot name a board, with what to give instead.
 _HINTS: tuple[tuple[str, str, str], ...] = (
-    (r"apply\.workable\.com", r"/j(?:/|$)", "a Workable job link (/j/<code>) does not name the account: "
-     "give the careers page, apply.workable.com/<account>/"),
-    (r"(?:[a-z0-9-]+\.)?icims\.com", "", "an iCIMS classic portal: jobpipeline reads iCIMS career sites through "
-     "their Jibe search API; give the career site's own URL (<company>.jibeapply.com), or add "
-     "'icims,<career site host>,<company>' to the boards file"),
-    (r"[a-z0-9_-]+\.wd\d+\.myworkdayjobs\.com", "", "a Workday URL without a career site in its path: "
-     "give the site's page, <tenant>.wdN.myworkdayjobs.com/[locale/]<site>"),
+    (
+        r"apply\.workable\.com",
+        r"/j(?:/|$)",
+        "a Workable job link (/j/<code>) does not name the account: give the careers page, apply.workable.com/<account>/",
+    ),
+    (
+        r"(?:[a-z0-9-]+\.)?icims\.com",
+        "",
+        "an iCIMS classic portal: jobpipeline reads iCIMS career sites through "
+        "their Jibe search API; give the career site's own URL (<company>.jibeapply.com), or add "
+        "'icims,<career site host>,<company>' to the boards file",
+    ),
+    (
+        r"[a-z0-9_-]+\.wd\d+\.myworkdayjobs\.com",
+        "",
+        "a Workday URL without a career site in its path: give the site's page, <tenant>.wdN.myworkdayjobs.com/[locale/]<site>",
+    ),
 )
 
 

@@ -236,7 +236,5 @@ class Fetcher:
         body = response.content
         self.bytes += len(body)
         if not response.is_success:
-            raise HttpStatusError(
-                response.status_code, method, str(url), body, parse_retry_after(response.headers.get("Retry-After"))
-            )
+            raise HttpStatusError(response.status_code, method, str(url), body, parse_retry_after(response.headers.get("Retry-After")))
         return body

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -61,7 +61,7 @@ class PartitionScrape:
 
 
 def today_utc() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
 def reusable_outcomes(partition: RawPartition, day: str, *, rescrape: bool, log: Callable[[str], None]) -> list[dict] | None:
@@ -180,7 +180,5 @@ def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawP
 def store_totals(engine: sa.Engine) -> dict[str, int]:
     job = Job.__table__
     with engine.connect() as conn:
-        total, open_ = conn.execute(
-            sa.select(sa.func.count(), sa.func.count().filter(job.c.closed_at.is_(None)))
-        ).one()
+        total, open_ = conn.execute(sa.select(sa.func.count(), sa.func.count().filter(job.c.closed_at.is_(None)))).one()
     return {"jobs_in_store": int(total), "open_jobs_in_store": int(open_)}

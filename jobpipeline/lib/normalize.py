@@ -61,13 +61,17 @@ def description_digests(frame: pl.DataFrame) -> pl.Series:
 
 
 _DIGEST_SLICE = 4096
+
+
 def _rendered(frame: pl.DataFrame, name: str) -> pl.Series:
     """A hashed field as the text that goes into the hash (None → "", floats as Python's repr)."""
     column = frame.get_column(name)
     if name == "locations":  # short lists: plain Python is 15x faster than polars' list.sort here
         return pl.Series(["|".join(sorted(v)) if v else "" for v in column.to_list()], dtype=pl.String)
     if column.dtype == pl.Boolean:
-        return frame.select(pl.when(pl.col(name)).then(pl.lit("True")).when(~pl.col(name)).then(pl.lit("False")).otherwise(pl.lit(""))).to_series()
+        return frame.select(
+            pl.when(pl.col(name)).then(pl.lit("True")).when(~pl.col(name)).then(pl.lit("False")).otherwise(pl.lit(""))
+        ).to_series()
     if column.dtype == pl.Float64:  # repr is the stable, shortest round-trip form
         return pl.Series([repr(v) if v is not None else "" for v in column.to_list()], dtype=pl.String)
     return column.cast(pl.String).fill_null("")
@@ -105,21 +109,14 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     ids = ["source", "board", "source_job_id"]
     listed = postings
     postings = postings.unique(subset=ids, keep="first", maintain_order=True)
-    keyed = postings.with_columns(
-        dedup_key=pl.Series(dedup_keys(postings, postings["description_hash"]), dtype=pl.String)
-    ).sort("source", "board", "source_job_id")
+    keyed = postings.with_columns(dedup_key=pl.Series(dedup_keys(postings, postings["description_hash"]), dtype=pl.String)).sort(
+        "source", "board", "source_job_id"
+    )
     alias = pl.struct("source", "board", "source_job_id")
     located = keyed.select("dedup_key", "locations")
     if postings.height < listed.height:  # only then: the rows unique() dropped carry locations too
         located = listed.select(*ids, "locations").join(keyed.select(*ids, "dedup_key"), on=ids).select("dedup_key", "locations")
-    merged_locations = (
-        located
-        .explode("locations")
-        .drop_nulls("locations")
-        .unique()
-        .group_by("dedup_key")
-        .agg(pl.col("locations").sort())
-    )
+    merged_locations = located.explode("locations").drop_nulls("locations").unique().group_by("dedup_key").agg(pl.col("locations").sort())
     groups = (
         keyed.group_by("dedup_key", maintain_order=True)
         .agg(pl.all().exclude("locations").first(), alias.alias("aliases"))

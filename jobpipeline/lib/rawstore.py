@@ -35,7 +35,6 @@ import polars as pl
 from jobpipeline.lib.postings import POSTING_SCHEMA
 from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
-
 ORPHAN_AGE_S = 3600  # a write takes seconds; an hour-old temporary folder has no writer left
 _TEMP_NAME = re.compile(r"^\.(?P<key>[^.]+)\.(?:(?P<host>.+)-(?P<pid>\d+)-)?[0-9a-f]{8}\.(?P<kind>tmp|old)$")
 

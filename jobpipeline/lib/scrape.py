@@ -36,9 +36,7 @@ class BoardResult(BoardOutcome):
         return self.as_json()
 
 
-async def scrape_board(
-    session: HttpSession, board: Board, base_url: str, previous: PreviousDetails | None = None
-) -> BoardResult:
+async def scrape_board(session: HttpSession, board: Board, base_url: str, previous: PreviousDetails | None = None) -> BoardResult:
     """Fetch and parse one board; every failure is caught and described in the result.
 
     For adapters with detail fetches, ``previous`` holds the details already stored: a posting whose

@@ -6,8 +6,8 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL in the docker stack). SQ
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from jobpipeline import settings
 
 # Application status a user can give a job; the sync never writes it.
 APPLICATION_STATUSES = ("saved", "applied", "interviewing", "offer", "rejected", "archived")
+
 
 class Job(SQLModel, table=True):
     """One deduplicated job. Its content comes from its canonical posting (source, board, source_job_id)."""
@@ -140,7 +141,7 @@ class Enrichment(SQLModel, table=True):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     backend: str = ""
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     # The extracted fields, as real columns so analytics can query them.
     seniority: str | None = Field(default=None, index=True)
     employment_type: str | None = None

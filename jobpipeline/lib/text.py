@@ -41,11 +41,7 @@ _LEFTOVER_TAG = re.compile(r"<[A-Za-z!/?][^<>]*(?:>|$)")
 # operators, the BOM, interlinear annotation marks, and lone surrogates (which cannot be encoded).
 # Joiners (U+200C/D) stay: they shape real Persian, Indic and emoji text.
 _INVISIBLE = re.compile(
-    "["
-    "\x00-\x09\x0b-\x1f\x7f-\x9f"
-    "\u061c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff"
-    "]"
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
 )
 _MAX_ROUNDS = 4  # markup escaped more than this many times is not a real posting: the rest is cut
 

@@ -16,7 +16,7 @@ On 2026-01-12 the globex board fails (HTTP 500): nothing of globex closes that d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -31,21 +31,60 @@ D1, D2, D3 = date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 12)
 W1, W2 = date(2026, 1, 5), date(2026, 1, 12)
 
 POSTINGS = {
-    "A1": Posting("greenhouse", "acme", "a1", "Acme", "Backend Engineer", ["Berlin"], workplace_type="hybrid",
-                  description="Build APIs.", salary_min=100_000, salary_max=140_000, salary_currency="USD", salary_period="year"),
-    "A2": Posting("greenhouse", "acme", "a2", "Acme", "Data Engineer", ["Remote"], remote=True, description="Pipelines.",
-                  salary_min=50, salary_max=70, salary_currency="USD", salary_period="hour"),
+    "A1": Posting(
+        "greenhouse",
+        "acme",
+        "a1",
+        "Acme",
+        "Backend Engineer",
+        ["Berlin"],
+        workplace_type="hybrid",
+        description="Build APIs.",
+        salary_min=100_000,
+        salary_max=140_000,
+        salary_currency="USD",
+        salary_period="year",
+    ),
+    "A2": Posting(
+        "greenhouse",
+        "acme",
+        "a2",
+        "Acme",
+        "Data Engineer",
+        ["Remote"],
+        remote=True,
+        description="Pipelines.",
+        salary_min=50,
+        salary_max=70,
+        salary_currency="USD",
+        salary_period="hour",
+    ),
     "A3": Posting("greenhouse", "acme", "a3", "Acme", "Product Designer", ["Berlin"], description="Design things."),
     "A4": Posting("greenhouse", "acme", "a4", "Acme", "Frontend Engineer", ["Berlin"], description="React."),
-    "G1": Posting("lever", "globex", "g1", "Globex", "Site Reliability Engineer", ["Remote"], workplace_type="remote",
-                  description="Keep it up.", salary_min=6_000, salary_max=8_000, salary_currency="EUR", salary_period="month"),
+    "G1": Posting(
+        "lever",
+        "globex",
+        "g1",
+        "Globex",
+        "Site Reliability Engineer",
+        ["Remote"],
+        workplace_type="remote",
+        description="Keep it up.",
+        salary_min=6_000,
+        salary_max=8_000,
+        salary_currency="EUR",
+        salary_period="month",
+    ),
     "G2": Posting("lever", "globex", "g2", "Globex", "ML Engineer", ["Paris"], workplace_type="onsite", description="Models."),
 }
 SCRAPES = {  # day -> (postings seen, boards ok, board outcomes)
     D1: (["A1", "A2", "A3", "G1"], [("greenhouse", "acme"), ("lever", "globex")], []),
     D2: (["A1", "A2", "G1", "G2"], [("greenhouse", "acme"), ("lever", "globex")], []),
-    D3: (["A1", "A4"], [("greenhouse", "acme")],
-         [BoardOutcome(source="lever", board="globex", ok=False, http_status=500, error="HTTP 500")]),
+    D3: (
+        ["A1", "A4"],
+        [("greenhouse", "acme")],
+        [BoardOutcome(source="lever", board="globex", ok=False, http_status=500, error="HTTP 500")],
+    ),
 }
 # (job, model, prompt_version, status, enriched_at, fields)
 ENRICHMENTS = [
@@ -56,9 +95,21 @@ ENRICHMENTS = [
     ("A4", "m", "v1", "ok", "2026-01-12 09:00:00", {"skills": ["TypeScript", "Python"]}),
     ("A4", "m", "v2", "failed", "2026-01-12 10:00:00", {"skills": ["React"], "seniority": "senior"}),  # failed: ignored
     ("G1", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Kubernetes", "Python"], "seniority": "senior"}),
-    ("G2", "m", "v2", "ok", "2026-01-06 10:00:00", {"skills": ["Python", "PyTorch"], "seniority": "mid",
-                                                    "salary_min": 90_000, "salary_max": 110_000,
-                                                    "salary_currency": "EUR", "salary_period": "year"}),
+    (
+        "G2",
+        "m",
+        "v2",
+        "ok",
+        "2026-01-06 10:00:00",
+        {
+            "skills": ["Python", "PyTorch"],
+            "seniority": "mid",
+            "salary_min": 90_000,
+            "salary_max": 110_000,
+            "salary_currency": "EUR",
+            "salary_period": "year",
+        },
+    ),
 ]
 
 
@@ -92,10 +143,18 @@ def add_enrichments(engine: sa.Engine, hashes: dict[str, str], rows=ENRICHMENTS)
     time_col = load.ENRICHED_AT if load.ENRICHED_AT in table.c else None
     values = []
     for job, model, version, status, at, fields in rows:
-        row = {"content_hash": hashes[job], "model": model, "prompt_version": version, "status": status,
-               "skills": fields.get("skills", []), "remote_regions": [], "summary": "", **fields}
+        row = {
+            "content_hash": hashes[job],
+            "model": model,
+            "prompt_version": version,
+            "status": status,
+            "skills": fields.get("skills", []),
+            "remote_regions": [],
+            "summary": "",
+            **fields,
+        }
         if time_col:
-            row[time_col] = datetime.fromisoformat(at).replace(tzinfo=timezone.utc)
+            row[time_col] = datetime.fromisoformat(at).replace(tzinfo=UTC)
         for column in table.c:  # fill whatever else the real cache requires
             if column.name not in row and not column.nullable and column.default is None and not column.primary_key:
                 row[column.name] = _placeholder(column.type)
@@ -117,11 +176,12 @@ def make_store(path: Path, enrich: bool = True) -> KnownStore:
     for day, (seen, ok_boards, outcomes) in SCRAPES.items():
         frame = postings_frame([POSTINGS[k] for k in seen])
         ok = [BoardOutcome(source=source, board=board, ok=True) for source, board in ok_boards]
-        sync_postings(engine, frame, seen_on=day, outcomes=ok + outcomes,
-                      now=datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc))
+        sync_postings(engine, frame, seen_on=day, outcomes=ok + outcomes, now=datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
     job = Job.__table__
     with engine.connect() as conn:
-        by_source_id = {r.source_job_id: (r.id, r.content_hash) for r in conn.execute(sa.select(job.c.source_job_id, job.c.id, job.c.content_hash))}
+        by_source_id = {
+            r.source_job_id: (r.id, r.content_hash) for r in conn.execute(sa.select(job.c.source_job_id, job.c.id, job.c.content_hash))
+        }
     ids = {k: by_source_id[p.source_job_id][0] for k, p in POSTINGS.items()}
     if enrich:
         add_enrichments(engine, {k: by_source_id[p.source_job_id][1] for k, p in POSTINGS.items()})

@@ -38,8 +38,10 @@ def main() -> None:
     defs = dg.Definitions(
         assets=[analytics],
         jobs=[analytics_job],
-        resources={"store": StoreResource(database_url=os.environ["STORE_URL"]),
-                   "duckdb": AnalyticsDuckDBResource(database=os.environ["ANALYTICS_DB"])},
+        resources={
+            "store": StoreResource(database_url=os.environ["STORE_URL"]),
+            "duckdb": AnalyticsDuckDBResource(database=os.environ["ANALYTICS_DB"]),
+        },
     )
     job = defs.resolve_job_def("analytics_job")
     with dg.DagsterInstance.get() as instance:
@@ -48,8 +50,7 @@ def main() -> None:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         errors = [e.message for e in result.all_events if e.is_failure]
         (step_start,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_START)
-    print(json.dumps({"success": result.success, "launched": launched, "step_started": step_start.timestamp, **held,
-                      "errors": errors}))
+    print(json.dumps({"success": result.success, "launched": launched, "step_started": step_start.timestamp, **held, "errors": errors}))
 
 
 if __name__ == "__main__":

@@ -27,9 +27,17 @@ def test_every_table_is_built_with_expected_row_counts(store, analytics_db):
     with duckdb.connect(str(analytics_db)) as con:
         counts = build.build(con, store.engine)
     assert counts == {
-        "job_snapshot": 6, "job_skills": 11, "skill_demand_daily": 9, "skill_demand_weekly": 8, "skill_movers": 7,
-        "salary_bands": 3, "company_hiring_velocity": 3, "posting_lifetimes": 2, "board_scrapes": 6,
-        "scrape_health": 6, "source_coverage": 2,
+        "job_snapshot": 6,
+        "job_skills": 11,
+        "skill_demand_daily": 9,
+        "skill_demand_weekly": 8,
+        "skill_movers": 7,
+        "salary_bands": 3,
+        "company_hiring_velocity": 3,
+        "posting_lifetimes": 2,
+        "board_scrapes": 6,
+        "scrape_health": 6,
+        "source_coverage": 2,
     }
 
 
@@ -53,7 +61,10 @@ def test_snapshot_lifecycle_and_work_mode(con, store):
 
 
 def test_salary_prefers_the_posting_and_is_annualized(con, store):
-    got = {r[0]: r[1:] for r in rows(con, "SELECT job_id, salary_source, salary_annual_min, salary_annual_max, salary_currency FROM job_snapshot")}
+    got = {
+        r[0]: r[1:]
+        for r in rows(con, "SELECT job_id, salary_source, salary_annual_min, salary_annual_max, salary_currency FROM job_snapshot")
+    }
     ids = store.ids
     assert got[ids["A1"]] == ("posting", 100_000, 140_000, "USD")
     assert got[ids["A2"]] == ("posting", 50 * 2080, 70 * 2080, "USD")  # hourly
@@ -86,29 +97,45 @@ def test_a_posting_salary_the_enrichment_found_implausible_never_reaches_the_ana
 def test_skill_demand_daily_counts_and_shares(con):
     got = rows(con, "SELECT day, skill, jobs, enriched_jobs, share FROM skill_demand_daily ORDER BY day, skill")
     assert got == [
-        (D1, "Figma", 1, 4, 0.25), (D1, "Kubernetes", 1, 4, 0.25), (D1, "Python", 3, 4, 0.75),
-        (D1, "SQL", 1, 4, 0.25), (D1, "Spark", 1, 4, 0.25),  # binary order: upper case first
-        (D2, "PyTorch", 1, 1, 1.0), (D2, "Python", 1, 1, 1.0),
-        (D3, "Python", 1, 1, 1.0), (D3, "TypeScript", 1, 1, 1.0),
+        (D1, "Figma", 1, 4, 0.25),
+        (D1, "Kubernetes", 1, 4, 0.25),
+        (D1, "Python", 3, 4, 0.75),
+        (D1, "SQL", 1, 4, 0.25),
+        (D1, "Spark", 1, 4, 0.25),  # binary order: upper case first
+        (D2, "PyTorch", 1, 1, 1.0),
+        (D2, "Python", 1, 1, 1.0),
+        (D3, "Python", 1, 1, 1.0),
+        (D3, "TypeScript", 1, 1, 1.0),
     ]
 
 
 def test_skill_demand_weekly_counts_and_shares(con):
     got = rows(con, "SELECT week, skill, jobs, enriched_jobs, share FROM skill_demand_weekly ORDER BY week, skill")
     assert got == [
-        (W1, "Figma", 1, 5, 0.2), (W1, "Kubernetes", 1, 5, 0.2), (W1, "PyTorch", 1, 5, 0.2),
-        (W1, "Python", 4, 5, 0.8), (W1, "SQL", 1, 5, 0.2), (W1, "Spark", 1, 5, 0.2),
-        (W2, "Python", 1, 1, 1.0), (W2, "TypeScript", 1, 1, 1.0),
+        (W1, "Figma", 1, 5, 0.2),
+        (W1, "Kubernetes", 1, 5, 0.2),
+        (W1, "PyTorch", 1, 5, 0.2),
+        (W1, "Python", 4, 5, 0.8),
+        (W1, "SQL", 1, 5, 0.2),
+        (W1, "Spark", 1, 5, 0.2),
+        (W2, "Python", 1, 1, 1.0),
+        (W2, "TypeScript", 1, 1, 1.0),
     ]
 
 
 def test_skill_movers_rank_the_biggest_share_change_first(con):
-    got = rows(con, "SELECT rank, skill, week, prev_week, jobs, prev_jobs, round(share_change, 6), direction FROM skill_movers ORDER BY rank")
+    got = rows(
+        con, "SELECT rank, skill, week, prev_week, jobs, prev_jobs, round(share_change, 6), direction FROM skill_movers ORDER BY rank"
+    )
     assert got[0] == (1, "TypeScript", W2, W1, 1, 0, 1.0, "up")
     # the rest moved by 0.2 each: ties in skill order, python up and the others down
     assert [(r[1], r[6], r[7]) for r in got[1:]] == [
-        ("Figma", -0.2, "down"), ("Kubernetes", -0.2, "down"), ("PyTorch", -0.2, "down"),
-        ("Python", 0.2, "up"), ("SQL", -0.2, "down"), ("Spark", -0.2, "down"),
+        ("Figma", -0.2, "down"),
+        ("Kubernetes", -0.2, "down"),
+        ("PyTorch", -0.2, "down"),
+        ("Python", 0.2, "up"),
+        ("SQL", -0.2, "down"),
+        ("Spark", -0.2, "down"),
     ]
 
 
@@ -130,8 +157,21 @@ def test_salary_band_quantiles_over_several_jobs(tmp_path):
     engine = get_engine(f"sqlite:///{tmp_path / 's.db'}")
     create_schema(engine)
     pay = [(40_000, 60_000), (60_000, 80_000), (80_000, 100_000), (100_000, 140_000), (5_000, 5_000)]
-    postings = [Posting("ashby", "co", f"p{i}", "Co", f"Role {i}", salary_min=lo, salary_max=hi, salary_currency="USD",
-                        salary_period="month" if i == 4 else "year", workplace_type="remote") for i, (lo, hi) in enumerate(pay)]
+    postings = [
+        Posting(
+            "ashby",
+            "co",
+            f"p{i}",
+            "Co",
+            f"Role {i}",
+            salary_min=lo,
+            salary_max=hi,
+            salary_currency="USD",
+            salary_period="month" if i == 4 else "year",
+            workplace_type="remote",
+        )
+        for i, (lo, hi) in enumerate(pay)
+    ]
     sync_postings(engine, postings_frame(postings), seen_on=D1, outcomes=[BoardOutcome(source="ashby", board="co", ok=True)])
     with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
         build.build(con, engine)
@@ -146,23 +186,32 @@ def test_company_hiring_velocity_per_week(con):
 
 
 def test_posting_lifetimes_by_company_and_source(con):
-    got = rows(con, "SELECT company, source, jobs, closed_jobs, open_jobs, mean_days_to_close, median_days_to_close, "
-                    "round(p90_days_to_close, 6), median_open_age_days FROM posting_lifetimes ORDER BY company")
+    got = rows(
+        con,
+        "SELECT company, source, jobs, closed_jobs, open_jobs, mean_days_to_close, median_days_to_close, "
+        "round(p90_days_to_close, 6), median_open_age_days FROM posting_lifetimes ORDER BY company",
+    )
     # Acme: A2 closed after 7 days, A3 after 1; open A1 (7 days old on the 12th) and A4 (0)
     # Globex: both open, G1 7 and G2 6 days old as of the store's last sighting (the 12th)
     assert got == [("Acme", "greenhouse", 4, 2, 2, 4.0, 4.0, 6.4, 3.5), ("Globex", "lever", 2, 0, 2, None, None, None, 6.5)]
 
 
 def test_scrape_health_per_partition(con):
-    got = rows(con, "SELECT scraped_on, source, boards, boards_ok, boards_failed, failed_share, failed_boards, "
-                    "failed_http_statuses FROM scrape_health ORDER BY scraped_on, source")
+    got = rows(
+        con,
+        "SELECT scraped_on, source, boards, boards_ok, boards_failed, failed_share, failed_boards, "
+        "failed_http_statuses FROM scrape_health ORDER BY scraped_on, source",
+    )
     assert got[-2:] == [(D3, "greenhouse", 1, 1, 0, 0.0, [], []), (D3, "lever", 1, 0, 1, 1.0, ["globex"], [500])]
     assert all(r[4] == 0 for r in got[:-1])
 
 
 def test_source_coverage(con):
-    got = rows(con, "SELECT source, boards, days_scraped, last_scraped_on, last_ok_on, boards_failed_last_day, jobs, "
-                    "open_jobs, enriched_share FROM source_coverage ORDER BY source")
+    got = rows(
+        con,
+        "SELECT source, boards, days_scraped, last_scraped_on, last_ok_on, boards_failed_last_day, jobs, "
+        "open_jobs, enriched_share FROM source_coverage ORDER BY source",
+    )
     assert got == [("greenhouse", 1, 3, D3, D3, 0, 4, 2, 1.0), ("lever", 1, 3, D3, D2, 1, 2, 2, 1.0)]
 
 
@@ -179,7 +228,11 @@ def test_without_any_enrichment_the_analytics_still_build(tmp_path):
 def test_a_subset_builds_missing_upstream_tables_but_not_present_ones(store, analytics_db):
     with duckdb.connect(str(analytics_db)) as con:
         assert list(build.build(con, store.engine, ["skill_movers"])) == [
-            "job_snapshot", "skill_demand_daily", "skill_demand_weekly", "skill_movers"]
+            "job_snapshot",
+            "skill_demand_daily",
+            "skill_demand_weekly",
+            "skill_movers",
+        ]
         assert list(build.build(con, store.engine, ["skill_movers"])) == ["skill_movers"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -12,10 +12,10 @@ from jobpipeline.defs.analytics import checks
 from jobpipeline.defs.analytics.assets import analytics
 from jobpipeline.defs.analytics.resources import AnalyticsDuckDBResource
 from jobpipeline.defs.resources import StoreResource
-from jobpipeline.lib.sync import sync_postings
 from jobpipeline.lib.postings import BoardOutcome, postings_frame
+from jobpipeline.lib.sync import sync_postings
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 
 
 def store_checks(store) -> dict[str, dg.AssetCheckResult]:
@@ -49,7 +49,9 @@ def test_store_checks_pass_on_a_clean_fresh_store(store):
     scrape_today(store)
     got = store_checks(store)
     assert {name: r.passed for name, r in got.items()} == {
-        "open_content_hash_unique": True, "salary_range_valid": True, "title_and_company_present": True,
+        "open_content_hash_unique": True,
+        "salary_range_valid": True,
+        "title_and_company_present": True,
         "board_failure_share": True,
     }
 
@@ -58,22 +60,32 @@ def test_freshness_of_the_daily_scrape_is_a_policy_not_a_check_that_runs_only_wh
     from jobpipeline.definitions import defs
 
     graph = defs().resolve_asset_graph()
-    deadlines = {key: getattr(graph.get(dg.AssetKey(key)).freshness_policy, "deadline_cron", None)
-                 for key in ("raw_postings", "jobs", "enriched_jobs")}
+    deadlines = {
+        key: getattr(graph.get(dg.AssetKey(key)).freshness_policy, "deadline_cron", None)
+        for key in ("raw_postings", "jobs", "enriched_jobs")
+    }
     assert deadlines == {"raw_postings": "0 9 * * *", "jobs": "0 9 * * *", "enriched_jobs": "0 10 * * *"}
     assert "scraped_today" not in {fn.check_key.name for fn in checks.JOBS_CHECKS}
 
 
 def test_duplicate_open_content_hash_fails(store):
-    execute(store, "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
-            a=store.ids["A1"], b=store.ids["G1"])
+    execute(
+        store,
+        "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
+        a=store.ids["A1"],
+        b=store.ids["G1"],
+    )
     result = store_checks(store)["open_content_hash_unique"]
     assert not result.passed and result.metadata["duplicated_hashes"].value == 1
 
 
 def test_a_duplicate_hash_on_a_closed_job_is_fine(store):
-    execute(store, "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
-            a=store.ids["A1"], b=store.ids["A3"])  # A3 is closed
+    execute(
+        store,
+        "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
+        a=store.ids["A1"],
+        b=store.ids["A3"],
+    )  # A3 is closed
     assert store_checks(store)["open_content_hash_unique"].passed
 
 
@@ -103,8 +115,10 @@ def test_analytics_checks_run_with_the_assets_and_pass_on_clean_data(store, anal
     scrape_today(store)
     got = analytics_checks(store, analytics_db)
     assert set(got) == {
-        ("job_snapshot", "open_content_hash_unique"), ("job_snapshot", "salary_range_valid"),
-        ("job_snapshot", "title_and_company_present"), ("board_scrapes", "scraped_today"),
+        ("job_snapshot", "open_content_hash_unique"),
+        ("job_snapshot", "salary_range_valid"),
+        ("job_snapshot", "title_and_company_present"),
+        ("board_scrapes", "scraped_today"),
         ("board_scrapes", "board_failure_share"),
     }
     assert all(e.passed for e in got.values())
@@ -113,13 +127,19 @@ def test_analytics_checks_run_with_the_assets_and_pass_on_clean_data(store, anal
 def test_analytics_checks_fail_on_crafted_data(store, analytics_db):
     execute(store, "UPDATE job SET salary_min = 200000 WHERE id = :a", a=store.ids["A1"])
     execute(store, "UPDATE job SET title = '' WHERE id = :a", a=store.ids["G1"])
-    execute(store, "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
-            a=store.ids["A1"], b=store.ids["G2"])
+    execute(
+        store,
+        "UPDATE job SET content_hash = (SELECT content_hash FROM job WHERE id = :a) WHERE id = :b",
+        a=store.ids["A1"],
+        b=store.ids["G2"],
+    )
     got = analytics_checks(store, analytics_db)
     failed = {key for key, e in got.items() if not e.passed}
     assert failed == {
-        ("job_snapshot", "open_content_hash_unique"), ("job_snapshot", "salary_range_valid"),
-        ("job_snapshot", "title_and_company_present"), ("board_scrapes", "scraped_today"),
+        ("job_snapshot", "open_content_hash_unique"),
+        ("job_snapshot", "salary_range_valid"),
+        ("job_snapshot", "title_and_company_present"),
+        ("board_scrapes", "scraped_today"),
         ("board_scrapes", "board_failure_share"),  # globex failed on the latest day: 1 of 2 boards
     }
     assert got[("board_scrapes", "board_failure_share")].severity == dg.AssetCheckSeverity.WARN
@@ -130,9 +150,9 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     import shutil
 
     from jobpipeline.defs.jobs.assets import jobs
+    from jobpipeline.defs.resources import ReplayJobBoards
     from jobpipeline.defs.scrape.assets import raw_postings
     from jobpipeline.defs.scrape.partitions import board_partition_key
-    from jobpipeline.defs.resources import ReplayJobBoards
     from jobpipeline_tests.conftest import CORPUS
 
     corpus = tmp_path / "corpus" / "lever"
@@ -142,13 +162,14 @@ def test_checks_on_jobs_run_with_a_jobs_partition(home, tmp_path):
     result = dg.materialize(
         [raw_postings, jobs, *checks.JOBS_CHECKS],
         partition_key=str(board_partition_key(TODAY.isoformat(), "lever")),
-        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus.parent)),
-                   "store": StoreResource(database_url=store_url)},
+        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus.parent)), "store": StoreResource(database_url=store_url)},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {
-        "open_content_hash_unique": True, "salary_range_valid": True, "title_and_company_present": True,
+        "open_content_hash_unique": True,
+        "salary_range_valid": True,
+        "title_and_company_present": True,
         "board_failure_share": True,
     }

@@ -36,7 +36,9 @@ def test_a_second_writer_process_fails_on_the_lock_without_coordination(store, a
         build.build(con, store.engine, ["board_scrapes"])
         other = subprocess.run(
             [sys.executable, "-c", f"import duckdb; duckdb.connect({str(analytics_db)!r})"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert other.returncode != 0 and "lock" in other.stderr.lower()
 
@@ -82,11 +84,25 @@ def _overlapping_runs(dagster_home: Path, store, analytics_db: Path, stagger_s: 
     start_at = time.time() + 12  # both have imported Dagster by then
     procs = []
     for i in range(2):
-        env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "STORE_URL": store.url,
-               "ANALYTICS_DB": str(analytics_db), "START_AT": str(start_at + i * stagger_s), "HOLD_S": "3",
-               "PYTHONPATH": str(REPO)}
-        procs.append(subprocess.Popen([sys.executable, "-m", "jobpipeline_tests.analytics.overlap_run"], env=env,
-                                      cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(dagster_home),
+            "STORE_URL": store.url,
+            "ANALYTICS_DB": str(analytics_db),
+            "START_AT": str(start_at + i * stagger_s),
+            "HOLD_S": "3",
+            "PYTHONPATH": str(REPO),
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "jobpipeline_tests.analytics.overlap_run"],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=240) for p in procs]
     runs = []
     for proc, (out, err) in zip(procs, outputs):

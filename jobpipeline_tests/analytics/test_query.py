@@ -28,8 +28,10 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def fingerprint(path) -> list:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1").fetchall() + \
-            con.execute("SELECT count(*) FROM job_snapshot").fetchall()
+        return (
+            con.execute("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1").fetchall()
+            + con.execute("SELECT count(*) FROM job_snapshot").fetchall()
+        )
 
 
 def test_select_prints_a_table(capsys, built):
@@ -60,16 +62,19 @@ def test_list_shows_tables_with_columns(capsys, built):
     assert [c["column"] for c in json.loads(out)["salary_bands"]] == ["seniority", "work_mode", "currency", "jobs", "p25", "p50", "p75"]
 
 
-@pytest.mark.parametrize("sql", [
-    "DELETE FROM job_snapshot",
-    "DROP TABLE salary_bands",
-    "CREATE TABLE x AS SELECT 1",
-    "UPDATE job_snapshot SET title = 'x'",
-    "INSERT INTO salary_bands SELECT * FROM salary_bands",
-    "COPY job_snapshot TO 'leak.csv'",
-    "ATTACH 'other.duckdb' AS other",
-    "SELECT 1; DROP TABLE job_snapshot",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM job_snapshot",
+        "DROP TABLE salary_bands",
+        "CREATE TABLE x AS SELECT 1",
+        "UPDATE job_snapshot SET title = 'x'",
+        "INSERT INTO salary_bands SELECT * FROM salary_bands",
+        "COPY job_snapshot TO 'leak.csv'",
+        "ATTACH 'other.duckdb' AS other",
+        "SELECT 1; DROP TABLE job_snapshot",
+    ],
+)
 def test_writes_are_refused_and_change_nothing(capsys, built, sql, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = fingerprint(built)
@@ -117,7 +122,9 @@ def test_a_reader_waits_for_a_rebuild_and_then_says_so(built):
     writer = subprocess.Popen(
         # holds the write lock until its stdin closes, however slow the machine is
         [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(built)!r}); print('locked', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert writer.stdout.readline().strip() == "locked"

@@ -23,8 +23,9 @@ KNOWN_ROWS = 16
 
 
 def tick(sensor: dg.SensorDefinition, store, cursor: str | None = None, instance: dg.DagsterInstance | None = None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"store": StoreResource(database_url=store.url)},
-                                      instance=instance or dg.DagsterInstance.ephemeral())
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"store": StoreResource(database_url=store.url)}, instance=instance or dg.DagsterInstance.ephemeral()
+    )
     return sensor(context)
 
 
@@ -85,7 +86,9 @@ def test_closing_jobs_counts_as_growth(store):
     sensor = build_analytics_size_sensor(min_rows=2, min_bytes=0)
     cursor = tick(sensor, store).cursor
     # acme scraped ok without A1 and A4: both close
-    sync_postings(store.engine, postings_frame([]), seen_on=date(2026, 1, 13), outcomes=[BoardOutcome(source="greenhouse", board="acme", ok=True)])
+    sync_postings(
+        store.engine, postings_frame([]), seen_on=date(2026, 1, 13), outcomes=[BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    )
     result = tick(sensor, store, cursor=cursor)
     assert result.run_requests and result.run_requests[0].tags["jobpipeline/growth_rows"] == "2"
 

@@ -39,7 +39,10 @@ def start_command(home: Path, *args: str, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-c", "from jobpipeline.cli import entry; entry()", *args],
-            env=command_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=command_env(home),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

@@ -114,8 +114,12 @@ def test_first_commands_racing_on_a_fresh_home_create_the_instance_once(home: Pa
     lock; every one succeeds and each SQLite database has exactly one alembic head."""
     script = home / "racer.py"
     script.write_text(RACER)
-    racers = [subprocess.Popen([sys.executable, str(script)], env=command_env(home), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, str(script)], env=command_env(home), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for _ in range(4)
+    ]
     for racer in racers:  # all imported and waiting...
         assert racer.stdout.readline().strip() == b"ready"
     for racer in racers:  # ...released together

@@ -26,7 +26,9 @@ def test_every_private_dagster_name_the_cli_uses_is_still_there():
     assert callable(private.DagsterGrpcClient.get_current_runs)
     assert {s.name for s in private.WorkerStatus} >= {"RUNNING", "FAILED", "SUCCESS", "UNKNOWN"}
     assert list(private.CheckRunHealthResult._fields[:2]) == ["status", "msg"]
-    assert {"supports_check_run_worker_health", "check_run_worker_health", "launch_run", "terminate"} <= set(dir(private.DefaultRunLauncher))
+    assert {"supports_check_run_worker_health", "check_run_worker_health", "launch_run", "terminate"} <= set(
+        dir(private.DefaultRunLauncher)
+    )
     selector = private.JobSubsetSelector(location_name="l", repository_name="r", job_name="j", op_selection=None)
     assert (selector.location_name, selector.repository_name, selector.job_name) == ("l", "r", "j")
     assert "instance" in inspect.signature(private.WorkspaceProcessContext).parameters

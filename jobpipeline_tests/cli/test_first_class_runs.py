@@ -43,10 +43,14 @@ def test_run_killed_three_times_mid_run_then_run_again_finishes_and_leaves_no_ru
     assert "Started Dagster code server" in (dagster_home / "code-server.log").read_text()
 
     by_status = runs_by_status(dagster_home)
-    in_flight = [(status, run.run_id) for status in RUN_STATES_IN_FLIGHT for run in by_status.get(status, [])
-                 # Runs the daemon's automation queued near the end wait for the next daemon; every
-                 # run a jobpipeline command submitted has ended.
-                 if status != "QUEUED" or "jobpipeline/cli_process" in run.tags]
+    in_flight = [
+        (status, run.run_id)
+        for status in RUN_STATES_IN_FLIGHT
+        for run in by_status.get(status, [])
+        # Runs the daemon's automation queued near the end wait for the next daemon; every
+        # run a jobpipeline command submitted has ended.
+        if status != "QUEUED" or "jobpipeline/cli_process" in run.tags
+    ]
     assert not in_flight, f"runs left unfinished: {in_flight}"
     assert "cleared a dead run" in output
     last_runs = [run for run in by_status.get("SUCCESS", []) if run.run_id not in killed_run_ids]

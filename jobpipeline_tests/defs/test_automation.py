@@ -11,10 +11,9 @@ from jobpipeline.defs.enrich.assets import enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.resources import StoreResource
+from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.resources import ReplayJobBoards
 from jobpipeline_tests.defs.test_spine import TODAY, small_corpus  # noqa: F401 - fixture
 
 ENRICHED = dg.AssetKey("enriched_jobs")
@@ -34,8 +33,11 @@ def test_the_automation_sensor_is_on_by_default_and_targets_enriched_jobs():
 
 def test_enriched_jobs_is_requested_after_jobs_is_materialized_and_only_then(home, small_corpus, tmp_path):
     store_url = f"sqlite:///{home / 'store.db'}"
-    resources = {"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
-                 "store": StoreResource(database_url=store_url), "llm": LLMResource(backend="rules")}
+    resources = {
+        "job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
+        "store": StoreResource(database_url=store_url),
+        "llm": LLMResource(backend="rules"),
+    }
     graph = dg.Definitions(assets=ASSETS, resources=resources)
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
@@ -43,8 +45,9 @@ def test_enriched_jobs_is_requested_after_jobs_is_materialized_and_only_then(hom
         quiet = dg.evaluate_automation_conditions(defs=graph, instance=instance, cursor=first.cursor)
         assert requested(quiet) == 0  # nothing synced since: nothing to enrich
 
-        synced = dg.materialize([raw_postings, jobs], partition_key=str(board_partition_key(TODAY, "ashby")),
-                                instance=instance, resources=resources)
+        synced = dg.materialize(
+            [raw_postings, jobs], partition_key=str(board_partition_key(TODAY, "ashby")), instance=instance, resources=resources
+        )
         assert synced.success
         after_sync = dg.evaluate_automation_conditions(defs=graph, instance=instance, cursor=quiet.cursor)
         assert requested(after_sync) == 1
@@ -54,8 +57,9 @@ def test_enriched_jobs_is_requested_after_jobs_is_materialized_and_only_then(hom
         assert dg.materialize([enriched_jobs], instance=instance, resources=resources).success
         after_enrich = dg.evaluate_automation_conditions(defs=graph, instance=instance, cursor=again.cursor)
         assert requested(after_enrich) == 0
-        assert dg.materialize([raw_postings, jobs], partition_key=str(board_partition_key(TODAY, "lever")),
-                              instance=instance, resources=resources).success
+        assert dg.materialize(
+            [raw_postings, jobs], partition_key=str(board_partition_key(TODAY, "lever")), instance=instance, resources=resources
+        ).success
         next_sync = dg.evaluate_automation_conditions(defs=graph, instance=instance, cursor=after_enrich.cursor)
         assert requested(next_sync) == 1
 

@@ -13,7 +13,9 @@ import dagster as dg
 from jobpipeline.definitions import PROJECT_ROOT, defs
 
 EXPECTED = {
-    "assets": 16, "checks": 10, "schedules": {"daily_scrape_schedule", "hn_current_month_schedule"},
+    "assets": 16,
+    "checks": 10,
+    "schedules": {"daily_scrape_schedule", "hn_current_month_schedule"},
     "sensors": {"analytics_size_sensor", "default_automation_condition_sensor"},
     "resources": {"duckdb", "job_boards", "llm", "store"},
 }
@@ -22,8 +24,10 @@ EXPECTED = {
 def _summary(definitions: dg.Definitions) -> dict:
     graph = definitions.resolve_asset_graph()
     return {
-        "assets": len(graph.get_all_asset_keys()), "checks": len(graph.asset_check_keys),
-        "schedules": {s.name for s in definitions.schedules or []}, "sensors": {s.name for s in definitions.sensors or []},
+        "assets": len(graph.get_all_asset_keys()),
+        "checks": len(graph.asset_check_keys),
+        "schedules": {s.name for s in definitions.schedules or []},
+        "sensors": {s.name for s in definitions.sensors or []},
         "resources": set((definitions.resources or {}).keys()),
     }
 

@@ -4,7 +4,7 @@ of reusing the failed partition on disk. Real Dagster instance, replay server on
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import sqlalchemy as sa
@@ -20,8 +20,10 @@ def board_scrapes(store_url: str) -> list[tuple]:
     engine = sa.create_engine(store_url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql(
-                "SELECT board, scraped_on, ok, error FROM board_scrape WHERE source = 'ashby' ORDER BY board")]
+            return [
+                tuple(r)
+                for r in conn.exec_driver_sql("SELECT board, scraped_on, ok, error FROM board_scrape WHERE source = 'ashby' ORDER BY board")
+            ]
     finally:
         engine.dispose()
 
@@ -29,8 +31,9 @@ def board_scrapes(store_url: str) -> list[tuple]:
 def test_a_source_whose_every_board_failed_records_each_failure_and_fails_its_partition(home, small_corpus):
     store_url = f"sqlite:///{home / 'store.db'}"
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(str(board_partition_key(TODAY, "ashby")), small_corpus, store_url, instance,
-                             base_urls=DEAD, retries=0, timeout_s=2)
+        result = materialize(
+            str(board_partition_key(TODAY, "ashby")), small_corpus, store_url, instance, base_urls=DEAD, retries=0, timeout_s=2
+        )
     assert not result.success
     rows = board_scrapes(store_url)
     boards = sorted(p.stem for p in (small_corpus / "ashby").glob("*.json"))
@@ -47,7 +50,7 @@ def test_a_source_whose_every_board_failed_records_each_failure_and_fails_its_pa
 def test_rerunning_a_failed_past_partition_scrapes_again(home, small_corpus):
     store_url = f"sqlite:///{home / 'store.db'}"
     day = "2026-11-02"
-    assert day < datetime.now(timezone.utc).date().isoformat()
+    assert day < datetime.now(UTC).date().isoformat()
     key = str(board_partition_key(day, "ashby"))
     past = {"ops": {"raw_postings": {"config": {"allow_past": True}}}}
     with dg.DagsterInstance.ephemeral() as instance:
@@ -63,12 +66,14 @@ def test_rerunning_a_failed_past_partition_scrapes_again(home, small_corpus):
 
 def _materialize(key, corpus, store_url, instance, run_config, **boards_config) -> dg.ExecuteInProcessResult:
     from jobpipeline.defs.jobs.assets import jobs
-    from jobpipeline.defs.resources import StoreResource
+    from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
     from jobpipeline.defs.scrape.assets import raw_postings
-    from jobpipeline.defs.resources import ReplayJobBoards
 
     return dg.materialize(
-        [raw_postings, jobs], partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
-        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus), **boards_config),
-                   "store": StoreResource(database_url=store_url)},
+        [raw_postings, jobs],
+        partition_key=key,
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=False,
+        resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus), **boards_config), "store": StoreResource(database_url=store_url)},
     )

@@ -20,8 +20,10 @@ ENV_READ = re.compile(r"""os\.(?:environ\.get\(|getenv\(|environ\[)\s*["'](?P<na
 def test_no_module_but_settings_reads_a_jobpipeline_variable():
     readers = [
         f"{path.relative_to(PACKAGE.parent)}: {match['name']}"
-        for path in PACKAGE.rglob("*.py") if path != Path(settings.__file__)
-        for match in ENV_READ.finditer(path.read_text()) if match["name"].startswith("JOBPIPELINE_")
+        for path in PACKAGE.rglob("*.py")
+        if path != Path(settings.__file__)
+        for match in ENV_READ.finditer(path.read_text())
+        if match["name"].startswith("JOBPIPELINE_")
     ]
     assert readers == []
 
@@ -33,7 +35,9 @@ def test_every_variable_the_deployments_set_is_a_setting():
     named = {m for text in texts for m in re.findall(r"JOBPIPELINE_([A-Z0-9_]*[A-Z0-9])\b", text)}
     named -= {"SCRAPE_POOL_LIMIT"}  # read by docker/pools.sh, not by the package
     named = {n for n in named if not n.startswith(("TEST_", "OPS_"))}  # the test tiers' own
-    assert named and named <= {f.upper() for f in settings.Settings.model_fields}, named - {f.upper() for f in settings.Settings.model_fields}
+    assert named and named <= {f.upper() for f in settings.Settings.model_fields}, named - {
+        f.upper() for f in settings.Settings.model_fields
+    }
 
 
 def test_a_bad_value_names_the_variable_and_what_it_expected(monkeypatch):

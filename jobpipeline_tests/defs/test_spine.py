@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -12,16 +12,15 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.cli.run import run_pipeline
+from jobpipeline.definitions import defs as load_defs
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.defs.resources import StoreResource
+from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.resources import ReplayJobBoards
-from jobpipeline.definitions import defs as load_defs
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline_tests.conftest import CORPUS
 
-TODAY = datetime.now(timezone.utc).date().isoformat()
+TODAY = datetime.now(UTC).date().isoformat()
 
 
 @pytest.fixture
@@ -87,10 +86,11 @@ def test_past_partition_rebuilds_from_disk_without_the_network(home, small_corpu
     key = str(board_partition_key(day, "lever"))
     with dg.DagsterInstance.ephemeral() as instance:
         first = dg.materialize(
-            [raw_postings, jobs], partition_key=key, instance=instance,
+            [raw_postings, jobs],
+            partition_key=key,
+            instance=instance,
             run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
-            resources={"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)),
-                       "store": StoreResource(database_url=store_url)},
+            resources={"job_boards": ReplayJobBoards(replay_dir=str(small_corpus)), "store": StoreResource(database_url=store_url)},
         )
         assert first.success
         # Nothing listens on port 9: any network access would fail every board.
@@ -104,8 +104,15 @@ def test_past_partition_rebuilds_from_disk_without_the_network(home, small_corpu
 def test_partition_fails_only_when_every_board_fails_and_keeps_outcomes(home, small_corpus):
     store_url = f"sqlite:///{home / 'store.db'}"
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(str(board_partition_key(TODAY, "ashby")), small_corpus, store_url, instance,
-                             base_urls={"ashby": "http://127.0.0.1:9"}, retries=0, timeout_s=2)
+        result = materialize(
+            str(board_partition_key(TODAY, "ashby")),
+            small_corpus,
+            store_url,
+            instance,
+            base_urls={"ashby": "http://127.0.0.1:9"},
+            retries=0,
+            timeout_s=2,
+        )
     assert not result.success
     outcomes = json.loads((home / "raw" / "ashby" / TODAY / "outcomes.json").read_text())
     assert len(outcomes) == 2 and not any(o["ok"] for o in outcomes)
@@ -115,7 +122,8 @@ def test_partition_fails_only_when_every_board_fails_and_keeps_outcomes(home, sm
 def test_run_command_materializes_the_day_through_the_dagster_home(home, small_corpus):
     summary = run_pipeline(TODAY, "replay", small_corpus, scrape_only=True)
     assert summary.ok and [name for name, _, _ in summary.runs] == [
-        str(board_partition_key(TODAY, "ashby")), str(board_partition_key(TODAY, "lever"))
+        str(board_partition_key(TODAY, "ashby")),
+        str(board_partition_key(TODAY, "lever")),
     ]
     assert summary.scrape["boards_ok"] == 3 and summary.sync["new"] > 0
     assert "boards   3 scraped, 3 ok, 0 failed" in summary.render()

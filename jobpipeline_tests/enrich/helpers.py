@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
@@ -32,10 +32,21 @@ def insert_jobs(engine: sa.Engine, postings: list[dict], api_values: dict[int, d
             extra = (api_values or {}).get(i, {})
             job_id = conn.execute(
                 sa.insert(Job.__table__).values(
-                    dedup_key=job.content_hash[:16], content_hash=job.content_hash, source="ashby", board="fixture",
-                    source_job_id=posting.get("origin", str(i)), company="fixture", title=posting["title"],
-                    locations=[posting["location"]] if posting["location"] else [], first_seen=today, last_seen=today,
-                    content_seen=today, updated_at=today, synced_at=datetime.now(timezone.utc), favorite=False, **extra,
+                    dedup_key=job.content_hash[:16],
+                    content_hash=job.content_hash,
+                    source="ashby",
+                    board="fixture",
+                    source_job_id=posting.get("origin", str(i)),
+                    company="fixture",
+                    title=posting["title"],
+                    locations=[posting["location"]] if posting["location"] else [],
+                    first_seen=today,
+                    last_seen=today,
+                    content_seen=today,
+                    updated_at=today,
+                    synced_at=datetime.now(UTC),
+                    favorite=False,
+                    **extra,
                 )
             ).inserted_primary_key[0]
             conn.execute(sa.insert(JobText.__table__).values(job_id=job_id, description=posting["description"]))

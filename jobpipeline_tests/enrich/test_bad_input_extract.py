@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from jobpipeline.lib.extract.enrich import enrich_jobs
 from jobpipeline.lib.extract.backends.openai_backend import OpenAIBackend, OpenAIConfig
+from jobpipeline.lib.extract.enrich import enrich_jobs
 from jobpipeline_tests.enrich.helpers import insert_jobs
 
 API_KEY = "sk-test-4f9c2e7d1a6b3058"
@@ -31,7 +31,12 @@ class EchoingUnauthorized(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         auth = self.headers.get("Authorization", "")
         body = json.dumps(
-            {"error": {"message": f"Incorrect API key provided: {auth.removeprefix('Bearer ')}", "request_headers": {"Authorization": auth}}}
+            {
+                "error": {
+                    "message": f"Incorrect API key provided: {auth.removeprefix('Bearer ')}",
+                    "request_headers": {"Authorization": auth},
+                }
+            }
         ).encode()
         self.send_response(int(self.path.split("/")[1]) if self.path.split("/")[1].isdigit() else 401)
         self.send_header("Content-Type", "application/json")
@@ -114,7 +119,9 @@ def test_an_error_body_repeating_the_key_is_stored_and_reported_redacted(engine,
     cached = enrich_jobs(engine, jobs, OpenAIBackend(OpenAIConfig(base_url=bad_request, api_key=API_KEY, model="m", retries=0)))
     assert cached.failed == 3
     pending_jobs = insert_jobs(engine, ashby_postings[3:5])
-    pending = enrich_jobs(engine, pending_jobs, OpenAIBackend(OpenAIConfig(base_url=unauthorized_llm, api_key=API_KEY, model="m", retries=0)))
+    pending = enrich_jobs(
+        engine, pending_jobs, OpenAIBackend(OpenAIConfig(base_url=unauthorized_llm, api_key=API_KEY, model="m", retries=0))
+    )
     assert pending.pending == 2
 
     with engine.connect() as conn:

@@ -15,8 +15,8 @@ from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.backends import Generation, PostingText, RulesBackend
-from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 from jobpipeline.lib.extract.backends.vllm_backend import QuantizationError, resolve_quantization
+from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 from jobpipeline_tests.enrich.helpers import insert_jobs, job_inputs
 
 
@@ -89,8 +89,19 @@ def test_invalid_answer_is_retried_once_then_recorded_as_failed_while_the_others
 
 def test_api_salary_and_remote_win_over_extraction(engine, ashby_postings) -> None:
     posting = {**ashby_postings[3], "description": "Remote-first team. Salary: $90,000 - $100,000.\n" + ashby_postings[3]["description"]}
-    insert_jobs(engine, [posting], api_values={0: {"salary_min": 160000.0, "salary_max": 200000.0, "salary_currency": "USD",
-                                                   "salary_period": "year", "workplace_type": "hybrid"}})
+    insert_jobs(
+        engine,
+        [posting],
+        api_values={
+            0: {
+                "salary_min": 160000.0,
+                "salary_max": 200000.0,
+                "salary_currency": "USD",
+                "salary_period": "year",
+                "workplace_type": "hybrid",
+            }
+        },
+    )
     enrich_jobs(engine, read_jobs(engine), RulesBackend())
     (row,) = cache.load(engine)
     assert (row["salary_min"], row["salary_max"], row["salary_source"]) == (160000.0, 200000.0, "api")
@@ -126,12 +137,14 @@ def test_enriched_jobs_asset_reports_counts_backend_and_throughput(tmp_path, eng
 
 def test_extract_command_reads_json_lines_and_writes_one_object_per_line(ashby_postings) -> None:
     lines = "".join(
-        json.dumps({"title": p["title"], "location": p["location"], "description": p["description"]}) + "\n"
-        for p in ashby_postings[:5]
+        json.dumps({"title": p["title"], "location": p["location"], "description": p["description"]}) + "\n" for p in ashby_postings[:5]
     )
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from jobpipeline.cli import main; sys.exit(main())", "extract", "--backend", "rules"],
-        input=lines, capture_output=True, text=True, check=True,
+        input=lines,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(records) == 5 and all("skills" in r and "salary_min" in r for r in records)

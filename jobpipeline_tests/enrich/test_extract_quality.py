@@ -110,8 +110,16 @@ def test_plausibility_per_period_and_currency(low, high, currency, period, ok) -
 def test_implausible_api_salary_is_dropped_and_salary_source_says_so() -> None:
     intern = next(p for p in _ashby("cluely") if p.title == "Engineering Intern")
     assert (intern.salary_min, intern.salary_max, intern.salary_currency, intern.salary_period) == (150, 150, "USD", "year")
-    job = JobInput("h", intern.title, ", ".join(intern.locations), intern.description, intern.salary_min,
-                   intern.salary_max, intern.salary_currency, intern.salary_period)
+    job = JobInput(
+        "h",
+        intern.title,
+        ", ".join(intern.locations),
+        intern.description,
+        intern.salary_min,
+        intern.salary_max,
+        intern.salary_currency,
+        intern.salary_period,
+    )
     fields, salary_source, _ = apply_api_values(_extract(intern), job)
     assert (fields.salary_min, fields.salary_max, salary_source) == (None, None, "api implausible")
 
@@ -129,9 +137,12 @@ def test_skill_aliases_map_to_one_canonical_name() -> None:
     assert canonical_skill("JS") == "JavaScript" and canonical_skill("Postgres") == "PostgreSQL"
     assert canonical_skill("Basket weaving") is None
     assert normalize_skills(["Postgres", "PostgreSQL", "k8s", "Kubernetes", "JS", "javascript", "Basket weaving", " "]) == [
-        "PostgreSQL", "Kubernetes", "JavaScript", "Basket weaving"]
-    assert extract_rules("Engineer", "", "We run K8s and Postgres; JS on the front.").skills == [
-        "Kubernetes", "PostgreSQL", "JavaScript"]
+        "PostgreSQL",
+        "Kubernetes",
+        "JavaScript",
+        "Basket weaving",
+    ]
+    assert extract_rules("Engineer", "", "We run K8s and Postgres; JS on the front.").skills == ["Kubernetes", "PostgreSQL", "JavaScript"]
 
 
 def test_llm_skills_are_normalized_and_deduplicated_after_decoding() -> None:
@@ -181,10 +192,21 @@ class _AnswerEveryField:
     model = "answers-every-field"
 
     def generate(self, postings, retry=False):
-        answer = {**JobFields().model_dump(), "salary_min": 2000, "salary_max": 2000, "salary_currency": "USD",
-                  "salary_period": "month", "seniority": "intern", "years_experience_min": 12, "employment_type": "contract",
-                  "remote": "remote", "skills": ["Basket weaving", "COBOL"], "summary": "Builds chips.",
-                  "visa_sponsorship": True, "remote_regions": ["EU"]}
+        answer = {
+            **JobFields().model_dump(),
+            "salary_min": 2000,
+            "salary_max": 2000,
+            "salary_currency": "USD",
+            "salary_period": "month",
+            "seniority": "intern",
+            "years_experience_min": 12,
+            "employment_type": "contract",
+            "remote": "remote",
+            "skills": ["Basket weaving", "COBOL"],
+            "summary": "Builds chips.",
+            "visa_sponsorship": True,
+            "remote_regions": ["EU"],
+        }
         return [Generation(json.dumps(answer)) for _ in postings]
 
     def close(self) -> None:
@@ -198,8 +220,17 @@ def test_hybrid_takes_every_scored_field_from_the_rules_and_only_prose_from_the_
     text = PostingText(key="k", title=posting.title, location=", ".join(posting.locations), description=posting.description)
     (generation,) = HybridBackend(llm=_AnswerEveryField()).generate([text])
     merged, ruled = parse_fields(generation.text), _extract(posting)
-    for name in ("salary_min", "salary_max", "salary_currency", "salary_period", "seniority", "years_experience_min",
-                 "employment_type", "remote", "skills"):
+    for name in (
+        "salary_min",
+        "salary_max",
+        "salary_currency",
+        "salary_period",
+        "seniority",
+        "years_experience_min",
+        "employment_type",
+        "remote",
+        "skills",
+    ):
         assert getattr(merged, name) == getattr(ruled, name), name
     assert merged.salary_min is None  # the housing subsidy is not pay
     assert (merged.summary, merged.visa_sponsorship, merged.remote_regions) == ("Builds chips.", True, ["EU"])

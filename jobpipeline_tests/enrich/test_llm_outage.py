@@ -16,8 +16,8 @@ from jobpipeline.defs.enrich.assets import PENDING_CHECK, enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
-from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 from jobpipeline.lib.extract.backends.openai_backend import OpenAIBackend, OpenAIConfig
+from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
 from jobpipeline.lib.extract.rules import extract_rules
 from jobpipeline_tests.enrich.helpers import insert_jobs, job_inputs
 
@@ -39,8 +39,13 @@ class FakeLLMServer:
                     return
                 json.loads(body)
                 answer = extract_rules("Engineer", "Berlin", "Python").model_dump_json()
-                self._send(200, {"choices": [{"message": {"content": answer}, "finish_reason": "stop"}],
-                                 "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
+                self._send(
+                    200,
+                    {
+                        "choices": [{"message": {"content": answer}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+                    },
+                )
 
             def _send(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()
@@ -125,10 +130,16 @@ def test_the_asset_reports_pending_jobs_and_its_check_warns_without_failing_the_
     store = StoreResource(database_url=str(engine.url))
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        down = dg.materialize([enriched_jobs], instance=instance, resources={
-            "store": store, "llm": LLMResource(backend="openai", base_url=refused_url(), model="outage-test")})
-        back = dg.materialize([enriched_jobs], instance=instance, resources={
-            "store": store, "llm": LLMResource(backend="openai", base_url=llm_server.url, model="outage-test")})
+        down = dg.materialize(
+            [enriched_jobs],
+            instance=instance,
+            resources={"store": store, "llm": LLMResource(backend="openai", base_url=refused_url(), model="outage-test")},
+        )
+        back = dg.materialize(
+            [enriched_jobs],
+            instance=instance,
+            resources={"store": store, "llm": LLMResource(backend="openai", base_url=llm_server.url, model="outage-test")},
+        )
     assert down.success and back.success
     meta = down.asset_materializations_for_node("enriched_jobs")[0].metadata
     assert (meta["pending_transient"].value, meta["failed"].value, meta["enriched"].value) == (8, 0, 0)
@@ -155,8 +166,9 @@ def test_the_projects_llm_resource_reads_its_settings_when_the_run_starts(tmp_pa
     monkeypatch.setenv("JOBPIPELINE_DATABASE_URL", str(engine.url))
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        result = dg.materialize([enriched_jobs], instance=instance,
-                                resources={"store": project.resources["store"], "llm": project.resources["llm"]})
+        result = dg.materialize(
+            [enriched_jobs], instance=instance, resources={"store": project.resources["store"], "llm": project.resources["llm"]}
+        )
     meta = result.asset_materializations_for_node("enriched_jobs")[0].metadata
     assert (meta["backend"].value, meta["model"].value) == ("openai", "settings-test")
     assert (meta["pending_transient"].value, meta["enriched"].value) == (3, 0)

@@ -12,8 +12,13 @@ from jobpipeline.lib.extract.schema import JobFields
 
 # Per-field accuracy the extractor must keep on the labelled set (it prints the measured values).
 MIN_ACCURACY = {
-    "salary": 0.9, "seniority": 0.9, "remote": 0.85, "remote_regions": 0.8, "employment_type": 0.85,
-    "years_experience_min": 1.0, "visa_sponsorship": 1.0,
+    "salary": 0.9,
+    "seniority": 0.9,
+    "remote": 0.85,
+    "remote_regions": 0.8,
+    "employment_type": 0.85,
+    "years_experience_min": 1.0,
+    "visa_sponsorship": 1.0,
 }
 
 
@@ -51,7 +56,9 @@ def test_rules_accuracy_per_field_on_labelled_examples(labelled: list[dict]) -> 
             totals[group][0] += ok
             totals[group][1] += 1
             if not ok:
-                misses.append(f"{group} {example['source']}: want {example['expected']} got {got.model_dump(exclude={'summary', 'skills'})}")
+                misses.append(
+                    f"{group} {example['source']}: want {example['expected']} got {got.model_dump(exclude={'summary', 'skills'})}"
+                )
     print("\nrules extractor, per-field accuracy on labelled examples:")
     for group, (ok, n) in sorted(totals.items()):
         print(f"  {group:22s} {ok:3d}/{n:<3d} {ok / n:6.1%}")

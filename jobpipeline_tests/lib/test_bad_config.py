@@ -33,7 +33,9 @@ def test_a_boards_csv_that_is_not_utf8_is_an_error_naming_file_and_line(tmp_path
 # pattern already refused the control characters; '.' and '..' as the site got through).
 BAD_TOKENS = {"dot": ".", "dotdot": "..", "tab": "ac\tme", "nul": "ac\x00me", "bidi": "acme\u202e", "newline": "acme\n"}
 CASES = [(ats, name) for ats in sorted(ADAPTERS) if ats != "workday" for name in BAD_TOKENS] + [
-    ("workday", "dot"), ("workday", "dotdot"), ("workday", "newline")
+    ("workday", "dot"),
+    ("workday", "dotdot"),
+    ("workday", "newline"),
 ]
 
 

@@ -66,19 +66,35 @@ def test_a_partition_written_by_main_syncs_its_outcomes_and_skips(tmp_path, engi
 
 def test_an_hn_month_outcome_as_main_wrote_it_reads_with_the_partition_source():
     """Main's ``outcome_row`` wrote no source or company, and the thread's own keys beside the board's."""
-    row = {"board": "2026-01", "ok": True, "http_status": 200, "error": None, "n_postings": 3, "n_bytes": 900,
-           "duration_s": 1.234, "story_id": 1, "title": "Ask HN: Who is hiring? (January 2026)", "author": "whoishiring",
-           "thread_created_at": "2026-01-02T16:00:00+00:00", "discovered_via": "algolia", "api": "algolia",
-           "fetched_on": "2026-01-20", "counts": {"seen": 3}}
+    row = {
+        "board": "2026-01",
+        "ok": True,
+        "http_status": 200,
+        "error": None,
+        "n_postings": 3,
+        "n_bytes": 900,
+        "duration_s": 1.234,
+        "story_id": 1,
+        "title": "Ask HN: Who is hiring? (January 2026)",
+        "author": "whoishiring",
+        "thread_created_at": "2026-01-02T16:00:00+00:00",
+        "discovered_via": "algolia",
+        "api": "algolia",
+        "fetched_on": "2026-01-20",
+        "counts": {"seen": 3},
+    }
     outcome = BoardOutcome.from_json(row, source="hn")
     assert outcome == BoardOutcome(source="hn", board="2026-01", ok=True, http_status=200, n_postings=3, n_bytes=900, duration_s=1.234)
 
 
-@pytest.mark.parametrize("row, message", [
-    ({"ok": True}, "board outcome without board"),
-    ({"board": "acme"}, "board outcome without ok"),
-    ({"board": "acme", "ok": "yes"}, "board outcome greenhouse/acme: ok must be true or false, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"ok": True}, "board outcome without board"),
+        ({"board": "acme"}, "board outcome without ok"),
+        ({"board": "acme", "ok": "yes"}, "board outcome greenhouse/acme: ok must be true or false, got 'yes'"),
+    ],
+)
 def test_a_malformed_outcome_row_names_what_is_wrong(row, message):
     with pytest.raises(ValueError, match=message):
         BoardOutcome.from_json(row, source="greenhouse")
@@ -86,7 +102,9 @@ def test_a_malformed_outcome_row_names_what_is_wrong(row, message):
 
 def test_closing_an_ended_board_closes_its_postings_on_that_day(engine):
     postings = [Posting(source="hn", board="2026-01", source_job_id=str(i), company=f"Co{i}", title="Engineer") for i in range(3)]
-    sync_postings(engine, postings_frame(postings), seen_on=date(2026, 1, 31), outcomes=[BoardOutcome(source="hn", board="2026-01", ok=True)])
+    sync_postings(
+        engine, postings_frame(postings), seen_on=date(2026, 1, 31), outcomes=[BoardOutcome(source="hn", board="2026-01", ok=True)]
+    )
     ended = close_ended_board(engine, "hn", "2026-01", date(2026, 2, 1))
     assert (ended.postings, ended.new, ended.closed) == (0, 0, 3)
     with engine.connect() as conn:
@@ -125,6 +143,12 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 def test_the_contracts_boards_and_sources_are_in_no_import_cycle():
     """``boards.py`` loads the adapters to check tokens, and the adapters take a ``Board``: the type
     lives in ``postings.py`` so that neither needs the other late."""
-    contracts = ("jobpipeline.lib.postings", "jobpipeline.lib.boards", "jobpipeline.lib.sources", "jobpipeline.lib.scrape", "jobpipeline.lib.sync")
+    contracts = (
+        "jobpipeline.lib.postings",
+        "jobpipeline.lib.boards",
+        "jobpipeline.lib.sources",
+        "jobpipeline.lib.scrape",
+        "jobpipeline.lib.sync",
+    )
     in_cycles = sorted(m for cycle in _import_cycles() for m in cycle if m.startswith(contracts))
     assert in_cycles == []

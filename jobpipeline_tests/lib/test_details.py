@@ -80,8 +80,7 @@ def test_second_day_makes_zero_detail_requests_for_unchanged_postings(tmp_path: 
             VITOL_DETAIL,
             "/smartrecruiters/v1/companies/ServiceNow/postings/744000153504297",
             "/workday/wday/cxs/nvidia/NVIDIAExternalCareerSite/job/Israel-Yokneam/Software-Engineer--SPE_JR2015623",
-            "/workday/wday/cxs/nvidia/NVIDIAExternalCareerSite/job/Israel-Yokneam/"
-            "Practical-Hardware-Electronics-Test-Engineer_JR2021705",
+            "/workday/wday/cxs/nvidia/NVIDIAExternalCareerSite/job/Israel-Yokneam/Practical-Hardware-Electronics-Test-Engineer_JR2021705",
             "/rippling/platform/api/ats/v1/board/portside/jobs/f7008ce4-5157-4ba9-b75b-ed2a6448b579",
             *(f"/bamboohr/holisticai/careers/{p.source_job_id}/detail" for p in holisticai.postings),
         }

@@ -74,7 +74,12 @@ REAL_URLS = [
         "Nvidia",
     ),
     # SOURCES.md: workday/nvidia.list.json live endpoint (the CXS API URL)
-    ("https://nvidia.wd5.myworkdayjobs.com/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs", "workday", "nvidia/NVIDIAExternalCareerSite", "Nvidia"),
+    (
+        "https://nvidia.wd5.myworkdayjobs.com/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs",
+        "workday",
+        "nvidia/NVIDIAExternalCareerSite",
+        "Nvidia",
+    ),
     # hn: a wd1 tenant with a locale prefix before the site
     ("https://bonterra.wd1.myworkdayjobs.com/en-US/ngpvan/details/", "workday", "bonterra.wd1/ngpvan", "Bonterra"),
 ]
@@ -117,8 +122,21 @@ def test_documented_url_forms_map_to_their_board(url: str, ats: str, token: str)
 
 
 def test_every_required_ats_type_is_detected_from_a_real_url() -> None:
-    required = {"greenhouse", "lever", "ashby", "workable", "recruitee", "bamboohr", "teamtailor", "personio",
-                "rippling", "pinpoint", "breezy", "smartrecruiters", "workday"}
+    required = {
+        "greenhouse",
+        "lever",
+        "ashby",
+        "workable",
+        "recruitee",
+        "bamboohr",
+        "teamtailor",
+        "personio",
+        "rippling",
+        "pinpoint",
+        "breezy",
+        "smartrecruiters",
+        "workday",
+    }
     assert required <= {ats for _, ats, _, _ in REAL_URLS}
     assert required | {"icims"} == set(known_ats())
 
@@ -136,7 +154,10 @@ def test_workday_token_leads_the_adapter_back_to_the_same_host() -> None:
     from jobpipeline.lib.sources import workday
 
     for page, api in [
-        ("https://bonterra.wd1.myworkdayjobs.com/en-US/ngpvan/details/", "https://bonterra.wd1.myworkdayjobs.com/wday/cxs/bonterra/ngpvan/jobs"),
+        (
+            "https://bonterra.wd1.myworkdayjobs.com/en-US/ngpvan/details/",
+            "https://bonterra.wd1.myworkdayjobs.com/wday/cxs/bonterra/ngpvan/jobs",
+        ),
         (
             "https://nvidia.wd5.myworkdayjobs.com/NVIDIAExternalCareerSite/job/Israel-Yokneam/Software-Engineer--SPE_JR2015623",
             "https://nvidia.wd5.myworkdayjobs.com/wday/cxs/nvidia/NVIDIAExternalCareerSite/jobs",
@@ -153,13 +174,16 @@ def test_urls_naming_no_board_are_refused_with_the_url_and_why(url: str, why: st
 
 
 def test_detect_prints_the_mapped_lines_and_exits_2_naming_the_unmapped(capsys: pytest.CaptureFixture) -> None:
-    code = main([
-        "boards", "detect",
-        "https://jobs.lever.co/spotify/186b763a-2a61-4563-8813-ff6b40c9c8a7",
-        "https://stripe.com/jobs/search?gh_jid=8172510",
-        "https://bonterra.wd1.myworkdayjobs.com/en-US/ngpvan/details/",
-        "https://jobs.ashbyhq.com/Forward%20Financing",
-    ])
+    code = main(
+        [
+            "boards",
+            "detect",
+            "https://jobs.lever.co/spotify/186b763a-2a61-4563-8813-ff6b40c9c8a7",
+            "https://stripe.com/jobs/search?gh_jid=8172510",
+            "https://bonterra.wd1.myworkdayjobs.com/en-US/ngpvan/details/",
+            "https://jobs.ashbyhq.com/Forward%20Financing",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     assert out.splitlines() == [
@@ -181,13 +205,18 @@ BOARDS_FILE = "# my boards\n# kept as written\nats,board_token,company\nlever,pa
 def test_add_appends_new_boards_and_skips_those_already_there(tmp_path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "boards.csv"
     path.write_text(BOARDS_FILE, encoding="utf-8")
-    code = main([
-        "boards", "add", "--boards", str(path),
-        "https://jobs.lever.co/Palantir/some-job",  # already there (tokens compare case-insensitively)
-        "https://jobs.smartrecruiters.com/ServiceNow/744000153504297-x",
-        "https://job-boards.greenhouse.io/camp/jobs/8723373002",
-        "https://boards.greenhouse.io/camp",  # the same board twice in one call
-    ])
+    code = main(
+        [
+            "boards",
+            "add",
+            "--boards",
+            str(path),
+            "https://jobs.lever.co/Palantir/some-job",  # already there (tokens compare case-insensitively)
+            "https://jobs.smartrecruiters.com/ServiceNow/744000153504297-x",
+            "https://job-boards.greenhouse.io/camp/jobs/8723373002",
+            "https://boards.greenhouse.io/camp",  # the same board twice in one call
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert path.read_text(encoding="utf-8") == BOARDS_FILE + "smartrecruiters,ServiceNow,ServiceNow\ngreenhouse,camp,Camp\n"
@@ -237,12 +266,19 @@ def test_add_check_asks_the_api_and_refuses_a_board_it_does_not_serve(tmp_path, 
     path = tmp_path / "boards.csv"
     path.write_text(BOARDS_FILE, encoding="utf-8")
     base_urls = [f"--base-url={ats}={url}" for ats, url in clean_replay.base_urls.items()]
-    code = main([
-        "boards", "add", "--boards", str(path), "--check", *base_urls,
-        "https://job-boards.greenhouse.io/lattice/jobs/1",  # recorded: data/replay/greenhouse/lattice.json
-        "https://nvidia.wd5.myworkdayjobs.com/en-US/NVIDIAExternalCareerSite",  # recorded
-        "https://boards.greenhouse.io/nosuchboard",  # not recorded: the server answers 404
-    ])
+    code = main(
+        [
+            "boards",
+            "add",
+            "--boards",
+            str(path),
+            "--check",
+            *base_urls,
+            "https://job-boards.greenhouse.io/lattice/jobs/1",  # recorded: data/replay/greenhouse/lattice.json
+            "https://nvidia.wd5.myworkdayjobs.com/en-US/NVIDIAExternalCareerSite",  # recorded
+            "https://boards.greenhouse.io/nosuchboard",  # not recorded: the server answers 404
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     assert "greenhouse/nosuchboard: not added: no such board (HTTP 404" in err

@@ -70,9 +70,7 @@ def recorded(replay) -> Recorded:
     async def fetch_all() -> Recorded:
         async with make_client(http) as client:
             session = HttpSession(client, http)
-            return Recorded(
-                {b.key: (b, await ADAPTERS[b.ats].fetch(session.fetcher(), b, replay.base_urls[b.ats])) for b in BOARDS}
-            )
+            return Recorded({b.key: (b, await ADAPTERS[b.ats].fetch(session.fetcher(), b, replay.base_urls[b.ats])) for b in BOARDS})
 
     return asyncio.run(fetch_all())
 
@@ -127,7 +125,7 @@ def mutate(item: dict, kind: str, path: list[int], pick: int) -> None:
             chars = CONTROLS[pick % len(CONTROLS) :] + CONTROLS[: pick % len(CONTROLS)]
             target[key] = f"{chars[:3]}A{chars[3:6]}B{chars[6:]}" if not isinstance(value, str) else chars[:4] + value + chars[4:]
         elif kind == "huge":
-            target[key] = ("<b>long</b> text &amp; more " * 4000)[: 100_000]
+            target[key] = ("<b>long</b> text &amp; more " * 4000)[:100_000]
         return
 
 

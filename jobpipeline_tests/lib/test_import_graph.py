@@ -111,13 +111,7 @@ def test_the_graph_sees_function_level_relative_and_package_imports(tmp_path):
     graph = import_graph()
     assert "jobpipeline.lib.hn.parse" in graph["jobpipeline.lib.hn"]  # __init__ re-export
     source = tmp_path / "probe.py"
-    source.write_text(
-        "from . import b\n"
-        "def later():\n"
-        "    from .sub import c\n"
-        "    import p.sub.d\n"
-        "    from p.sub import VALUE\n"
-    )
+    source.write_text("from . import b\ndef later():\n    from .sub import c\n    import p.sub.d\n    from p.sub import VALUE\n")
     modules = dict.fromkeys(["p", "p.a", "p.b", "p.sub", "p.sub.c", "p.sub.d"], source)
     assert _imports_of("p.a", source, modules) == {"p.b", "p.sub", "p.sub.c", "p.sub.d"}
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -6,13 +6,12 @@ asset runs it."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
-from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.boards import Board
+from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.sources import ADAPTERS, parse_board
@@ -35,11 +34,17 @@ def scrape_and_sync(engine, tmp_path, day: str, body: dict) -> dict:
 
 def job_of(engine, source_job_id: str) -> dict:
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.text("SELECT job.title, job.last_seen, job.closed_at, p.closed_at AS posting_closed_at FROM job_posting p "
-                    "JOIN job ON job.id = p.job_id WHERE p.source = 'ashby' AND p.source_job_id = :id"),
-            {"id": source_job_id},
-        ).mappings().one()
+        row = (
+            conn.execute(
+                sa.text(
+                    "SELECT job.title, job.last_seen, job.closed_at, p.closed_at AS posting_closed_at FROM job_posting p "
+                    "JOIN job ON job.id = p.job_id WHERE p.source = 'ashby' AND p.source_job_id = :id"
+                ),
+                {"id": source_job_id},
+            )
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from jobpipeline.lib.postings import Posting, postings_frame
 from jobpipeline.lib.rawstore import ORPHAN_AGE_S, RawPartition
 

@@ -157,9 +157,21 @@ def test_shipped_corpus_is_the_manifest_with_provenance_and_a_few_mb():
 
 def test_cli_serve_prints_base_urls_and_stops_on_ctrl_c(ats_corpus: Path):
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from jobpipeline.cli import main; sys.exit(main())",
-         "replay", "serve", "--dir", str(ats_corpus), "--latency-ms", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_DIR,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from jobpipeline.cli import main; sys.exit(main())",
+            "replay",
+            "serve",
+            "--dir",
+            str(ats_corpus),
+            "--latency-ms",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_DIR,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

@@ -17,8 +17,7 @@ def titles(engine, query: str) -> set[str]:
 def test_jobs_synced_by_a_run_that_crashed_before_indexing_are_indexed_by_the_next_sync(engine):
     sync(engine, [posting("a1", "Rust Engineer"), posting("a2", "Data Engineer")], D1)  # crash: no refresh
     assert titles(engine, "Rust") == set()
-    later = sync(engine, [posting("g1", "Site Reliability Engineer", source="lever", board="globex", company="Globex")],
-                 D2, boards=[OTHER])
+    later = sync(engine, [posting("g1", "Site Reliability Engineer", source="lever", board="globex", company="Globex")], D2, boards=[OTHER])
     indexed = refresh_search_index(engine, later.touched_ids)  # what `jobs` / `hn_jobs` run after each sync
     assert indexed == 3
     assert titles(engine, "Rust") == {"Rust Engineer"} and titles(engine, "Reliability") == {"Site Reliability Engineer"}
@@ -33,4 +32,3 @@ def test_a_rewrite_synced_by_a_crashed_run_is_reindexed_by_the_next_sync(engine)
     later = sync(engine, [posting("g1", source="lever", board="globex", company="Globex")], D3, boards=[OTHER])
     refresh_search_index(engine, later.touched_ids)
     assert titles(engine, "Elixir") == {"Backend Engineer"}
-

@@ -194,20 +194,21 @@ def test_workday_tokens_pick_the_data_centre_host():
     assert workday.jobs_url(DEFAULT_BASE_URLS["workday"], "acme.wd1/External") == (
         "https://acme.wd1.myworkdayjobs.com/wday/cxs/acme/External/jobs"
     )
-    assert workday.jobs_url("http://127.0.0.1:9/workday", "acme.wd1/External") == (
-        "http://127.0.0.1:9/workday/wday/cxs/acme/External/jobs"
-    )
+    assert workday.jobs_url("http://127.0.0.1:9/workday", "acme.wd1/External") == ("http://127.0.0.1:9/workday/wday/cxs/acme/External/jobs")
     with pytest.raises(ValueError, match="tenant/site"):
         workday.check_token("nvidia")
 
 
 def test_live_urls_are_the_documented_endpoints():
-    assert DEFAULT_BASE_URLS.items() >= {
-        "greenhouse": "https://boards-api.greenhouse.io",
-        "lever": "https://api.lever.co",
-        "ashby": "https://api.ashbyhq.com",
-        "smartrecruiters": "https://api.smartrecruiters.com",
-        "workday": "https://{host}.myworkdayjobs.com",
-        "bamboohr": "https://{host}.bamboohr.com",
-        "rippling": "https://api.rippling.com",
-    }.items()  # the other adapters' endpoints are checked in their own test files
+    assert (
+        DEFAULT_BASE_URLS.items()
+        >= {
+            "greenhouse": "https://boards-api.greenhouse.io",
+            "lever": "https://api.lever.co",
+            "ashby": "https://api.ashbyhq.com",
+            "smartrecruiters": "https://api.smartrecruiters.com",
+            "workday": "https://{host}.myworkdayjobs.com",
+            "bamboohr": "https://{host}.bamboohr.com",
+            "rippling": "https://api.rippling.com",
+        }.items()
+    )  # the other adapters' endpoints are checked in their own test files

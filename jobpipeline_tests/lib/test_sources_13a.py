@@ -101,8 +101,7 @@ def test_workable_lists_a_job_once_per_location_and_dedup_merges_them(tmp_path: 
     body = json.loads((replay_corpus_dir() / "workable" / "vortexa.json").read_bytes())
     london = next(job for job in body["jobs"] if job["shortcode"] == "DFEB52318E")
     houston = next(job for job in body["jobs"] if job["shortcode"] == "23107D5C05")
-    body["jobs"].append({**london, "city": "Houston", "state": "Texas", "country": "United States",
-                         "locations": houston["locations"]})
+    body["jobs"].append({**london, "city": "Houston", "state": "Texas", "country": "United States", "locations": houston["locations"]})
     (tmp_path / "workable").mkdir()
     (tmp_path / "workable" / "vortexa.json").write_text(json.dumps(body), encoding="utf-8")
     with ReplayServer(tmp_path) as server:

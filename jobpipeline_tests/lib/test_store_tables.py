@@ -28,8 +28,11 @@ def test_create_schema_makes_the_enrichment_table_without_the_cache_module(tmp_p
 
 
 def test_the_store_and_the_analytics_import_the_project_plainly():
-    by_name = [str(path.relative_to(LIB)) for path in [LIB / "store.py", *sorted((LIB / "analytics").glob("*.py"))]
-               if "importlib" in path.read_text(encoding="utf-8")]
+    by_name = [
+        str(path.relative_to(LIB))
+        for path in [LIB / "store.py", *sorted((LIB / "analytics").glob("*.py"))]
+        if "importlib" in path.read_text(encoding="utf-8")
+    ]
     assert by_name == []
 
 

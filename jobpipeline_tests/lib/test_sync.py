@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
-import sqlalchemy as sa
 
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import Job, create_schema, get_engine, job_full, refresh_search_index, search_jobs
@@ -17,17 +16,34 @@ D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 BOARD = ("greenhouse", "acme")
 
 
-def posting(job_id: str, title: str = "Backend Engineer", description: str = "Build APIs in Go.", *,
-            location: str = "Berlin", source: str = "greenhouse", board: str = "acme", company: str = "Acme") -> Posting:
-    return Posting(source=source, board=board, source_job_id=job_id, company=company, title=title,
-                   locations=[location], description=description,
-                   posted_at=datetime(2026, 10, 1, 9, 30, tzinfo=timezone.utc))
+def posting(
+    job_id: str,
+    title: str = "Backend Engineer",
+    description: str = "Build APIs in Go.",
+    *,
+    location: str = "Berlin",
+    source: str = "greenhouse",
+    board: str = "acme",
+    company: str = "Acme",
+) -> Posting:
+    return Posting(
+        source=source,
+        board=board,
+        source_job_id=job_id,
+        company=company,
+        title=title,
+        locations=[location],
+        description=description,
+        posted_at=datetime(2026, 10, 1, 9, 30, tzinfo=UTC),
+    )
 
 
 def sync(engine, postings: list[Posting], day: date, boards=(BOARD,), skipped: tuple[str, ...] = ()):
     """``skipped``: ids the board listed on ``day`` but that could not be read."""
-    outcomes = [BoardOutcome(source=source, board=board, ok=True, skipped_ids=list(skipped) if (source, board) == BOARD else [])
-                for source, board in boards]
+    outcomes = [
+        BoardOutcome(source=source, board=board, ok=True, skipped_ids=list(skipped) if (source, board) == BOARD else [])
+        for source, board in boards
+    ]
     return sync_postings(engine, postings_frame(postings), seen_on=day, outcomes=outcomes)
 
 
@@ -91,7 +107,9 @@ def test_rematerializing_a_partition_changes_nothing(engine):
 def test_vanished_posting_with_notes_is_closed_not_deleted_and_keeps_user_fields(engine):
     sync(engine, [posting("1"), posting("2", "PM")], D1)
     with engine.begin() as conn:
-        conn.execute(Job.__table__.update().where(Job.__table__.c.source_job_id == "2").values(favorite=True, notes="call Tue", status="applied"))
+        conn.execute(
+            Job.__table__.update().where(Job.__table__.c.source_job_id == "2").values(favorite=True, notes="call Tue", status="applied")
+        )
         conn.execute(Job.__table__.update().where(Job.__table__.c.source_job_id == "1").values(notes="nice team"))
     result = sync(engine, [posting("1", description="Rewritten.")], D2)
     rows = jobs_by_id(engine)
@@ -111,8 +129,7 @@ def test_failed_board_closes_nothing(engine):
 def test_same_job_under_several_locations_and_sources_is_one_job(engine):
     berlin, paris = posting("1", location="Berlin"), posting("2", location="Paris")
     lever = posting("abc", location="Remote", source="lever", board="acme")
-    result = sync_postings(engine, postings_frame([berlin, paris, lever]), seen_on=D1,
-                           outcomes=ok_outcomes(BOARD, ("lever", "acme")))
+    result = sync_postings(engine, postings_frame([berlin, paris, lever]), seen_on=D1, outcomes=ok_outcomes(BOARD, ("lever", "acme")))
     assert (result.postings, result.jobs, result.new) == (3, 1, 1)
     (row,) = jobs_by_id(engine).values()
     assert row["locations"] == ["Berlin", "Paris", "Remote"]
@@ -155,7 +172,10 @@ def test_postings_listed_but_unreadable_close_nothing_in_any_order(tmp_path, ord
     assert comparable(shuffled) == comparable(in_order)
     rows = jobs_by_id(shuffled)
     assert {k: (r["closed_at"], r["last_seen"]) for k, r in rows.items()} == {
-        "1": (D3, D1), "2": (None, D3), "3": (None, D1), "4": (None, D3)
+        "1": (D3, D1),
+        "2": (None, D3),
+        "3": (None, D1),
+        "4": (None, D3),
     }
 
 
@@ -173,7 +193,12 @@ def test_a_job_whose_posting_is_rewritten_apart_stays_one_job_in_any_order(tmp_p
     assert merged == (1 if order.index(D1) > min(order.index(D2), order.index(D3)) else 0)
     assert comparable(shuffled) == comparable(in_order)
     (row,) = jobs_by_id(shuffled).values()
-    assert (row["source_job_id"], row["description"], row["first_seen"], row["updated_at"]) == ("1", "Build APIs in Go. Also Denver.", D1, D2)
+    assert (row["source_job_id"], row["description"], row["first_seen"], row["updated_at"]) == (
+        "1",
+        "Build APIs in Go. Also Denver.",
+        D1,
+        D2,
+    )
     with shuffled.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(DISTINCT job_id), count(*) FROM job_posting").one() == (1, 2)
         assert conn.exec_driver_sql("SELECT count(*) FROM job_text").scalar() == 1

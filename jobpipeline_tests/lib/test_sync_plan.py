@@ -4,11 +4,10 @@ and planning against the database itself gives the same plan."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
-import sqlalchemy as sa
 
 from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
@@ -17,7 +16,7 @@ from jobpipeline.lib.sync import FrameState, SyncResult, plan_sync, sync_posting
 from jobpipeline.lib.sync.state import DatabaseState
 
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
-NOW = datetime(2026, 11, 3, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 3, 12, tzinfo=UTC)
 ACME = BoardOutcome(source="greenhouse", board="acme", ok=True)
 
 
@@ -28,11 +27,32 @@ def posting(job_id: str, title: str, description: str = "Build APIs.") -> Postin
 def stored(p: Posting, job_id: int, first_seen: date, last_seen: date) -> dict:
     """One job as a sync would have stored it, as table rows."""
     group = deduplicate(postings_frame([p])).row(0, named=True)
-    job = {"id": job_id, "dedup_key": group["dedup_key"], "content_hash": group["content_hash"], "source": p.source,
-           "board": p.board, "source_job_id": p.source_job_id, "first_seen": first_seen, "last_seen": last_seen,
-           "content_seen": last_seen, "updated_at": first_seen, "closed_at": None, "favorite": False, "notes": None, "status": None}
-    alias = {"source": p.source, "board": p.board, "source_job_id": p.source_job_id, "job_id": job_id,
-             "content_hash": group["content_hash"], "first_seen": first_seen, "last_seen": last_seen, "closed_at": None}
+    job = {
+        "id": job_id,
+        "dedup_key": group["dedup_key"],
+        "content_hash": group["content_hash"],
+        "source": p.source,
+        "board": p.board,
+        "source_job_id": p.source_job_id,
+        "first_seen": first_seen,
+        "last_seen": last_seen,
+        "content_seen": last_seen,
+        "updated_at": first_seen,
+        "closed_at": None,
+        "favorite": False,
+        "notes": None,
+        "status": None,
+    }
+    alias = {
+        "source": p.source,
+        "board": p.board,
+        "source_job_id": p.source_job_id,
+        "job_id": job_id,
+        "content_hash": group["content_hash"],
+        "first_seen": first_seen,
+        "last_seen": last_seen,
+        "closed_at": None,
+    }
     return {"job": job, "alias": alias, "history": {"job_id": job_id, "content_hash": group["content_hash"], "first_seen": first_seen}}
 
 
@@ -61,8 +81,18 @@ def test_a_partition_is_planned_without_a_database():
     assert plan.posting_closings.rows() == [("greenhouse", "acme", "3", D3)]
     assert plan.job_closings.rows() == [(9, D3, None)]
     assert sorted(plan.touched_ids) == [8, 10]
-    assert SyncResult.of(plan).as_dict() == {"postings": 3, "jobs": 3, "new": 1, "changed": 1, "unchanged": 1, "frozen": 0,
-                                             "closed": 1, "reopened": 0, "merged": 0, "unmerged": 0}
+    assert SyncResult.of(plan).as_dict() == {
+        "postings": 3,
+        "jobs": 3,
+        "new": 1,
+        "changed": 1,
+        "unchanged": 1,
+        "frozen": 0,
+        "closed": 1,
+        "reopened": 0,
+        "merged": 0,
+        "unmerged": 0,
+    }
 
 
 def test_a_failed_board_plans_no_closing():
@@ -84,15 +114,26 @@ def test_planning_against_frames_of_the_store_gives_the_database_plan(engine):
     day1 = [posting("1", "Backend Engineer"), posting("2", "Data Engineer"), posting("3", "Designer")]
     day2 = [posting("1", "Backend Engineer"), posting("2", "Data Engineer", "Spark now."), posting("4", "Recruiter")]
     sync_postings(engine, postings_frame(day1), seen_on=D1, outcomes=[ACME], now=NOW)
-    sync_postings(engine, postings_frame(day2), seen_on=D2, outcomes=[BoardOutcome(source="greenhouse", board="acme", ok=True, skipped_ids=["3"])], now=NOW)
+    sync_postings(
+        engine,
+        postings_frame(day2),
+        seen_on=D2,
+        outcomes=[BoardOutcome(source="greenhouse", board="acme", ok=True, skipped_ids=["3"])],
+        now=NOW,
+    )
     day3 = postings_frame([posting("2", "Data Engineer", "Back to APIs."), posting("5", "Engineer")])
     with writer(engine).begin() as conn:
         from_db = plan_sync(day3, DatabaseState(conn), seen_on=D3, outcomes=[ACME], synced_at=NOW)
         conn.rollback()
     with engine.connect() as conn:
-        tables = {name: pl.read_database(f"SELECT * FROM {name}", conn) for name in
-                  ("job", "job_posting", "job_hash_history", "board_scrape", "board_scrape_skipped")}
-    dates = [pl.col(c).cast(pl.String).str.to_date() for c in ("first_seen", "last_seen", "content_seen", "updated_at", "closed_at", "scraped_on")]
+        tables = {
+            name: pl.read_database(f"SELECT * FROM {name}", conn)
+            for name in ("job", "job_posting", "job_hash_history", "board_scrape", "board_scrape_skipped")
+        }
+    dates = [
+        pl.col(c).cast(pl.String).str.to_date()
+        for c in ("first_seen", "last_seen", "content_seen", "updated_at", "closed_at", "scraped_on")
+    ]
     frames = {name: frame.with_columns([d for d in dates if d.meta.output_name() in frame.columns]) for name, frame in tables.items()}
     frames["job"] = frames["job"].with_columns(pl.col("favorite").cast(pl.Boolean))
     frames["board_scrape"] = frames["board_scrape"].with_columns(pl.col("ok").cast(pl.Boolean))
@@ -101,5 +142,15 @@ def test_planning_against_frames_of_the_store_gives_the_database_plan(engine):
     for name in ("new_jobs", "rewrites", "restamps", "new_postings", "seen_postings", "posting_closings", "job_closings", "hash_history"):
         assert getattr(from_frames, name).sort(pl.all()).equals(getattr(from_db, name).sort(pl.all())), name
     assert SyncResult.of(from_frames) == SyncResult.of(from_db)
-    assert SyncResult.of(from_db).as_dict() == {"postings": 2, "jobs": 2, "new": 1, "changed": 1, "unchanged": 0, "frozen": 0,
-                                                     "closed": 3, "reopened": 0, "merged": 0, "unmerged": 0}
+    assert SyncResult.of(from_db).as_dict() == {
+        "postings": 2,
+        "jobs": 2,
+        "new": 1,
+        "changed": 1,
+        "unchanged": 0,
+        "frozen": 0,
+        "closed": 3,
+        "reopened": 0,
+        "merged": 0,
+        "unmerged": 0,
+    }

@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,21 @@ def kill_marked(tag: str, strict: bool = True) -> None:
 
 
 CHROMIUM_FLAGS = (  # Debian's chromium headless, with nothing that reaches beyond this machine
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1600,1200",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1600,1200",
 )
 
 
 @contextlib.contextmanager
-def chromium(profile_dir: Path, chromium_path: str, driver_path: str) -> Iterator["object"]:
+def chromium(profile_dir: Path, chromium_path: str, driver_path: str) -> Iterator[object]:
     """A selenium session on Debian's chromium through its own chromedriver (never a download),
     with both processes marked so none outlives the test."""
     from selenium import webdriver
@@ -139,7 +146,10 @@ def store_snapshot(url: str | sa.URL) -> dict[str, list[tuple]]:
         job = Job.__table__
         snapshot: dict[str, list[tuple]] = {}
         with engine.connect() as conn:
-            canonical = {r.id: (r.source, r.board, r.source_job_id) for r in conn.execute(sa.select(job.c.id, job.c.source, job.c.board, job.c.source_job_id))}
+            canonical = {
+                r.id: (r.source, r.board, r.source_job_id)
+                for r in conn.execute(sa.select(job.c.id, job.c.source, job.c.board, job.c.source_job_id))
+            }
             for table in SQLModel.metadata.sorted_tables:
                 rows = []
                 for row in conn.execute(sa.select(table)).mappings():
@@ -158,7 +168,7 @@ def store_snapshot(url: str | sa.URL) -> dict[str, list[tuple]]:
 def _plain(value: Any) -> Any:
     """One representation per value whatever the driver returned (aware datetimes as naive UTC)."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, (list, dict)):
         return json.dumps(value, sort_keys=True)
     return value

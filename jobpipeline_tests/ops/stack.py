@@ -111,8 +111,12 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBPIPELINE_", "DAGSTER_"))}
         env["PATH"] = f"{Path(cli('dagster')[0]).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update(
-            DAGSTER_HOME=str(self.dagster_home), DAGSTER_PG_HOST=url.host or "127.0.0.1", DAGSTER_PG_PORT=str(url.port or 5432),
-            DAGSTER_PG_USER=url.username or "", DAGSTER_PG_PASSWORD=url.password or "", DAGSTER_PG_DB=self.database("dagster"),
+            DAGSTER_HOME=str(self.dagster_home),
+            DAGSTER_PG_HOST=url.host or "127.0.0.1",
+            DAGSTER_PG_PORT=str(url.port or 5432),
+            DAGSTER_PG_USER=url.username or "",
+            DAGSTER_PG_PASSWORD=url.password or "",
+            DAGSTER_PG_DB=self.database("dagster"),
         )
         # Dagster's default 60 s per code-server request is too short on a 2-core machine under load:
         # a timed-out run launch marks the run failed before it starts (seen at load average 27).
@@ -124,7 +128,8 @@ class Stack:
         """docker-compose's ``user-code`` environment, on this machine's paths."""
         env = self.dagster_env()
         env.update(
-            JOBPIPELINE_HOME=str(self.home), JOBPIPELINE_DATABASE_URL=self.store_url,
+            JOBPIPELINE_HOME=str(self.home),
+            JOBPIPELINE_DATABASE_URL=self.store_url,
             JOBPIPELINE_LIVE=os.environ.get("JOBPIPELINE_LIVE", "0"),
             JOBPIPELINE_LLM_BACKEND=os.environ.get("JOBPIPELINE_LLM_BACKEND", "rules"),
         )
@@ -145,15 +150,36 @@ class Stack:
         self._create_databases()
         self._write_instance_files()
         self.save()
-        pools = subprocess.run(["sh", str(REPO_DIR / "docker" / "pools.sh")], env=self.dagster_env(), capture_output=True, text=True, timeout=180)
+        pools = subprocess.run(
+            ["sh", str(REPO_DIR / "docker" / "pools.sh")], env=self.dagster_env(), capture_output=True, text=True, timeout=180
+        )
         if pools.returncode != 0:
             raise RuntimeError(f"docker/pools.sh failed:\n{pools.stdout}{pools.stderr}")
         try:
             workspace = str(self.dagster_home / "workspace.yaml")
-            self._spawn("code-server", cli("dagster", "code-server", "start", "-h", "127.0.0.1", "-p", str(self.grpc_port),
-                                           "-m", self.module, "--location-name", LOCATION), self.user_code_env())
+            self._spawn(
+                "code-server",
+                cli(
+                    "dagster",
+                    "code-server",
+                    "start",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.grpc_port),
+                    "-m",
+                    self.module,
+                    "--location-name",
+                    LOCATION,
+                ),
+                self.user_code_env(),
+            )
             self._wait("code-server", self._grpc_healthy, timeout_s)
-            self._spawn("webserver", cli("dagster-webserver", "-h", "127.0.0.1", "-p", str(self.webserver_port), "-w", workspace), self.dagster_env())
+            self._spawn(
+                "webserver",
+                cli("dagster-webserver", "-h", "127.0.0.1", "-p", str(self.webserver_port), "-w", workspace),
+                self.dagster_env(),
+            )
             self._spawn("daemon", cli("dagster-daemon", "run", "-w", workspace), self.dagster_env())
             self._wait("webserver", self._location_loaded, timeout_s)
             self._wait("daemon", self._daemons_healthy, timeout_s)
@@ -188,7 +214,8 @@ class Stack:
         config = yaml.safe_load((REPO_DIR / "docker" / "dagster.yaml").read_text())
         config["compute_logs"]["config"]["base_dir"] = str(self.root / "logs")
         (self.dagster_home / "dagster.yaml").write_text(
-            "# Written by jobpipeline_tests/ops/stack.py from docker/dagster.yaml (compute logs moved here).\n" + yaml.safe_dump(config, sort_keys=False)
+            "# Written by jobpipeline_tests/ops/stack.py from docker/dagster.yaml (compute logs moved here).\n"
+            + yaml.safe_dump(config, sort_keys=False)
         )
         workspace = yaml.safe_load((REPO_DIR / "docker" / "workspace.yaml").read_text())
         for entry in workspace["load_from"]:
@@ -215,13 +242,20 @@ class Stack:
         raise RuntimeError(f"{service} not ready after {timeout_s:.0f} s ({last}):\n{self.log_tail(service)}")
 
     def _grpc_healthy(self) -> tuple[bool, str]:
-        done = subprocess.run(cli("dagster", "api", "grpc-health-check", "-p", str(self.grpc_port), "--host", "127.0.0.1"),
-                              env=self.dagster_env(), capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            cli("dagster", "api", "grpc-health-check", "-p", str(self.grpc_port), "--host", "127.0.0.1"),
+            env=self.dagster_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         return done.returncode == 0, (done.stdout + done.stderr).strip()[-200:]
 
     def _location_loaded(self) -> tuple[bool, object]:
-        entries = self.graphql("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
-                               "locationOrLoadError { __typename ... on PythonError { message } } } } } }")["workspaceOrError"]["locationEntries"]
+        entries = self.graphql(
+            "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+            "locationOrLoadError { __typename ... on PythonError { message } } } } } }"
+        )["workspaceOrError"]["locationEntries"]
         loaded = bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
         errors = [e for e in entries if (e["locationOrLoadError"] or {}).get("__typename") == "PythonError"]
         if loaded and errors:
@@ -302,7 +336,9 @@ def _setup_postgres() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobpipeline_tests.ops.stack", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["start", "stop", "status"])
-    parser.add_argument("--root", type=Path, default=REPO_DIR / ".stack", help="state, logs, DAGSTER_HOME and JOBPIPELINE_HOME (default .stack/)")
+    parser.add_argument(
+        "--root", type=Path, default=REPO_DIR / ".stack", help="state, logs, DAGSTER_HOME and JOBPIPELINE_HOME (default .stack/)"
+    )
     parser.add_argument("--port", type=int, default=3000, help="webserver port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--grpc-port", type=int, default=4000, help="code server port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--module", default="jobpipeline.definitions", help="the code location's module")

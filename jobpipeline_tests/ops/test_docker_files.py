@@ -75,9 +75,7 @@ def test_pools_named_by_assets_are_the_ones_pools_sh_sets() -> None:
     from jobpipeline.definitions import defs
 
     graph = defs().resolve_asset_graph()
-    pools = {
-        op.pool for ad in graph.assets_defs if ad.is_executable for op in ad.node_def.iterate_op_defs() if op.pool
-    }
+    pools = {op.pool for ad in graph.assets_defs if ad.is_executable for op in ad.node_def.iterate_op_defs() if op.pool}
     assert "scrape" in pools
     set_by_script = set(re.findall(r"concurrency set (\w+)", (DOCKER / "pools.sh").read_text()))
     assert pools <= set_by_script | {"duckdb"}, f"pools without a limit in docker/pools.sh: {pools - set_by_script}"
@@ -90,8 +88,9 @@ def test_pools_sh_sets_the_pool_limits_on_an_instance(tmp_path: Path) -> None:
     home = tmp_path / "dagster"
     home.mkdir()
     shutil.copy(REPO_DIR / "dagster.yaml", home / "dagster.yaml")
-    done = subprocess.run(["sh", str(DOCKER / "pools.sh")], env=clean_env(DAGSTER_HOME=str(home)),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["sh", str(DOCKER / "pools.sh")], env=clean_env(DAGSTER_HOME=str(home)), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.event_log_storage.get_concurrency_info("scrape").slot_count == 5
@@ -136,7 +135,10 @@ def test_every_dagster_service_gets_the_storage_env_vars(services: dict[str, Any
         assert needed <= set(env), f"{name} lacks {needed - set(env)}"
         assert env["DAGSTER_PG_HOST"] == "postgres" and env["DAGSTER_PG_PORT"] == "5432"
         assert (env["DAGSTER_PG_USER"], env["DAGSTER_PG_PASSWORD"], env["DAGSTER_PG_DB"]) == (
-            pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], pg["POSTGRES_DB"])
+            pg["POSTGRES_USER"],
+            pg["POSTGRES_PASSWORD"],
+            pg["POSTGRES_DB"],
+        )
 
 
 def test_workspace_points_at_the_user_code_server(services: dict[str, Any]) -> None:
@@ -238,8 +240,9 @@ def test_docker_compose_config_accepts_the_file() -> None:
     compose_cli = _compose_cli()
     if compose_cli is None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)")
-    done = subprocess.run([*compose_cli, "-f", str(DOCKER / "docker-compose.yml"), "config", "--quiet"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*compose_cli, "-f", str(DOCKER / "docker-compose.yml"), "config", "--quiet"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -260,7 +263,9 @@ def test_helm_values_launch_runs_on_kubernetes_with_the_stack_settings() -> None
     assert concurrency["pools"] == {"defaultLimit": 1, "granularity": "op"}
     retries = values["dagsterDaemon"]["runRetries"]
     assert (retries["maxRetries"], retries["retryOnAssetOrOpFailure"]) == (
-        repo["run_retries"]["max_retries"], repo["run_retries"]["retry_on_asset_or_op_failure"])
+        repo["run_retries"]["max_retries"],
+        repo["run_retries"]["retry_on_asset_or_op_failure"],
+    )
     assert values["postgresql"]["enabled"] is False  # an external (managed) PostgreSQL
     assert values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
 

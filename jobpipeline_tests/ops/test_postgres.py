@@ -21,9 +21,13 @@ import sqlalchemy as sa
 import yaml
 
 from jobpipeline.settings import REPO_DIR
-from jobpipeline_tests.ops.helpers import cli, clean_env, store_snapshot
+from jobpipeline_tests.ops.helpers import clean_env, cli, store_snapshot
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(1800)]  # two stacks side by side, two days each: ~9-11 min on 2 cores since runs are submitted through a daemon
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),
+]  # two stacks side by side, two days each: ~9-11 min on 2 cores since runs are submitted through a daemon
 
 PG_URL = os.environ.get("JOBPIPELINE_TEST_PG_URL")
 if not PG_URL:
@@ -82,7 +86,10 @@ def _run_days(home: Path, env: dict[str, str], days: list[tuple[str, Path]]) -> 
         done = subprocess.run(
             cli("jobpipeline", "run", "--date", day, "--replay", str(corpus)),
             env={**env, "JOBPIPELINE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")},
-            cwd=REPO_DIR, capture_output=True, text=True, timeout=900,
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         assert done.returncode == 0, f"jobpipeline run --date {day} failed ({home}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
         outputs.append(done.stdout)
@@ -97,9 +104,7 @@ def _seed_dagster_home(home: Path, dagster_url: sa.URL) -> None:
     (home / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(config))
 
 
-def test_pipeline_on_postgres_keeps_the_same_jobs_as_on_sqlite(
-    tmp_path: Path, ats_corpus: Path, pg_databases: dict[str, sa.URL]
-) -> None:
+def test_pipeline_on_postgres_keeps_the_same_jobs_as_on_sqlite(tmp_path: Path, ats_corpus: Path, pg_databases: dict[str, sa.URL]) -> None:
     days = [(DAY_1, ats_corpus), (DAY_2, _day_two_corpus(ats_corpus, tmp_path / "corpus-day2"))]
     sqlite_home, pg_home = tmp_path / "sqlite", tmp_path / "pg"
     _seed_dagster_home(pg_home, pg_databases["dagster"])
@@ -113,7 +118,7 @@ def test_pipeline_on_postgres_keeps_the_same_jobs_as_on_sqlite(
     # The same summaries, line for line, but for the run's wall time (the progress lines before the
     # summary name run ids and times, which differ).
     def summary(out: str) -> list[str]:
-        return out[out.index("jobpipeline run —"):].splitlines()[1:]
+        return out[out.index("jobpipeline run —") :].splitlines()[1:]
 
     assert [summary(o) for o in pg_out] == [summary(o) for o in sqlite_out]
     day_two = {kind: int(n) for n, kind in re.findall(r"(\d+) (changed|closed)", sqlite_out[1])}
@@ -158,8 +163,12 @@ def test_docker_instance_config_works_against_postgres(
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     env = clean_env(
-        DAGSTER_HOME=str(home), DAGSTER_PG_HOST=url.host, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
-        DAGSTER_PG_PASSWORD=url.password, DAGSTER_PG_DB=url.database,
+        DAGSTER_HOME=str(home),
+        DAGSTER_PG_HOST=url.host,
+        DAGSTER_PG_PORT=str(url.port),
+        DAGSTER_PG_USER=url.username,
+        DAGSTER_PG_PASSWORD=url.password,
+        DAGSTER_PG_DB=url.database,
     )
     done = subprocess.run(["sh", str(REPO_DIR / "docker" / "pools.sh")], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,7 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from jobpipeline.settings import REPO_DIR
-from jobpipeline_tests.ops.helpers import chromium, cli, clean_env, free_port, process_group
+from jobpipeline_tests.ops.helpers import chromium, clean_env, cli, free_port, process_group
 
 pytestmark = [
-    pytest.mark.ui, pytest.mark.slow, pytest.mark.timeout(900),
+    pytest.mark.ui,
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
     pytest.mark.filterwarnings("ignore::DeprecationWarning:gql.*"),  # dagster_graphql's client on gql 4
     pytest.mark.filterwarnings("ignore:Non-compliant tag keys:DeprecationWarning"),  # Dagster's own partition tags
 ]
@@ -103,13 +105,13 @@ def _wait_until_loaded(ui: DagsterUI, proc: subprocess.Popen, timeout_s: float =
 
 
 def _today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
 def _corpus_sources() -> list[str]:
     """The sources the shipped corpus can replay (those the UI's scrape runs can materialize)."""
-    from jobpipeline.defs.scrape.partitions import SOURCES
     from jobpipeline.defs.resources import ReplayJobBoards
+    from jobpipeline.defs.scrape.partitions import SOURCES
 
     boards = ReplayJobBoards()
     return [s for s in SOURCES if boards.boards(s)]
@@ -165,10 +167,14 @@ ASSET_NODES = """{ assetNodes { assetKey { path } groupName isPartitioned
     partitionDefinition { type dimensionTypes { name type } } } }"""
 
 PARTITION_TYPES = {  # Dagster class → GraphQL PartitionDefinitionType
-    "TimeWindowPartitionsDefinition": "TIME_WINDOW", "DailyPartitionsDefinition": "TIME_WINDOW",
-    "WeeklyPartitionsDefinition": "TIME_WINDOW", "MonthlyPartitionsDefinition": "TIME_WINDOW",
-    "HourlyPartitionsDefinition": "TIME_WINDOW", "StaticPartitionsDefinition": "STATIC",
-    "MultiPartitionsDefinition": "MULTIPARTITIONED", "DynamicPartitionsDefinition": "DYNAMIC",
+    "TimeWindowPartitionsDefinition": "TIME_WINDOW",
+    "DailyPartitionsDefinition": "TIME_WINDOW",
+    "WeeklyPartitionsDefinition": "TIME_WINDOW",
+    "MonthlyPartitionsDefinition": "TIME_WINDOW",
+    "HourlyPartitionsDefinition": "TIME_WINDOW",
+    "StaticPartitionsDefinition": "STATIC",
+    "MultiPartitionsDefinition": "MULTIPARTITIONED",
+    "DynamicPartitionsDefinition": "DYNAMIC",
 }
 
 
@@ -304,7 +310,9 @@ def _wait_for_names(driver: Any, names: set[str], timeout_s: float = 60, truncat
     return missing
 
 
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian chromium + chromium-driver: jobpipeline_tests/ops/setup_chromium.sh")
+@pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs Debian chromium + chromium-driver: jobpipeline_tests/ops/setup_chromium.sh"
+)
 def test_asset_catalog_and_graph_render_every_asset_in_chromium(materialized: DagsterUI, artifacts_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("selenium", reason="needs selenium: jobpipeline_tests/ops/setup_chromium.sh")
     from selenium.webdriver.common.action_chains import ActionChains

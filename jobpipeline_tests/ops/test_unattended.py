@@ -51,10 +51,14 @@ from jobpipeline_tests.ops.helpers import MARKER, free_port, store_snapshot
 from jobpipeline_tests.ops.stack import Stack
 
 pytestmark = [
-    pytest.mark.ops, pytest.mark.slow, pytest.mark.timeout(2400),
+    pytest.mark.ops,
+    pytest.mark.slow,
+    pytest.mark.timeout(2400),
     pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm not installed (install_cpu_vllm.sh, the vllm tier's set-up)"),
-    pytest.mark.skipif(shutil.which("pg_ctl") is None and not list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")),
-                       reason="PostgreSQL not installed (setup_postgres.sh, the postgres tier's set-up)"),
+    pytest.mark.skipif(
+        shutil.which("pg_ctl") is None and not list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")),
+        reason="PostgreSQL not installed (setup_postgres.sh, the postgres tier's set-up)",
+    ),
 ]
 
 LOCATION, REPOSITORY = "jobpipeline", "__repository__"
@@ -107,9 +111,9 @@ def _day_corpora(root: Path) -> dict[str, Path]:
 def _reference_store(url: str, corpora: dict[str, Path], raw_root: Path) -> None:
     """The fault-free run of the same days, in-process with the library: each day, each source's
     boards scraped from a fault-free replay server, written as a raw partition and synced."""
-    from jobpipeline.lib.ingest import sync_raw_partition
     from jobpipeline.defs.resources import ReplayJobBoards
     from jobpipeline.lib.http import make_client
+    from jobpipeline.lib.ingest import sync_raw_partition
     from jobpipeline.lib.postings import postings_frame
     from jobpipeline.lib.rawstore import RawPartition
     from jobpipeline.lib.replay import ReplayServer
@@ -132,8 +136,11 @@ def _reference_store(url: str, corpora: dict[str, Path], raw_root: Path) -> None
 
                     results = asyncio.run(scrape())
                     partition = RawPartition.at(raw_root, source, day)
-                    partition.write(postings_frame([p for r in results for p in r.postings]), [r.summary() for r in results],
-                                    {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results})
+                    partition.write(
+                        postings_frame([p for r in results for p in r.postings]),
+                        [r.summary() for r in results],
+                        {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results},
+                    )
                     touched = sync_raw_partition(engine, source, day, partition).touched_ids
                     refresh_search_index(engine, sorted(set(touched)))
     finally:
@@ -169,10 +176,27 @@ def vllm_serve_process(port: int, log: Path) -> Iterator[subprocess.Popen]:
     model_dir = Path(os.environ.get("JOBPIPELINE_TEST_MODEL_DIR") or default_model_dir())
     prepare_model(model_dir)
     argv = [
-        sys.executable, "-m", "vllm.entrypoints.launchers.api_server.entry", "--model", str(model_dir), "--host", "127.0.0.1",
-        "--port", str(port), "--served-model-name", "smollm2", "--max-model-len", "2048", "--dtype", "float32",
-        "--gpu-memory-utilization", "0.3", "--enforce-eager", "--enable-prefix-caching",
-        "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.launchers.api_server.entry",
+        "--model",
+        str(model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served-model-name",
+        "smollm2",
+        "--max-model-len",
+        "2048",
+        "--dtype",
+        "float32",
+        "--gpu-memory-utilization",
+        "0.3",
+        "--enforce-eager",
+        "--enable-prefix-caching",
+        "--structured-outputs-config",
+        '{"backend": "xgrammar", "disable_any_whitespace": true}',
     ]
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -266,18 +290,26 @@ def _latest_materialization(stack: Stack, asset: str) -> dict[str, Any] | None:
 
 
 def _turn_on_schedules_and_sensors(stack: Stack) -> dict[str, list[str]]:
-    listed = stack.graphql("""query($selector: RepositorySelector!) { repositoryOrError(repositorySelector: $selector) {
+    listed = stack.graphql(
+        """query($selector: RepositorySelector!) { repositoryOrError(repositorySelector: $selector) {
         ... on Repository { schedules { name scheduleState { status } } sensors { name sensorState { status } } } } }""",
-                           selector=REPO_SELECTOR)["repositoryOrError"]
+        selector=REPO_SELECTOR,
+    )["repositoryOrError"]
     for schedule in listed["schedules"]:
         if schedule["scheduleState"]["status"] != "RUNNING":
-            result = stack.graphql("""mutation($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) {
-                __typename ... on PythonError { message } } }""", s={**REPO_SELECTOR, "scheduleName": schedule["name"]})["startSchedule"]
+            result = stack.graphql(
+                """mutation($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) {
+                __typename ... on PythonError { message } } }""",
+                s={**REPO_SELECTOR, "scheduleName": schedule["name"]},
+            )["startSchedule"]
             assert result["__typename"] == "ScheduleStateResult", result
     for sensor in listed["sensors"]:
         if sensor["sensorState"]["status"] != "RUNNING":
-            result = stack.graphql("""mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-                __typename ... on PythonError { message } } }""", s={**REPO_SELECTOR, "sensorName": sensor["name"]})["startSensor"]
+            result = stack.graphql(
+                """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+                __typename ... on PythonError { message } } }""",
+                s={**REPO_SELECTOR, "sensorName": sensor["name"]},
+            )["startSensor"]
             assert result["__typename"] == "Sensor", result
     return {"schedules": [s["name"] for s in listed["schedules"]], "sensors": [s["name"] for s in listed["sensors"]]}
 
@@ -290,12 +322,16 @@ def _launch_day(stack: Stack, day: str) -> list[str]:
     run_ids = []
     for source in sorted(SLICE):
         tags = board_partitions.get_tags_for_partition_key(str(board_partition_key(day, source)))
-        result = stack.graphql("""mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+        result = stack.graphql(
+            """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
             __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
-            ... on RunConfigValidationInvalid { errors { message } } } }""", params={
-            "selector": {**REPO_SELECTOR, "jobName": SCRAPE_JOB}, "runConfigData": {},
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in {**tags, "jobpipeline/ops_day": day}.items()]},
-        })["launchRun"]
+            ... on RunConfigValidationInvalid { errors { message } } } }""",
+            params={
+                "selector": {**REPO_SELECTOR, "jobName": SCRAPE_JOB},
+                "runConfigData": {},
+                "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in {**tags, "jobpipeline/ops_day": day}.items()]},
+            },
+        )["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", result
         run_ids.append(result["run"]["runId"])
     return run_ids
@@ -319,8 +355,11 @@ def _day_runs(stack: Stack, day: str) -> list[dict[str, Any]]:
 def _day_done(stack: Stack, day: str) -> bool:
     """Every source of ``day`` has a successful scrape run and no run of anything is in progress."""
     runs = _runs(stack)
-    succeeded = {r["tags"].get("dagster/partition/source") for r in runs
-                 if r["jobName"] == SCRAPE_JOB and r["tags"].get("dagster/partition/date") == day and r["status"] == "SUCCESS"}
+    succeeded = {
+        r["tags"].get("dagster/partition/source")
+        for r in runs
+        if r["jobName"] == SCRAPE_JOB and r["tags"].get("dagster/partition/date") == day and r["status"] == "SUCCESS"
+    }
     return succeeded >= set(SLICE) and not any(r["status"] in IN_PROGRESS for r in runs)
 
 
@@ -328,7 +367,8 @@ def _enriched_after_sync(stack: Stack) -> bool:
     """enriched_jobs was materialized after the last jobs materialization, and nothing is in progress."""
     jobs, enriched = _latest_materialization(stack, "jobs"), _latest_materialization(stack, "enriched_jobs")
     return bool(jobs and enriched and float(enriched["timestamp"]) >= float(jobs["timestamp"])) and not any(
-        r["status"] in IN_PROGRESS for r in _runs(stack))
+        r["status"] in IN_PROGRESS for r in _runs(stack)
+    )
 
 
 def _last_growing_enrichment(stack: Stack) -> float | None:
@@ -346,8 +386,11 @@ def _analytics_run_after_enrichment(stack: Stack) -> dict[str, Any] | None:
     enriched_at = _last_growing_enrichment(stack)
     if enriched_at is None:
         return None
-    built = [r for r in _runs(stack) if r["jobName"] == "analytics_job" and r["status"] == "SUCCESS"
-             and r["startTime"] and r["startTime"] * 1000 > enriched_at]
+    built = [
+        r
+        for r in _runs(stack)
+        if r["jobName"] == "analytics_job" and r["status"] == "SUCCESS" and r["startTime"] and r["startTime"] * 1000 > enriched_at
+    ]
     return built[0] if built else None
 
 
@@ -398,13 +441,19 @@ def stack(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[Stack, Replay, 
     replay.serve(corpora[DAYS[0]], latency_ms=SCRAPE_LATENCY_MS[DAYS[0]], seed=1)
     vllm_port = free_port()
     stack = Stack(
-        root=tmp_path / "stack", module="jobpipeline_tests.ops.unattended_definitions", webserver_port=free_port(), grpc_port=free_port(),
+        root=tmp_path / "stack",
+        module="jobpipeline_tests.ops.unattended_definitions",
+        webserver_port=free_port(),
+        grpc_port=free_port(),
         admin_url=os.environ.get("JOBPIPELINE_TEST_PG_URL", ""),
         extra_env={
-            "JOBPIPELINE_OPS_REPLAY_URL": f"http://127.0.0.1:{replay.port}", "JOBPIPELINE_OPS_CORPUS": str(corpora[DAYS[0]]),
-            "JOBPIPELINE_LLM_BACKEND": "openai", "JOBPIPELINE_LLM_BASE_URL": f"http://127.0.0.1:{vllm_port}/v1",
+            "JOBPIPELINE_OPS_REPLAY_URL": f"http://127.0.0.1:{replay.port}",
+            "JOBPIPELINE_OPS_CORPUS": str(corpora[DAYS[0]]),
+            "JOBPIPELINE_LLM_BACKEND": "openai",
+            "JOBPIPELINE_LLM_BASE_URL": f"http://127.0.0.1:{vllm_port}/v1",
             # the size sensor on this small slice: a rebuild per 10 rows of growth, looked at every 20 s
-            "JOBPIPELINE_ANALYTICS_MIN_ROWS": "10", "JOBPIPELINE_ANALYTICS_SENSOR_INTERVAL_S": "20",
+            "JOBPIPELINE_ANALYTICS_MIN_ROWS": "10",
+            "JOBPIPELINE_ANALYTICS_SENSOR_INTERVAL_S": "20",
         },
     )
     try:
@@ -445,8 +494,12 @@ def test_three_days_run_unattended_through_faults_and_equal_a_fault_free_run(sta
         killed_run, killed_pid = _kill_a_scrape_worker(stack, stack.tag)
         killed_at = time.monotonic()
         figures["killed"] = {"run": killed_run, "pid": killed_pid}
-        _wait_for("the killed run to be marked ended", lambda: next(r for r in _runs(stack) if r["runId"] == killed_run)["status"] in TERMINAL,
-                  stack, timeout_s=600)
+        _wait_for(
+            "the killed run to be marked ended",
+            lambda: next(r for r in _runs(stack) if r["runId"] == killed_run)["status"] in TERMINAL,
+            stack,
+            timeout_s=600,
+        )
         figures["kill_to_failed_s"] = round(time.monotonic() - killed_at)
         _wait_for("day 2's scrape runs", lambda: _day_done(stack, DAYS[1]), stack)
         figures["kill_to_recovered_s"] = round(time.monotonic() - killed_at)
@@ -469,8 +522,11 @@ def test_three_days_run_unattended_through_faults_and_equal_a_fault_free_run(sta
         with engine.connect() as conn:
             hashes = {r[0] for r in conn.execute(sa.select(Job.__table__.c.content_hash))}
             enrichment = Enrichment.__table__
-            rows = conn.execute(sa.select(enrichment.c.content_hash, enrichment.c.status, enrichment.c.error).where(
-                enrichment.c.model == "smollm2", enrichment.c.prompt_version == PROMPT_VERSION)).all()
+            rows = conn.execute(
+                sa.select(enrichment.c.content_hash, enrichment.c.status, enrichment.c.error).where(
+                    enrichment.c.model == "smollm2", enrichment.c.prompt_version == PROMPT_VERSION
+                )
+            ).all()
     finally:
         engine.dispose()
     figures["jobs"], figures["enriched"] = len(hashes), len(hashes & {r.content_hash for r in rows if r.status == "ok"})
@@ -488,12 +544,17 @@ def test_three_days_run_unattended_through_faults_and_equal_a_fault_free_run(sta
         if table == "enrichment":
             continue
         traffic = TRAFFIC_COLUMNS.get(table, set())
-        assert _without(actual[table], traffic) == _without(expected[table], traffic), f"store table {table} differs from the fault-free run's"
+        assert _without(actual[table], traffic) == _without(expected[table], traffic), (
+            f"store table {table} differs from the fault-free run's"
+        )
 
     # The size sensor rebuilds the analytics once enrichment grew the store.
-    _wait_for("analytics rebuilt after the last enrichment that added rows",
-              lambda: _analytics_run_after_enrichment(stack) is not None and not any(r["status"] in IN_PROGRESS for r in _runs(stack)),
-              stack, timeout_s=300)
+    _wait_for(
+        "analytics rebuilt after the last enrichment that added rows",
+        lambda: _analytics_run_after_enrichment(stack) is not None and not any(r["status"] in IN_PROGRESS for r in _runs(stack)),
+        stack,
+        timeout_s=300,
+    )
     figures["total_s"] = round(time.monotonic() - started)
 
     runs = _runs(stack)

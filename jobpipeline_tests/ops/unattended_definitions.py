@@ -46,8 +46,12 @@ def _job_boards() -> ReplayJobBoards:
 
 def _llm() -> LLMResource:
     return LLMResource(
-        backend="openai", model=OPS_MODEL, base_url=dg.EnvVar("JOBPIPELINE_LLM_BASE_URL"),
-        max_tokens=512, max_description_tokens=96, concurrency=4,
+        backend="openai",
+        model=OPS_MODEL,
+        base_url=dg.EnvVar("JOBPIPELINE_LLM_BASE_URL"),
+        max_tokens=512,
+        max_description_tokens=96,
+        concurrency=4,
     )
 
 

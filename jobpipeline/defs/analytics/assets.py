@@ -6,7 +6,6 @@ and claims the ``duckdb`` pool once. A subset builds only the selected tables, p
 table the database does not have yet.
 """
 
-
 import base64
 import time
 
@@ -23,19 +22,20 @@ GROUP = "analytics"
 STORE_DEPS = {"jobs": ("jobs", "hn_jobs", "enriched_jobs"), "board_scrape": ("jobs", "hn_jobs")}
 CHART_TABLE = "skill_demand_weekly"
 
+
 def analytics_specs() -> list[dg.AssetSpec]:
     """One spec per analytics table (a function: Dagster's defs loader would take specs at module
     scope for assets of their own)."""
     return [
-    dg.AssetSpec(
-        key=table.name,
-        deps=[*table.deps, *(dep for need in table.store for dep in STORE_DEPS[need])],
-        description=table.description,
-        group_name=GROUP,
-        kinds={"duckdb"},
-        skippable=True,
-    )
-    for table in build.TABLES
+        dg.AssetSpec(
+            key=table.name,
+            deps=[*table.deps, *(dep for need in table.store for dep in STORE_DEPS[need])],
+            description=table.description,
+            group_name=GROUP,
+            kinds={"duckdb"},
+            skippable=True,
+        )
+        for table in build.TABLES
     ]
 
 
@@ -83,8 +83,14 @@ def analytics(context: dg.AssetExecutionContext, store: StoreResource, duckdb: A
                 continue  # an upstream table the database lacked: built, but not part of this run
             metadata = table_metadata(con, name, rows[name], timings[name])
             if name == "job_snapshot":
-                metadata.update({"store_jobs": facts.jobs, "store_closed_jobs": facts.closed_jobs,
-                                 "store_enrichments": facts.enrichments, "store_bytes": facts.store_bytes,
-                                 "read_store_seconds": round(timings.get("read_store", 0.0), 3)})
+                metadata.update(
+                    {
+                        "store_jobs": facts.jobs,
+                        "store_closed_jobs": facts.closed_jobs,
+                        "store_enrichments": facts.enrichments,
+                        "store_bytes": facts.store_bytes,
+                        "read_store_seconds": round(timings.get("read_store", 0.0), 3),
+                    }
+                )
             yield dg.MaterializeResult(asset_key=name, metadata=metadata)
         yield from evaluate_analytics_checks(con, set(context.selected_asset_check_keys))

@@ -4,9 +4,8 @@ analytics tables (in DuckDB, evaluated inside the ``analytics`` step on its own 
 The rules themselves are portable SQL in ``jobpipeline.lib.analytics.quality``.
 """
 
-
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import duckdb
@@ -22,13 +21,12 @@ def max_board_failure_share() -> float:
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _result(outcome: quality.Outcome, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **kwargs) -> dg.AssetCheckResult:
     metadata = {k: (dg.MetadataValue.json(v) if isinstance(v, list) else v) for k, v in outcome.metadata.items()}
-    return dg.AssetCheckResult(passed=outcome.passed, severity=severity, description=outcome.description,
-                               metadata=metadata, **kwargs)
+    return dg.AssetCheckResult(passed=outcome.passed, severity=severity, description=outcome.description, metadata=metadata, **kwargs)
 
 
 # --- on `jobs`, in the store -------------------------------------------------------------------
@@ -45,17 +43,41 @@ def _store_query(store: StoreResource) -> quality.Query:
 # The five rules, checked on the store's tables and again on their analytics copies:
 # (check name, description, severity, analytics table, rule(query, jobs table, job id column, scrapes table))
 _RULES: list[tuple[str, str, dg.AssetCheckSeverity, str, Callable[[quality.Query, str, str, str], quality.Outcome]]] = [
-    ("open_content_hash_unique", "No two open jobs share a content hash.", dg.AssetCheckSeverity.ERROR, "job_snapshot",
-     lambda q, jobs, _id, _scrapes: quality.open_content_hash_unique(q, jobs)),
-    ("salary_range_valid", "salary_min <= salary_max wherever both are known (posting or extracted).",
-     dg.AssetCheckSeverity.ERROR, "job_snapshot", lambda q, jobs, job_id, _scrapes: quality.salary_range_valid(q, jobs, job_id)),
-    ("title_and_company_present", "No job with an empty title or company.", dg.AssetCheckSeverity.ERROR, "job_snapshot",
-     lambda q, jobs, job_id, _scrapes: quality.title_and_company_present(q, jobs, job_id)),
-    ("scraped_today", "Freshness: today's (UTC) partition has been scraped.", dg.AssetCheckSeverity.ERROR, "board_scrapes",
-     lambda q, _jobs, _id, scrapes: quality.scraped_today(q, today(), scrapes)),
-    ("board_failure_share", "Share of boards failing on the latest scraped day stays below the threshold (warns).",
-     dg.AssetCheckSeverity.WARN, "board_scrapes",
-     lambda q, _jobs, _id, scrapes: quality.board_failure_share(q, max_board_failure_share(), scrapes)),
+    (
+        "open_content_hash_unique",
+        "No two open jobs share a content hash.",
+        dg.AssetCheckSeverity.ERROR,
+        "job_snapshot",
+        lambda q, jobs, _id, _scrapes: quality.open_content_hash_unique(q, jobs),
+    ),
+    (
+        "salary_range_valid",
+        "salary_min <= salary_max wherever both are known (posting or extracted).",
+        dg.AssetCheckSeverity.ERROR,
+        "job_snapshot",
+        lambda q, jobs, job_id, _scrapes: quality.salary_range_valid(q, jobs, job_id),
+    ),
+    (
+        "title_and_company_present",
+        "No job with an empty title or company.",
+        dg.AssetCheckSeverity.ERROR,
+        "job_snapshot",
+        lambda q, jobs, job_id, _scrapes: quality.title_and_company_present(q, jobs, job_id),
+    ),
+    (
+        "scraped_today",
+        "Freshness: today's (UTC) partition has been scraped.",
+        dg.AssetCheckSeverity.ERROR,
+        "board_scrapes",
+        lambda q, _jobs, _id, scrapes: quality.scraped_today(q, today(), scrapes),
+    ),
+    (
+        "board_failure_share",
+        "Share of boards failing on the latest scraped day stays below the threshold (warns).",
+        dg.AssetCheckSeverity.WARN,
+        "board_scrapes",
+        lambda q, _jobs, _id, scrapes: quality.board_failure_share(q, max_board_failure_share(), scrapes),
+    ),
 ]
 
 
@@ -71,16 +93,13 @@ def _store_check(name: str, description: str, severity: dg.AssetCheckSeverity, r
 # nothing was built today. The freshness policy on `raw_postings` and `jobs` says it instead
 # (evaluated by the daemon on its own clock); the analytics keep the check on their copy.
 JOBS_CHECKS = [
-    _store_check(name, description, severity, rule)
-    for name, description, severity, _, rule in _RULES if name != "scraped_today"
+    _store_check(name, description, severity, rule) for name, description, severity, _, rule in _RULES if name != "scraped_today"
 ]
 
 
 # --- on the analytics, in DuckDB ---------------------------------------------------------------
 
-ANALYTICS_CHECK_SPECS = [
-    dg.AssetCheckSpec(name=name, asset=table, description=description) for name, description, _, table, _ in _RULES
-]
+ANALYTICS_CHECK_SPECS = [dg.AssetCheckSpec(name=name, asset=table, description=description) for name, description, _, table, _ in _RULES]
 
 
 def evaluate_analytics_checks(con: duckdb.DuckDBPyConnection, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:

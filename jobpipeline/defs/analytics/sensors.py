@@ -16,7 +16,6 @@ the interval is part of the sensor's definition (``definitions.py`` passes ``JOB
 when the code location loads).
 """
 
-
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -42,8 +41,7 @@ def _latest_record(instance: dg.DagsterInstance, key: str) -> dg.EventLogRecord 
 def _built_facts(record: dg.EventLogRecord) -> StoreFacts | None:
     """The store facts a build recorded in its ``job_snapshot`` metadata (None if it recorded none)."""
     metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-    names = {"jobs": "store_jobs", "closed_jobs": "store_closed_jobs", "enrichments": "store_enrichments",
-             "store_bytes": "store_bytes"}
+    names = {"jobs": "store_jobs", "closed_jobs": "store_closed_jobs", "enrichments": "store_enrichments", "store_bytes": "store_bytes"}
     if not all(name in metadata for name in names.values()):
         return None
     return StoreFacts(**{field: int(metadata[name].value) for field, name in names.items()})
@@ -79,8 +77,10 @@ def enrichment_behind(instance: dg.DagsterInstance, sync_assets: Sequence[str], 
     enriched = _latest_record(instance, enrich_asset)
     if enriched is not None and enriched.storage_id > latest_sync.storage_id:
         return None
-    return (f"waiting for {enrich_asset}: {latest_sync.asset_key.to_user_string()} was synced by run "
-            f"{latest_sync.run_id[:8]} and {enrich_asset} has not been materialized since")
+    return (
+        f"waiting for {enrich_asset}: {latest_sync.asset_key.to_user_string()} was synced by run "
+        f"{latest_sync.run_id[:8]} and {enrich_asset} has not been materialized since"
+    )
 
 
 def build_analytics_size_sensor(
@@ -122,11 +122,16 @@ def build_analytics_size_sensor(
                 f"{f'built ({who})' if last else 'built (never built yet)'}; now {now.jobs:,} jobs, {now.enrichments:,} enrichments"
             )
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(
-                run_key=now.run_key(),
-                tags={"jobpipeline/trigger": "store_growth", "jobpipeline/growth_rows": str(grown.rows),
-                      "jobpipeline/growth_bytes": str(grown.bytes)},
-            )],
+            run_requests=[
+                dg.RunRequest(
+                    run_key=now.run_key(),
+                    tags={
+                        "jobpipeline/trigger": "store_growth",
+                        "jobpipeline/growth_rows": str(grown.rows),
+                        "jobpipeline/growth_bytes": str(grown.bytes),
+                    },
+                )
+            ],
             cursor=_cursor(now, built_id),
         )
 

@@ -39,8 +39,12 @@ def pending_check(result: EnrichResult, limit: float) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{result.pending} of {result.enriched + result.failed + result.pending} jobs sent left pending "
         f"by transient LLM failures (limit {limit:.0%}); they are retried by the next run",
-        metadata={"pending_transient": result.pending, "pending_share": result.pending_share, "max_share": limit,
-                  "reasons": dg.MetadataValue.json(reasons)},
+        metadata={
+            "pending_transient": result.pending,
+            "pending_share": result.pending_share,
+            "max_share": limit,
+            "reasons": dg.MetadataValue.json(reasons),
+        },
     )
 
 
@@ -51,10 +55,13 @@ def pending_check(result: EnrichResult, limit: float) -> dg.AssetCheckResult:
     automation_condition=ENRICH_AFTER_SYNC,
     # The day's syncs land by 09:00 UTC; their enrichment (automatic, after them) by 10:00.
     freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 10 * * *", lower_bound_delta=timedelta(hours=4), timezone="UTC"),
-    check_specs=[dg.AssetCheckSpec(
-        PENDING_CHECK, asset="enriched_jobs",
-        description="Share of the jobs sent to the LLM that transient failures left pending stays below the limit (warns).",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            PENDING_CHECK,
+            asset="enriched_jobs",
+            description="Share of the jobs sent to the LLM that transient failures left pending stays below the limit (warns).",
+        )
+    ],
     description="Skills, seniority, remote, salary, years, visa and a summary per job; a job whose content "
     "hash, model and prompt version are cached is never sent to a model again. Requested automatically after "
     "every sync.",
@@ -77,4 +84,6 @@ def enriched_jobs(context: dg.AssetExecutionContext, config: EnrichConfig, store
         f"{result.enriched} enriched, {result.cached} cached, {result.failed} failed, {result.pending} pending "
         f"with {result.backend}/{result.model} in {result.seconds:.1f}s ({result.jobs_per_s} jobs/s)"
     )
-    return dg.MaterializeResult(metadata=result.as_metadata(), check_results=[pending_check(result, settings.current().max_llm_pending_share)])
+    return dg.MaterializeResult(
+        metadata=result.as_metadata(), check_results=[pending_check(result, settings.current().max_llm_pending_share)]
+    )

@@ -13,8 +13,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from jobpipeline import settings
-from jobpipeline.lib.extract.backends import Backend
-from jobpipeline.lib.extract.backends import make_backend
+from jobpipeline.lib.extract.backends import Backend, make_backend
 from jobpipeline.lib.extract.backends.vllm_backend import DEFAULT_MODEL
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -36,8 +35,10 @@ class LLMResource(dg.ConfigurableResource):
     ``jobpipeline.settings`` when the backend is built (run time), else the defaults below; the API key
     so never sits in run config or the definitions."""
 
-    backend: str | None = Field(default=None, description="rules | vllm | openai | hybrid | auto (vllm on a CUDA GPU, else rules); "
-                                "default: JOBPIPELINE_LLM_BACKEND, else auto")
+    backend: str | None = Field(
+        default=None,
+        description="rules | vllm | openai | hybrid | auto (vllm on a CUDA GPU, else rules); default: JOBPIPELINE_LLM_BACKEND, else auto",
+    )
     model: str | None = Field(default=None, description=f"model id or local folder (default: JOBPIPELINE_LLM_MODEL, else {DEFAULT_MODEL})")
     quantization: str = Field(default="auto", description="auto = FP8 on a CUDA GPU that supports it, none on CPU")
     max_model_len: int = 8192
@@ -45,8 +46,12 @@ class LLMResource(dg.ConfigurableResource):
     dtype: str = "auto"
     max_tokens: int = 512
     max_description_tokens: int | None = None
-    base_url: str | None = Field(default=None, description=f"OpenAI-compatible server (openai backend; default: JOBPIPELINE_LLM_BASE_URL, else {DEFAULT_BASE_URL})")
-    api_key: str | None = Field(default=None, description="API key of that server (default: JOBPIPELINE_LLM_API_KEY; in code, give it as dg.EnvVar)")
+    base_url: str | None = Field(
+        default=None, description=f"OpenAI-compatible server (openai backend; default: JOBPIPELINE_LLM_BASE_URL, else {DEFAULT_BASE_URL})"
+    )
+    api_key: str | None = Field(
+        default=None, description="API key of that server (default: JOBPIPELINE_LLM_API_KEY; in code, give it as dg.EnvVar)"
+    )
     concurrency: int = 16
 
     _backend: Backend | None = PrivateAttr(default=None)

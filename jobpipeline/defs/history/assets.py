@@ -11,11 +11,10 @@ month whose raw partition was fetched after the month ended is final: it is reus
 without the network unless ``refetch`` is set.
 """
 
-
 import asyncio
 import json
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import httpx
@@ -74,7 +73,7 @@ def hn_postings(
             context.log.info(f"hn {month}: final snapshot on disk ({partition.root}), no network")
             return dg.MaterializeResult(metadata={**month_metadata(stored), "reused_from_disk": True, "path": str(partition.root)})
 
-    fetched_on = date.fromisoformat(config.as_of) if config.as_of else datetime.now(timezone.utc).date()
+    fetched_on = date.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC).date()
     started = time.perf_counter()
     with job_boards.session(SOURCE) as session:
         try:
@@ -122,4 +121,3 @@ def hn_jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Mater
             "search_indexed": indexed,
         }
     )
-

@@ -1,6 +1,5 @@
 """``jobs``: each raw partition normalized, deduplicated, hashed and synced into the store."""
 
-
 import dagster as dg
 
 from jobpipeline.defs.resources import StoreResource

@@ -1,6 +1,5 @@
 """``raw_postings``: one day's scrape of one source's boards, persisted to disk per partition."""
 
-
 import dagster as dg
 
 from jobpipeline import settings
@@ -65,7 +64,10 @@ def raw_postings(
     else:
         metadata = {
             "partitions": len(keys),
-            **{k: sum(int(m.get(k, 0)) for m, _ in results) for k in ("boards", "boards_ok", "boards_failed", "postings", "postings_skipped", "bytes")},
+            **{
+                k: sum(int(m.get(k, 0)) for m, _ in results)
+                for k in ("boards", "boards_ok", "boards_failed", "postings", "postings_skipped", "bytes")
+            },
             "partitions_reused_from_disk": sum(bool(m.get("reused_from_disk")) for m, _ in results),
         }
     if failed:
@@ -74,14 +76,25 @@ def raw_postings(
 
 
 def scrape_one_partition(
-    context: dg.AssetExecutionContext, config: ScrapeConfig, job_boards: JobBoardsResource, store: StoreResource,
-    day: str, source: str,
+    context: dg.AssetExecutionContext,
+    config: ScrapeConfig,
+    job_boards: JobBoardsResource,
+    store: StoreResource,
+    day: str,
+    source: str,
 ) -> tuple[dict, bool]:
     """``lib.ingest.scrape_partition`` for one (day, source), as run metadata and whether any board succeeded."""
     try:
         scraped = ingest.scrape_partition(
-            store.raw_root(), source, day, lambda: job_boards.session(source), store_engine=store.engine,
-            rescrape=config.rescrape, allow_past=config.allow_past, progress=settings.current().progress, log=context.log.info,
+            store.raw_root(),
+            source,
+            day,
+            lambda: job_boards.session(source),
+            store_engine=store.engine,
+            rescrape=config.rescrape,
+            allow_past=config.allow_past,
+            progress=settings.current().progress,
+            log=context.log.info,
         )
     except ingest.ScrapeRefused as exc:
         raise dg.Failure(str(exc)) from None

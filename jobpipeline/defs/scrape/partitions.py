@@ -18,9 +18,7 @@ FIRST_DAY = "2025-10-01"  # the oldest recordings in the shipped corpus are from
 SOURCES = sorted(ADAPTERS)
 
 daily = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezone="UTC")  # end_offset: today too
-board_partitions = dg.MultiPartitionsDefinition(
-    {"date": daily, "source": dg.StaticPartitionsDefinition(SOURCES)}
-)
+board_partitions = dg.MultiPartitionsDefinition({"date": daily, "source": dg.StaticPartitionsDefinition(SOURCES)})
 
 
 # The daily schedule starts at 06:00 UTC: every day's scrape and sync must have landed by 09:00.

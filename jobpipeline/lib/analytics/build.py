@@ -38,14 +38,26 @@ TABLES: tuple[AnalyticsTable, ...] = (
     AnalyticsTable("job_snapshot", "Every job in the store with its latest ok enrichment (skills, seniority, salary, …).", store=("jobs",)),
     AnalyticsTable("job_skills", "One row per enriched job and skill (a view over job_snapshot).", deps=("job_snapshot",)),
     AnalyticsTable("skill_demand_daily", "Per day: enriched jobs first seen listing each skill, and their share.", deps=("job_snapshot",)),
-    AnalyticsTable("skill_demand_weekly", "Per ISO week: enriched jobs first seen listing each skill, and their share.", deps=("job_snapshot", "skill_demand_daily")),
+    AnalyticsTable(
+        "skill_demand_weekly",
+        "Per ISO week: enriched jobs first seen listing each skill, and their share.",
+        deps=("job_snapshot", "skill_demand_daily"),
+    ),
     AnalyticsTable("skill_movers", "Skills whose weekly share moved most between the last two weeks.", deps=("skill_demand_weekly",)),
     AnalyticsTable("salary_bands", "Annualized p25/p50/p75 pay of open jobs per seniority × work mode × currency.", deps=("job_snapshot",)),
     AnalyticsTable("company_hiring_velocity", "Jobs each company opened and closed per week.", deps=("job_snapshot",)),
-    AnalyticsTable("posting_lifetimes", "Days from first seen to closed (and age of open jobs) by company and source.", deps=("job_snapshot",)),
-    AnalyticsTable("board_scrapes", "Every board scrape in the store: source, board, day, ok, HTTP status, error.", store=("board_scrape",)),
+    AnalyticsTable(
+        "posting_lifetimes", "Days from first seen to closed (and age of open jobs) by company and source.", deps=("job_snapshot",)
+    ),
+    AnalyticsTable(
+        "board_scrapes", "Every board scrape in the store: source, board, day, ok, HTTP status, error.", store=("board_scrape",)
+    ),
     AnalyticsTable("scrape_health", "Boards ok / failed, postings and bytes per partition (day × source).", deps=("board_scrapes",)),
-    AnalyticsTable("source_coverage", "Per source: boards, last (ok) scrape, failure share, jobs, enriched share.", deps=("board_scrapes", "job_snapshot")),
+    AnalyticsTable(
+        "source_coverage",
+        "Per source: boards, last (ok) scrape, failure share, jobs, enriched share.",
+        deps=("board_scrapes", "job_snapshot"),
+    ),
 )
 TABLES_BY_NAME: dict[str, AnalyticsTable] = {t.name: t for t in TABLES}
 
@@ -57,9 +69,12 @@ def table_sql(name: str) -> str:
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Tables and views of the analytics database."""
-    return {row[0] for row in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()"
-    ).fetchall()}
+    return {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()"
+        ).fetchall()
+    }
 
 
 def plan(names: Iterable[str] | None, existing: set[str]) -> list[str]:

@@ -21,16 +21,45 @@ from jobpipeline.lib.store import Enrichment
 # What the analytics and the snapshot need; user fields (favorite, notes, status) and descriptions
 # stay in the store, where they are edited.
 JOB_COLUMNS: tuple[str, ...] = (
-    "id", "content_hash", "source", "board", "company", "title", "locations", "remote", "workplace_type",
-    "department", "employment_type", "posted_at", "salary_min", "salary_max", "salary_currency", "salary_period",
-    "apply_url", "first_seen", "last_seen", "closed_at",
+    "id",
+    "content_hash",
+    "source",
+    "board",
+    "company",
+    "title",
+    "locations",
+    "remote",
+    "workplace_type",
+    "department",
+    "employment_type",
+    "posted_at",
+    "salary_min",
+    "salary_max",
+    "salary_currency",
+    "salary_period",
+    "apply_url",
+    "first_seen",
+    "last_seen",
+    "closed_at",
 )
 BOARD_SCRAPE_COLUMNS: tuple[str, ...] = ("source", "board", "scraped_on", *BoardOutcome.stored_columns())
 # The enrichment cache's fields the analytics use; a missing one reads as NULL.
 ENRICHMENT_COLUMNS: tuple[str, ...] = (
-    "content_hash", "model", "prompt_version", "skills", "seniority", "employment_type", "remote",
-    "remote_regions", "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min",
-    "visa_sponsorship", "salary_source",
+    "content_hash",
+    "model",
+    "prompt_version",
+    "skills",
+    "seniority",
+    "employment_type",
+    "remote",
+    "remote_regions",
+    "salary_min",
+    "salary_max",
+    "salary_currency",
+    "salary_period",
+    "years_experience_min",
+    "visa_sponsorship",
+    "salary_source",
 )
 ENRICHMENT = Enrichment.__table__
 ENRICHED_AT = Enrichment.__table__.c.created_at.name  # decides "latest" among several ok rows of one content hash

@@ -22,8 +22,9 @@ class Outcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _violations(rows: Sequence[Sequence[Any]], count_key: str, failing: str, passing: str,
-                example: Callable[[Sequence[Any]], Any]) -> Outcome:
+def _violations(
+    rows: Sequence[Sequence[Any]], count_key: str, failing: str, passing: str, example: Callable[[Sequence[Any]], Any]
+) -> Outcome:
     """A rule whose query lists its violations: passed when there are none."""
     return Outcome(
         passed=not rows,
@@ -38,25 +39,35 @@ def open_content_hash_unique(query: Query, table: str = "job") -> Outcome:
         f"SELECT content_hash, count(*) FROM {table} WHERE closed_at IS NULL "
         f"GROUP BY content_hash HAVING count(*) > 1 ORDER BY count(*) DESC, content_hash LIMIT 1000"
     )
-    return _violations(rows, "duplicated_hashes", "{n} content hashes shared by several open jobs",
-                       "every open job has its own content hash", lambda r: f"{r[0]} x{r[1]}")
+    return _violations(
+        rows,
+        "duplicated_hashes",
+        "{n} content hashes shared by several open jobs",
+        "every open job has its own content hash",
+        lambda r: f"{r[0]} x{r[1]}",
+    )
 
 
 def salary_range_valid(query: Query, table: str = "job", id_column: str = "id") -> Outcome:
     """``salary_min <= salary_max`` wherever both are known."""
     bad = query(f"SELECT {id_column}, salary_min, salary_max FROM {table} WHERE salary_min > salary_max ORDER BY {id_column}")
-    return _violations(bad, "invalid_jobs", "{n} jobs with salary_min > salary_max", "salary_min <= salary_max everywhere",
-                       lambda r: f"job {r[0]}: {r[1]} > {r[2]}")
+    return _violations(
+        bad,
+        "invalid_jobs",
+        "{n} jobs with salary_min > salary_max",
+        "salary_min <= salary_max everywhere",
+        lambda r: f"job {r[0]}: {r[1]} > {r[2]}",
+    )
 
 
 def title_and_company_present(query: Query, table: str = "job", id_column: str = "id") -> Outcome:
     """No job with an empty (or blank) title or company."""
     bad = query(
-        f"SELECT {id_column} FROM {table} WHERE trim(coalesce(title, '')) = '' OR trim(coalesce(company, '')) = '' "
-        f"ORDER BY {id_column}"
+        f"SELECT {id_column} FROM {table} WHERE trim(coalesce(title, '')) = '' OR trim(coalesce(company, '')) = '' ORDER BY {id_column}"
     )
-    return _violations(bad, "invalid_jobs", "{n} jobs without a title or company", "every job has a title and a company",
-                       lambda r: int(r[0]))
+    return _violations(
+        bad, "invalid_jobs", "{n} jobs without a title or company", "every job has a title and a company", lambda r: int(r[0])
+    )
 
 
 def scraped_today(query: Query, today: date, table: str = "board_scrape") -> Outcome:
@@ -83,6 +94,11 @@ def board_failure_share(query: Query, max_share: float, table: str = "board_scra
         passed=share <= max_share,
         description=f"{failed or 0} of {boards} boards failed on {str(day)[:10] if day else 'no day yet'} "
         f"({share:.0%}; threshold {max_share:.0%})",
-        metadata={"day": str(day)[:10] if day else "none", "boards": int(boards), "boards_failed": int(failed or 0),
-                  "failed_share": round(share, 4), "max_share": max_share},
+        metadata={
+            "day": str(day)[:10] if day else "none",
+            "boards": int(boards),
+            "boards_failed": int(failed or 0),
+            "failed_share": round(share, 4),
+            "max_share": max_share,
+        },
     )

@@ -36,8 +36,10 @@ def connect_read_only(path: str | Path, wait_s: float = 10.0) -> Iterator[duckdb
     """A read-only connection to the analytics file, waiting up to ``wait_s`` for a writer to finish."""
     path = Path(path)
     if not path.exists():
-        raise QueryError(f"no analytics database at {path}: materialize the analytics assets first "
-                         "(`jobpipeline run`, or `analytics_job` in the Dagster UI)")
+        raise QueryError(
+            f"no analytics database at {path}: materialize the analytics assets first "
+            "(`jobpipeline run`, or `analytics_job` in the Dagster UI)"
+        )
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
@@ -48,8 +50,7 @@ def connect_read_only(path: str | Path, wait_s: float = 10.0) -> Iterator[duckdb
             if "lock" not in str(exc).lower():
                 raise QueryError(f"cannot open {path}: {exc}") from None
             if time.monotonic() >= deadline:
-                raise QueryError(f"{path} is being rebuilt (another process holds its write lock); "
-                                 f"try again in a few seconds") from None
+                raise QueryError(f"{path} is being rebuilt (another process holds its write lock); try again in a few seconds") from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     try:

@@ -26,8 +26,7 @@ def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]
     return [
         (name, type_)
         for name, type_ in con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
-            "ORDER BY column_index",
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
             [table],
         ).fetchall()
     ]

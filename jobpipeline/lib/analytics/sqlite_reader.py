@@ -32,8 +32,11 @@ def read_queries(database: Path, queries: list[tuple[str, str | None]], workers:
     workers = workers or min(8, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="jobpipeline-analytics-", dir=_memory_dir()) as tmp:
         outs = [str(Path(tmp) / f"{i}.arrow") for i in range(len(queries))]
-        request = {"database": str(database), "workers": workers,
-                   "queries": [{"sql": sql, "table": table, "out": out} for (sql, table), out in zip(queries, outs)]}
+        request = {
+            "database": str(database),
+            "workers": workers,
+            "queries": [{"sql": sql, "table": table, "out": out} for (sql, table), out in zip(queries, outs)],
+        }
         done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request), capture_output=True, text=True)
         if done.returncode != 0:
             detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}"
@@ -73,8 +76,9 @@ def _read_in_ranges(pool: ThreadPoolExecutor, database: str, sql: str, table: st
         return future.result
     where = " AND " if " WHERE " in sql.upper() else " WHERE "
     step = (high - low) // parts + 1
-    futures = [pool.submit(_read, database, f"{sql}{where}rowid >= ? AND rowid < ?", (start, start + step))
-               for start in range(low, high + 1, step)]
+    futures = [
+        pool.submit(_read, database, f"{sql}{where}rowid >= ? AND rowid < ?", (start, start + step)) for start in range(low, high + 1, step)
+    ]
     return lambda: concat([f.result() for f in futures])
 
 

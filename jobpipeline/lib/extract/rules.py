@@ -37,18 +37,27 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     (level, _on_lower(rx))
     for level, rx in (
         ("intern", r"\bintern(?:ship)?s?\b|\bpraktik|\bstagiaire|\bco-?op\b|\bwerkstudent|\bbecari"),
-        ("executive", r"\bchief\b|\bc[teofimrp]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b"),
+        (
+            "executive",
+            r"\bchief\b|\bc[teofimrp]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b",
+        ),
         ("director", r"\bdirector\b|\bhead\s+of\b|\bdirect(?:eur|ora?)\b|\bleiter\b"),
         ("principal", r"\bprincipal\b|\bdistinguished\b|\bfellow\b"),
         ("staff", r"(?<!technical )\bstaff\b(?!\s+(?:accountant|nurse|writer|assistant))"),
-        ("manager", r"\b(?:engineering|eng|software|team|people|program\s+management|operations|support|delivery|"
-                    r"development|dev|it|security|data|qa|quality|site|sales|finance|office|hr|recruiting|"
-                    r"talent)\s+manager\b|\bmanager,|\bmanager\s+(?:of|-|–)|"
-                    r"\bsenior\s+manager\b|\bmanager\b(?!.*\b(?:product|project|program|account|community|partner|"
-                    r"channel|content|brand|campaign|category|case|territory|relationship|implementation))"),
+        (
+            "manager",
+            r"\b(?:engineering|eng|software|team|people|program\s+management|operations|support|delivery|"
+            r"development|dev|it|security|data|qa|quality|site|sales|finance|office|hr|recruiting|"
+            r"talent)\s+manager\b|\bmanager,|\bmanager\s+(?:of|-|–)|"
+            r"\bsenior\s+manager\b|\bmanager\b(?!.*\b(?:product|project|program|account|community|partner|"
+            r"channel|content|brand|campaign|category|case|territory|relationship|implementation))",
+        ),
         ("lead", r"\blead\b|\btech\s+lead\b|\bteam\s+lead\b|\bleader\b|\blead[a-z]*\b(?=.*engineer)"),
         ("senior", r"\bsenior\b|\bsr\.?\b|\bsnr\b|\bs[eé]nior\b|\bIII\b|\blevel\s*3\b|\bL5\b|\bexperienced\b|\bfounding\b"),
-        ("junior", r"\bjunior\b|\bjr\.?\b|\bentry[\s-]level\b|\bgraduate\b|\bnew\s+grad\b|\bI\b(?!\s*(?:I|V))|\bapprentice|\bassociate\s+(?:software|engineer|developer|data)|\btrainee\b|\bjunior\b"),
+        (
+            "junior",
+            r"\bjunior\b|\bjr\.?\b|\bentry[\s-]level\b|\bgraduate\b|\bnew\s+grad\b|\bI\b(?!\s*(?:I|V))|\bapprentice|\bassociate\s+(?:software|engineer|developer|data)|\btrainee\b|\bjunior\b",
+        ),
         ("mid", r"\bmid(?:[\s-]level)?\b|\bII\b|\bintermediate\b"),
     )
 )
@@ -79,20 +88,42 @@ _EXECUTIVE_WORD = re.compile(r"\bexecutive\b")
 # --- employment type: keyword table in keywords.EMPLOYMENT; most specific kind wins
 _EMPLOYMENT_PRIORITY = ("internship", "part_time", "contract", "temporary", "full_time")
 _API_EMPLOYMENT = {  # keys without spaces, hyphens and underscores
-    "fulltime": "full_time", "parttime": "part_time", "contract": "contract", "contractor": "contract",
-    "intern": "internship", "internship": "internship", "temporary": "temporary", "temp": "temporary",
+    "fulltime": "full_time",
+    "parttime": "part_time",
+    "contract": "contract",
+    "contractor": "contract",
+    "intern": "internship",
+    "internship": "internship",
+    "temporary": "temporary",
+    "temp": "temporary",
 }
 
 # --- years of experience
-_NUM_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-              "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20}
+_NUM_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+}
 _YEARS = _on_lower(
     r"(?:(?:at\s+least|minimum(?:\s+of)?|min\.?|over|more\s+than)\s+)?"
     r"(?P<n>\d{1,2}|" + "|".join(_NUM_WORDS) + r")\s*(?:\(\d{1,2}\)\s*)?(?:\+|\s*(?:-|–|to)\s*\d{1,2})?\s*\+?\s*"
     r"(?:years?|yrs?|y/?o/?e|jahre?n?|ans|años|anni|lat)\b(?P<tail>[^.\n]{0,60})",
 )
 _NUMBER_BEFORE = re.compile(r"\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty")
-_YEARS_CONTEXT = _on_lower(r"experience|exp\b|building|working|in\s+(?:a|the|software|industry)|professional|y/?o/?e|erfahrung|expérience|experiencia|esperienza|doświadcz|background|hands-on|track record|of\s+\w+\s+(?:engineering|development|design)")
+_YEARS_CONTEXT = _on_lower(
+    r"experience|exp\b|building|working|in\s+(?:a|the|software|industry)|professional|y/?o/?e|erfahrung|expérience|experiencia|esperienza|doświadcz|background|hands-on|track record|of\s+\w+\s+(?:engineering|development|design)"
+)
 _YEARS_NOT = _on_lower(r"\b(?:old|ago|history|since|founded|company|we've|we have been|warranty|vesting|vest|cliff|contract|term|runway)\b")
 
 # --- visa
@@ -110,15 +141,47 @@ _VISA_YES = _on_lower(
 
 # --- remote regions: "Remote (US)", "REMOTE - EMEA", "Remote in Europe", "Remote (United States | Canada)"
 # Both run on the lower-cased text: with re.I the engine loses its literal prefilter for "remote".
-_REGION_AFTER_REMOTE = re.compile(r"remote\s*(?:\(([^)]{2,80})\)|[-–—:,]\s*([a-z][a-z .&/]{1,40})|\s+(?:in|within|across)\s+(?:the\s+)?([a-z][a-z .&/]{1,40}))")
+_REGION_AFTER_REMOTE = re.compile(
+    r"remote\s*(?:\(([^)]{2,80})\)|[-–—:,]\s*([a-z][a-z .&/]{1,40})|\s+(?:in|within|across)\s+(?:the\s+)?([a-z][a-z .&/]{1,40}))"
+)
 _REGION_NAMES = {
-    "us": "US", "usa": "US", "u.s.": "US", "u.s": "US", "united states": "US", "us only": "US", "america": "US",
-    "canada": "Canada", "can": "Canada", "north america": "North America", "na": "North America",
-    "europe": "Europe", "eu": "Europe", "european union": "Europe", "emea": "EMEA", "uk": "UK", "united kingdom": "UK",
-    "latam": "LATAM", "latin america": "LATAM", "south america": "LATAM", "apac": "APAC", "asia": "APAC",
-    "india": "India", "germany": "Germany", "spain": "Spain", "france": "France", "netherlands": "Netherlands",
-    "brazil": "Brazil", "mexico": "Mexico", "australia": "Australia", "anywhere": "Worldwide", "worldwide": "Worldwide",
-    "global": "Worldwide", "americas": "Americas", "poland": "Poland", "portugal": "Portugal", "ireland": "Ireland",
+    "us": "US",
+    "usa": "US",
+    "u.s.": "US",
+    "u.s": "US",
+    "united states": "US",
+    "us only": "US",
+    "america": "US",
+    "canada": "Canada",
+    "can": "Canada",
+    "north america": "North America",
+    "na": "North America",
+    "europe": "Europe",
+    "eu": "Europe",
+    "european union": "Europe",
+    "emea": "EMEA",
+    "uk": "UK",
+    "united kingdom": "UK",
+    "latam": "LATAM",
+    "latin america": "LATAM",
+    "south america": "LATAM",
+    "apac": "APAC",
+    "asia": "APAC",
+    "india": "India",
+    "germany": "Germany",
+    "spain": "Spain",
+    "france": "France",
+    "netherlands": "Netherlands",
+    "brazil": "Brazil",
+    "mexico": "Mexico",
+    "australia": "Australia",
+    "anywhere": "Worldwide",
+    "worldwide": "Worldwide",
+    "global": "Worldwide",
+    "americas": "Americas",
+    "poland": "Poland",
+    "portugal": "Portugal",
+    "ireland": "Ireland",
 }
 _NAMES_RX = "|".join(sorted((re.escape(n) for n in _REGION_NAMES), key=len, reverse=True))
 _REGION_NEXT_TO_REMOTE = re.compile(  # on lower-case text: re.I would defeat the literal prefilter
@@ -128,8 +191,6 @@ _SPLIT_REGIONS = re.compile(r"\s*(?:,|/|\||&|\bor\b|\band\b|;|\+)\s*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # The line boundaries of str.splitlines()
 _LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
 
 
 def extract_rules(title: str, location: str = "", description: str = "") -> JobFields:
@@ -241,7 +302,6 @@ def seniority_from_title(title: str) -> str | None:
     return "mid"
 
 
-
 def employment_type_from_api(value: str | None) -> str | None:
     """Maps an ATS's own value (Ashby FullTime, Lever 'Full-time', …) onto the schema's enum."""
     if not value:
@@ -300,8 +360,18 @@ def remote_regions(header: str, description: str = "", remote_positions: list[in
     return list(regions)[:MAX_REGIONS]
 
 
-ROLE_STARTS = ("about the role", "the role", "about this role", "what you'll do", "what you’ll do", "role overview",
-               "the opportunity", "responsibilities", "about the position", "in this role")
+ROLE_STARTS = (
+    "about the role",
+    "the role",
+    "about this role",
+    "what you'll do",
+    "what you’ll do",
+    "role overview",
+    "the opportunity",
+    "responsibilities",
+    "about the position",
+    "in this role",
+)
 
 
 def summary(title: str, description: str, low: str | None = None, role_starts: list[int] | None = None) -> str:

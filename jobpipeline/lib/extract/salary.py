@@ -12,10 +12,31 @@ import re
 from dataclasses import dataclass, field
 
 _SYMBOLS = {
-    "US$": "USD", "USD$": "USD", "C$": "CAD", "CA$": "CAD", "CAD$": "CAD", "A$": "AUD", "AU$": "AUD",
-    "S$": "SGD", "SG$": "SGD", "NZ$": "NZD", "HK$": "HKD", "R$": "BRL", "MX$": "MXN",
-    "$": "USD", "€": "EUR", "£": "GBP", "₹": "INR", "¥": "JPY", "₩": "KRW", "₪": "ILS", "zł": "PLN",
-    "RS": "INR", "RS.": "INR", "FR.": "CHF", "SFR": "CHF",
+    "US$": "USD",
+    "USD$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "CAD$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "S$": "SGD",
+    "SG$": "SGD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "R$": "BRL",
+    "MX$": "MXN",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "¥": "JPY",
+    "₩": "KRW",
+    "₪": "ILS",
+    "zł": "PLN",
+    "RS": "INR",
+    "RS.": "INR",
+    "FR.": "CHF",
+    "SFR": "CHF",
 }
 CURRENCY_CODES = (
     "USD EUR GBP CHF CAD AUD NZD INR SGD HKD JPY CNY KRW SEK NOK DKK PLN CZK HUF RON BGN BRL MXN ARS "
@@ -23,9 +44,7 @@ CURRENCY_CODES = (
 ).split()
 
 _CUR_PRE = (
-    r"(?:US\$|USD\$|CAD\$|CA\$|C\$|AU\$|A\$|SG\$|S\$|NZ\$|HK\$|R\$|MX\$|\$|€|£|₹|¥|₩|₪|Rs\.?|SFr\.?|Fr\.|"
-    + "|".join(CURRENCY_CODES)
-    + r")"
+    r"(?:US\$|USD\$|CAD\$|CA\$|C\$|AU\$|A\$|SG\$|S\$|NZ\$|HK\$|R\$|MX\$|\$|€|£|₹|¥|₩|₪|Rs\.?|SFr\.?|Fr\.|" + "|".join(CURRENCY_CODES) + r")"
 )
 _CUR_POST = r"(?:" + "|".join(CURRENCY_CODES) + r"|€|zł|\$|CHF)"
 # 150,000 | 45.000 | 140'000 | 35,00,000 | 150 000 | 92.1 | 150000 | "55, 000" (a stray space)
@@ -54,7 +73,10 @@ _PERIODS = (
     ("day", r"/\s?(?:day|d)\b|per\s+day|a\s+day|daily|day\s+rate|per\s+diem|pro\s+tag|par\s+jour|por\s+día|/jour|tagessatz|\bTJM\b"),
     ("week", r"/\s?(?:week|wk)\b|per\s+week|a\s+week|weekly"),
     ("month", r"/\s?(?:month|mo|mth)\b|per\s+month|a\s+month|monthly|pro\s+monat|par\s+mois|al\s+mes|mensual|/mois|/monat|\bp\.?m\.?\b"),
-    ("year", r"/\s?(?:year|yr|y|annum|an|jahr|año)\b|per\s+(?:year|annum)|a\s+year|annual(?:ly)?|yearly|\bp\.?a\.?\b|par\s+an\b|pro\s+jahr|al\s+año|anual|\bLPA\b"),
+    (
+        "year",
+        r"/\s?(?:year|yr|y|annum|an|jahr|año)\b|per\s+(?:year|annum)|a\s+year|annual(?:ly)?|yearly|\bp\.?a\.?\b|par\s+an\b|pro\s+jahr|al\s+año|anual|\bLPA\b",
+    ),
 )
 # Every context pattern below runs on lower-cased text without re.I: case-insensitive alternations
 # defeat the regex engine's literal prefilters, and these run around every money span.
@@ -97,20 +119,88 @@ class _Vocabulary:
 
 _PAY_CONTEXT = _Vocabulary(
     frozenset(("comp", "pay", "range", "rate", "ote", "tc", "ctc", "tjm", "base", "salary", "salaries")),
-    ("salar", "compensation", "paid", "wage", "earn", "gehalt", "vergütung", "tagessatz", "stundensatz", "salaire",
-     "rémunération", "sueldo", "salario", "retribución", "stipendio", "retribuzione", "wynagrodzenie"),
-    ("taux journalier", "day rate", "daily rate", "hourly rate", "per hour", "per year", "per annum", "per month",
-     "per day", "/hr", "/year", "/yr"),
+    (
+        "salar",
+        "compensation",
+        "paid",
+        "wage",
+        "earn",
+        "gehalt",
+        "vergütung",
+        "tagessatz",
+        "stundensatz",
+        "salaire",
+        "rémunération",
+        "sueldo",
+        "salario",
+        "retribución",
+        "stipendio",
+        "retribuzione",
+        "wynagrodzenie",
+    ),
+    (
+        "taux journalier",
+        "day rate",
+        "daily rate",
+        "hourly rate",
+        "per hour",
+        "per year",
+        "per annum",
+        "per month",
+        "per day",
+        "/hr",
+        "/year",
+        "/yr",
+    ),
 )
 # Money that is not pay: funding, revenue, deal sizes, perks, allowances, budgets, benefits.
 _NOT_PAY_CONTEXT = _Vocabulary(
-    frozenset(("arr", "gmv", "seed", "gym", "close", "closes", "closed", "deal", "deals", "sold", "fund", "powers",
-               "hra", "hsa", "fsa")),
-    ("raised", "raising", "funding", "funded", "valuation", "valued", "revenue", "market", "investor", "backed", "grant",
-     "worth", "budget", "stipend", "allowance", "reimburs", "gift", "credit", "bonus", "commission", "signing",
-     "relocation", "401", "customers", "spent", "deploying", "subsid", "housing", "tuition", "subscription",
-     "membership", "closing", "sell", "profit", "capital", "facilit", "fertility", "insurance", "medical", "dental",
-     "vision", "premium", "waiv"),
+    frozenset(("arr", "gmv", "seed", "gym", "close", "closes", "closed", "deal", "deals", "sold", "fund", "powers", "hra", "hsa", "fsa")),
+    (
+        "raised",
+        "raising",
+        "funding",
+        "funded",
+        "valuation",
+        "valued",
+        "revenue",
+        "market",
+        "investor",
+        "backed",
+        "grant",
+        "worth",
+        "budget",
+        "stipend",
+        "allowance",
+        "reimburs",
+        "gift",
+        "credit",
+        "bonus",
+        "commission",
+        "signing",
+        "relocation",
+        "401",
+        "customers",
+        "spent",
+        "deploying",
+        "subsid",
+        "housing",
+        "tuition",
+        "subscription",
+        "membership",
+        "closing",
+        "sell",
+        "profit",
+        "capital",
+        "facilit",
+        "fertility",
+        "insurance",
+        "medical",
+        "dental",
+        "vision",
+        "premium",
+        "waiv",
+    ),
     ("under management", "in sales", "equity of", "run rate", "run-rate", "sign-on", *(f"series {c} " for c in "abcdef")),
 )
 
@@ -154,15 +244,50 @@ _INR_SUFFIX = re.compile(r"lakh|lac|lpa", re.I)
 # Plausible pay per period, in US dollars: an annual salary of $150 or an hourly rate of $50,000 is
 # impossible whoever states it (the text or the ATS API). Bounds are wide on purpose: they catch
 # typos, perks and placeholders, not low or high pay.
-_PLAUSIBLE_USD = {"hour": (2, 1_500), "day": (15, 10_000), "week": (80, 40_000), "month": (250, 150_000),
-                  "year": (3_000, 5_000_000)}
+_PLAUSIBLE_USD = {"hour": (2, 1_500), "day": (15, 10_000), "week": (80, 40_000), "month": (250, 150_000), "year": (3_000, 5_000_000)}
 # Units of each currency per US dollar, rounded: only to scale the bounds above (a factor of 2 is harmless).
 _PER_USD = {
-    "USD": 1, "EUR": 0.9, "GBP": 0.8, "CHF": 0.9, "CAD": 1.35, "AUD": 1.5, "NZD": 1.6, "INR": 83, "SGD": 1.35,
-    "HKD": 7.8, "JPY": 150, "CNY": 7.2, "KRW": 1350, "SEK": 10.5, "NOK": 10.5, "DKK": 6.9, "PLN": 4, "CZK": 23,
-    "HUF": 360, "RON": 4.6, "BGN": 1.8, "BRL": 5, "MXN": 17, "ARS": 900, "CLP": 900, "COP": 4000, "ZAR": 18,
-    "ILS": 3.7, "AED": 3.7, "SAR": 3.75, "TRY": 32, "UAH": 40, "PHP": 56, "IDR": 15500, "MYR": 4.7, "THB": 35,
-    "VND": 24000, "NGN": 1500, "KES": 130, "EGP": 48, "PKR": 280,
+    "USD": 1,
+    "EUR": 0.9,
+    "GBP": 0.8,
+    "CHF": 0.9,
+    "CAD": 1.35,
+    "AUD": 1.5,
+    "NZD": 1.6,
+    "INR": 83,
+    "SGD": 1.35,
+    "HKD": 7.8,
+    "JPY": 150,
+    "CNY": 7.2,
+    "KRW": 1350,
+    "SEK": 10.5,
+    "NOK": 10.5,
+    "DKK": 6.9,
+    "PLN": 4,
+    "CZK": 23,
+    "HUF": 360,
+    "RON": 4.6,
+    "BGN": 1.8,
+    "BRL": 5,
+    "MXN": 17,
+    "ARS": 900,
+    "CLP": 900,
+    "COP": 4000,
+    "ZAR": 18,
+    "ILS": 3.7,
+    "AED": 3.7,
+    "SAR": 3.75,
+    "TRY": 32,
+    "UAH": 40,
+    "PHP": 56,
+    "IDR": 15500,
+    "MYR": 4.7,
+    "THB": 35,
+    "VND": 24000,
+    "NGN": 1500,
+    "KES": 130,
+    "EGP": 48,
+    "PKR": 280,
 }
 _LARGE_UNIT_CURRENCIES = {c for c, rate in _PER_USD.items() if rate >= 30}
 
@@ -321,26 +446,74 @@ def _row_label(text: str, start: int) -> str | None:
 
 # Places a row label or a job location can name, as country keys; cities map to their country.
 _PLACE_KEYS: dict[str, str] = {
-    **dict.fromkeys(("us", "usa", "u.s.", "united states", "america", "nyc", "new york", "san francisco", "sf", "bay area",
-                     "seattle", "boston", "austin", "chicago", "los angeles", "la", "denver", "miami", "atlanta",
-                     "mountain view", "san jose", "san mateo", "palo alto", "redwood city", "washington", "dc"), "US"),
+    **dict.fromkeys(
+        (
+            "us",
+            "usa",
+            "u.s.",
+            "united states",
+            "america",
+            "nyc",
+            "new york",
+            "san francisco",
+            "sf",
+            "bay area",
+            "seattle",
+            "boston",
+            "austin",
+            "chicago",
+            "los angeles",
+            "la",
+            "denver",
+            "miami",
+            "atlanta",
+            "mountain view",
+            "san jose",
+            "san mateo",
+            "palo alto",
+            "redwood city",
+            "washington",
+            "dc",
+        ),
+        "US",
+    ),
     **dict.fromkeys(("uk", "united kingdom", "england", "london", "manchester", "edinburgh", "scotland", "gb"), "GB"),
     **dict.fromkeys(("canada", "toronto", "vancouver", "montreal", "ontario"), "CA"),
     **dict.fromkeys(("germany", "deutschland", "berlin", "munich", "münchen", "hamburg"), "DE"),
-    **dict.fromkeys(("france", "paris"), "FR"), **dict.fromkeys(("spain", "madrid", "barcelona"), "ES"),
-    **dict.fromkeys(("netherlands", "amsterdam", "the netherlands"), "NL"), **dict.fromkeys(("ireland", "dublin"), "IE"),
-    **dict.fromkeys(("italy", "milan", "rome"), "IT"), **dict.fromkeys(("portugal", "lisbon", "porto"), "PT"),
-    **dict.fromkeys(("poland", "warsaw", "krakow", "kraków"), "PL"), **dict.fromkeys(("india", "bangalore", "bengaluru"), "IN"),
-    **dict.fromkeys(("mexico", "cdmx", "mexico city"), "MX"), **dict.fromkeys(("brazil", "são paulo", "rio de janeiro"), "BR"),
-    **dict.fromkeys(("switzerland", "zurich", "zürich", "geneva"), "CH"), **dict.fromkeys(("singapore",), "SG"),
+    **dict.fromkeys(("france", "paris"), "FR"),
+    **dict.fromkeys(("spain", "madrid", "barcelona"), "ES"),
+    **dict.fromkeys(("netherlands", "amsterdam", "the netherlands"), "NL"),
+    **dict.fromkeys(("ireland", "dublin"), "IE"),
+    **dict.fromkeys(("italy", "milan", "rome"), "IT"),
+    **dict.fromkeys(("portugal", "lisbon", "porto"), "PT"),
+    **dict.fromkeys(("poland", "warsaw", "krakow", "kraków"), "PL"),
+    **dict.fromkeys(("india", "bangalore", "bengaluru"), "IN"),
+    **dict.fromkeys(("mexico", "cdmx", "mexico city"), "MX"),
+    **dict.fromkeys(("brazil", "são paulo", "rio de janeiro"), "BR"),
+    **dict.fromkeys(("switzerland", "zurich", "zürich", "geneva"), "CH"),
+    **dict.fromkeys(("singapore",), "SG"),
     **dict.fromkeys(("australia", "sydney", "melbourne"), "AU"),
 }
-_COUNTRY_CURRENCY = {"US": "USD", "GB": "GBP", "CA": "CAD", "DE": "EUR", "FR": "EUR", "ES": "EUR", "NL": "EUR", "IE": "EUR",
-                     "IT": "EUR", "PT": "EUR", "PL": "PLN", "IN": "INR", "MX": "MXN", "BR": "BRL", "CH": "CHF", "SG": "SGD",
-                     "AU": "AUD"}
-_PLACE_NAMES = re.compile(
-    r"(?<![a-z])(" + "|".join(re.escape(n) for n in sorted(_PLACE_KEYS, key=len, reverse=True)) + r")(?![a-z])"
-)
+_COUNTRY_CURRENCY = {
+    "US": "USD",
+    "GB": "GBP",
+    "CA": "CAD",
+    "DE": "EUR",
+    "FR": "EUR",
+    "ES": "EUR",
+    "NL": "EUR",
+    "IE": "EUR",
+    "IT": "EUR",
+    "PT": "EUR",
+    "PL": "PLN",
+    "IN": "INR",
+    "MX": "MXN",
+    "BR": "BRL",
+    "CH": "CHF",
+    "SG": "SGD",
+    "AU": "AUD",
+}
+_PLACE_NAMES = re.compile(r"(?<![a-z])(" + "|".join(re.escape(n) for n in sorted(_PLACE_KEYS, key=len, reverse=True)) + r")(?![a-z])")
 _US_STATE = re.compile(r",\s*(?:CA|NY|WA|MA|TX|IL|CO|FL|GA|OR|NJ|PA|VA|NC|DC|UT|AZ|MN|MI|OH)\b")
 
 

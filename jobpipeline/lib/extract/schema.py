@@ -12,9 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-Seniority = Literal[
-    "intern", "junior", "mid", "senior", "staff", "principal", "lead", "manager", "director", "executive"
-]
+Seniority = Literal["intern", "junior", "mid", "senior", "staff", "principal", "lead", "manager", "director", "executive"]
 EmploymentType = Literal["full_time", "part_time", "contract", "internship", "temporary"]
 RemoteMode = Literal["remote", "hybrid", "onsite"]
 SalaryPeriod = Literal["hour", "day", "week", "month", "year"]

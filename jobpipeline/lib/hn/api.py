@@ -35,9 +35,7 @@ def session_for(client: Client, *, max_concurrency: int = 16) -> HttpSession:
     return HttpSession(client, HttpSettings(max_concurrency=max_concurrency, per_host=max_concurrency))
 
 
-async def get_json(
-    fetcher: Fetcher, url: str, *, params: dict[str, str] | None = None, allow_404: bool = True
-) -> Any | None:
+async def get_json(fetcher: Fetcher, url: str, *, params: dict[str, str] | None = None, allow_404: bool = True) -> Any | None:
     """GET ``url`` as JSON; ``None`` on 404 (unrecorded in replay, unknown to the API) when ``allow_404``.
 
     429/5xx and transport errors are retried by the fetcher; other statuses raise ``HttpStatusError``.

@@ -109,9 +109,7 @@ def comments_from_algolia_item(body: dict[str, Any]) -> ThreadComments:
     return thread
 
 
-async def fetch_firebase_comments(
-    story_id: int, *, client: Client, firebase_base: str, max_concurrency: int = 16
-) -> ThreadComments | None:
+async def fetch_firebase_comments(story_id: int, *, client: Client, firebase_base: str, max_concurrency: int = 16) -> ThreadComments | None:
     """The story and all its kids from Firebase, at most ``max_concurrency`` requests in flight;
     None when the story itself is 404/null."""
     fetcher = session_for(client, max_concurrency=max_concurrency).fetcher()
@@ -156,9 +154,7 @@ async def fetch_thread_comments(
 
     async def via(api: Api) -> ThreadComments | None:
         if api == "firebase":
-            return await fetch_firebase_comments(
-                story_id, client=client, firebase_base=firebase_base, max_concurrency=max_concurrency
-            )
+            return await fetch_firebase_comments(story_id, client=client, firebase_base=firebase_base, max_concurrency=max_concurrency)
         return await fetch_algolia_comments(story_id, client=client, algolia_base=algolia_base)
 
     order: tuple[Api, Api] = ("firebase", "algolia") if prefer == "firebase" else ("algolia", "firebase")

@@ -135,9 +135,7 @@ async def search_algolia(client: Client, algolia_base: str, *, back_to: str | No
     hits: list[dict[str, Any]] = []
     page = 0
     while True:
-        body = await get_json(
-            fetcher, algolia_url(algolia_base, "search_by_date"), params={**ALGOLIA_SEARCH_PARAMS, "page": str(page)}
-        )
+        body = await get_json(fetcher, algolia_url(algolia_base, "search_by_date"), params={**ALGOLIA_SEARCH_PARAMS, "page": str(page)})
         if body is None:
             if page == 0:
                 raise HNSourceError(f"Algolia search_by_date at {algolia_base} answered 404")
@@ -166,9 +164,7 @@ async def search_firebase(month: str, client: Client, firebase_base: str, *, bat
         submitted = [int(i) for i in (user or {}).get("submitted") or []]
         for offset in range(0, len(submitted), batch):
             ids = submitted[offset : offset + batch]
-            items = await asyncio.gather(
-                *(get_json(fetcher, firebase_url(firebase_base, f"item/{i}.json")) for i in ids)
-            )
+            items = await asyncio.gather(*(get_json(fetcher, firebase_url(firebase_base, f"item/{i}.json")) for i in ids))
             reached_older = False
             for item in items:
                 if not item or item.get("type") != "story":

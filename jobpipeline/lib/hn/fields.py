@@ -10,9 +10,7 @@ import re
 
 from jobpipeline.lib.sources.base import HYBRID, ONSITE, REMOTE
 
-_REMOTE_NEG = re.compile(
-    r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b", re.I
-)
+_REMOTE_NEG = re.compile(r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b", re.I)
 _REMOTE_POS = re.compile(
     r"\bremote(?:ly)?\b|\bwfh\b|\bwork from home\b|\b(?:or|work from|from) anywhere\b|\bfully distributed\b"
     r"|\bdistributed (?:team|company)\b|\btelecommute\b",

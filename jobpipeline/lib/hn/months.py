@@ -29,8 +29,8 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.hn import ALGOLIA_BASE, FIREBASE_BASE, MonthResult, fetch_month
 from jobpipeline.lib.http import HttpSession, HttpSettings, make_client
-from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.postings import BoardOutcome
+from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.sync import SyncResult, close_ended_board, sync_postings
 
 SOURCE = "hn"
@@ -91,8 +91,9 @@ async def fetch_hn_month(month: str, base_urls: dict[str, str], http: HttpSettin
 
 def outcome_row(result: MonthResult, fetched_on: date, n_bytes: int, duration_s: float) -> dict:
     """``outcomes.json`` of a month: the spine's per-board columns (board = month) plus the thread."""
-    spine = BoardOutcome(source=SOURCE, board=result.month, ok=True, http_status=200, n_postings=len(result.postings),
-                         n_bytes=n_bytes, duration_s=duration_s)
+    spine = BoardOutcome(
+        source=SOURCE, board=result.month, ok=True, http_status=200, n_postings=len(result.postings), n_bytes=n_bytes, duration_s=duration_s
+    )
     return {
         **spine.as_json(),
         "story_id": result.story_id,

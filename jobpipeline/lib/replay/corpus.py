@@ -60,11 +60,16 @@ CORPUS: list[CorpusFile] = [
         "10xgenomics=10x Genomics; narvar=Narvar; simscale=SimScale",
     ),
     CorpusFile(
-        "greenhouse", "stripe", "Stripe", "greenhouse/stripe.trimmed12.fullbody.json",
+        "greenhouse",
+        "stripe",
+        "Stripe",
+        "greenhouse/stripe.trimmed12.fullbody.json",
         "the API's own body (jobs + meta.total=572), trimmed to 12 jobs by its source repository",
     ),
     CorpusFile(
-        "greenhouse", "generalassembly", "General Assembly",
+        "greenhouse",
+        "generalassembly",
+        "General Assembly",
         "greenhouse/legacy2013_generalassembly.jobs_with_content.json",
         "2013 body with `content` (HTML-escaped), departments and offices: the only real `content` recording",
     ),
@@ -80,57 +85,90 @@ CORPUS: list[CorpusFile] = [
         "Moonlake=Moonlake; enode=Enode; suzy=Suzy; inkeep=Inkeep; kraken=Kraken",
     ),
     CorpusFile(
-        "ashby", "etched", "Etched", "ashby/etched.trimmed10.json",
+        "ashby",
+        "etched",
+        "Etched",
+        "ashby/etched.trimmed10.json",
         "without includeCompensation, trimmed to 10 jobs; the recording that has `workplaceType`",
     ),
     CorpusFile("lever", "palantir", "Palantir", "lever/palantir.trimmed10.json", "trimmed to 10 postings"),
     CorpusFile(
-        "smartrecruiters", "WesternDigital", "Western Digital", "smartrecruiters/westerndigital.page1.limit10.json",
+        "smartrecruiters",
+        "WesternDigital",
+        "Western Digital",
+        "smartrecruiters/westerndigital.page1.limit10.json",
         "first page (limit=10) of totalFound=359",
     ),
     CorpusFile(
-        "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.cxs_jobs.page1.json",
+        "workday",
+        "nvidia/NVIDIAExternalCareerSite",
+        "NVIDIA",
+        "workday/nvidia.cxs_jobs.page1.json",
         "first page (10) of total=2000",
     ),
     # Detail bodies (issue 13b): served under the API's detail paths, fetched once per changed posting.
     CorpusFile(
-        "smartrecruiters", "Wise", "Wise", "smartrecruiters/Wise.json",
+        "smartrecruiters",
+        "Wise",
+        "Wise",
+        "smartrecruiters/Wise.json",
         "list page trimmed to 8 of totalFound=412 by its repository; salary in the 'Job Ad Salary Range' custom field",
     ),
     CorpusFile(
-        "smartrecruiters", "Vitol", "Vitol", "smartrecruiters/Vitol.detail.json",
+        "smartrecruiters",
+        "Vitol",
+        "Vitol",
+        "smartrecruiters/Vitol.detail.json",
         "detail of posting 744000133666057; no list recorded: the replay server lists it by its own list fields",
         detail="744000133666057",
     ),
     CorpusFile(
-        "smartrecruiters", "ServiceNow", "ServiceNow", "smartrecruiters/ServiceNow.detail.json",
+        "smartrecruiters",
+        "ServiceNow",
+        "ServiceNow",
+        "smartrecruiters/ServiceNow.detail.json",
         "detail of posting 744000153504297 (re-serialised, indent=1); no list recorded: listed by its own list fields",
         detail="744000153504297",
     ),
     CorpusFile(
-        "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.detail.json",
+        "workday",
+        "nvidia/NVIDIAExternalCareerSite",
+        "NVIDIA",
+        "workday/nvidia.detail.json",
         "detail (jobPostingInfo) of /job/Israel-Yokneam/Software-Engineer--SPE_JR2015623; not on the recorded "
         "list page: the replay server lists it by its own fields",
         detail="Software-Engineer--SPE_JR2015623",
     ),
     CorpusFile(
-        "workday", "nvidia/NVIDIAExternalCareerSite", "NVIDIA", "workday/nvidia.detail2.json",
+        "workday",
+        "nvidia/NVIDIAExternalCareerSite",
+        "NVIDIA",
+        "workday/nvidia.detail2.json",
         "detail of /job/Israel-Yokneam/Practical-Hardware-Electronics-Test-Engineer_JR2021705, listed the same way",
         detail="Practical-Hardware-Electronics-Test-Engineer_JR2021705",
     ),
     CorpusFile(
-        "bamboohr", "holisticai", "Holistic AI", "bamboohr/holisticai.json",
+        "bamboohr",
+        "holisticai",
+        "Holistic AI",
+        "bamboohr/holisticai.json",
         "composite: the list body with each job's detail (result.jobOpening) under an added 'detail' key, "
         "descriptions cut at ~300 chars by its repository; the replay server serves it as the API's two bodies",
     ),
     CorpusFile("rippling", "portside", "Portside", "rippling/portside.json", "bare-list shape, 4 jobs"),
     CorpusFile(
-        "rippling", "portside", "Portside", "rippling/portside.detail.json",
+        "rippling",
+        "portside",
+        "Portside",
+        "rippling/portside.detail.json",
         "detail of f7008ce4-…; description cut mid-tag by its repository",
         detail="f7008ce4-5157-4ba9-b75b-ed2a6448b579",
     ),
     CorpusFile(
-        "rippling", "rippling", "Rippling", "rippling/paged.json",
+        "rippling",
+        "rippling",
+        "Rippling",
+        "rippling/paged.json",
         "newer paged shape, page 0 of pageSize=2 (one job in two locations); no detail recorded (404s, posting kept)",
     ),
     # Issue 13a: list APIs that carry everything (provenance sections below the table).
@@ -140,7 +178,10 @@ CORPUS: list[CorpusFile] = [
     CorpusFile("pinpoint", "workwithus", "Pinpoint", "pinpoint/workwithus.json", "bare list; served as {data: [...]}"),
     CorpusFile("breezy", "breezy", "MS Breezy Trial", "breezy/breezy.json", "Breezy's own trial board"),
     CorpusFile(
-        "personio", "personio-integration-test", "Personio integration test", "personio/personio-integration-test.xml",
+        "personio",
+        "personio-integration-test",
+        "Personio integration test",
+        "personio/personio-integration-test.xml",
         "XML; a vendor test tenant",
     ),
     CorpusFile("icims", "careers.garmin.com", "Garmin", "icims/garmin.json", "3 of totalCount=303; host inferred"),
@@ -222,10 +263,17 @@ def _provenance_rows(sources_md: Path) -> dict[str, list[str]]:
     for name, section in _provenance_sections(sources_md).items():
         bullets = dict(re.findall(r"^\* ([a-z ]+): (.*)$", section, flags=re.MULTILINE))
         endpoint = bullets.get("live endpoint", "-").split(" — ")[0].replace("|", "/")
-        rows.setdefault(name, [
-            bullets.get("repo", "-"), bullets.get("path", "-"), bullets.get("commit", "-"),
-            endpoint, "see its section below", bullets.get("postings", "-"),
-        ])
+        rows.setdefault(
+            name,
+            [
+                bullets.get("repo", "-"),
+                bullets.get("path", "-"),
+                bullets.get("commit", "-"),
+                endpoint,
+                "see its section below",
+                bullets.get("postings", "-"),
+            ],
+        )
     return rows
 
 

@@ -28,8 +28,6 @@ from jobpipeline.lib.replay.registry import register_kind
 JSON = "application/json"
 
 
-
-
 def is_detail_file(path: Path, kind_dir: Path) -> bool:
     """Whether ``path`` is a posting's detail recording (under a ``<token>.details/`` folder), not a board."""
     return any(part.endswith(DETAILS_SUFFIX) for part in path.relative_to(kind_dir).parts[:-1])
@@ -45,9 +43,7 @@ class Recordings:
     def __init__(self, kind_dir: Path):
         self.kind_dir = kind_dir
         files = recording_paths(kind_dir)
-        self.paths = {
-            p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in files if not is_detail_file(p, kind_dir)
-        }
+        self.paths = {p.relative_to(kind_dir).with_suffix("").as_posix(): p for p in files if not is_detail_file(p, kind_dir)}
         self.detail_paths: dict[str, dict[str, Path]] = {}
         for p in files:
             if is_detail_file(p, kind_dir):
@@ -173,9 +169,7 @@ def build_smartrecruiters(kind_dir: Path) -> list[BaseRoute]:
 def build_workday(kind_dir: Path) -> list[BaseRoute]:
     recordings = Recordings(kind_dir)
     # The URL names tenant and site; a corpus file may be saved under 'tenant.wdN/site'.
-    by_url_token = {
-        f"{t.split('/')[0].split('.')[0]}/{t.partition('/')[2]}": t for t in [*recordings.paths, *recordings.detail_paths]
-    }
+    by_url_token = {f"{t.split('/')[0].split('.')[0]}/{t.partition('/')[2]}": t for t in [*recordings.paths, *recordings.detail_paths]}
 
     def listed_from_details(token: str, listed_paths: set[str]) -> list[dict]:
         """List items for recorded details the recorded list lacks: the detail's own list fields."""
@@ -184,13 +178,15 @@ def build_workday(kind_dir: Path) -> list[BaseRoute]:
             info = detail.get("jobPostingInfo") or {}
             path = "/job/" + (info.get("externalUrl") or "").partition("/job/")[2]
             if path != "/job/" and path not in listed_paths:
-                items.append({
-                    "title": info.get("title"),
-                    "externalPath": path,
-                    "locationsText": info.get("location"),
-                    "postedOn": info.get("postedOn"),
-                    "bulletFields": [info.get("jobReqId")],
-                })
+                items.append(
+                    {
+                        "title": info.get("title"),
+                        "externalPath": path,
+                        "locationsText": info.get("location"),
+                        "postedOn": info.get("postedOn"),
+                        "bulletFields": [info.get("jobReqId")],
+                    }
+                )
         return items
 
     async def jobs(request: Request) -> Response:

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
-from jobpipeline.lib.sources import ashby, greenhouse, lever, smartrecruiters, workday
-from jobpipeline.lib.sources import bamboohr, rippling  # issue 13b: detail fetches
-from jobpipeline.lib.sources import workable, recruitee, teamtailor, pinpoint, breezy, personio, icims  # noqa: I001  (13a)
+from jobpipeline.lib.sources import (  # issue 13b: detail fetches  # noqa: I001  (13a)
+    ashby,
+    bamboohr,
+    breezy,
+    greenhouse,
+    icims,
+    lever,
+    personio,
+    pinpoint,
+    recruitee,
+    rippling,
+    smartrecruiters,
+    teamtailor,
+    workable,
+    workday,
+)
 from jobpipeline.lib.sources.base import ParsedBoard, PostingError, SourceAdapter, SourceFormatError, parse_board
 
 ADAPTERS: dict[str, SourceAdapter] = {
     m.NAME: m
     for m in (
-        greenhouse, lever, ashby, smartrecruiters, workday,
-        workable, recruitee, teamtailor, pinpoint, breezy, personio, icims, bamboohr, rippling,
+        greenhouse,
+        lever,
+        ashby,
+        smartrecruiters,
+        workday,
+        workable,
+        recruitee,
+        teamtailor,
+        pinpoint,
+        breezy,
+        personio,
+        icims,
+        bamboohr,
+        rippling,
     )
 }
 

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from jobpipeline.lib.text import clean_line, clean_or_none, clean_text
-
 from jobpipeline.lib.postings import Board, Posting
+from jobpipeline.lib.text import clean_line, clean_or_none, clean_text
 
 if TYPE_CHECKING:
     from jobpipeline.lib.http import Fetcher
@@ -109,10 +108,7 @@ def parse_board(adapter: SourceAdapter, bodies: list[bytes], board: Board) -> Pa
                 detail = str(exc) if isinstance(exc, PostingError) else f"{type(exc).__name__}: {exc}"
                 parsed.skip(f"{where}: {detail}", item_id)
     if parsed.skipped and not parsed.postings:
-        raise SourceFormatError(
-            f"{board.key}: none of the {parsed.skipped} listed postings could be read "
-            f"(first: {parsed.reasons[0]})"
-        )
+        raise SourceFormatError(f"{board.key}: none of the {parsed.skipped} listed postings could be read (first: {parsed.reasons[0]})")
     return parsed
 
 

@@ -7,9 +7,8 @@ API's remote flag.
 
 from __future__ import annotations
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import load_json, obj, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 

@@ -34,10 +34,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from jobpipeline.lib.http import HttpStatusError
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import MAX_REASONS, PostingError, SourceFormatError, sanitize_posting
 from jobpipeline.lib.text import clean_line
-
-from jobpipeline.lib.postings import Board, Posting
 
 if TYPE_CHECKING:
     from jobpipeline.lib.http import Fetcher

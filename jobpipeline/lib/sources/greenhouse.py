@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import (
     listed,
     load_json,
@@ -50,11 +49,7 @@ def items(body: bytes, board: Board) -> list:
 
 
 def posting(job: dict, board: Board) -> Posting:
-    metadata = {
-        str(m.get("name", "")).strip().lower(): m.get("value")
-        for m in job.get("metadata") or []
-        if isinstance(m, dict)
-    }
+    metadata = {str(m.get("name", "")).strip().lower(): m.get("value") for m in job.get("metadata") or [] if isinstance(m, dict)}
     workplace_type = next((workplace(metadata.get(k)) for k in _WORKPLACE_KEYS if workplace(metadata.get(k))), None)
     employment = next((text_or_none(metadata.get(k)) for k in _EMPLOYMENT_KEYS if text_or_none(metadata.get(k))), None)
     location = obj(job, "location").get("name")

@@ -11,9 +11,8 @@ are each company's own), so those are left to extraction.
 
 from __future__ import annotations
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import (
     MAX_PAGES,
     PostingError,

@@ -10,9 +10,8 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import (
     MAX_PAGES,
     load_json,
@@ -91,7 +90,9 @@ def _description_html(job: dict) -> str:
     blocks = job.get("lists") or []
     for block in blocks if isinstance(blocks, list) else []:
         if isinstance(block, dict):
-            parts.append(f"<h3>{html.escape(text_or_none(block.get('text')) or '')}</h3><ul>{text_or_none(block.get('content')) or ''}</ul>")
+            parts.append(
+                f"<h3>{html.escape(text_or_none(block.get('text')) or '')}</h3><ul>{text_or_none(block.get('content')) or ''}</ul>"
+            )
     parts.append(text_field(job, "additional"))
     return "\n".join(p for p in parts if p)
 

@@ -18,9 +18,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import SourceFormatError, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 from jobpipeline.lib.text import html_to_text
@@ -122,8 +121,7 @@ def _as_dict(element: Element) -> dict:
     for child in element:
         if child.tag in _LISTS:
             result[child.tag] = [
-                _as_dict(entry) if len(entry) else (entry.text or "").strip()
-                for entry in child.findall(_LISTS[child.tag])
+                _as_dict(entry) if len(entry) else (entry.text or "").strip() for entry in child.findall(_LISTS[child.tag])
             ]
         elif len(child):
             result[child.tag] = _as_dict(child)

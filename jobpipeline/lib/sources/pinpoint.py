@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import html
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc, workplace
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 from jobpipeline.lib.text import html_to_text

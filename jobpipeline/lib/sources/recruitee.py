@@ -7,9 +7,8 @@ all kept as given. Timestamps read ``2026-09-18 13:27:28 UTC``.
 
 from __future__ import annotations
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import PostingError, listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 from jobpipeline.lib.text import html_to_text

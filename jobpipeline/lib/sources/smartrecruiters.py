@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import (
     MAX_PAGES,
     SourceFormatError,

@@ -8,9 +8,8 @@ an id (the recorded feed has one) is skipped and counted; the rest of the board 
 
 from __future__ import annotations
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 from jobpipeline.lib.text import html_to_text

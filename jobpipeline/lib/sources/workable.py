@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from jobpipeline.lib.postings import Board
 from jobpipeline.lib.http import Fetcher
-from jobpipeline.lib.postings import Posting
+from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import listed, load_json, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.text import html_to_text
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import sqlalchemy as sa
@@ -65,11 +65,17 @@ class SyncResult:
         """What ``plan`` does, counted."""
         changed = plan.rewrites.filter(pl.col("content_changed")).height
         return cls(
-            postings=plan.postings, jobs=plan.jobs, new=plan.new_jobs.height, changed=changed,
-            unchanged=plan.existing_jobs - changed - len(plan.frozen_ids), frozen=len(plan.frozen_ids),
+            postings=plan.postings,
+            jobs=plan.jobs,
+            new=plan.new_jobs.height,
+            changed=changed,
+            unchanged=plan.existing_jobs - changed - len(plan.frozen_ids),
+            frozen=len(plan.frozen_ids),
             closed=plan.job_closings.filter(pl.col("was_closed_at").is_null()).height,
             reopened=plan.job_closings.filter(pl.col("closed_at").is_null()).height,
-            merged=plan.merged_into.height, unmerged=plan.unmerged, touched_ids=list(plan.touched_ids),
+            merged=plan.merged_into.height,
+            unmerged=plan.unmerged,
+            touched_ids=list(plan.touched_ids),
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -96,7 +102,7 @@ def sync_postings(
     ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
     content stays as last read). Failed boards close nothing.
     """
-    synced_at = now or datetime.now(timezone.utc)
+    synced_at = now or datetime.now(UTC)
     with writer(engine).begin() as conn:
         plan = plan_sync(postings, DatabaseState(conn), seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
         apply_plan(conn, plan)

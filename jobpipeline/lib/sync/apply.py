@@ -31,8 +31,10 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
 
     if not plan.merged_into.is_empty():
         bulk_update(conn, JOB, plan.merge_spans, ["id"])
-        conn.execute(POSTING.update().where(POSTING.c.job_id == sa.bindparam("loser")).values(job_id=sa.bindparam("survivor")),
-                     [{"loser": loser, "survivor": survivor} for loser, survivor in plan.merged_into.iter_rows()])
+        conn.execute(
+            POSTING.update().where(POSTING.c.job_id == sa.bindparam("loser")).values(job_id=sa.bindparam("survivor")),
+            [{"loser": loser, "survivor": survivor} for loser, survivor in plan.merged_into.iter_rows()],
+        )
         for chunk in chunks(sorted(plan.merged_into["job_id"].to_list())):
             for table, column in ((HISTORY, HISTORY.c.job_id), (TEXT, TEXT.c.job_id), (JOB, JOB.c.id)):
                 conn.execute(table.delete().where(column.in_(chunk)))
@@ -55,7 +57,13 @@ def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardO
     """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards."""
     rows = {(o.source, o.board): {**o.stored_row(), "scraped_on": seen_on} for o in outcomes}
     if rows:
-        upsert(conn, SCRAPE, list(rows.values()), ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()})
+        upsert(
+            conn,
+            SCRAPE,
+            list(rows.values()),
+            ["source", "board", "scraped_on"],
+            lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()},
+        )
     for source, boards in by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
         for chunk in chunks(boards):
             conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))

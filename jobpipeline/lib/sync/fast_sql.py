@@ -47,11 +47,20 @@ def upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:
     if rows.is_empty():
         return
     if conn.dialect.name == "sqlite":  # a backfill day writes a row per known job: the driver's path
-        bulk_insert(conn, HISTORY, rows, on_conflict="ON CONFLICT (job_id, content_hash) DO UPDATE SET first_seen = min(excluded.first_seen, first_seen)")
+        bulk_insert(
+            conn,
+            HISTORY,
+            rows,
+            on_conflict="ON CONFLICT (job_id, content_hash) DO UPDATE SET first_seen = min(excluded.first_seen, first_seen)",
+        )
         return
-    upsert(conn, HISTORY, rows.to_dicts(), ["job_id", "content_hash"], lambda ex: {
-        "first_seen": sa.case((ex.first_seen < HISTORY.c.first_seen, ex.first_seen), else_=HISTORY.c.first_seen)
-    })
+    upsert(
+        conn,
+        HISTORY,
+        rows.to_dicts(),
+        ["job_id", "content_hash"],
+        lambda ex: {"first_seen": sa.case((ex.first_seen < HISTORY.c.first_seen, ex.first_seen), else_=HISTORY.c.first_seen)},
+    )
 
 
 def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, on_conflict: str = "") -> None:
@@ -72,7 +81,9 @@ def bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys:
         return
     values = [c for c in frame.columns if c not in keys]
     if conn.dialect.name != "sqlite":
-        stmt = table.update().where(*(table.c[k] == sa.bindparam(f"k_{k}") for k in keys)).values({c: sa.bindparam(f"v_{c}") for c in values})
+        stmt = (
+            table.update().where(*(table.c[k] == sa.bindparam(f"k_{k}") for k in keys)).values({c: sa.bindparam(f"v_{c}") for c in values})
+        )
         conn.execute(stmt, frame.rename({c: f"{'k' if c in keys else 'v'}_{c}" for c in frame.columns}).to_dicts())
         return
     ordered = frame.select(*values, *keys)
@@ -87,7 +98,11 @@ def driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:
     schema = frame.schema
     rendered = frame.with_columns(
         [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in schema.items() if t == pl.Date]
-        + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c, t in schema.items() if isinstance(t, pl.Datetime)]
+        + [
+            pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+            for c, t in schema.items()
+            if isinstance(t, pl.Datetime)
+        ]
         + [pl.col(c).cast(pl.Int8) for c, t in schema.items() if t == pl.Boolean]
     )
     json_columns = [c for c in frame.columns if isinstance(table.c[c].type, sa.JSON)]

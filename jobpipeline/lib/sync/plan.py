@@ -26,11 +26,29 @@ STAMPS = ["first_seen", "last_seen", "content_seen", "updated_at"]
 # A job row carrying user data: never rewritten or dropped by a sync.
 HAS_USER_DATA = pl.col("favorite") | pl.col("notes").is_not_null() | pl.col("status").is_not_null()
 
-ALIAS_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64,
-                "content_hash": pl.String, "first_seen": pl.Date, "last_seen": pl.Date, "closed_at": pl.Date}
-JOB_SCHEMA = {"job_id": pl.Int64, "content_hash": pl.String, **{c: pl.String for c in ALIAS},
-              "first_seen": pl.Date, "last_seen": pl.Date, "content_seen": pl.Date, "updated_at": pl.Date,
-              "closed_at": pl.Date, "favorite": pl.Boolean, "notes": pl.String, "status": pl.String}
+ALIAS_SCHEMA = {
+    "source": pl.String,
+    "board": pl.String,
+    "source_job_id": pl.String,
+    "job_id": pl.Int64,
+    "content_hash": pl.String,
+    "first_seen": pl.Date,
+    "last_seen": pl.Date,
+    "closed_at": pl.Date,
+}
+JOB_SCHEMA = {
+    "job_id": pl.Int64,
+    "content_hash": pl.String,
+    **{c: pl.String for c in ALIAS},
+    "first_seen": pl.Date,
+    "last_seen": pl.Date,
+    "content_seen": pl.Date,
+    "updated_at": pl.Date,
+    "closed_at": pl.Date,
+    "favorite": pl.Boolean,
+    "notes": pl.String,
+    "status": pl.String,
+}
 DEDUP_KEY_SCHEMA = {"dedup_key": pl.String, "job_id": pl.Int64}
 HISTORY_SCHEMA = {"job_id": pl.Int64, "content_hash": pl.String, "first_seen": pl.Date}
 SKIP_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "skipped_on": pl.Date}
@@ -109,7 +127,12 @@ class SyncPlan:
 
 
 def plan_sync(
-    postings: pl.DataFrame, state: StoreState, *, seen_on: date, outcomes: Sequence[BoardOutcome], synced_at: datetime,
+    postings: pl.DataFrame,
+    state: StoreState,
+    *,
+    seen_on: date,
+    outcomes: Sequence[BoardOutcome],
+    synced_at: datetime,
 ) -> SyncPlan:
     """The changes that syncing ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` makes to
     the store that ``state`` reads. ``outcomes``: the partition's boards (see ``sync_postings``)."""
@@ -117,48 +140,79 @@ def plan_sync(
     recorded = sorted({(o.source, o.board) for o in outcomes})
     skipped = pl.DataFrame(
         sorted({(o.source, o.board, posting_id) for o in outcomes if o.ok for posting_id in o.skipped_ids}),
-        schema={c: pl.String for c in ALIAS}, orient="row",
+        schema={c: pl.String for c in ALIAS},
+        orient="row",
     )
     groups = deduplicate(postings)
     scope = sorted(set(scraped) | set(postings.select("source", "board").unique().iter_rows()))
 
     known = state.postings_of_boards(scope)
     links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
-        groups.select("dedup_key", "aliases").explode("aliases").unnest("aliases")
+        groups.select("dedup_key", "aliases")
+        .explode("aliases")
+        .unnest("aliases")
         .join(known.select(*ALIAS, "job_id"), on=ALIAS, how="inner")
-        .select("dedup_key", "job_id").unique()
+        .select("dedup_key", "job_id")
+        .unique()
     )
     merged_into, merge_spans, unmerged = plan_merges(links, state)
     known, links = survivors_of(known, merged_into), survivors_of(links, merged_into).unique()
     groups = assign_jobs(groups, links, merged_into, state)
     unassigned = groups.filter(pl.col("job_id").is_null())
-    new_ids = pl.DataFrame({"dedup_key": unassigned["dedup_key"], "job_id": state.new_job_ids(unassigned.height)},
-                           schema=DEDUP_KEY_SCHEMA)
+    new_ids = pl.DataFrame({"dedup_key": unassigned["dedup_key"], "job_id": state.new_job_ids(unassigned.height)}, schema=DEDUP_KEY_SCHEMA)
     new = unassigned.drop("job_id").join(new_ids, on="dedup_key", maintain_order="left")
     groups = groups.update(new_ids, on="dedup_key")
     existing = groups.filter(~pl.col("dedup_key").is_in(new_ids["dedup_key"].implode()))
 
-    new_jobs = new.select("job_id", "dedup_key", "content_hash", *ALIAS, *JOB_CONTENT).rename({"job_id": "id"}).with_columns(
-        first_seen=pl.lit(seen_on), last_seen=pl.lit(seen_on), content_seen=pl.lit(seen_on),
-        updated_at=pl.lit(seen_on), synced_at=pl.lit(synced_at).dt.replace_time_zone("UTC"), favorite=pl.lit(False),
+    new_jobs = (
+        new.select("job_id", "dedup_key", "content_hash", *ALIAS, *JOB_CONTENT)
+        .rename({"job_id": "id"})
+        .with_columns(
+            first_seen=pl.lit(seen_on),
+            last_seen=pl.lit(seen_on),
+            content_seen=pl.lit(seen_on),
+            updated_at=pl.lit(seen_on),
+            synced_at=pl.lit(synced_at).dt.replace_time_zone("UTC"),
+            favorite=pl.lit(False),
+        )
     )
     updates = plan_existing_jobs(existing, merge_spans, state, seen_on)
     new_postings, seen_postings, aliases = plan_postings(groups, known, seen_on)
     posting_closings, job_closings = plan_closings(
-        aliases, scope, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped,
-        new_postings=new_postings, merged_into=merged_into, new_job_ids=new_ids["job_id"].to_list(),
+        aliases,
+        scope,
+        state,
+        seen_on=seen_on,
+        recorded=recorded,
+        outcomes=outcomes,
+        skipped=skipped,
+        new_postings=new_postings,
+        merged_into=merged_into,
+        new_job_ids=new_ids["job_id"].to_list(),
     )
     survivors, losers = sorted(set(merged_into["survivor_id"].to_list())), sorted(merged_into["job_id"].to_list())
     return SyncPlan(
-        seen_on=seen_on, synced_at=synced_at, postings=postings.height, jobs=groups.height,
-        outcomes=list(outcomes), skipped=skipped,
-        merged_into=merged_into, merge_spans=merge_spans, unmerged=unmerged,
-        new_jobs=new_jobs, new_texts=new.select("job_id", pl.col("description").fill_null("")),
+        seen_on=seen_on,
+        synced_at=synced_at,
+        postings=postings.height,
+        jobs=groups.height,
+        outcomes=list(outcomes),
+        skipped=skipped,
+        merged_into=merged_into,
+        merge_spans=merge_spans,
+        unmerged=unmerged,
+        new_jobs=new_jobs,
+        new_texts=new.select("job_id", pl.col("description").fill_null("")),
         hash_history=pl.concat([new.select("job_id", "content_hash", first_seen=pl.lit(seen_on)), updates.hash_history]),
-        rewrites=updates.rewrites, rewritten_texts=updates.rewritten_texts, restamps=updates.restamps,
-        existing_jobs=updates.existing_jobs, frozen_ids=updates.frozen_ids,
-        new_postings=new_postings, seen_postings=seen_postings,
-        posting_closings=posting_closings, job_closings=job_closings,
+        rewrites=updates.rewrites,
+        rewritten_texts=updates.rewritten_texts,
+        restamps=updates.restamps,
+        existing_jobs=updates.existing_jobs,
+        frozen_ids=updates.frozen_ids,
+        new_postings=new_postings,
+        seen_postings=seen_postings,
+        posting_closings=posting_closings,
+        job_closings=job_closings,
         touched_ids=survivors + losers + new_ids["job_id"].to_list() + updates.rewrites["id"].to_list(),
     )
 
@@ -187,10 +241,14 @@ def plan_merges(links: pl.DataFrame, state: StoreState) -> tuple[pl.DataFrame, p
     for ids in spanning.group_by("dedup_key").agg("job_id")["job_id"].to_list():
         for other in ids[1:]:
             parent[root(other)] = root(ids[0])
-    jobs = state.jobs(sorted(parent)).with_columns(
-        component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64),
-        has_user_data=HAS_USER_DATA,
-    ).sort(pl.col("has_user_data").not_(), *ALIAS, "job_id")  # the survivor first
+    jobs = (
+        state.jobs(sorted(parent))
+        .with_columns(
+            component=pl.col("job_id").map_elements(root, return_dtype=pl.Int64),
+            has_user_data=HAS_USER_DATA,
+        )
+        .sort(pl.col("has_user_data").not_(), *ALIAS, "job_id")
+    )  # the survivor first
     moves: list[tuple[int, int]] = []
     spans: list[tuple] = []
     unmerged = 0
@@ -203,17 +261,18 @@ def plan_merges(links: pl.DataFrame, state: StoreState) -> tuple[pl.DataFrame, p
         spans.append((survivor, component["first_seen"].min(), component["last_seen"].max()))
     if not moves:
         return nothing[0], nothing[1], unmerged
-    return (pl.DataFrame(sorted(moves), schema=MOVE_SCHEMA, orient="row"),
-            pl.DataFrame(spans, schema=SPAN_SCHEMA, orient="row"), unmerged)
+    return (pl.DataFrame(sorted(moves), schema=MOVE_SCHEMA, orient="row"), pl.DataFrame(spans, schema=SPAN_SCHEMA, orient="row"), unmerged)
 
 
 def survivors_of(frame: pl.DataFrame, merged_into: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with each merged job id replaced by its survivor's."""
     if merged_into.is_empty():
         return frame
-    return frame.join(merged_into, on="job_id", how="left", maintain_order="left").with_columns(
-        job_id=pl.coalesce("survivor_id", "job_id")
-    ).drop("survivor_id")
+    return (
+        frame.join(merged_into, on="job_id", how="left", maintain_order="left")
+        .with_columns(job_id=pl.coalesce("survivor_id", "job_id"))
+        .drop("survivor_id")
+    )
 
 
 def assign_jobs(groups: pl.DataFrame, links: pl.DataFrame, merged_into: pl.DataFrame, state: StoreState) -> pl.DataFrame:
@@ -225,7 +284,8 @@ def assign_jobs(groups: pl.DataFrame, links: pl.DataFrame, merged_into: pl.DataF
     same_key = (
         state.jobs_by_dedup_key(unlinked)
         .filter(~pl.col("job_id").is_in(merged_into["job_id"].implode()))  # merged away in this sync
-        .group_by("dedup_key").agg(pl.col("job_id").min())
+        .group_by("dedup_key")
+        .agg(pl.col("job_id").min())
     )
     return groups.update(same_key, on="dedup_key") if not same_key.is_empty() else groups
 
@@ -270,18 +330,22 @@ def plan_existing_jobs(groups: pl.DataFrame, merge_spans: pl.DataFrame, state: S
     # updated_at of a rewritten job: the earliest date its new hash was seen, this sync's included.
     hash_dates = (
         pl.concat([state.hash_history(rewrite["job_id"].to_list()), history])
-        .group_by("job_id", "content_hash").agg(updated_at=pl.col("first_seen").min())
+        .group_by("job_id", "content_hash")
+        .agg(updated_at=pl.col("first_seen").min())
     )
     stamps = {
         "first_seen": pl.min_horizontal("first_seen", today),
         "last_seen": pl.max_horizontal("last_seen", today),
-        "content_seen": pl.when(pl.col("newer") & ~pl.col("content_changed")).then(pl.max_horizontal("content_seen", today)).otherwise("content_seen"),
+        "content_seen": pl.when(pl.col("newer") & ~pl.col("content_changed"))
+        .then(pl.max_horizontal("content_seen", today))
+        .otherwise("content_seen"),
         "updated_at": pl.when(~pl.col("content_changed")).then(pl.min_horizontal("updated_at", today)).otherwise("updated_at"),
     }
     stamped = jobs.with_columns(**stamps, stamps_moved=pl.any_horizontal(stamp != pl.col(name) for name, stamp in stamps.items()))
     restamps = stamped.filter(pl.col("stamps_moved") & ~pl.col("job_id").is_in(rewrite["job_id"].implode()))
     rewrites = (
-        rewrite.drop("updated_at", "first_seen", "last_seen").with_columns(content_seen=today)
+        rewrite.drop("updated_at", "first_seen", "last_seen")
+        .with_columns(content_seen=today)
         .join(hash_dates, on=["job_id", "content_hash"], how="left", maintain_order="left")
         .join(stamped.select("job_id", "first_seen", "last_seen"), on="job_id", maintain_order="left")
     )
@@ -313,8 +377,12 @@ def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> t
         content_hash=pl.when(today >= pl.col("last_seen")).then("content_hash").otherwise("stored_hash"),
     )
     aliases = (
-        pl.concat([known.select(*ALIAS, "job_id", "last_seen", "closed_at"),
-                   new.select(*ALIAS, "job_id", "last_seen", closed_at=pl.lit(None, dtype=pl.Date))])
+        pl.concat(
+            [
+                known.select(*ALIAS, "job_id", "last_seen", "closed_at"),
+                new.select(*ALIAS, "job_id", "last_seen", closed_at=pl.lit(None, dtype=pl.Date)),
+            ]
+        )
         .join(incoming.select(*ALIAS, seen=today), on=ALIAS, how="left")
         .with_columns(last_seen=pl.max_horizontal("last_seen", "seen"))
         .drop("seen")
@@ -323,9 +391,17 @@ def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> t
 
 
 def plan_closings(
-    aliases: pl.DataFrame, scope: Scope, state: StoreState, *, seen_on: date, recorded: Scope,
-    outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame, new_postings: pl.DataFrame,
-    merged_into: pl.DataFrame, new_job_ids: list[int],
+    aliases: pl.DataFrame,
+    scope: Scope,
+    state: StoreState,
+    *,
+    seen_on: date,
+    recorded: Scope,
+    outcomes: Sequence[BoardOutcome],
+    skipped: pl.DataFrame,
+    new_postings: pl.DataFrame,
+    merged_into: pl.DataFrame,
+    new_job_ids: list[int],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``closed_at`` of the postings in scope from their boards' successful scrapes, then of their
     jobs (and of this sync's merge survivors, which gained postings).
@@ -336,30 +412,48 @@ def plan_closings(
     its ``last_seen``, recorded its skip or the scrape of ``seen_on``); the others keep theirs, and
     only scrapes after the earliest ``listed`` among these are read."""
     today = pl.lit(seen_on)
-    skips = pl.concat([
-        state.latest_skips(scope, seen_on, recorded),
-        skipped.with_columns(skipped_on=today).join(scope_frame(scope), on=["source", "board"]),
-    ]).group_by(ALIAS).agg(pl.col("skipped_on").max())
+    skips = (
+        pl.concat(
+            [
+                state.latest_skips(scope, seen_on, recorded),
+                skipped.with_columns(skipped_on=today).join(scope_frame(scope), on=["source", "board"]),
+            ]
+        )
+        .group_by(ALIAS)
+        .agg(pl.col("skipped_on").max())
+    )
     aliases = aliases.join(skips, on=ALIAS, how="left").with_columns(listed=pl.max_horizontal("last_seen", "skipped_on"))
     candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= today) | (pl.col("listed") >= today))
     survivors = sorted(set(merged_into["survivor_id"].to_list()))
-    no_change = pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "closed_at": pl.Date}), pl.DataFrame(
-        schema={"id": pl.Int64, "closed_at": pl.Date, "was_closed_at": pl.Date})
+    no_change = (
+        pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "closed_at": pl.Date}),
+        pl.DataFrame(schema={"id": pl.Int64, "closed_at": pl.Date, "was_closed_at": pl.Date}),
+    )
     if candidates.is_empty() and not survivors:
         return no_change
     earliest = candidates["listed"].min()
     days = pl.DataFrame(schema=SCRAPE_DAY_SCHEMA)
     if earliest is not None:
-        todays_ok = pl.DataFrame([(o.source, o.board, seen_on) for o in outcomes if o.ok and (o.source, o.board) in set(scope)],
-                                 schema=SCRAPE_DAY_SCHEMA, orient="row")
+        todays_ok = pl.DataFrame(
+            [(o.source, o.board, seen_on) for o in outcomes if o.ok and (o.source, o.board) in set(scope)],
+            schema=SCRAPE_DAY_SCHEMA,
+            orient="row",
+        )
         rescraped = pl.DataFrame([(s, b, seen_on) for s, b in recorded], schema=SCRAPE_DAY_SCHEMA, orient="row")
-        days = pl.concat([
-            state.successful_scrape_days(scope, earliest).join(rescraped, on=["source", "board", "scraped_on"], how="anti"),
-            todays_ok.filter(pl.col("scraped_on") > earliest),
-        ])
+        days = pl.concat(
+            [
+                state.successful_scrape_days(scope, earliest).join(rescraped, on=["source", "board", "scraped_on"], how="anti"),
+                todays_ok.filter(pl.col("scraped_on") > earliest),
+            ]
+        )
     derived = candidates.sort("listed").join_asof(
-        days.sort("scraped_on"), left_on="listed", right_on="scraped_on", by=["source", "board"],
-        strategy="forward", allow_exact_matches=False, check_sortedness=False,
+        days.sort("scraped_on"),
+        left_on="listed",
+        right_on="scraped_on",
+        by=["source", "board"],
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,
     )
     changed = derived.filter(pl.col("closed_at").ne_missing(pl.col("scraped_on")))
     if changed.is_empty() and not survivors:
@@ -377,11 +471,14 @@ def plan_closings(
         .with_columns(closed_at=pl.when(pl.col("replanned")).then("planned").otherwise("closed_at"))
         .filter(pl.col("job_id").is_in(job_ids))
     )
-    stored_jobs = pl.concat([
-        state.jobs(job_ids).select("job_id", was_closed_at="closed_at"),
-        pl.DataFrame({"job_id": [i for i in new_job_ids if i in set(job_ids)]}, schema={"job_id": pl.Int64}).with_columns(
-            was_closed_at=pl.lit(None, dtype=pl.Date)),
-    ])
+    stored_jobs = pl.concat(
+        [
+            state.jobs(job_ids).select("job_id", was_closed_at="closed_at"),
+            pl.DataFrame({"job_id": [i for i in new_job_ids if i in set(job_ids)]}, schema={"job_id": pl.Int64}).with_columns(
+                was_closed_at=pl.lit(None, dtype=pl.Date)
+            ),
+        ]
+    )
     job_closings = (
         postings.group_by("job_id")
         .agg(closed_at=pl.when(pl.col("closed_at").null_count() > 0).then(None).otherwise(pl.col("closed_at").max()))

@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting
 from jobpipeline.lib.sync.fast_sql import allocate_ids, select_frame
 from jobpipeline.lib.sync.plan import (
-    ALIAS, ALIAS_SCHEMA, DEDUP_KEY_SCHEMA, HISTORY_SCHEMA, JOB_SCHEMA, POSTING_JOB_SCHEMA, SCRAPE_DAY_SCHEMA, SKIP_SCHEMA,
+    ALIAS,
+    ALIAS_SCHEMA,
+    DEDUP_KEY_SCHEMA,
+    HISTORY_SCHEMA,
+    JOB_SCHEMA,
+    POSTING_JOB_SCHEMA,
+    SCRAPE_DAY_SCHEMA,
+    SKIP_SCHEMA,
     Scope,
     scope_frame,
 )
@@ -54,7 +61,9 @@ class DatabaseState:
         )
         older = self._per_source(scope, stmt, SKIPPED, SKIP_SCHEMA)
         kept_today = sorted(set(scope) - set(except_boards))  # boards this sync does not re-record keep the day's skips
-        stmt = sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, SKIPPED.c.scraped_on).where(SKIPPED.c.scraped_on == except_on)
+        stmt = sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, SKIPPED.c.scraped_on).where(
+            SKIPPED.c.scraped_on == except_on
+        )
         today = self._per_source(kept_today, stmt, SKIPPED, SKIP_SCHEMA)
         return pl.concat([older, today]).group_by(ALIAS).agg(pl.col("skipped_on").max())
 
@@ -85,11 +94,17 @@ class FrameState:
     ``job`` needs the ``JOB_SCHEMA`` columns with ``id`` for ``job_id``; the others their tables'
     columns used by the sync."""
 
-    job: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"id": pl.Int64, "dedup_key": pl.String, **{k: v for k, v in JOB_SCHEMA.items() if k != "job_id"}}))
+    job: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"id": pl.Int64, "dedup_key": pl.String, **{k: v for k, v in JOB_SCHEMA.items() if k != "job_id"}}
+        )
+    )
     job_posting: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ALIAS_SCHEMA))
     job_hash_history: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HISTORY_SCHEMA))
     board_scrape: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={**SCRAPE_DAY_SCHEMA, "ok": pl.Boolean}))
-    board_scrape_skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "scraped_on": pl.Date}))
+    board_scrape_skipped: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "scraped_on": pl.Date})
+    )
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
         return _in_scope(self.job_posting, scope).select(list(ALIAS_SCHEMA)).cast(ALIAS_SCHEMA)

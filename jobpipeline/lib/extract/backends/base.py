@@ -58,9 +58,7 @@ class RulesBackend:
 
     def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
         self.calls += len(postings)
-        return [
-            Generation(extract_rules(p.title, p.location, p.description).model_dump_json()) for p in postings
-        ]
+        return [Generation(extract_rules(p.title, p.location, p.description).model_dump_json()) for p in postings]
 
     def close(self) -> None:
         pass

@@ -25,8 +25,15 @@ class HybridBackend:
     llm: Backend | None
     name: str = "hybrid"
     rule_fields: tuple[str, ...] = (
-        "salary_min", "salary_max", "salary_currency", "salary_period", "years_experience_min", "seniority",
-        "employment_type", "remote", "skills",
+        "salary_min",
+        "salary_max",
+        "salary_currency",
+        "salary_period",
+        "years_experience_min",
+        "seniority",
+        "employment_type",
+        "remote",
+        "skills",
     )
 
     @property

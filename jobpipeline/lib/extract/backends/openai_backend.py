@@ -63,9 +63,7 @@ class OpenAIBackend:
         description = posting.description
         if self._tokenizer is None:
             description = description[: self.config.max_description_tokens * 4]
-        return build_messages(
-            posting.title, posting.location, description, self._tokenizer, self.config.max_description_tokens
-        )
+        return build_messages(posting.title, posting.location, description, self._tokenizer, self.config.max_description_tokens)
 
     def _payload(self, posting: PostingText, retry: bool) -> dict[str, Any]:
         return {

@@ -190,4 +190,3 @@ class VllmBackend:
             import gc
 
             gc.collect()
-
