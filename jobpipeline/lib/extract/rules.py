@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from jobpipeline.lib.extract.keywords import Hits, Lowered, lower_and_normalize_bytes, scan
+from jobpipeline.lib.extract.keywords import POSITIONS, Hits, Lowered, lower_and_normalize_bytes, scan
 from jobpipeline.lib.extract.salary import find_salary
 from jobpipeline.lib.extract.schema import MAX_REGIONS, MAX_SKILLS, MAX_SUMMARY_CHARS, JobFields
 
@@ -360,18 +360,7 @@ def remote_regions(header: str, description: str = "", remote_positions: list[in
     return list(regions)[:MAX_REGIONS]
 
 
-ROLE_STARTS = (
-    "about the role",
-    "the role",
-    "about this role",
-    "what you'll do",
-    "what you’ll do",
-    "role overview",
-    "the opportunity",
-    "responsibilities",
-    "about the position",
-    "in this role",
-)
+ROLE_STARTS = POSITIONS["role"]  # the role headings the keyword scan finds; looked up here when no scan ran
 
 
 def summary(title: str, description: str, low: str | None = None, role_starts: list[int] | None = None) -> str:
