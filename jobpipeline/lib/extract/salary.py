@@ -558,10 +558,12 @@ def _merge_windows(points: list[int], size: int, before: int = 40, after: int = 
 
 def _candidate(text: str, m: re.Match, title: str = "") -> tuple[Salary, float] | None:
     g = m.groupdict()
-    cur = _currency(g["apre"]) or _currency(g["bpre"]) or _currency(g["post"])
     post = _currency(g["post"])
-    if post and post != cur and post.endswith("D") and (g["apre"] or g["bpre"] or "").strip() == "$":
-        cur = post  # "$120-$132k AUD": the code after names which dollar the "$" meant
+    # A bare "$" is any dollar (or peso): a code after the amount says which ("$120-$132k AUD").
+    if post and (g["apre"] or g["bpre"] or "").strip() == "$":
+        cur = post
+    else:
+        cur = _currency(g["apre"]) or _currency(g["bpre"]) or post
     suffixes = (g["asuf"] or "") + (g["bsuf"] or "")
     if not cur and _INR_SUFFIX.search(suffixes):
         cur = "INR"
