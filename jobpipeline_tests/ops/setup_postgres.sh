@@ -64,6 +64,10 @@ psql_su() { as_pg "$BIN/psql" -h "$ROOT" -p "$PORT" -U postgres -d postgres -v O
 if [ "$(psql_su -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" != "1" ]; then
   psql_su -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'" >/dev/null
 fi
+# DROP DATABASE ... WITH (FORCE) ends every session on that database, and refuses (the whole drop)
+# when one of them belongs to another role, which an autovacuum worker does: the tests' clean-up
+# needs the right to signal those sessions.
+psql_su -c "GRANT pg_signal_backend TO $ROLE" >/dev/null 2>&1
 if [ "$(psql_su -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]; then
   psql_su -c "CREATE DATABASE $DB OWNER $ROLE" >/dev/null
 fi

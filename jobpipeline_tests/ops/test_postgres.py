@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,10 +59,25 @@ def pg_databases() -> Iterator[dict[str, sa.URL]]:
             "store": _url(names["store"], "psycopg").update_query_dict(STORE_OPTIONS),
         }
     finally:
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        try:
+            with admin.connect() as conn:
+                for name in names.values():
+                    _drop_database(conn, name)
+        finally:
+            admin.dispose()
+
+
+def _drop_database(conn: sa.Connection, name: str, attempts: int = 5) -> None:
+    """DROP ... WITH (FORCE) ends the sessions still open on it (a daemon's, an autovacuum worker's);
+    a session that starts in between makes one attempt fail, so it is tried again."""
+    for attempt in range(attempts):
+        try:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)
 
 
 def _day_two_corpus(day_one: Path, into: Path) -> Path:
