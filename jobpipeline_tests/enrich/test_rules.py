@@ -207,3 +207,32 @@ def test_windows_of_the_lowered_text_are_str_lower_windows() -> None:
     assert extract_rules("Engineer", "", f"Our lab.\nREMOTE{gap}machines run it. Remote-first team.").remote == "remote"
     assert extract_rules("Engineer", "", f"Our lab.\nRemote{gap}machines run our lab.").remote is None
     assert extract_rules("Engineer", "", f"Our lab.\nRemote{gap}teams.").remote == "remote"
+
+
+def test_region_search_in_windows_finds_what_the_whole_text_search_finds(ashby_postings: list[dict]) -> None:
+    """The region-next-to-remote search runs only around each "remote"; it must find the same
+    matches, in order, as the search over the whole text, at window edges and across merged ones."""
+    from jobpipeline.lib.extract.rules import _NEXT_AFTER, _NEXT_BEFORE, _REGION_NEXT_TO_REMOTE, _regions_next_to_remote
+
+    pad = "x" * _NEXT_BEFORE
+    texts = [p["description"].lower() for p in ashby_postings] + [
+        "united states   -  based   remote",
+        f"remote - {pad} europe remote, us remote",
+        "remotely in canada, remote only in the uk; latam remote" + " " * _NEXT_AFTER + "remote emea",
+        "us remote remote us remote",
+        "remote",
+        "",
+    ]
+    for text in texts:
+        whole = [(m.span(), m.groups()) for m in _REGION_NEXT_TO_REMOTE.finditer(text)]
+        assert [(m.span(), m.groups()) for m in _regions_next_to_remote(text)] == whole, text[:80]
+
+
+def test_summary_reads_lines_ended_by_crlf_and_sentences_ended_by_any_white_space() -> None:
+    from jobpipeline.lib.extract.rules import summary
+
+    text = "About us:\r\n\r\nWe build tools that let data engineers sleep at night.\tThe rest is detail.\r\nMore."
+    assert summary("Engineer", text) == "We build tools that let data engineers sleep at night."
+    assert summary("Engineer", "Short.\r\nThis line is long enough to be the summary, is it not? Yes.") == (
+        "This line is long enough to be the summary, is it not?"
+    )

@@ -9,6 +9,7 @@ the anchors of every field and the skills; regexes then run only on short window
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from jobpipeline.lib.extract.keywords import POSITIONS, Hits, Lowered, lower_and_normalize_bytes, scan
 from jobpipeline.lib.extract.salary import find_salary
@@ -33,32 +34,37 @@ _SPACES = re.compile(r"\s*")
 _OFFICE_NEAR = re.compile(r"office|on-?site|in[ -]person|\bhq\b|in the studio")
 
 # --- seniority from the title
+# Each rule's alternatives share one leading word boundary, written once: at a position inside a
+# word the engine then fails on one test instead of one per alternative, and after it each
+# alternative starts with a literal the engine checks before trying it (the titles are short, but
+# every posting has one, and these ten searches were a tenth of the rules extractor's time).
 _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     (level, _on_lower(rx))
     for level, rx in (
-        ("intern", r"\bintern(?:ship)?s?\b|\bpraktik|\bstagiaire|\bco-?op\b|\bwerkstudent|\bbecari"),
+        ("intern", r"\b(?:intern(?:ship)?s?\b|praktik|stagiaire|co-?op\b|werkstudent|becari)"),
         (
             "executive",
-            r"\bchief\b|\bc[teofimrp]o\b|\bvp\b|vice[\s-]president|\bpresident\b|\bhead\s+of\b.*\b(?:global|worldwide)\b|\bSVP\b|\bEVP\b|\bgeneral\s+manager\b",
+            r"\b(?:chief\b|c[teofimrp]o\b|vp\b|president\b|head\s+of\b.*\b(?:global|worldwide)\b|SVP\b|EVP\b|general\s+manager\b)"
+            r"|vice[\s-]president",
         ),
-        ("director", r"\bdirector\b|\bhead\s+of\b|\bdirect(?:eur|ora?)\b|\bleiter\b"),
-        ("principal", r"\bprincipal\b|\bdistinguished\b|\bfellow\b"),
+        ("director", r"\b(?:director\b|head\s+of\b|direct(?:eur|ora?)\b|leiter\b)"),
+        ("principal", r"\b(?:principal|distinguished|fellow)\b"),
         ("staff", r"(?<!technical )\bstaff\b(?!\s+(?:accountant|nurse|writer|assistant))"),
         (
             "manager",
-            r"\b(?:engineering|eng|software|team|people|program\s+management|operations|support|delivery|"
+            r"\b(?:(?:engineering|eng|software|team|people|program\s+management|operations|support|delivery|"
             r"development|dev|it|security|data|qa|quality|site|sales|finance|office|hr|recruiting|"
-            r"talent)\s+manager\b|\bmanager,|\bmanager\s+(?:of|-|–)|"
-            r"\bsenior\s+manager\b|\bmanager\b(?!.*\b(?:product|project|program|account|community|partner|"
-            r"channel|content|brand|campaign|category|case|territory|relationship|implementation))",
+            r"talent)\s+manager\b|manager,|manager\s+(?:of|-|–)|"
+            r"senior\s+manager\b|manager\b(?!.*\b(?:product|project|program|account|community|partner|"
+            r"channel|content|brand|campaign|category|case|territory|relationship|implementation)))",
         ),
-        ("lead", r"\blead\b|\btech\s+lead\b|\bteam\s+lead\b|\bleader\b|\blead[a-z]*\b(?=.*engineer)"),
-        ("senior", r"\bsenior\b|\bsr\.?\b|\bsnr\b|\bs[eé]nior\b|\bIII\b|\blevel\s*3\b|\bL5\b|\bexperienced\b|\bfounding\b"),
+        ("lead", r"\b(?:lead\b|tech\s+lead\b|team\s+lead\b|leader\b|lead[a-z]*\b(?=.*engineer))"),
+        ("senior", r"\b(?:senior\b|sr\.?\b|snr\b|s[eé]nior\b|III\b|level\s*3\b|L5\b|experienced\b|founding\b)"),
         (
             "junior",
-            r"\bjunior\b|\bjr\.?\b|\bentry[\s-]level\b|\bgraduate\b|\bnew\s+grad\b|\bI\b(?!\s*(?:I|V))|\bapprentice|\bassociate\s+(?:software|engineer|developer|data)|\btrainee\b|\bjunior\b",
+            r"\b(?:junior\b|jr\.?\b|entry[\s-]level\b|graduate\b|new\s+grad\b|I\b(?!\s*(?:I|V))|apprentice|associate\s+(?:software|engineer|developer|data)|trainee\b)",
         ),
-        ("mid", r"\bmid(?:[\s-]level)?\b|\bII\b|\bintermediate\b"),
+        ("mid", r"\b(?:mid(?:[\s-]level)?\b|II\b|intermediate\b)"),
     )
 )
 
@@ -67,10 +73,9 @@ _SENIORITY_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
 _ANY_LEVEL = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in _SENIORITY_RULES))
 
 # Open applications have no level: "General Application", "Future Role at …", "Create Your Own"
-_NOT_A_ROLE = re.compile(
+_NOT_A_ROLE = _on_lower(
     r"general\s+(?:application|inquiry)|open\s+application|future\s+role|create\s+your\s+own|"
-    r"didn'?t\s+find|talent\s+(?:pool|community)|spontaneous|initiativbewerbung",
-    re.I,
+    r"didn'?t\s+find|talent\s+(?:pool|community)|spontaneous|initiativbewerbung"
 )
 
 # "Product Manager", "Account Manager": individual contributors
@@ -185,12 +190,39 @@ _REGION_NAMES = {
 }
 _NAMES_RX = "|".join(sorted((re.escape(n) for n in _REGION_NAMES), key=len, reverse=True))
 _REGION_NEXT_TO_REMOTE = re.compile(  # on lower-case text: re.I would defeat the literal prefilter
-    rf"\bremote[\s,:\-–—]*(?:only\s+)?(?:in\s+)?(?:the\s+)?({_NAMES_RX})\b|\b({_NAMES_RX})[\s,\-–—]*(?:based\s+)?remote\b"
+    rf"\bremote[\s,:\-–—]{{0,8}}(?:only\s{{1,3}})?(?:in\s{{1,3}})?(?:the\s{{1,3}})?({_NAMES_RX})\b"
+    rf"|\b({_NAMES_RX})[\s,\-–—]{{0,8}}(?:based\s{{1,3}})?remote\b"
 )
+# Every match holds a "remote" and reaches at most this far before / after its start (the bounds
+# above make that so), plus one character for the closing word boundary.
+_NAME_MAX = max(map(len, _REGION_NAMES))
+_NEXT_BEFORE = _NAME_MAX + 8 + len("based") + 3 + 1
+_NEXT_AFTER = len("remote") + 8 + len("only") + 3 + len("in") + 3 + len("the") + 3 + _NAME_MAX + 1
+
+
+def _regions_next_to_remote(low: str) -> Iterator[re.Match]:
+    """``_REGION_NEXT_TO_REMOTE.finditer(low)``, run only on the windows around each "remote": the
+    second branch starts with no literal, so the engine tried it at every position of the text."""
+    spans: list[tuple[int, int]] = []
+    at = low.find("remote")
+    while at >= 0:
+        lo, hi = max(0, at - _NEXT_BEFORE), at + _NEXT_AFTER
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], hi)
+        else:
+            spans.append((lo, hi))
+        at = low.find("remote", at + 1)
+    for lo, hi in spans:
+        yield from _REGION_NEXT_TO_REMOTE.finditer(low, lo, hi)
+
+
 _SPLIT_REGIONS = re.compile(r"\s*(?:,|/|\||&|\bor\b|\band\b|;|\+)\s*", re.I)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-# The line boundaries of str.splitlines()
-_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# A sentence ends at the white space after ".", "!" or "?". Both patterns start with a character
+# class, which the regex engine finds by a fast scan; a leading look-behind or alternation
+# ("\r\n|[…]") made it try the whole pattern at every position of a 4,000-character line.
+_SENTENCE_END = re.compile(r"[.!?]\s")
+# The line boundaries of str.splitlines() ("\r\n" is one: see ``_line_end``)
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def extract_rules(title: str, location: str = "", description: str = "") -> JobFields:
@@ -284,9 +316,10 @@ def _visa(low: Lowered, positions: list[int]) -> bool | None:
 
 def seniority_from_title(title: str) -> str | None:
     """The level a title states; plain titles of individual contributors count as mid."""
-    if not title.strip() or _NOT_A_ROLE.search(title):
+    low = title.lower()
+    if not title.strip() or _NOT_A_ROLE.search(low):
         return None
-    t = title.lower().replace("sr.", "senior ").replace("jr.", "junior ")
+    t = low.replace("sr.", "senior ").replace("jr.", "junior ")
     if "assistant" in t:  # "Executive Assistant to the CEO" is not an executive
         t = _ASSISTANT_TO.sub("", t)
     if "executive" in t and _NOT_EXECUTIVE.search(t):
@@ -353,7 +386,7 @@ def remote_regions(header: str, description: str = "", remote_positions: list[in
             if name:
                 regions[name] = None
     if not regions:
-        for m in _REGION_NEXT_TO_REMOTE.finditer(text):
+        for m in _regions_next_to_remote(text):
             name = _REGION_NAMES.get((m.group(1) or m.group(2)).lower())
             if name:
                 regions[name] = None
@@ -379,9 +412,9 @@ def summary(title: str, description: str, low: str | None = None, role_starts: l
         cut = _LINE_BREAK.search(description, start, end)
         stop = cut.start() if cut else end
         line = description[start:stop].strip(" -•*\t")
-        start = cut.end() if cut else end
+        start = (stop + 2 if description.startswith("\r\n", stop) else stop + 1) if cut else end
         if len(line) >= 40 and not line.endswith(":"):
-            sentence_end = _SENTENCE.search(line)  # the first sentence; the rest of the line is not read
-            sentence = line[: sentence_end.start()] if sentence_end else line
+            sentence_end = _SENTENCE_END.search(line)  # the first sentence; the rest of the line is not read
+            sentence = line[: sentence_end.start() + 1] if sentence_end else line
             return sentence[: MAX_SUMMARY_CHARS - 1].rstrip() + ("…" if len(sentence) >= MAX_SUMMARY_CHARS else "")
     return title[:MAX_SUMMARY_CHARS]
