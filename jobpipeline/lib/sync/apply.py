@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
-from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, create_indexes, drop_indexes_for_bulk_load, upsert_history
+from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
 from jobpipeline.lib.sync.state import by_source
 
@@ -39,7 +39,6 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
             for table, column in ((HISTORY, HISTORY.c.job_id), (TEXT, TEXT.c.job_id), (JOB, JOB.c.id)):
                 conn.execute(table.delete().where(column.in_(chunk)))
 
-    rebuild = drop_indexes_for_bulk_load(conn, [JOB, POSTING], plan.new_postings.height)  # a first sync
     bulk_insert(conn, JOB, plan.new_jobs)
     bulk_insert(conn, TEXT, plan.new_texts)
     upsert_history(conn, plan.hash_history)
@@ -51,7 +50,6 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
     bulk_update(conn, POSTING, plan.seen_postings, ALIAS)
     bulk_update(conn, POSTING, plan.posting_closings, ALIAS)
     bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
-    create_indexes(conn, rebuild)
     mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
 
 

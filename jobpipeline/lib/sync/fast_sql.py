@@ -19,7 +19,6 @@ HISTORY = JobHashHistory.__table__
 CHUNK = 500  # bound values per IN list off SQLite (and per statement everywhere else)
 WRITE_BATCH = 5_000  # rows per executemany: bounded, since rows become Python objects here
 SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
-BULK_LOAD_ROWS = 10_000  # new rows from which a load into empty tables builds their indexes after it
 
 
 def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], column: sa.Column, values: list) -> pl.DataFrame:
@@ -112,32 +111,6 @@ def driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:
             pl.struct(c).struct.json_encode().str.slice(len(c) + 4).str.head(-1).alias(c) for c in json_columns
         )
     return rendered.rows()
-
-
-def drop_indexes_for_bulk_load(conn: sa.Connection, tables: list[sa.Table], rows: int) -> list[str]:
-    """On SQLite, when ``rows`` new rows go into empty ``tables`` (a first sync): drop the tables'
-    secondary indexes and return the statements that create them again, for ``create_indexes``
-    after the inserts. Building an index once over all keys is cheaper than keeping it in order row
-    by row: at 100k postings the ``job`` insert took half the CPU time without its six indexes, and
-    the cold sync ~10 % less in all (bench/RESULTS.md). Only into empty tables: rebuilding an index
-    over rows already stored would cost more than the inserts save. The DDL is part of the caller's
-    transaction, so a failed sync leaves the indexes as they were."""
-    if conn.dialect.name != "sqlite" or rows < BULK_LOAD_ROWS:
-        return []
-    if any(conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() for table in tables):
-        return []
-    names = ", ".join(f"'{table.name}'" for table in tables)
-    found = conn.exec_driver_sql(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({names})"
-    ).all()
-    for name, _ in found:  # indexes with no sql are the primary keys' own, which stay
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _, sql in found]
-
-
-def create_indexes(conn: sa.Connection, statements: list[str]) -> None:
-    for sql in statements:
-        conn.exec_driver_sql(sql)
 
 
 def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
