@@ -1,11 +1,25 @@
-"""Ingest benchmark: dedupe + hash + sync of N synthetic postings into SQLite, cold and re-sync.
+"""Ingest benchmark: dedupe + hash + sync of N synthetic postings into SQLite, cold and re-sync,
+and the same postings through the seed project's approach (``bench/peer.py``) for a ratio.
 
-Synthetic postings are real Ashby postings from the shipped replay corpus reused under new ids,
-companies and titles (5 % of them repeated under a second location, to exercise dedup). Each size
-runs in a fresh subprocess so peak RSS is that size's own. The naive baseline (one SQLModel
-``session.merge`` per posting, commit per 50) runs on the first 5,000 postings of each size.
+How the postings are made: every field but the description is copied from a real Ashby posting of
+the shipped replay corpus (``data/replay/ashby``), under a new id, company and numbered title; 5 %
+of postings are listed once more under a second location, to exercise dedup. Each description is
+unique and built from real text only: a first line naming the posting's own title, company and id,
+then real paragraphs (lines) of the corpus's descriptions drawn at random, as many as make the
+length of a real description drawn at random (so the length distribution is the corpus's: ~3 KB
+mean). No text is invented; the recombination is synthetic. Postings are written to Parquet in
+parts of ``PART_ROWS`` rows, so the generator never holds a large size in memory.
+
+Each size is measured in a fresh subprocess that reads the Parquet parts (as the ``jobs`` asset
+reads a raw partition) and syncs. Peak RSS is reported two ways: the process peak during each sync
+(``/proc/self/status`` VmHWM, reset just before it through ``/proc/self/clear_refs``), which
+includes the postings frame read before the sync, and the sync alone: the higher of the two peaks
+minus the RSS just before the cold sync started (imports and the frame read). The peer runs on the
+first ``--peer-sample`` postings (10,000 by default; 0 for all), and ours runs again on exactly
+those, each into a fresh store, so the ratio compares per-posting rates on the same postings.
 
     python bench/ingest.py --postings 10000 100000
+    python bench/ingest.py --postings 1000000 --peer-sample 20000   # minutes; ~3 GB of text
 
 Prints a table; the last line is one JSON object with the figures of the largest size.
 """
@@ -15,26 +29,31 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peer import print_comparison  # noqa: E402
 
 from jobpipeline.lib.boards import Board  # noqa: E402
-from jobpipeline.lib.postings import Posting, postings_frame  # noqa: E402
+from jobpipeline.lib.postings import POSTING_SCHEMA, Posting  # noqa: E402
 from jobpipeline.lib.sources import ashby, parse_board  # noqa: E402
 from jobpipeline.lib.text import html_to_text  # noqa: E402
 
-NAIVE_SAMPLE = 5_000
+PEER_SAMPLE = 10_000
+PART_ROWS = 50_000
 DAY = date(2026, 11, 2)
+SECOND_LOCATION_SHARE = 0.05
 
 
 CORPUS = REPO / "data" / "replay"
@@ -49,120 +68,117 @@ def templates() -> list[Posting]:
     return found
 
 
-def synthetic(n: int, seed: int = 7) -> pl.DataFrame:
+class DescriptionMaker:
+    """Unique descriptions from real text: a real length drawn at random, filled with real
+    paragraphs drawn at random, after a first line that names the posting itself."""
+
+    def __init__(self, base: list[Posting], rng: random.Random) -> None:
+        self.rng = rng
+        self.lengths = [len(p.description) for p in base if p.description]
+        self.paragraphs = sorted({line for p in base for line in p.description.split("\n") if line.strip()})
+        if not self.paragraphs:
+            raise SystemExit("the Ashby templates have no description text")
+        self.mean_paragraph = sum(map(len, self.paragraphs)) / len(self.paragraphs)
+
+    def __call__(self, title: str, company: str, posting_id: str) -> str:
+        target = self.rng.choice(self.lengths)
+        drawn = self.rng.choices(self.paragraphs, k=max(1, round(target / self.mean_paragraph)))
+        return "\n".join([f"{title} at {company} (posting {posting_id})", *drawn])
+
+
+def synthetic_parts(n: int, seed: int = 7, part_rows: int = PART_ROWS):
+    """The ``n`` synthetic postings (plus their 5 % second listings) as frames of about ``part_rows`` rows."""
     rng = random.Random(seed)
     base = templates()
-    rows = []
+    describe = DescriptionMaker(base, rng)
+    columns: dict[str, list] = {name: [] for name in POSTING_SCHEMA}
     for i in range(n):
         t = base[i % len(base)]
-        board = f"company{i % 2000:04d}"
-        rows.append(
-            Posting(
-                source="ashby",
-                board=board,
-                source_job_id=f"syn-{i}",
-                company=f"Company {i % 2000}",
-                title=f"{t.title} {i // len(base)}",
-                locations=t.locations[:1] or ["Remote"],
-                remote=t.remote,
-                workplace_type=t.workplace_type,
-                description=t.description,
-                department=t.department,
-                employment_type=t.employment_type,
-                posted_at=t.posted_at,
-                salary_min=t.salary_min,
-                salary_max=t.salary_max,
-                salary_currency=t.salary_currency,
-                salary_period=t.salary_period,
-                salary_text=t.salary_text,
-                apply_url=t.apply_url,
-            )
-        )
-        if rng.random() < 0.05:  # the same job listed once more under another location
-            rows.append(Posting(**{**rows[-1].as_row(), "source_job_id": f"syn-{i}-b", "locations": ["Berlin, Germany"]}))
-    return postings_frame(rows)
+        row = t.as_row() | {
+            "board": f"company{i % 2000:04d}",
+            "source_job_id": f"syn-{i}",
+            "company": f"Company {i % 2000}",
+            "title": f"{t.title} {i // len(base)}",
+            "locations": t.locations[:1] or ["Remote"],
+        }
+        row["description"] = describe(row["title"], row["company"], row["source_job_id"])
+        for name in POSTING_SCHEMA:
+            columns[name].append(row[name])
+        if rng.random() < SECOND_LOCATION_SHARE:  # the same job listed once more under another location
+            for name in POSTING_SCHEMA:
+                columns[name].append({"source_job_id": f"syn-{i}-b", "locations": ["Berlin, Germany"]}.get(name, row[name]))
+        if len(columns["source"]) >= part_rows or i == n - 1:
+            yield pl.DataFrame(columns, schema=POSTING_SCHEMA)
+            columns = {name: [] for name in POSTING_SCHEMA}
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def synthetic(n: int, seed: int = 7) -> pl.DataFrame:
+    """The ``n`` synthetic postings as one frame (small sizes; large ones go through ``write_synthetic``)."""
+    parts = list(synthetic_parts(n, seed))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=POSTING_SCHEMA)
 
 
-def measure(parquet: Path) -> dict:
-    """One size, in this process: cold sync, unchanged re-sync (next day), naive baseline.
+def write_synthetic(n: int, folder: Path, seed: int = 7) -> Path:
+    """Write the ``n`` synthetic postings as Parquet parts under ``folder``; returns the parts' glob."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, part in enumerate(synthetic_parts(n, seed)):
+        part.write_parquet(folder / f"part-{number:05d}.parquet")
+    return folder / "part-*.parquet"
 
-    The postings are read from Parquet, as the ``jobs`` asset reads a raw partition, so peak RSS is
-    the sync's own and not the generator's."""
+
+def _status_mb(field: str) -> float:
+    found = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else float("nan")
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM to the current RSS)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def measure(parts: str, peer_sample: int) -> dict:
+    """One size, in this process: cold sync, unchanged re-sync (next day), then ours and the peer
+    on the first ``peer_sample`` postings."""
+    from peer import compare
+
     from jobpipeline.lib.postings import BoardOutcome
     from jobpipeline.lib.store import create_schema, get_engine
     from jobpipeline.lib.sync import sync_postings
 
-    frame = pl.read_parquet(parquet)
+    frame = pl.read_parquet(parts)
     scope = [BoardOutcome(source=source, board=board, ok=True) for source, board in frame.select("source", "board").unique().rows()]
+    description_mb = frame.select(pl.col("description").str.len_bytes().sum()).item() / 1e6
     with tempfile.TemporaryDirectory() as tmp:
         engine = get_engine(f"sqlite:///{tmp}/bench.db")
         create_schema(engine)
-        t0 = time.perf_counter()
+        before_mb = _status_mb("VmRSS")
+        reset_peak_rss()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         cold = sync_postings(engine, frame, seen_on=DAY, outcomes=scope)
-        cold_s = time.perf_counter() - t0
+        cold_s, cold_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+        cold_peak_mb = _status_mb("VmHWM")
+        reset_peak_rss()
         t0 = time.perf_counter()
         again = sync_postings(engine, frame, seen_on=DAY + timedelta(days=1), outcomes=scope)
         resync_s = time.perf_counter() - t0
-        rss = peak_rss_mb()
+        resync_peak_mb = _status_mb("VmHWM")
         assert cold.new == again.unchanged and again.new == again.changed == 0, (cold, again)
-        sample = frame.head(NAIVE_SAMPLE)
-        naive_s = naive_sync(f"sqlite:///{tmp}/naive.db", sample)
-        t0 = time.perf_counter()
-        engine2 = get_engine(f"sqlite:///{tmp}/fast.db")
-        create_schema(engine2)
-        sample_scope = [
-            BoardOutcome(source=source, board=board, ok=True) for source, board in sample.select("source", "board").unique().rows()
-        ]
-        sync_postings(engine2, sample, seen_on=DAY, outcomes=sample_scope)
-        fast_sample_s = time.perf_counter() - t0
+        engine.dispose()
+    versus = compare(frame.head(peer_sample) if peer_sample else frame)
     return {
         "postings": frame.height,
         "jobs": cold.jobs,
+        "description_mb": description_mb,
         "cold_s": cold_s,
         "ingest_per_s": frame.height / cold_s,
+        "cold_cpu_s": cold_cpu_s,
         "resync_s": resync_s,
-        "peak_rss_mb": rss,
-        "naive_per_s": sample.height / naive_s,
-        "naive_ratio": naive_s / fast_sample_s,
+        "rss_before_sync_mb": before_mb,
+        "cold_peak_rss_mb": cold_peak_mb,
+        "resync_peak_rss_mb": resync_peak_mb,
+        "sync_rss_growth_mb": max(cold_peak_mb, resync_peak_mb) - before_mb,
+        "peer": versus,
     }
-
-
-def naive_sync(url: str, frame: pl.DataFrame) -> float:
-    """The obvious ORM version: look each posting up, merge it, commit every 50."""
-    from sqlmodel import Session, select
-
-    from jobpipeline.lib.normalize import content_hashes, dedup_keys
-    from jobpipeline.lib.store import Job, create_schema, get_engine
-
-    engine = get_engine(url)
-    create_schema(engine)
-    t0 = time.perf_counter()
-    keys, hashes = dedup_keys(frame), content_hashes(frame)
-    with Session(engine) as session:
-        for i, (row, key, h) in enumerate(zip(frame.iter_rows(named=True), keys, hashes)):
-            job = session.exec(select(Job).where(Job.dedup_key == key)).first()
-            if job is None:
-                job = Job(
-                    dedup_key=key, content_hash=h, first_seen=DAY, last_seen=DAY, content_seen=DAY, updated_at=DAY, synced_at=_now(), **row
-                )
-            else:
-                job.locations = sorted(set(job.locations) | set(row["locations"]))
-                job.last_seen = DAY
-            session.add(job)
-            if i % 50 == 49:
-                session.commit()
-        session.commit()
-    return time.perf_counter() - t0
-
-
-def _now():
-    from datetime import datetime
-
-    return datetime.now(UTC)
 
 
 def html_rate() -> float:
@@ -177,39 +193,55 @@ def html_rate() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postings", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--peer-sample", type=int, default=PEER_SAMPLE, help="postings the peer (bench/peer.py) syncs; 0: all")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="replay corpus whose ashby/ postings are the templates")
-    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child mode: measure one Parquet file
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one size's Parquet parts
     args = parser.parse_args()
     globals()["CORPUS"] = args.corpus
     if args.one:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one, args.peer_sample)))
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.postings:
-            parquet = Path(tmp) / f"postings-{n}.parquet"
-            synthetic(n).write_parquet(parquet)
+            parts = write_synthetic(n, Path(tmp) / f"postings-{n}")
             out = subprocess.run(
-                [sys.executable, __file__, "--one", str(parquet), "--corpus", str(args.corpus)], check=True, capture_output=True, text=True
+                [sys.executable, __file__, "--one", str(parts), "--corpus", str(args.corpus), "--peer-sample", str(args.peer_sample)],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     rate = html_rate()
-    print(f"{'postings':>9} {'jobs':>8} {'cold s':>7} {'ingest/s':>9} {'resync s':>9} {'peak RSS MB':>12} {'naive/s':>8} {'naive ×':>8}")
+    print(
+        f"{'postings':>9} {'jobs':>8} {'text MB':>8} {'cold s':>7} {'CPU s':>6} {'ingest/s':>9} {'resync s':>9} "
+        f"{'RSS before':>10} {'peak cold':>9} {'peak resync':>11} {'sync alone':>10}  (RSS in MB)"
+    )
     for r in results:
         print(
-            f"{r['postings']:>9} {r['jobs']:>8} {r['cold_s']:>7.2f} {r['ingest_per_s']:>9.0f} {r['resync_s']:>9.2f} "
-            f"{r['peak_rss_mb']:>12.0f} {r['naive_per_s']:>8.0f} {r['naive_ratio']:>8.1f}"
+            f"{r['postings']:>9} {r['jobs']:>8} {r['description_mb']:>8.0f} {r['cold_s']:>7.2f} {r['cold_cpu_s']:>6.2f} {r['ingest_per_s']:>9.0f} "
+            f"{r['resync_s']:>9.2f} {r['rss_before_sync_mb']:>10.0f} {r['cold_peak_rss_mb']:>9.0f} {r['resync_peak_rss_mb']:>11.0f} "
+            f"{r['sync_rss_growth_mb']:>10.0f}"
         )
+    print("ours against the seed project's approach (bench/peer.py), on the same postings:")
+    for r in results:
+        print_comparison(r["peer"])
     print(f"html_to_text on real Ashby descriptionHtml: {rate:.0f} docs/s (done at scrape time, not in the sync)")
     last = results[-1]
     print(
         json.dumps(
             {
                 "postings": last["postings"],
+                "description_mb": round(last["description_mb"]),
                 "ingest_per_s": round(last["ingest_per_s"]),
                 "resync_s": round(last["resync_s"], 3),
-                "peak_rss_mb": round(last["peak_rss_mb"]),
-                "naive_ratio": round(last["naive_ratio"], 1),
+                "peak_rss_mb": round(max(last["cold_peak_rss_mb"], last["resync_peak_rss_mb"])),
+                "sync_rss_growth_mb": round(last["sync_rss_growth_mb"]),
+                "peer_postings": last["peer"]["postings"],
+                "peer_cold_ratio": round(last["peer"]["cold_ratio"], 1),
+                "peer_resync_ratio": round(last["peer"]["resync_ratio"], 1),
+                "peer_cold_cpu_ratio": round(last["peer"]["cold_cpu_ratio"], 1),
+                "peer_resync_cpu_ratio": round(last["peer"]["resync_cpu_ratio"], 1),
                 "html_docs_per_s": round(rate),
             }
         )
