@@ -6,16 +6,18 @@
 2. Every month from 2011-04 to this month backfilled through Dagster (``hn_month_job``: discovery,
    fetch, parse, raw partition, sync), each month's thread served by the replay server with
    ``--latency-ms`` per request from recorded comments reused under new ids (month i gets the
-   comments of recorded thread i mod 3, shifted into its month; ``search_by_date`` pages list one
-   story per month). Runs go as ``jobpipeline backfill hn --in-process --workers N`` runs them: one
+   comments of recorded thread i mod 3, shifted into its month, served both as Firebase items and as
+   one *simulated* Algolia ``items/<id>`` body, ``routes_hn.simulated_algolia_item``; ``search_by_date``
+   pages list one story per month). Requests are counted at the replay server, per endpoint. Runs go as ``jobpipeline backfill hn --in-process --workers N`` runs them: one
    Dagster run per month (the asset's ``multi_run(1)``), N at a time, N = the instance's
    ``max_concurrent_runs`` (4 in dagster.yaml) unless ``--workers`` says otherwise.
 
     python bench/history.py [--months 24] [--workers 4] [--latency-ms 50]
 
-The backfill is CPU-bound on 2 cores (about 2.3 CPU s per month: the HN client's ~440 requests,
-parsing, the sync and Dagster's run bookkeeping), so its wall time depends on what else runs: the
-table shows CPU seconds too. ``--months 24`` gives a quick run.
+The backfill is CPU-bound on 2 cores (parsing, the sync and Dagster's run bookkeeping; the HN
+client makes about one request per month since the comments come from Algolia's items endpoint and
+discovery is shared through ``raw/hn/.thread_index.json``), so its wall time depends on what else
+runs: the table shows CPU seconds too. ``--months 24`` gives a quick run.
 
 Prints a table; the last line is one JSON object: ``comments_per_s``, ``full_backfill_s`` (and more).
 """
@@ -42,6 +44,7 @@ from jobpipeline.lib.postings import (
     BoardOutcome,  # noqa: E402
     postings_frame,  # noqa: E402
 )
+from jobpipeline.lib.replay.routes_hn import simulated_algolia_item  # noqa: E402
 from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
 from jobpipeline.lib.sync import sync_postings  # noqa: E402
 
@@ -128,6 +131,7 @@ def build_corpus(root: Path, months: list[str]) -> dict:
     """A replay corpus ``root/hn`` holding one synthetic thread per month (recorded comments, new ids)."""
     sources = [firebase_items(recorded_thread(m)) for m in RECORDED]
     hits, lines, live = [], [], 0
+    algolia_items: dict[int, dict] = {}
     for i, month in enumerate(months):
         story_time0, kids0 = sources[i % len(sources)]
         story_id = FIRST_SYNTHETIC_ID + i * 10_000
@@ -141,6 +145,7 @@ def build_corpus(root: Path, months: list[str]) -> dict:
             kids.append(kid)
             live += bool(kid.get("by") and kid.get("text") and not kid.get("dead"))
         story = {"id": story_id, "type": "story", "by": "whoishiring", "title": title, "time": posted, "kids": [k["id"] for k in kids]}
+        algolia_items[story_id] = simulated_algolia_item(story, kids)
         lines.append(json.dumps(story))
         lines.extend(json.dumps(k) for k in kids)
         hits.append(
@@ -156,7 +161,10 @@ def build_corpus(root: Path, months: list[str]) -> dict:
     hn = root / "hn"
     (hn / "firebase" / "item").mkdir(parents=True)
     (hn / "algolia" / "search_by_date").mkdir(parents=True)
+    (hn / "algolia" / "items").mkdir(parents=True)
     (hn / "firebase" / "item" / "synthetic.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode(), compresslevel=1))
+    for story_id, body in algolia_items.items():
+        (hn / "algolia" / "items" / f"{story_id}.json.gz").write_bytes(gzip.compress(json.dumps(body).encode(), compresslevel=1))
     hits.reverse()  # search_by_date: newest first
     pages = [hits[p : p + HITS_PER_PAGE] for p in range(0, len(hits), HITS_PER_PAGE)]
     for p, page in enumerate(pages):
@@ -169,6 +177,19 @@ def cpu_seconds() -> float:
     """CPU time of this process (the replay server's thread included) and its finished children (the workers)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def requests_by_api(paths: dict[str, int]) -> dict[str, int]:
+    """The replay server's requests per HN endpoint: discovery pages, Algolia items, Firebase items/users."""
+    counts = {"search_requests": 0, "algolia_item_requests": 0, "firebase_requests": 0}
+    for path, n in paths.items():
+        if "/api/v1/search_by_date" in path:
+            counts["search_requests"] += n
+        elif "/api/v1/items/" in path:
+            counts["algolia_item_requests"] += n
+        elif "/v0/" in path:
+            counts["firebase_requests"] += n
+    return counts
 
 
 def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> dict:
@@ -206,6 +227,7 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
             summary = run_in_process(request, workers=workers)
             seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
             requests = sum(server.stats.requests.values())
+            by_api = requests_by_api(server.stats.paths)
         engine = get_engine(store_url)
         with engine.connect() as conn:
             postings = conn.exec_driver_sql("SELECT count(*) FROM job_posting").scalar()
@@ -223,6 +245,7 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
         "seconds": seconds,
         "cpu_s": cpu,
         "requests": requests,
+        **by_api,
         "postings_in_store": postings,
         "jobs_in_store": jobs,
     }
@@ -247,11 +270,12 @@ def main() -> None:
     full = full_backfill(months, args.workers, args.latency_ms)
     print()
     print(
-        f"{'full backfill':<18} {'months':>7} {'comments':>9} {'requests':>9} {'runs at once':>13} {'latency ms':>11} "
-        f"{'wall s':>8} {'CPU s':>7} {'CPU s/month':>12}"
+        f"{'full backfill':<18} {'months':>7} {'comments':>9} {'requests':>9} {'search':>7} {'alg. items':>10} {'firebase':>9} "
+        f"{'runs at once':>13} {'latency ms':>11} {'wall s':>8} {'CPU s':>7} {'CPU s/month':>12}"
     )
     print(
         f"{months[0] + '..' + months[-1]:<18} {full['months']:>7} {full['comments']:>9} {full['requests']:>9} "
+        f"{full['search_requests']:>7} {full['algolia_item_requests']:>10} {full['firebase_requests']:>9} "
         f"{full['workers']:>13} {args.latency_ms:>11.0f} {full['seconds']:>8.1f} {full['cpu_s']:>7.0f} {full['cpu_s'] / full['months']:>12.2f}"
     )
     print(
@@ -265,6 +289,10 @@ def main() -> None:
                 "comments_per_s": round(rate["comments_per_s"]),
                 "full_backfill_s": round(full["seconds"], 1),
                 "full_backfill_cpu_s": round(full["cpu_s"]),
+                "full_backfill_requests": full["requests"],
+                "search_requests": full["search_requests"],
+                "algolia_item_requests": full["algolia_item_requests"],
+                "firebase_requests": full["firebase_requests"],
                 "months": full["months"],
                 "workers": full["workers"],
                 "latency_ms": args.latency_ms,

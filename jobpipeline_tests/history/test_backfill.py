@@ -20,9 +20,11 @@ from jobpipeline.defs.scrape.partitions import board_partition_key
 from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.normalize import dedup_keys, deduplicate
 from jobpipeline.lib.rawstore import RawPartition
+from jobpipeline.lib.replay import ReplayServer
 from jobpipeline.lib.store import create_schema, get_engine
 from jobpipeline_tests.conftest import CORPUS
 from jobpipeline_tests.history.conftest import DEAD, RECORDED, store_by_natural_key
+from jobpipeline_tests.hn.conftest import HN_DIR
 
 DAYS = ["2025-11-02", "2025-11-03", "2025-11-04"]
 
@@ -63,6 +65,31 @@ def test_backfill_of_the_recorded_months_ends_with_their_jobs(home, store_url):
     ]
     with dg.DagsterInstance.get() as instance:  # the runs are on DAGSTER_HOME's instance: the UI lists them
         assert {r.run_id for r in summary.runs} <= {r.run_id for r in instance.get_runs()}
+
+
+def test_a_backfill_walks_discovery_once_and_fetches_each_thread_from_algolia_first(home, store_url, tmp_path):
+    """Requests counted at the replay server: the search pages once for the whole backfill (the months
+    found go to ``raw/hn/.thread_index.json``), one Algolia items request per thread, and Firebase
+    per comment only for the threads Algolia has no recording of (2019-11, 2020-02)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "hn").symlink_to(HN_DIR, target_is_directory=True)
+    searches = {}
+    with ReplayServer(corpus) as server:
+        for months in (["2011-04"], ["2019-11", "2020-02"]):  # the first walks back to 2011; the later ones need no walk
+            request = with_store(BackfillRequest("hn", months, {}, "recorded months"), store_url, base_urls={"hn": server.base_urls["hn"]})
+            assert run_in_process(request).ok
+            searches[months[0]] = sum(n for path, n in server.stats.paths.items() if "/search_by_date" in path)
+        paths = dict(server.stats.paths)
+    assert searches["2011-04"] > 1 and searches["2019-11"] == searches["2011-04"]
+    assert {path: n for path, n in paths.items() if "/api/v1/items/" in path} == {
+        "/hn/api/v1/items/2396027": 1,
+        "/hn/api/v1/items/21419536": 1,  # 404: not recorded from Algolia
+        "/hn/api/v1/items/22225314": 1,  # 404
+    }
+    firebase = sum(n for path, n in paths.items() if path.startswith("/hn/v0/item/"))
+    assert firebase == (1 + 680) + (1 + 414)  # each fallback thread's story and kids; nothing for 2011-04
+    assert dict(rows(store_url, "SELECT board, count(*) FROM job_posting GROUP BY board")) == RECORDED
 
 
 def test_unrecorded_months_in_a_range_fail_alone_while_the_others_land(home, store_url):

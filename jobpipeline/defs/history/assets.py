@@ -22,7 +22,7 @@ import httpx
 from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.defs.resources import JobBoardsResource, StoreResource
 from jobpipeline.lib.hn import HNSourceError
-from jobpipeline.lib.hn.months import SOURCE, fetch_hn_month, is_final, outcome_row, sync_hn_month
+from jobpipeline.lib.hn.months import SOURCE, fetch_hn_month, is_final, outcome_row, sync_hn_month, thread_index_path
 from jobpipeline.lib.http import HttpStatusError
 from jobpipeline.lib.ingest import store_totals
 from jobpipeline.lib.postings import postings_frame
@@ -41,6 +41,7 @@ def month_metadata(outcome: dict) -> dict[str, dg.MetadataValue | int | str | fl
         "thread": dg.MetadataValue.url(f"https://news.ycombinator.com/item?id={outcome['story_id']}"),
         "title": outcome["title"],
         "api": outcome["api"],
+        **({"api_fallback_reason": outcome["api_fallback_reason"]} if outcome.get("api_fallback_reason") else {}),
         "discovered_via": outcome["discovered_via"],
         "fetched_on": outcome["fetched_on"],
         "snapshot": "final" if is_final(outcome["board"], date.fromisoformat(outcome["fetched_on"])) else "growing",
@@ -64,7 +65,8 @@ def month_metadata(outcome: dict) -> dict[str, dg.MetadataValue | int | str | fl
 def hn_postings(
     context: dg.AssetExecutionContext, config: HNMonthConfig, job_boards: JobBoardsResource, store: StoreResource
 ) -> dg.MaterializeResult:
-    """Find the month's thread (Algolia search, Firebase fallback), fetch its comments, keep them on disk."""
+    """Find the month's thread (Algolia search, shared by a backfill's months; Firebase fallback), fetch its
+    comments (Algolia items: one request; Firebase per comment as the fallback), keep them on disk."""
     month = context.partition_key
     partition = store.raw_partition(SOURCE, month)
     if not config.refetch and partition.exists():
@@ -77,7 +79,11 @@ def hn_postings(
     started = time.perf_counter()
     with job_boards.session(SOURCE) as session:
         try:
-            result = asyncio.run(fetch_hn_month(month, session.base_urls, session.http))
+            result = asyncio.run(
+                fetch_hn_month(
+                    month, session.base_urls, session.http, fetched_on=fetched_on, index_path=thread_index_path(store.raw_root())
+                )
+            )
         except (HNSourceError, HttpStatusError, httpx.HTTPError) as exc:
             where = session.where if session.mode == "replay" else "the live HN APIs"
             raise dg.Failure(

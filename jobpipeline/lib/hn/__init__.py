@@ -17,7 +17,7 @@ from typing import Any
 
 from jobpipeline.lib.hn.api import ALGOLIA_BASE, FIREBASE_BASE, Client, HNSourceError, session_for
 from jobpipeline.lib.hn.comments import Api, HNComment, ThreadComments, ThreadUnavailableError, fetch_thread_comments
-from jobpipeline.lib.hn.discovery import Thread, ThreadNotFoundError, find_thread
+from jobpipeline.lib.hn.discovery import Thread, ThreadIndex, ThreadNotFoundError, find_thread
 from jobpipeline.lib.hn.parse import ParsedComment, parse_comment
 from jobpipeline.lib.postings import Posting
 
@@ -32,6 +32,7 @@ __all__ = [
     "MonthCounts",
     "MonthResult",
     "Thread",
+    "ThreadIndex",
     "ThreadNotFoundError",
     "ThreadUnavailableError",
     "fetch_month",
@@ -68,6 +69,7 @@ class MonthResult:
     # Every top-level comment body as the API gave it (deleted and dead included; Algolia's nested
     # ``children`` removed), for the raw partition: re-running a month can see edits and removals.
     raw_comments: list[dict[str, Any]] = field(repr=False, default_factory=list)
+    fallback_reason: str | None = None  # why ``api`` is not the preferred one, when it is not
 
 
 def parse_thread(thread: ThreadComments, month: str) -> tuple[list[Posting], MonthCounts]:
@@ -96,16 +98,23 @@ async def fetch_month(
     algolia_base: str = ALGOLIA_BASE,
     firebase_base: str = FIREBASE_BASE,
     max_concurrency: int = 16,
+    prefer: Api = "algolia",
+    index: ThreadIndex | None = None,
+    current_month: str | None = None,
 ) -> MonthResult:
     """Find ``month``'s thread ("2019-11"), fetch its top-level comments and parse them.
 
     ``client`` is an ``httpx.AsyncClient`` (or a ``jobpipeline.lib.http.HttpSession``); at most
-    ``max_concurrency`` requests are in flight. Raises ``ThreadNotFoundError`` when no thread is
+    ``max_concurrency`` requests are in flight. The comments come from ``prefer`` (Algolia: one
+    request per thread), else from the other API (``comments.fetch_thread_comments``); ``index``
+    and ``current_month`` let a backfill's months share one discovery walk (``find_thread``). Raises ``ThreadNotFoundError`` when no thread is
     known for the month and ``ThreadUnavailableError`` when its comments cannot be fetched (both
     ``HNSourceError``; the message names the month), ``ValueError`` for a malformed month.
     """
     session = session_for(client, max_concurrency=max_concurrency)
-    thread = await find_thread(month, client=session, algolia_base=algolia_base, firebase_base=firebase_base)
+    thread = await find_thread(
+        month, client=session, algolia_base=algolia_base, firebase_base=firebase_base, index=index, current_month=current_month
+    )
     try:
         comments = await fetch_thread_comments(
             thread.story_id,
@@ -113,6 +122,7 @@ async def fetch_month(
             algolia_base=algolia_base,
             firebase_base=firebase_base,
             max_concurrency=max_concurrency,
+            prefer=prefer,
         )
     except ThreadUnavailableError as exc:
         raise ThreadUnavailableError(f"{month}: cannot fetch the comments of its thread: {exc}") from exc
@@ -125,4 +135,5 @@ async def fetch_month(
         postings=postings,
         counts=counts,
         raw_comments=[c.raw for c in comments.comments],
+        fallback_reason=comments.fallback_reason,
     )

@@ -1,16 +1,29 @@
-"""A thread's top-level comments, from Firebase items or from the Algolia items endpoint.
+"""A thread's top-level comments, from the Algolia items endpoint or from Firebase items.
 
-Firebase: the story's ``kids`` (HN rank order), each ``/v0/item/<id>.json`` fetched concurrently
-under a bounded pool; deleted and dead comments are among them. Algolia: one ``/api/v1/items/<id>``
-with nested ``children``; top-level is ``parent_id == story id``; it leaves deleted/dead ones out.
+Algolia (tried first): one ``/api/v1/items/<id>`` gives the whole tree with nested ``children``;
+top-level is ``parent_id == story id``; it leaves deleted and dead comments out. Firebase (the
+fallback): the story's ``kids`` (HN rank order), each ``/v0/item/<id>.json`` fetched concurrently
+under a bounded pool, one request per comment; deleted and dead comments are among them.
+
+Why Algolia first, for every month, the current one included: a full backfill costs one request per
+thread instead of one per comment (188 threads, ~83,000 comments), and the postings are the same —
+deleted and dead comments never become postings, and a comment deleted since the last snapshot is
+closed by the sync because it is absent, whichever API left it out. What Algolia does not give is
+the deleted/dead *counts* and bodies in the raw partition (the outcome's ``api`` says which API
+answered). Taking one API for every snapshot of a month also keeps one HTML dialect per thread, so a
+re-fetch does not rewrite descriptions. Firebase is asked when Algolia answers 404, fails (5xx/429
+after the retries, a transport error) or gives a body that is not the story's tree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+import httpx
 
 from jobpipeline.lib.hn.api import Client, HNSourceError, algolia_url, firebase_url, get_json, session_for
 from jobpipeline.lib.http import HttpStatusError
@@ -49,6 +62,7 @@ class ThreadComments:
     story: dict[str, Any] = field(repr=False)  # the story body (Algolia: without ``children``)
     comments: list[HNComment] = field(default_factory=list)  # every top-level item seen, in API order
     moved: int = 0  # Firebase kids whose ``parent`` is another story now (moderator moves); left out
+    fallback_reason: str | None = None  # why the preferred API did not give the comments, when it did not
 
 
 def _utc(seconds: int | None) -> datetime | None:
@@ -84,7 +98,12 @@ def comments_from_firebase_items(story: dict[str, Any], items: list[dict[str, An
 
 
 def comments_from_algolia_item(body: dict[str, Any]) -> ThreadComments:
-    """Pure: an Algolia ``items/<story>`` body → its top-level comments (replies dropped)."""
+    """Pure: an Algolia ``items/<story>`` body → its top-level comments (replies dropped).
+
+    Raises ``ValueError`` for a body that is not a story's tree (no id, not a story, children not a list).
+    """
+    if not isinstance(body, dict) or body.get("type") != "story" or not isinstance(body.get("children", []), list):
+        raise ValueError(f"not an Algolia story item: {str(body)[:120]!r}")
     story_id = int(body["id"])
     story = {k: v for k, v in body.items() if k != "children"}
     thread = ThreadComments(story_id=story_id, api="algolia", story=story)
@@ -134,10 +153,19 @@ async def fetch_firebase_comments(story_id: int, *, client: Client, firebase_bas
 
 
 async def fetch_algolia_comments(story_id: int, *, client: Client, algolia_base: str) -> ThreadComments | None:
-    """The story's top-level comments from Algolia ``items``; None on 404."""
+    """The story's top-level comments from Algolia ``items``, in one request; None on 404."""
     fetcher = session_for(client).fetcher()
     body = await get_json(fetcher, algolia_url(algolia_base, f"items/{story_id}"))
-    return comments_from_algolia_item(body) if body is not None else None
+    if body is None:
+        return None
+    thread = comments_from_algolia_item(body)
+    if thread.story_id != story_id:
+        raise ValueError(f"Algolia items/{story_id} answered story {thread.story_id}")
+    return thread
+
+
+# What makes one API give way to the other: an answer that never came, or came unusable.
+_API_FAILURES = (HNSourceError, HttpStatusError, httpx.HTTPError, json.JSONDecodeError, ValueError, KeyError, TypeError)
 
 
 async def fetch_thread_comments(
@@ -147,21 +175,36 @@ async def fetch_thread_comments(
     algolia_base: str,
     firebase_base: str,
     max_concurrency: int = 16,
-    prefer: Api = "firebase",
+    prefer: Api = "algolia",
 ) -> ThreadComments:
-    """Top-level comments from ``prefer`` (default Firebase: authoritative, shows deleted/dead),
-    else from the other API. Raises ``ThreadUnavailableError`` when both answer 404."""
+    """Top-level comments from ``prefer`` (default Algolia: the whole thread in one request; see the
+    module docstring), else from the other API; ``fallback_reason`` says why the other was used.
+
+    Raises ``ThreadUnavailableError`` naming both APIs' answers when neither gives the comments.
+    """
 
     async def via(api: Api) -> ThreadComments | None:
         if api == "firebase":
             return await fetch_firebase_comments(story_id, client=client, firebase_base=firebase_base, max_concurrency=max_concurrency)
         return await fetch_algolia_comments(story_id, client=client, algolia_base=algolia_base)
 
+    urls = {
+        "firebase": f"Firebase {firebase_url(firebase_base, f'item/{story_id}.json')}",
+        "algolia": f"Algolia {algolia_url(algolia_base, f'items/{story_id}')}",
+    }
     order: tuple[Api, Api] = ("firebase", "algolia") if prefer == "firebase" else ("algolia", "firebase")
+    problems: list[str] = []
     for api in order:
-        if (thread := await via(api)) is not None:
-            return thread
-    raise ThreadUnavailableError(
-        f"story {story_id}: Firebase {firebase_url(firebase_base, f'item/{story_id}.json')} and "
-        f"Algolia {algolia_url(algolia_base, f'items/{story_id}')} both answered 404"
-    )
+        try:
+            thread = await via(api)
+        except _API_FAILURES as exc:
+            problems.append(f"{urls[api]} failed: {type(exc).__name__}: {exc}")
+            continue
+        if thread is None:
+            problems.append(f"{urls[api]} answered 404")
+            continue
+        thread.fallback_reason = problems[0] if problems else None
+        return thread
+    if all(p.endswith("answered 404") for p in problems):
+        raise ThreadUnavailableError(f"story {story_id}: {urls[order[0]]} and {urls[order[1]]} both answered 404")
+    raise ThreadUnavailableError(f"story {story_id}: " + "; ".join(problems))

@@ -7,6 +7,10 @@ title, trimmed and lower-cased, starts with ``ask hn: who is hiring?`` (this exc
 be hired?", "Freelancer? Seeking freelancer?", "Who is hiring right now?" and other posts); the
 month comes from the title's "(April 2011)", else from the creation time.
 
+A backfill asks for many months, one run each: ``ThreadIndex`` keeps the months found by a walk
+on disk (only months already over, whose thread can no longer change), so the walk happens once per
+backfill instead of once per month (a walk back to 2011 is ~10 pages).
+
 No override table: the one known wrong thread (2011-12: 3300371, 6 comments) says so in its own
 text ("Please see this month's canonical post @ …item?id=3300290"), so any story whose text points
 to a "canonical post" is followed to it (``CANONICAL_POINTER``).
@@ -16,11 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import dataclasses
 import html
+import json
+import os
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -190,16 +199,74 @@ async def search_firebase(month: str, client: Client, firebase_base: str, *, bat
     return None
 
 
-async def find_thread(month: str, *, client: Client, algolia_base: str, firebase_base: str) -> Thread:
-    """The month's thread: Algolia search first, Firebase ``submitted`` as the fallback.
+class ThreadIndex:
+    """Month → thread for months that are over, in one JSON file, so that a backfill's runs (separate
+    processes) share one ``search_by_date`` walk.
+
+    Only months before ``current_month`` are kept: their thread is fixed once the month is over, so a
+    kept entry never goes stale; the current month is always searched again. The file belongs to one
+    Algolia base URL (a replay server's differs from the live API's); under another base it is ignored
+    and rewritten. It is a cache: unreadable or missing means "search", and concurrent writers may
+    lose each other's entries (a later run searches again), never corrupt them (atomic replace).
+    """
+
+    def __init__(self, path: Path, algolia_base: str):
+        self.path = Path(path)
+        self.algolia_base = algolia_base
+
+    def read(self) -> dict[str, Thread]:
+        try:
+            body = json.loads(self.path.read_text())
+            if body.get("algolia_base") != self.algolia_base:
+                return {}
+            return {month: Thread(**dict(t, created_at=datetime.fromisoformat(t["created_at"]))) for month, t in body["threads"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def get(self, month: str) -> Thread | None:
+        return self.read().get(month)
+
+    def add(self, threads: dict[str, Thread], *, current_month: str) -> None:
+        """Keep ``threads`` of months before ``current_month`` (with what the file already holds)."""
+        over = {m: t for m, t in threads.items() if m < current_month}
+        if not over:
+            return
+        merged = {**self.read(), **over}
+        body = {
+            "algolia_base": self.algolia_base,
+            "threads": {m: dict(dataclasses.asdict(t), created_at=t.created_at.isoformat()) for m, t in sorted(merged.items())},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        with os.fdopen(fd, "w") as out:
+            json.dump(body, out, indent=0)
+        os.replace(tmp, self.path)
+
+
+async def find_thread(
+    month: str,
+    *,
+    client: Client,
+    algolia_base: str,
+    firebase_base: str,
+    index: ThreadIndex | None = None,
+    current_month: str | None = None,
+) -> Thread:
+    """The month's thread: from ``index`` when it knows the month, else Algolia search (whose finds
+    go into ``index`` for months before ``current_month``, default: this UTC month), else Firebase
+    ``submitted``.
 
     Raises ``ThreadNotFoundError`` (naming the month) when neither knows one, ``HNSourceError``
     when Algolia gave no answer and Firebase failed too.
     """
     parse_month(month)
+    if index is not None and (known := index.get(month)) is not None:
+        return known
     algolia_problem = "no matching story"
     try:
         threads = await search_algolia(client, algolia_base, back_to=month)
+        if index is not None:
+            index.add(threads, current_month=current_month or datetime.now(UTC).strftime("%Y-%m"))
         if month in threads:
             return threads[month]
     except (HNSourceError, HttpStatusError, httpx.TransportError, ValueError) as exc:

@@ -24,10 +24,11 @@ import calendar
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from jobpipeline.lib.hn import ALGOLIA_BASE, FIREBASE_BASE, MonthResult, fetch_month
+from jobpipeline.lib.hn import ALGOLIA_BASE, FIREBASE_BASE, MonthResult, ThreadIndex, fetch_month
 from jobpipeline.lib.http import HttpSession, HttpSettings, make_client
 from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.rawstore import RawPartition
@@ -35,6 +36,7 @@ from jobpipeline.lib.sync import SyncResult, close_ended_board, sync_postings
 
 SOURCE = "hn"
 HN_CONCURRENCY = 16  # Firebase items in flight per month (both APIs are one host each)
+THREAD_INDEX_NAME = ".thread_index.json"  # in raw/hn/: months found by discovery (hidden: not a partition)
 
 
 # --- month arithmetic --------------------------------------------------------------------------
@@ -75,17 +77,34 @@ def hn_http_settings(http: HttpSettings) -> HttpSettings:
     return HttpSettings(max_concurrency=HN_CONCURRENCY, per_host=HN_CONCURRENCY, timeout_s=http.timeout_s, retries=http.retries)
 
 
-async def fetch_hn_month(month: str, base_urls: dict[str, str], http: HttpSettings) -> MonthResult:
+def thread_index_path(raw_root: Path) -> Path:
+    """Where a store keeps the months its backfills have discovered (``discovery.ThreadIndex``)."""
+    return Path(raw_root) / SOURCE / THREAD_INDEX_NAME
+
+
+async def fetch_hn_month(
+    month: str, base_urls: dict[str, str], http: HttpSettings, *, fetched_on: date | None = None, index_path: Path | None = None
+) -> MonthResult:
     """Find and fetch ``month``'s thread. ``base_urls["hn"]``, when present, serves both HN APIs
-    (a replay server answers Algolia's and Firebase's paths under one base URL)."""
+    (a replay server answers Algolia's and Firebase's paths under one base URL).
+
+    Comments come from Algolia's items endpoint, one request per thread, Firebase per comment only
+    as the fallback (why: ``jobpipeline.lib.hn.comments``). ``index_path`` (``thread_index_path``)
+    lets the months of one backfill share one discovery walk; ``fetched_on`` (default: today) says
+    which months are over, hence safe to keep in it.
+    """
     hn = hn_http_settings(http)
+    algolia_base = base_urls.get(SOURCE, ALGOLIA_BASE)
+    index = ThreadIndex(index_path, algolia_base) if index_path is not None else None
     async with make_client(hn) as client:
         return await fetch_month(
             month,
             client=HttpSession(client, hn),
-            algolia_base=base_urls.get(SOURCE, ALGOLIA_BASE),
+            algolia_base=algolia_base,
             firebase_base=base_urls.get(SOURCE, FIREBASE_BASE),
             max_concurrency=hn.max_concurrency,
+            index=index,
+            current_month=fetched_on.strftime("%Y-%m") if fetched_on else None,
         )
 
 
@@ -102,6 +121,7 @@ def outcome_row(result: MonthResult, fetched_on: date, n_bytes: int, duration_s:
         "thread_created_at": result.thread.created_at.isoformat(),
         "discovered_via": result.thread.via,
         "api": result.api,
+        "api_fallback_reason": result.fallback_reason,
         "fetched_on": fetched_on.isoformat(),
         "counts": dataclasses.asdict(result.counts),
     }

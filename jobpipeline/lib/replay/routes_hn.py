@@ -11,13 +11,19 @@ Layout of ``data/replay/hn/`` (every body gzipped, byte-identical once unzipped;
 
 Anything unrecorded answers 404, which the source turns into a clear error naming the month.
 Both APIs live under one base URL here (``…/hn``): their paths (``/api/v1``, ``/v0``) do not clash.
+
+``simulated_algolia_item`` builds an ``items/<id>`` body from Firebase bodies, for simulated
+corpora only (``bench/history.py``, tests that need both APIs to answer for one thread); the shipped
+corpus serves only what was recorded.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,6 +58,53 @@ class HNRecordings:
     @staticmethod
     def body(path: Path | None) -> bytes | None:
         return gzip.decompress(path.read_bytes()) if path is not None else None
+
+
+def _algolia_time(seconds: int) -> dict[str, Any]:
+    return {"created_at": datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "created_at_i": seconds}
+
+
+def simulated_algolia_item(story: dict[str, Any], kids: list[dict[str, Any]]) -> dict[str, Any]:
+    """A *simulated* Algolia ``items/<story id>`` body: Firebase's story and top-level comment bodies
+    in the field layout of a real one (``realdata/hn/2011-04_2396027.json``), as Algolia answers it.
+
+    Deleted and dead comments are left out, as Algolia leaves them out. What it cannot reproduce:
+    Algolia's own HTML dialect (the text stays Firebase's) and the nested replies (``children`` of a
+    comment is empty), so a simulated body is smaller than a real one of the same thread.
+    """
+    story_id = int(story["id"])
+    children = [
+        {
+            "id": int(kid["id"]),
+            **_algolia_time(int(kid["time"])),
+            "type": "comment",
+            "author": kid["by"],
+            "title": None,
+            "url": None,
+            "text": kid["text"],
+            "points": None,
+            "parent_id": story_id,
+            "story_id": story_id,
+            "children": [],
+            "options": [],
+        }
+        for kid in kids
+        if kid.get("by") and kid.get("text") and not kid.get("dead") and not kid.get("deleted")
+    ]
+    return {
+        "id": story_id,
+        **_algolia_time(int(story["time"])),
+        "type": "story",
+        "author": story.get("by"),
+        "title": story.get("title"),
+        "url": story.get("url", ""),
+        "text": story.get("text"),
+        "points": story.get("score"),
+        "parent_id": None,
+        "story_id": None,
+        "children": children,
+        "options": [],
+    }
 
 
 def _json(body: bytes | None, what: str) -> Response:
