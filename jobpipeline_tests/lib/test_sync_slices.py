@@ -130,19 +130,29 @@ def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history):
         sliced.dispose()
 
 
-def test_a_job_rewritten_apart_and_joined_again_in_one_partition_is_planned_in_one_slice(tmp_path):
-    """Postings 1 and 2 were two jobs (D2 synced first: 1 rewritten apart), and D1 shows them as one
-    group: the slice holding that group must hold both jobs, and the merge closes nothing early.
-    Many unrelated jobs around them make many slices."""
-    others = [posting(1, str(n), n % 2, 2, 0) for n in range(10, 30)]  # lever postings: 2 groups
-    days = [
-        {"postings": [posting(0, "1", 0, 0, 0), posting(0, "2", 0, 0, 1), *others], "ok": (True, True), "skipped": []},
-        {"postings": [posting(0, "1", 0, 1, 0), posting(0, "2", 0, 0, 1)], "ok": (True, False), "skipped": []},
-    ]
+def test_a_job_whose_postings_fall_into_two_groups_or_join_two_jobs_is_planned_in_one_slice(tmp_path):
+    """Day 1: jobs of two postings each (greenhouse ids 2n, 2n+1); on day 2 both are rewritten, each
+    to another text, so each job is met by two groups (dedup keys): the canonical one speaks for
+    it, and the other's hash must not enter its history, which holds only if both groups are
+    planned together. Then day 0, synced last, shows postings 90
+    and 91 together after day 2 split them: one group meeting two jobs, merged in its slice.
+    Slices of one job each, against the one-shot sync."""
+
+    def titled(n: int, posting_id: int, description: int) -> Posting:
+        return Posting(source="greenhouse", board="acme", source_job_id=str(posting_id), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[description])
+
+    day1, day2 = [], []
+    for n in range(4):
+        canonical, other = (0, 1) if n % 2 else (1, 0)  # two new texts, either way round
+        day1 += [titled(n, 2 * n, 2), titled(n, 2 * n + 1, 2)]
+        day2 += [titled(n, 2 * n, canonical), titled(n, 2 * n + 1, other)]
+    day0 = [posting(1, "90", 0, 2, 0), posting(1, "91", 0, 2, 1)]
+    day2 += [posting(1, "90", 0, 1, 0), posting(1, "91", 0, 2, 1)]
+    days = [{"postings": p, "ok": (True, True), "skipped": []} for p in (day0, day1, day2)]
     stores = {}
     for slice_jobs in (ONE_SHOT, 1):
-        engine, results = replay(days, [1, 0], [(0, ("2", "notes"))], tmp_path, slice_jobs)
-        assert results[1].merged == 1
+        engine, results = replay(days, [1, 2, 0], [], tmp_path, slice_jobs)
+        assert (results[1].changed, results[2].merged) == (4, 1)
         stores[slice_jobs] = every_table(engine)
     assert stores[1] == stores[ONE_SHOT]
 
