@@ -46,7 +46,7 @@ postings_of_a_day = st.lists(
     st.builds(
         posting,
         st.integers(0, 1),
-        st.sampled_from(["1", "2", "3", "4", "5"]),
+        st.sampled_from(["1", "2", "3", "4"]),
         st.integers(0, 1),
         st.integers(0, 2),
         st.integers(0, 1),
@@ -57,15 +57,15 @@ a_day = st.fixed_dictionaries(
     {
         "postings": postings_of_a_day,
         "ok": st.tuples(st.booleans(), st.booleans()),  # per board: did its scrape succeed
-        "skipped": st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=2, unique=True),
+        "skipped": st.lists(st.sampled_from(["1", "2", "3", "4"]), max_size=2, unique=True),
     }
 )
-user_edit = st.tuples(st.sampled_from(["1", "2", "3", "4", "5"]), st.sampled_from(["favorite", "notes", "status"]))
+user_edit = st.tuples(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(["favorite", "notes", "status"]))
 history = st.fixed_dictionaries(
     {
         "days": st.lists(a_day, min_size=len(DAYS), max_size=len(DAYS)),
         "order": st.permutations(range(len(DAYS))),
-        "edits": st.lists(st.tuples(st.integers(0, len(DAYS) - 1), user_edit), max_size=3),
+        "edits": st.lists(st.tuples(st.integers(0, len(DAYS) - 1), user_edit), min_size=1, max_size=5),
     }
 )
 
