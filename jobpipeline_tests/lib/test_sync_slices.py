@@ -139,7 +139,14 @@ def test_a_job_whose_postings_fall_into_two_groups_or_join_two_jobs_is_planned_i
     Slices of one job each, against the one-shot sync."""
 
     def titled(n: int, posting_id: int, description: int) -> Posting:
-        return Posting(source="greenhouse", board="acme", source_job_id=str(posting_id), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[description])
+        return Posting(
+            source="greenhouse",
+            board="acme",
+            source_job_id=str(posting_id),
+            company="Acme",
+            title=f"Engineer {n}",
+            description=DESCRIPTIONS[description],
+        )
 
     day1, day2 = [], []
     for n in range(4):

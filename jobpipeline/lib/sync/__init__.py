@@ -142,7 +142,9 @@ def sync_in_slices(
         apply_plan(conn, plan)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
-    closing = plan_sync(postings.clear(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, boards=boards, regrown_jobs=regrown)
+    closing = plan_sync(
+        postings.clear(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, boards=boards, regrown_jobs=regrown
+    )
     apply_plan(conn, closing)
     result.add(SyncResult.of(closing))
     return result

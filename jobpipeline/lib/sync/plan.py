@@ -188,19 +188,23 @@ def plan_sync(
     )
     updates = plan_existing_jobs(existing, merge_spans, state, seen_on)
     new_postings, seen_postings, aliases = plan_postings(groups, known, seen_on)
-    posting_closings, job_closings = plan_closings(
-        aliases,
-        scope,
-        state,
-        seen_on=seen_on,
-        recorded=recorded,
-        outcomes=outcomes,
-        skipped=skipped,
-        new_postings=new_postings,
-        merged_into=merged_into,
-        new_job_ids=new_ids["job_id"].to_list(),
-        regrown_jobs=regrown_jobs,
-    ) if closings else no_closings()
+    posting_closings, job_closings = (
+        plan_closings(
+            aliases,
+            scope,
+            state,
+            seen_on=seen_on,
+            recorded=recorded,
+            outcomes=outcomes,
+            skipped=skipped,
+            new_postings=new_postings,
+            merged_into=merged_into,
+            new_job_ids=new_ids["job_id"].to_list(),
+            regrown_jobs=regrown_jobs,
+        )
+        if closings
+        else no_closings()
+    )
     survivors, losers = sorted(set(merged_into["survivor_id"].to_list())), sorted(merged_into["job_id"].to_list())
     return SyncPlan(
         seen_on=seen_on,
