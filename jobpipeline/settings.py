@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     live: bool = Field(default=False, description="1/true/yes: scrape the public APIs; else replay the recorded corpus")
     replay_dir: Path | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
     progress: bool = Field(default=False, description="terminal progress bars in scrapes (the CLI sets it)")
+    # The sync: a partition of more postings is planned and written in slices of at most this many
+    # jobs (one transaction still), so its memory follows the slice, not the partition
+    sync_slice_jobs: int = Field(default=20_000, ge=1, description="jobs per slice of a sync (bounds its memory)")
     # The LLM (defs/enrich): None leaves the resource's own default
     llm_backend: str | None = None
     llm_model: str | None = None

@@ -22,7 +22,9 @@ so a backfill of last month after today's run leaves the same store as a date-or
   the one whose canonical posting is smallest. Jobs with user data are never dropped or rewritten,
   so two of them stay apart.
 
-How it is built: ``plan.py`` decides, in polars, what a partition changes (a ``SyncPlan`` of frames:
+How it is built: ``slices.py`` cuts a partition bigger than ``Settings.sync_slice_jobs`` into
+slices of whole jobs, planned and written one after another (then one closing pass), so memory
+follows the slice; ``plan.py`` decides, in polars, what a partition changes (a ``SyncPlan`` of frames:
 new jobs, rewrites, restamps, posting changes, merges, closings), reading the store only through
 ``StoreState`` for the keys it needs; ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite
 fast paths both use (literal selects, driver executemany, JSON rendering) and why. One transaction
@@ -39,10 +41,12 @@ from datetime import UTC, date, datetime
 import polars as pl
 import sqlalchemy as sa
 
+from jobpipeline import settings
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import writer
 from jobpipeline.lib.sync.apply import apply_plan, record_scrapes
 from jobpipeline.lib.sync.plan import SyncPlan, plan_sync
+from jobpipeline.lib.sync.slices import cut_into_slices
 from jobpipeline.lib.sync.state import DatabaseState, FrameState
 
 
@@ -94,6 +98,7 @@ def sync_postings(
     seen_on: date,
     outcomes: Sequence[BoardOutcome],
     now: datetime | None = None,
+    slice_jobs: int | None = None,
 ) -> SyncResult:
     """Sync ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` into the store.
 
@@ -101,12 +106,48 @@ def sync_postings(
     (``ok``) count as scraped: their postings missing from ``postings`` count as vanished, and their
     ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
     content stays as last read). Failed boards close nothing.
+
+    A partition of more than ``slice_jobs`` postings (default: ``Settings.sync_slice_jobs``) is
+    planned and written in slices of at most that many jobs (``slices.py``), in the same one
+    transaction and to the same store as one plan of it all.
     """
     synced_at = now or datetime.now(UTC)
+    slice_jobs = slice_jobs or settings.current().sync_slice_jobs
     with writer(engine).begin() as conn:
-        plan = plan_sync(postings, DatabaseState(conn), seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
+        state = DatabaseState(conn)
+        if postings.height <= slice_jobs:  # at most that many jobs: one slice
+            plan = plan_sync(postings, state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
+            apply_plan(conn, plan)
+            return SyncResult.of(plan)
+        return sync_in_slices(conn, state, postings, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, slice_jobs=slice_jobs)
+
+
+def sync_in_slices(
+    conn: sa.Connection,
+    state: DatabaseState,
+    postings: pl.DataFrame,
+    *,
+    seen_on: date,
+    outcomes: Sequence[BoardOutcome],
+    synced_at: datetime,
+    slice_jobs: int,
+) -> SyncResult:
+    """``sync_postings``'s work slice by slice inside its transaction, then the closing pass (the
+    boards' scrapes and every ``closed_at``, with the jobs the slices' merges grew)."""
+    boards = sorted(set(postings.select("source", "board").unique().iter_rows()))
+    scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
+    result, regrown = SyncResult(), []
+    for part in cut_into_slices(postings, state, scope=scope, slice_jobs=slice_jobs):
+        plan = plan_sync(postings[part.rows], part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
         apply_plan(conn, plan)
-    return SyncResult.of(plan)
+        result.add(SyncResult.of(plan))
+        regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
+    closing = plan_sync(
+        postings.clear(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, boards=boards, regrown_jobs=regrown
+    )
+    apply_plan(conn, closing)
+    result.add(SyncResult.of(closing))
+    return result
 
 
 def record_board_outcomes(engine: sa.Engine, seen_on: date, outcomes: Sequence[BoardOutcome]) -> int:

@@ -133,9 +133,19 @@ def plan_sync(
     seen_on: date,
     outcomes: Sequence[BoardOutcome],
     synced_at: datetime,
+    closings: bool = True,
+    boards: Sequence[tuple[str, str]] = (),
+    regrown_jobs: Sequence[int] = (),
 ) -> SyncPlan:
     """The changes that syncing ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` makes to
-    the store that ``state`` reads. ``outcomes``: the partition's boards (see ``sync_postings``)."""
+    the store that ``state`` reads. ``outcomes``: the partition's boards (see ``sync_postings``).
+
+    A sync in slices (``jobpipeline.lib.sync.slices``) plans each slice with ``closings=False``
+    (its jobs and postings only: the boards' scrapes and closings are the whole partition's), then
+    one closing pass: no postings, ``boards`` the partition's boards, ``regrown_jobs`` the jobs
+    the slices' merges grew (their ``closed_at`` is recomputed as a one-shot sync's would be)."""
+    if not closings:
+        outcomes = []
     scraped = sorted({(o.source, o.board) for o in outcomes if o.ok})
     recorded = sorted({(o.source, o.board) for o in outcomes})
     skipped = pl.DataFrame(
@@ -144,7 +154,7 @@ def plan_sync(
         orient="row",
     )
     groups = deduplicate(postings)
-    scope = sorted(set(scraped) | set(postings.select("source", "board").unique().iter_rows()))
+    scope = sorted(set(scraped) | set(boards) | set(postings.select("source", "board").unique().iter_rows()))
 
     known = state.postings_of_boards(scope)
     links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
@@ -178,17 +188,22 @@ def plan_sync(
     )
     updates = plan_existing_jobs(existing, merge_spans, state, seen_on)
     new_postings, seen_postings, aliases = plan_postings(groups, known, seen_on)
-    posting_closings, job_closings = plan_closings(
-        aliases,
-        scope,
-        state,
-        seen_on=seen_on,
-        recorded=recorded,
-        outcomes=outcomes,
-        skipped=skipped,
-        new_postings=new_postings,
-        merged_into=merged_into,
-        new_job_ids=new_ids["job_id"].to_list(),
+    posting_closings, job_closings = (
+        plan_closings(
+            aliases,
+            scope,
+            state,
+            seen_on=seen_on,
+            recorded=recorded,
+            outcomes=outcomes,
+            skipped=skipped,
+            new_postings=new_postings,
+            merged_into=merged_into,
+            new_job_ids=new_ids["job_id"].to_list(),
+            regrown_jobs=regrown_jobs,
+        )
+        if closings
+        else no_closings()
     )
     survivors, losers = sorted(set(merged_into["survivor_id"].to_list())), sorted(merged_into["job_id"].to_list())
     return SyncPlan(
@@ -390,6 +405,14 @@ def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> t
     return new, seen, aliases
 
 
+def no_closings() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``plan_closings``'s answer when no ``closed_at`` changes: (postings, jobs)."""
+    return (
+        pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "closed_at": pl.Date}),
+        pl.DataFrame(schema={"id": pl.Int64, "closed_at": pl.Date, "was_closed_at": pl.Date}),
+    )
+
+
 def plan_closings(
     aliases: pl.DataFrame,
     scope: Scope,
@@ -402,6 +425,7 @@ def plan_closings(
     new_postings: pl.DataFrame,
     merged_into: pl.DataFrame,
     new_job_ids: list[int],
+    regrown_jobs: Sequence[int] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``closed_at`` of the postings in scope from their boards' successful scrapes, then of their
     jobs (and of this sync's merge survivors, which gained postings).
@@ -410,7 +434,8 @@ def plan_closings(
     successful scrape listed it unread (``board_scrape_skipped``). Only a posting listed on
     ``seen_on`` or later, still open, or closed on or after ``seen_on`` can change (this sync moved
     its ``last_seen``, recorded its skip or the scrape of ``seen_on``); the others keep theirs, and
-    only scrapes after the earliest ``listed`` among these are read."""
+    only scrapes after the earliest ``listed`` among these are read. ``regrown_jobs``: more jobs
+    whose postings grew (merge survivors of earlier slices of the sync), recomputed like survivors."""
     today = pl.lit(seen_on)
     skips = (
         pl.concat(
@@ -424,11 +449,8 @@ def plan_closings(
     )
     aliases = aliases.join(skips, on=ALIAS, how="left").with_columns(listed=pl.max_horizontal("last_seen", "skipped_on"))
     candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= today) | (pl.col("listed") >= today))
-    survivors = sorted(set(merged_into["survivor_id"].to_list()))
-    no_change = (
-        pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "closed_at": pl.Date}),
-        pl.DataFrame(schema={"id": pl.Int64, "closed_at": pl.Date, "was_closed_at": pl.Date}),
-    )
+    survivors = sorted(set(merged_into["survivor_id"].to_list()) | set(regrown_jobs))
+    no_change = no_closings()
     if candidates.is_empty() and not survivors:
         return no_change
     earliest = candidates["listed"].min()

@@ -1,0 +1,203 @@
+"""A sync in slices of whole jobs (``jobpipeline.lib.sync.slices``) leaves the store a one-shot
+sync leaves, every table row for row (job ids included), over random histories with merges,
+closings, skipped postings, failed boards and user data; and a slice really bounds the jobs one
+plan holds."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import jobpipeline.lib.sync as sync_module
+from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
+from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
+from jobpipeline.lib.sync import sync_postings
+
+DAYS = [date(2026, 11, day) for day in (1, 2, 3, 4)]
+NOW = datetime(2026, 11, 5, 8, tzinfo=UTC)
+BOARDS = [("greenhouse", "acme"), ("lever", "acme")]
+TITLES = ["Backend Engineer", "Data Engineer"]
+# Few texts, so postings of different ids meet in one group, and a rewrite splits or joins groups.
+DESCRIPTIONS = ["Build APIs.", "Build APIs. Also Denver.", "Pipelines."]
+LOCATIONS = ["Berlin", "Paris"]
+ONE_SHOT = 10**9
+
+
+def posting(board: int, posting_id: str, title: int, description: int, location: int) -> Posting:
+    source, board_name = BOARDS[board]
+    return Posting(
+        source=source,
+        board=board_name,
+        source_job_id=posting_id,
+        company="Acme",
+        title=TITLES[title],
+        locations=[LOCATIONS[location]],
+        description=DESCRIPTIONS[description],
+        posted_at=datetime(2026, 10, 1, 9, 30, tzinfo=UTC),
+    )
+
+
+postings_of_a_day = st.lists(
+    st.builds(
+        posting,
+        st.integers(0, 1),
+        st.sampled_from(["1", "2", "3", "4"]),
+        st.integers(0, 1),
+        st.integers(0, 2),
+        st.integers(0, 1),
+    ),
+    max_size=8,
+)
+a_day = st.fixed_dictionaries(
+    {
+        "postings": postings_of_a_day,
+        "ok": st.tuples(st.booleans(), st.booleans()),  # per board: did its scrape succeed
+        "skipped": st.lists(st.sampled_from(["1", "2", "3", "4"]), max_size=2, unique=True),
+    }
+)
+user_edit = st.tuples(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(["favorite", "notes", "status"]))
+history = st.fixed_dictionaries(
+    {
+        "days": st.lists(a_day, min_size=len(DAYS), max_size=len(DAYS)),
+        "order": st.permutations(range(len(DAYS))),
+        "edits": st.lists(st.tuples(st.integers(0, len(DAYS) - 1), user_edit), min_size=1, max_size=5),
+    }
+)
+
+
+def sync_day(engine, day: dict, seen_on: date, slice_jobs: int):
+    outcomes = [
+        BoardOutcome(source=source, board=board, ok=ok, skipped_ids=list(day["skipped"]) if ok and i == 0 else [])
+        for i, ((source, board), ok) in enumerate(zip(BOARDS, day["ok"], strict=True))
+    ]
+    return sync_postings(engine, postings_frame(day["postings"]), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=slice_jobs)
+
+
+def edit_user_data(engine, posting_id: str, field: str) -> None:
+    """User data on the job holding greenhouse/acme/``posting_id``, if stored."""
+    job, alias = Job.__table__, JobPosting.__table__
+    owner = alias.select().with_only_columns(alias.c.job_id).where(alias.c.board == "acme", alias.c.source == "greenhouse")
+    values = {"favorite": {"favorite": True}, "notes": {"notes": "call Tue"}, "status": {"status": "applied"}}[field]
+    with engine.begin() as conn:
+        conn.execute(job.update().where(job.c.id.in_(owner.where(alias.c.source_job_id == posting_id).scalar_subquery())).values(**values))
+
+
+def every_table(engine) -> dict[str, list[tuple]]:
+    """Every table of the store, each row as stored, in a fixed order."""
+    with engine.connect() as conn:
+        names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").scalars().all()
+        tables = {}
+        for name in names:
+            width = len(conn.exec_driver_sql(f'SELECT * FROM "{name}" LIMIT 0').cursor.description)
+            order = ", ".join(str(i) for i in range(1, width + 1))
+            tables[name] = conn.exec_driver_sql(f'SELECT * FROM "{name}" ORDER BY {order}').all()
+    return tables
+
+
+def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Path, slice_jobs: int):
+    """``days`` synced in ``order`` into a new store, with ``edits`` of user data after their step;
+    returns the store's engine and each sync's result."""
+    engine = get_engine(f"sqlite:///{directory}/store-{slice_jobs}.db")
+    create_schema(engine)
+    results = []
+    for step, index in enumerate(order):
+        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs))
+        for posting_id, field in (edit for after, edit in edits if after == step):
+            edit_user_data(engine, posting_id, field)
+    return engine, results
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history)
+def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history):
+    """Slices of one job (the smallest there is) against the one-shot plan, after every sync."""
+    with tempfile.TemporaryDirectory() as directory:
+        whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
+        sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), 1)
+        assert every_table(sliced) == every_table(whole)
+        for one_shot, in_slices in zip(whole_results, sliced_results, strict=True):
+            assert in_slices.as_dict() == one_shot.as_dict()
+            assert sorted(in_slices.touched_ids) == sorted(one_shot.touched_ids)
+            for name in ("merged", "unmerged", "frozen", "closed", "reopened", "changed"):
+                if getattr(one_shot, name):
+                    event(f"a sync {name} jobs")  # what the histories exercised: --hypothesis-show-statistics
+        whole.dispose()
+        sliced.dispose()
+
+
+def test_a_job_whose_postings_fall_into_two_groups_or_join_two_jobs_is_planned_in_one_slice(tmp_path):
+    """Day 1: jobs of two postings each (greenhouse ids 2n, 2n+1); on day 2 both are rewritten, each
+    to another text, so each job is met by two groups (dedup keys): the canonical one speaks for
+    it, and the other's hash must not enter its history, which holds only if both groups are
+    planned together. Then day 0, synced last, shows postings 90
+    and 91 together after day 2 split them: one group meeting two jobs, merged in its slice.
+    Slices of one job each, against the one-shot sync."""
+
+    def titled(n: int, posting_id: int, description: int) -> Posting:
+        return Posting(
+            source="greenhouse",
+            board="acme",
+            source_job_id=str(posting_id),
+            company="Acme",
+            title=f"Engineer {n}",
+            description=DESCRIPTIONS[description],
+        )
+
+    day1, day2 = [], []
+    for n in range(4):
+        canonical, other = (0, 1) if n % 2 else (1, 0)  # two new texts, either way round
+        day1 += [titled(n, 2 * n, 2), titled(n, 2 * n + 1, 2)]
+        day2 += [titled(n, 2 * n, canonical), titled(n, 2 * n + 1, other)]
+    day0 = [posting(1, "90", 0, 2, 0), posting(1, "91", 0, 2, 1)]
+    day2 += [posting(1, "90", 0, 1, 0), posting(1, "91", 0, 2, 1)]
+    days = [{"postings": p, "ok": (True, True), "skipped": []} for p in (day0, day1, day2)]
+    stores = {}
+    for slice_jobs in (ONE_SHOT, 1):
+        engine, results = replay(days, [1, 2, 0], [], tmp_path, slice_jobs)
+        assert (results[1].changed, results[2].merged) == (4, 1)
+        stores[slice_jobs] = every_table(engine)
+    assert stores[1] == stores[ONE_SHOT]
+
+
+def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
+    """Every plan of a sliced sync holds at most ``slice_jobs`` jobs (the closing pass none), and
+    together they hold the partition's every posting and job exactly once."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    day1 = [  # 30 jobs of two postings each (one per board), some sharing a description
+        Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
+        for n in range(30)
+        for source, board in BOARDS
+    ]
+    outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in BOARDS]
+    sync_postings(engine, postings_frame(day1[:40]), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+
+    planned: list[tuple[int, int]] = []
+    real_plan = sync_module.plan_sync
+
+    def counting_plan(postings, state, **kwargs):
+        plan = real_plan(postings, state, **kwargs)
+        planned.append((plan.postings, plan.jobs))
+        return plan
+
+    monkeypatch.setattr(sync_module, "plan_sync", counting_plan)
+    result = sync_postings(engine, postings_frame(day1), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+    *slices, closing = planned
+    assert closing == (0, 0)
+    assert len(slices) >= 30 // 4 and max(jobs for _, jobs in slices) <= 4
+    assert (sum(p for p, _ in slices), sum(j for _, j in slices)) == (60, 30) == (result.postings, result.jobs)
+    assert (result.new, result.unchanged) == (10, 20)
+
+
+def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    day = {"postings": [posting(0, "1", 0, 0, 0), posting(0, "2", 1, 0, 0)], "ok": (True, True), "skipped": []}
+    with pytest.raises(ValueError, match="slice size must be at least 1"):
+        sync_day(engine, day, DAYS[0], -1)
+    assert every_table(engine)["job"] == []
