@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     replay_dir: Path | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
     progress: bool = Field(default=False, description="terminal progress bars in scrapes (the CLI sets it)")
     # The sync: a partition of more postings is planned and written in slices of at most this many
-    # jobs (one transaction still), so its memory follows the slice, not the partition
-    sync_slice_jobs: int = Field(default=20_000, ge=1, description="jobs per slice of a sync (bounds its memory)")
+    # jobs (one transaction still). Off by default: measured at 100k postings it is slower than one
+    # plan and, while the partition is still read whole, saves little memory (bench/RESULTS.md).
+    sync_slice_jobs: int | None = Field(default=None, ge=1, description="jobs per slice of a sync (unset: one plan per partition)")
     # The LLM (defs/enrich): None leaves the resource's own default
     llm_backend: str | None = None
     llm_model: str | None = None

@@ -201,3 +201,31 @@ def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match="slice size must be at least 1"):
         sync_day(engine, day, DAYS[0], -1)
     assert every_table(engine)["job"] == []
+
+
+def test_slicing_is_off_unless_the_setting_asks_for_it(tmp_path, monkeypatch):
+    """Unset, a partition is one plan however big; JOBPIPELINE_SYNC_SLICE_JOBS turns slices on."""
+    outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in BOARDS]
+    day = [
+        Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
+        for n in range(12)
+        for source, board in BOARDS
+    ]
+    planned: list[int] = []
+    real_plan = sync_module.plan_sync
+
+    def counting_plan(postings, state, **kwargs):
+        planned.append(postings.height)
+        return real_plan(postings, state, **kwargs)
+
+    monkeypatch.setattr(sync_module, "plan_sync", counting_plan)
+    for setting, plans in ((None, 1), ("5", 24 // 2 // 5 + 2)):
+        if setting is None:
+            monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_JOBS", raising=False)
+        else:
+            monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", setting)
+        engine = get_engine(f"sqlite:///{tmp_path}/store-{setting}.db")
+        create_schema(engine)
+        planned.clear()
+        sync_postings(engine, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW)
+        assert len(planned) == plans, (setting, planned)

@@ -107,15 +107,15 @@ def sync_postings(
     ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
     content stays as last read). Failed boards close nothing.
 
-    A partition of more than ``slice_jobs`` postings (default: ``Settings.sync_slice_jobs``) is
-    planned and written in slices of at most that many jobs (``slices.py``), in the same one
+    A partition of more than ``slice_jobs`` postings (default: ``Settings.sync_slice_jobs``; unset,
+    one plan) is planned and written in slices of at most that many jobs (``slices.py``), in the same one
     transaction and to the same store as one plan of it all.
     """
     synced_at = now or datetime.now(UTC)
     slice_jobs = slice_jobs or settings.current().sync_slice_jobs
     with writer(engine).begin() as conn:
         state = DatabaseState(conn)
-        if postings.height <= slice_jobs:  # at most that many jobs: one slice
+        if slice_jobs is None or postings.height <= slice_jobs:  # no slicing, or at most that many jobs: one plan
             plan = plan_sync(postings, state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
             apply_plan(conn, plan)
             return SyncResult.of(plan)
