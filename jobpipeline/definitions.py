@@ -19,4 +19,4 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent  # pyproject.toml's [tool.
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
+    return dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)

@@ -193,6 +193,14 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
+def _dagster_daemon_script() -> str:
+    """The ``dagster-daemon`` command installed beside this interpreter (the venv's), else on PATH."""
+    found = shutil.which("dagster-daemon", path=str(Path(sys.executable).parent)) or shutil.which("dagster-daemon")
+    if found is None:
+        raise RuntimeError(f"dagster-daemon is not installed beside {sys.executable} nor on PATH: pip install dagster")
+    return found
+
+
 def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) -> Iterator[subprocess.Popen | None]:
     """``dagster-daemon run`` on the project's workspace for the duration, unless one already runs
     this instance. It dequeues and launches the runs, monitors them and frees their pool slots."""
@@ -204,7 +212,7 @@ def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) ->
     log_path = Path(os.environ["DAGSTER_HOME"]) / DAEMON_LOG
     with open(log_path, "ab") as log:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "dagster._daemon", "run", "-w", str(settings.REPO_DIR / "workspace.yaml")],
+            [_dagster_daemon_script(), "run", "-w", str(settings.REPO_DIR / "workspace.yaml")],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=settings.REPO_DIR,

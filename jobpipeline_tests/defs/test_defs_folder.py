@@ -33,7 +33,7 @@ def _summary(definitions: dg.Definitions) -> dict:
 
 
 def test_the_project_definitions_are_the_defs_folder_as_dagsters_loader_reads_it() -> None:
-    assert _summary(dg.load_from_defs_folder(project_root=PROJECT_ROOT)) == EXPECTED
+    assert _summary(dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)) == EXPECTED
     assert _summary(defs()) == EXPECTED
 
 

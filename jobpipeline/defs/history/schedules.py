@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.lib.hn.months import previous_month
 
 YOUNG_DAYS = 15  # a thread gets most of its comments in its first two weeks
 
 hn_month_job = dg.define_asset_job(
     "hn_month_job",
-    selection=dg.AssetSelection.assets("hn_postings", "hn_jobs"),
-    partitions_def=hn_months,
+    selection=dg.AssetSelection.assets("hn_postings", "hn_jobs"),  # partitioned by month, as the assets are
     description="Fetch one month's 'Who is hiring?' thread and sync its postings into jobs.",
 )
 
