@@ -192,7 +192,6 @@ def _die_with_parent() -> None:
         pass
 
 
-@contextmanager
 def _dagster_daemon_script() -> str:
     """The ``dagster-daemon`` command installed beside this interpreter (the venv's), else on PATH."""
     found = shutil.which("dagster-daemon", path=str(Path(sys.executable).parent)) or shutil.which("dagster-daemon")
@@ -201,6 +200,7 @@ def _dagster_daemon_script() -> str:
     return found
 
 
+@contextmanager
 def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) -> Iterator[subprocess.Popen | None]:
     """``dagster-daemon run`` on the project's workspace for the duration, unless one already runs
     this instance. It dequeues and launches the runs, monitors them and frees their pool slots."""
