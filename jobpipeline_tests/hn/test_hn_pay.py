@@ -95,3 +95,15 @@ def test_a_dollar_amount_followed_by_its_currency_code_is_in_that_currency() -> 
     assert "$120-$132k AUD base salary" in posting.description
     fields = extract_rules(posting.title, ", ".join(posting.locations), posting.description)
     assert (fields.salary_min, fields.salary_max, fields.salary_currency, fields.salary_period) == (120_000, 132_000, "AUD", "year")
+
+
+def test_hn_work_mode_read_from_the_headline_is_recorded_as_extracted() -> None:
+    """HN has no API fields: the work mode the parser read from a comment's headline is kept, and
+    ``remote_source`` says it was extracted; the same column on an ATS posting is the API's."""
+    postings, _ = parse_thread(recorded_thread(MONTH), MONTH)
+    p = next(p for p in postings if p.workplace_type == "remote")
+    location = ", ".join(p.locations)
+    for source, expected in (("hn", "extracted"), ("ashby", "api")):
+        job = JobInput("h", p.title, location, p.description, workplace_type=p.workplace_type, remote=p.remote, source=source)
+        fields, _, remote_source = apply_api_values(extract_rules(p.title, location, p.description), job)
+        assert (fields.remote, remote_source) == ("remote", expected), source

@@ -33,8 +33,9 @@ from jobpipeline.lib.extract.schema import JobFields
 from jobpipeline.lib.hn.parse import SOURCE as HN_SOURCE
 from jobpipeline.lib.sources.base import workplace
 
-# Sources with no structured pay: whatever their salary columns hold was parsed from text.
-PAY_FROM_TEXT_SOURCES = frozenset({HN_SOURCE})
+# Sources with no structured fields: whatever their salary and workplace columns hold was parsed
+# from text (HN's headline), so it is never the API's pay, and its work mode counts as extracted.
+TEXT_SOURCES = frozenset({HN_SOURCE})
 
 
 @dataclass(slots=True)
@@ -52,7 +53,7 @@ class JobInput:
     remote: bool | None = None
     workplace_type: str | None = None
     employment_type: str | None = None
-    source: str = ""  # the job's source; pay of PAY_FROM_TEXT_SOURCES is never taken as the API's
+    source: str = ""  # the job's source; pay of TEXT_SOURCES is never taken as the API's
 
     def text(self) -> PostingText:
         return PostingText(self.content_hash, self.title, self.location, self.description)
@@ -154,7 +155,7 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
     salary_source = remote_source = None
     api_period = job.salary_period or fields.salary_period or "year"
     api_currency = job.salary_currency or fields.salary_currency
-    has_api_pay = (job.salary_min is not None or job.salary_max is not None) and job.source not in PAY_FROM_TEXT_SOURCES
+    has_api_pay = (job.salary_min is not None or job.salary_max is not None) and job.source not in TEXT_SOURCES
     if has_api_pay and plausible(job.salary_min, job.salary_max, api_currency, api_period):
         update.update(salary_min=job.salary_min, salary_max=job.salary_max, salary_currency=api_currency, salary_period=api_period)
         salary_source = "api"
@@ -168,7 +169,7 @@ def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str |
         mode = "remote"
     if mode is not None:
         update["remote"] = mode
-        remote_source = "api"
+        remote_source = "extracted" if job.source in TEXT_SOURCES else "api"
     elif fields.remote is not None:
         remote_source = "extracted"
     if (api_type := employment_type_from_api(job.employment_type)) is not None:
