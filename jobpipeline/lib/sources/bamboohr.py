@@ -18,6 +18,9 @@ from urllib.parse import quote
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import (
+    HYBRID,
+    ONSITE,
+    REMOTE,
     SourceFormatError,
     listed,
     load_json,
@@ -34,7 +37,7 @@ from jobpipeline.lib.text import html_to_text
 NAME = "bamboohr"
 DEFAULT_BASE_URL = "https://{host}.bamboohr.com"
 
-_LOCATION_TYPES = {"0": "onsite", "1": "remote", "2": "hybrid"}
+_LOCATION_TYPES = {"0": ONSITE, "1": REMOTE, "2": HYBRID}
 
 
 def check_token(token: str) -> None:
@@ -72,7 +75,7 @@ def posting(job: dict, board: Board) -> Posting:
         company=board.company,  # the API does not name the company
         title=text_field(job, "jobOpeningName"),
         locations=unique([_place(obj(job, "location")), _place(obj(job, "atsLocation"))])[:1],
-        remote=remote if isinstance(remote, bool) else None if workplace_type is None else workplace_type == "remote",
+        remote=remote if isinstance(remote, bool) else None if workplace_type is None else workplace_type == REMOTE,
         workplace_type=workplace_type,
         department=text_or_none(job.get("departmentLabel")),
         employment_type=text_or_none(job.get("employmentStatusLabel")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Board, Posting
-from jobpipeline.lib.sources.base import load_json, obj, posting_id, text_field, text_or_none, unique, utc
+from jobpipeline.lib.sources.base import REMOTE, load_json, obj, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 
 NAME = "breezy"
@@ -45,7 +45,7 @@ def posting(item: dict, board: Board) -> Posting:
         title=text_field(item, "name"),
         locations=unique(place.get("name") for place in places if isinstance(place, dict)),
         remote=True if is_remote is True else None,  # absent or false: the API does not say on-site
-        workplace_type="remote" if is_remote is True else None,
+        workplace_type=REMOTE if is_remote is True else None,
         department=text_or_none(item.get("department")),
         employment_type=text_or_none(obj(item, "type").get("name")),
         posted_at=utc(item.get("published_date")),

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Board, Posting
-from jobpipeline.lib.sources.base import PostingError, listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc
+from jobpipeline.lib.sources.base import (
+    HYBRID,
+    ONSITE,
+    REMOTE,
+    PostingError,
+    listed,
+    load_json,
+    obj,
+    posting_id,
+    text_field,
+    text_or_none,
+    unique,
+    utc,
+)
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 from jobpipeline.lib.text import html_to_text
 
@@ -63,7 +76,7 @@ def posting(offer: dict, board: Board) -> Posting:
 
 def _workplace(offer: dict) -> str | None:
     """The one flag the offer sets (``remote``, ``hybrid``, ``on_site``); None when none or several are set."""
-    flags = [name for name, key in (("remote", "remote"), ("hybrid", "hybrid"), ("onsite", "on_site")) if offer.get(key) is True]
+    flags = [name for name, key in ((REMOTE, "remote"), (HYBRID, "hybrid"), (ONSITE, "on_site")) if offer.get(key) is True]
     return flags[0] if len(flags) == 1 else None
 
 

@@ -16,7 +16,10 @@ from urllib.parse import quote
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import (
+    HYBRID,
     MAX_PAGES,
+    ONSITE,
+    REMOTE,
     SourceFormatError,
     listed,
     load_json,
@@ -99,7 +102,7 @@ def posting(job: dict, board: Board) -> Posting:
     remote, hybrid = location.get("remote"), location.get("hybrid")
     workplace_type = None
     if isinstance(remote, bool) and isinstance(hybrid, bool):  # the API states both flags explicitly
-        workplace_type = "remote" if remote else "hybrid" if hybrid else "onsite"
+        workplace_type = REMOTE if remote else HYBRID if hybrid else ONSITE
     place = text_or_none(location.get("fullLocation")) or ", ".join(
         unique([location.get("city"), location.get("region"), (text_or_none(location.get("country")) or "").upper()])
     )

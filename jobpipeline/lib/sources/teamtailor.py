@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from jobpipeline.lib.http import Fetcher
 from jobpipeline.lib.postings import Board, Posting
-from jobpipeline.lib.sources.base import listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc
+from jobpipeline.lib.sources.base import REMOTE, listed, load_json, obj, posting_id, text_field, text_or_none, unique, utc
 from jobpipeline.lib.sources.hosted import board_base_url, require_subdomain
 from jobpipeline.lib.text import html_to_text
 
@@ -48,7 +48,7 @@ def posting(item: dict, board: Board) -> Posting:
         title=text_field(item, "title"),
         locations=unique(", ".join(unique([a.get("addressLocality"), a.get("addressCountry")])) for a in addresses),
         remote=True if job.get("jobLocationType") == "TELECOMMUTE" else None,
-        workplace_type="remote" if job.get("jobLocationType") == "TELECOMMUTE" else None,
+        workplace_type=REMOTE if job.get("jobLocationType") == "TELECOMMUTE" else None,
         description=html_to_text(text_field(item, "content_html")),
         employment_type=", ".join(unique(employment if isinstance(employment, list) else [employment])) or None,
         posted_at=utc(item.get("date_published")) or utc(job.get("datePosted")),
