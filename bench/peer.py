@@ -43,30 +43,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from jobpipeline.lib.normalize import HASHED_FIELDS  # noqa: E402
+from jobpipeline.lib.sync.plan import ALIAS, JOB_CONTENT  # noqa: E402
 
 DAY = date(2026, 11, 2)
 _SEP = "\x1f"
 _NOT_ALNUM = re.compile(r"[\W_]+")
-JOB_FIELDS = (
-    "source",
-    "board",
-    "source_job_id",
-    "company",
-    "title",
-    "locations",
-    "remote",
-    "workplace_type",
-    "department",
-    "employment_type",
-    "posted_at",
-    "source_updated_at",
-    "salary_min",
-    "salary_max",
-    "salary_currency",
-    "salary_period",
-    "salary_text",
-    "apply_url",
-)
+JOB_FIELDS = (*ALIAS, *JOB_CONTENT)  # the job columns a posting fills, as the sync's plan takes them
 
 
 @dataclass
