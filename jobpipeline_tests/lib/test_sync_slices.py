@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import jobpipeline.lib.sync as sync_module
+from jobpipeline import settings as jp_settings
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
 from jobpipeline.lib.sync import sync_postings
@@ -222,6 +223,7 @@ def test_slicing_is_off_unless_the_setting_asks_for_it(tmp_path, monkeypatch):
     for setting, plans in ((None, 1), ("5", 24 // 2 // 5 + 2)):
         if setting is None:
             monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_JOBS", raising=False)
+            assert jp_settings.current().sync_slice_jobs is None  # off, not merely a size bigger than this partition
         else:
             monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", setting)
         engine = get_engine(f"sqlite:///{tmp_path}/store-{setting}.db")
