@@ -1,0 +1,212 @@
+"""Millions of jobs: daily partitions of a large board set synced for a month, then the analytics.
+
+A fixed number of open postings (``--open-postings``; a freehire-sized board set is 3.5 M) spread
+over ``--sources`` sources of ``--boards`` boards each (one raw partition per source per day, as the
+``jobs`` asset syncs them). Day 1 lists them all; each later day 3–5 % of the open postings change
+(their description is redrawn) and 1–2 % vanish, replaced by as many new ones, so the open count
+stays put. Every partition is written to disk as a raw partition and synced through the ``jobs``
+asset's own path (``sync_raw_partition``), then deleted (30 days of a 3.5 M set would be ~300 GB of
+Parquet). Descriptions are made as ``bench/ingest.py`` makes them: real paragraphs of the shipped
+Ashby recordings recombined, unique per posting and version.
+
+Per day: the sync's wall and CPU seconds, its peak RSS above the RSS before it (``VmHWM`` reset
+through ``/proc/self/clear_refs`` before each partition), and the store's size on disk. At the end:
+the full analytics rebuild on that store (``bench/analytics.py``'s timing).
+
+    python bench/simulate.py --open-postings 3500000 --days 30   # the issue's size: hours here
+    python bench/simulate.py --open-postings 100000 --days 30    # minutes on a 2-core machine
+
+Prints a table; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from analytics import time_rebuild  # noqa: E402
+from ingest import DescriptionMaker, _status_mb, reset_peak_rss, templates  # noqa: E402
+
+from jobpipeline.lib.ingest import sync_raw_partition  # noqa: E402
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome  # noqa: E402
+from jobpipeline.lib.rawstore import RawPartition  # noqa: E402
+from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
+
+FIRST_DAY = date(2026, 11, 1)
+SOURCES = ("greenhouse", "lever", "ashby", "workable", "smartrecruiters")
+PART_ROWS = 50_000
+
+
+class Postings:
+    """The open postings as two integer arrays: slot ``i`` holds posting ``ident[i]`` at content
+    ``version[i]``. A change bumps the version; a vanished posting's slot takes a new ident."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.ident = np.arange(n, dtype=np.int64)
+        self.version = np.zeros(n, dtype=np.int64)
+        self.next_ident = n
+
+    def advance(self) -> tuple[int, int]:
+        """One day: 3–5 % change, 1–2 % vanish (and as many new ones). Returns (changed, vanished)."""
+        n = len(self.ident)
+        changed = self.rng.choice(n, size=int(n * self.rng.uniform(0.03, 0.05)), replace=False)
+        self.version[changed] += 1
+        vanished = self.rng.choice(n, size=int(n * self.rng.uniform(0.01, 0.02)), replace=False)
+        self.ident[vanished] = np.arange(self.next_ident, self.next_ident + len(vanished))
+        self.version[vanished] = 0
+        self.next_ident += len(vanished)
+        return len(changed), len(vanished)
+
+
+def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source: str, make) -> int:
+    """Write one source's raw partition (postings.parquet in parts, outcomes.json) under ``root``."""
+    root.mkdir(parents=True)
+    writer = None
+    for start in range(0, len(idents), PART_ROWS):
+        part = make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS])
+        table = part.to_arrow()
+        writer = writer or pq.ParquetWriter(root / "postings.parquet", table.schema, compression="zstd")
+        writer.write_table(table)
+    if writer is None:
+        pl.DataFrame(schema=POSTING_SCHEMA).write_parquet(root / "postings.parquet")
+    else:
+        writer.close()
+    # Every board of the source scraped fine that day: what vanished from it closes.
+    outcomes = [BoardOutcome(source=source, board=f"board{b:05d}", ok=True).as_json() for b in range(BOARDS_OF[source])]
+    (root / "outcomes.json").write_text(json.dumps(outcomes, default=str), encoding="utf-8")
+    return len(idents)
+
+
+def posting_maker(source: str, seed: int):
+    base = templates()
+    describe = DescriptionMaker(base, random.Random(seed))
+
+    def make(idents: np.ndarray, versions: np.ndarray) -> pl.DataFrame:
+        columns: dict[str, list] = {name: [] for name in POSTING_SCHEMA}
+        for ident, version in zip(idents.tolist(), versions.tolist(), strict=True):
+            t = base[ident % len(base)]
+            board = ident % BOARDS_OF[source]
+            row = t.as_row() | {
+                "source": source,
+                "board": f"board{board:05d}",
+                "source_job_id": f"sim-{ident}",
+                "company": f"Company {board}",
+                "title": f"{t.title} {ident // len(base)}",
+                "locations": t.locations[:1] or ["Remote"],
+            }
+            describe.rng.seed(ident * 1_000 + version)  # the same posting and version: the same text
+            row["description"] = describe(row["title"], row["company"], f"{row['source_job_id']} v{version}")
+            for name in POSTING_SCHEMA:
+                columns[name].append(row[name])
+        return pl.DataFrame(columns, schema=POSTING_SCHEMA)
+
+    return make
+
+
+BOARDS_OF: dict[str, int] = {}
+
+
+def store_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open-postings", type=int, default=3_500_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--boards", type=int, default=0, help="boards per source (default: one per 70 open postings)")
+    parser.add_argument("--sources", type=int, default=len(SOURCES), choices=range(1, len(SOURCES) + 1))
+    parser.add_argument("--work-dir", type=Path, default=None, help="where the store and partitions go (default: a temp dir)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    boards = args.boards or max(1, args.open_postings // 70)
+    sources = SOURCES[: args.sources]
+    for source in sources:
+        BOARDS_OF[source] = boards
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench-simulate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    store = work / "store.db"
+    for stale in work.glob("store.db*"):
+        stale.unlink()
+    engine = get_engine(f"sqlite:///{store}")
+    create_schema(engine)
+    postings = Postings(args.open_postings, args.seed)
+    makers = {source: posting_maker(source, args.seed) for source in sources}
+    raw = work / "raw"
+    days = []
+    print(
+        f"{'day':<11} {'postings':>9} {'changed':>8} {'vanished':>8} {'new':>7} {'rewrote':>7} {'closed':>7} {'sync s':>7} {'CPU s':>6} {'peak MB':>8} {'store MB':>9}"
+    )
+    for number in range(args.days):
+        day = (FIRST_DAY + timedelta(days=number)).isoformat()
+        changed, vanished = postings.advance() if number else (0, 0)
+        # Slot -> source: the posting's board decides, so a posting never changes source.
+        owner = postings.ident % (boards * len(sources)) // boards
+        totals = {"postings": 0, "new": 0, "changed": 0, "closed": 0, "sync_s": 0.0, "cpu_s": 0.0, "peak_mb": 0.0}
+        for index, source in enumerate(sources):
+            mine = owner == index
+            partition = RawPartition.at(raw, source, day)
+            write_partition(partition.root, postings.ident[mine], postings.version[mine], source, makers[source])
+            before = _status_mb("VmRSS")
+            reset_peak_rss()
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = sync_raw_partition(engine, source, day, partition)
+            totals["sync_s"] += time.perf_counter() - t0
+            totals["cpu_s"] += time.process_time() - c0
+            totals["peak_mb"] = max(totals["peak_mb"], _status_mb("VmHWM") - before)
+            for name in ("postings", "new", "changed", "closed"):
+                totals[name] += getattr(result, name)
+            shutil.rmtree(partition.root)
+        totals |= {"day": day, "changed_upstream": changed, "vanished_upstream": vanished, "store_mb": store_mb(store)}
+        days.append(totals)
+        print(
+            f"{day:<11} {totals['postings']:>9} {changed:>8} {vanished:>8} {totals['new']:>7} {totals['changed']:>7} {totals['closed']:>7} "
+            f"{totals['sync_s']:>7.2f} {totals['cpu_s']:>6.2f} {totals['peak_mb']:>8.0f} {totals['store_mb']:>9.0f}",
+            flush=True,
+        )
+    engine.dispose()
+    rebuild = time_rebuild(store, work, 1)
+    later = days[1:] or days
+    summary = {
+        "open_postings": args.open_postings,
+        "days": args.days,
+        "sources": len(sources),
+        "boards": boards * len(sources),
+        "first_day_sync_s": round(days[0]["sync_s"], 2),
+        "daily_sync_s_median": round(sorted(d["sync_s"] for d in later)[len(later) // 2], 2),
+        "daily_sync_s_max": round(max(d["sync_s"] for d in later), 2),
+        "peak_sync_rss_mb": round(max(d["peak_mb"] for d in days)),
+        "store_mb": round(days[-1]["store_mb"]),
+        "vanished_total": sum(d["vanished_upstream"] for d in days),
+        "changed_total": sum(d["changed_upstream"] for d in days),
+        "rewritten_total": sum(d["changed"] for d in days),
+        "analytics_rebuild_s": round(rebuild["wall_s"], 2),
+    }
+    print(
+        f"daily sync after day 1: median {summary['daily_sync_s_median']} s, max {summary['daily_sync_s_max']} s "
+        f"[target <= 60 s at 3.5 M]; peak sync RSS {summary['peak_sync_rss_mb']} MB [<= 1 GB]; store {summary['store_mb']} MB; "
+        f"analytics rebuild {summary['analytics_rebuild_s']} s"
+    )
+    if not args.work_dir:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
