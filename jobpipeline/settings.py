@@ -22,9 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ENV_PREFIX = "JOBPIPELINE_"
-
-
-SYNC_SLICE_JOBS = 20_000
+# Jobs per slice of a sync, unless set: 10,000 peaked lower than 20,000 at 100k postings and was no
+# slower than one plan (bench/RESULTS.md, 2026-12-02 10:00).
+SYNC_SLICE_JOBS = 10_000
 
 
 class SettingsError(ValueError):

@@ -22,12 +22,14 @@ so a backfill of last month after today's run leaves the same store as a date-or
   the one whose canonical posting is smallest. Jobs with user data are never dropped or rewritten,
   so two of them stay apart.
 
-How it is built: ``slices.py`` cuts a partition bigger than ``Settings.sync_slice_jobs`` into
-slices of whole jobs, planned and written one after another (then one closing pass), so memory
-follows the slice; ``plan.py`` decides, in polars, what a partition changes (a ``SyncPlan`` of frames:
-new jobs, rewrites, restamps, posting changes, merges, closings), reading the store only through
-``StoreState`` for the keys it needs; ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite
-fast paths both use (literal selects, driver executemany, JSON rendering) and why. One transaction
+How it is built: ``slices.py`` cuts a partition bigger than ``Settings.sync_slice_jobs`` (on by
+default) into slices of whole jobs, planned and written one after another (then one closing pass);
+``source.py`` reads a raw partition lazily (keys and description digests first, then each slice's
+rows from disk), so the descriptions in memory are one slice's; ``plan.py`` decides, in polars,
+what a partition changes (a ``SyncPlan`` of frames: new jobs, rewrites, restamps, posting changes,
+merges, closings), reading the store only through ``StoreState`` for the keys it needs;
+``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite fast paths both use (literal selects,
+driver executemany, JSON rendering) and why. One transaction
 per sync (``BEGIN IMMEDIATE`` on SQLite), taken before the first read, so the plan's view of the
 store and its new job ids hold until it is written.
 """
@@ -148,6 +150,7 @@ def sync_in_slices(
         apply_plan(conn, plan)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
+        del plan  # before the next slice is read: two slices' texts at once would double the peak
     closing = plan_sync(
         pl.DataFrame(schema=POSTING_SCHEMA),
         state,
