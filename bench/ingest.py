@@ -179,9 +179,9 @@ def measure(folder: Path, peer_sample: int) -> dict:
         cold_s, cold_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
         cold_peak_mb = _status_mb("VmHWM")
         reset_peak_rss()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         again = sync_raw_partition(engine, "ashby", days[1], second)
-        resync_s = time.perf_counter() - t0
+        resync_s, resync_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
         resync_peak_mb = _status_mb("VmHWM")
         assert cold.new == again.unchanged and again.new == again.changed == 0, (cold, again)
         engine.dispose()
@@ -197,6 +197,7 @@ def measure(folder: Path, peer_sample: int) -> dict:
         "ingest_per_s": cold.postings / cold_s,
         "cold_cpu_s": cold_cpu_s,
         "resync_s": resync_s,
+        "resync_cpu_s": resync_cpu_s,
         "rss_before_sync_mb": before_mb,
         "cold_peak_rss_mb": cold_peak_mb,
         "resync_peak_rss_mb": resync_peak_mb,
@@ -242,13 +243,13 @@ def main() -> None:
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     rate = html_rate()
     print(
-        f"{'postings':>9} {'jobs':>8} {'text MB':>8} {'cold s':>7} {'CPU s':>6} {'ingest/s':>9} {'resync s':>9} "
+        f"{'postings':>9} {'jobs':>8} {'text MB':>8} {'cold s':>7} {'CPU s':>6} {'ingest/s':>9} {'resync s':>9} {'CPU s':>6} "
         f"{'RSS before':>10} {'peak cold':>9} {'peak resync':>11} {'sync alone':>10}  (RSS in MB)"
     )
     for r in results:
         print(
             f"{r['postings']:>9} {r['jobs']:>8} {r['description_mb']:>8.0f} {r['cold_s']:>7.2f} {r['cold_cpu_s']:>6.2f} {r['ingest_per_s']:>9.0f} "
-            f"{r['resync_s']:>9.2f} {r['rss_before_sync_mb']:>10.0f} {r['cold_peak_rss_mb']:>9.0f} {r['resync_peak_rss_mb']:>11.0f} "
+            f"{r['resync_s']:>9.2f} {r['resync_cpu_s']:>6.2f} {r['rss_before_sync_mb']:>10.0f} {r['cold_peak_rss_mb']:>9.0f} {r['resync_peak_rss_mb']:>11.0f} "
             f"{r['sync_rss_growth_mb']:>10.0f}"
         )
     print("ours against the seed project's approach (bench/peer.py), on the same postings:")
@@ -263,6 +264,8 @@ def main() -> None:
                 "description_mb": round(last["description_mb"]),
                 "ingest_per_s": round(last["ingest_per_s"]),
                 "resync_s": round(last["resync_s"], 3),
+                "resync_cpu_s": round(last["resync_cpu_s"], 2),
+                "cold_cpu_s": round(last["cold_cpu_s"], 2),
                 "peak_rss_mb": round(max(last["cold_peak_rss_mb"], last["resync_peak_rss_mb"])),
                 "sync_rss_growth_mb": round(last["sync_rss_growth_mb"]),
                 "peer_postings": last["peer"]["postings"],

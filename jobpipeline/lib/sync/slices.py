@@ -147,7 +147,10 @@ def cut_into_slices(listed: pl.DataFrame, store: StoreState, *, scope: Scope, sl
     keys = posting_keys(listed)
     known = store.postings_of_boards(scope).join(keys, on=ALIAS, how="inner")
     links = known.select("dedup_key", "job_id").unique()
-    same_key = store.jobs_by_dedup_key(keys["dedup_key"].unique().to_list()).cast(DEDUP_KEY_SCHEMA)
+    # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
+    # re-sync, where every group is linked, reads none.
+    unlinked = keys.join(links, on="dedup_key", how="anti")["dedup_key"].unique().to_list()
+    same_key = store.jobs_by_dedup_key(unlinked).cast(DEDUP_KEY_SCHEMA)
     canonical = keys.sort(ALIAS).unique("dedup_key", keep="first", maintain_order=True).with_row_index("rank")  # one plan's group order
     components = connected_keys(keys, pl.concat([links, same_key])).join(canonical.select("dedup_key", "rank"), on="dedup_key")
     slices = components.join(pack(components, slice_jobs), on="component").select("dedup_key", "slice")
