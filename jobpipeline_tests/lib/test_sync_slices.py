@@ -22,6 +22,7 @@ from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
 from jobpipeline.lib.sync import PartitionPostings, sync_postings
+from jobpipeline.lib.sync import source as source_module
 
 DAYS = [date(2026, 11, day) for day in (1, 2, 3, 4)]
 NOW = datetime(2026, 11, 5, 8, tzinfo=UTC)
@@ -308,3 +309,38 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
         with engine.begin() as conn:
             conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
     assert every_table(lazy) == every_table(one_shot)
+
+
+def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store(tmp_path, monkeypatch):
+    """A partition of the older layout (unsorted, one row group, as ``write_parquet`` left it) is
+    read whole once, not once per slice, and its slices leave the one-shot sync's store."""
+    monkeypatch.setattr(source_module, "LAZY_ROW_GROUP_MAX", 8)  # the 60-row group counts as big
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    day = [
+        Posting(
+            source="greenhouse",
+            board="acme",
+            source_job_id=str(n),
+            company="Acme",
+            title=f"Engineer {n}",
+            description=f"{DESCRIPTIONS[n % 3]} {n}",
+        )
+        for n in reversed(range(60))
+    ]
+    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
+    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    postings_frame(day).write_parquet(partition.postings_path, compression="zstd")  # the older layout
+    RecordingPartition.reads = []
+    old = get_engine(f"sqlite:///{tmp_path}/old.db")
+    create_schema(old)
+    sync_raw_partition(old, "greenhouse", DAYS[0].isoformat(), partition)
+    assert [name for name, _ in RecordingPartition.reads] == ["read_postings"]
+
+    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
+    create_schema(one_shot)
+    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
+    for engine in (old, one_shot):  # the wall clock of each sync aside
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
+    assert every_table(old) == every_table(one_shot)
