@@ -10,16 +10,19 @@ length of a real description drawn at random (so the length distribution is the 
 mean). No text is invented; the recombination is synthetic. Postings are written to Parquet in
 parts of ``PART_ROWS`` rows, so the generator never holds a large size in memory.
 
-Each size is measured in a fresh subprocess that reads the Parquet parts (as the ``jobs`` asset
-reads a raw partition) and syncs. Peak RSS is reported two ways: the process peak during each sync
-(``/proc/self/status`` VmHWM, reset just before it through ``/proc/self/clear_refs``), which
-includes the postings frame read before the sync, and the sync alone: the higher of the two peaks
-minus the RSS just before the cold sync started (imports and the frame read). The peer runs on the
+Each size is written as one raw partition (``RawPartition.write``, as a scrape writes it) and
+measured in a fresh subprocess that syncs it from disk as the ``jobs`` asset does
+(``sync_raw_partition``, which reads the partition itself: lazily since 2026-12-02 10:00, whole
+before), cold, then again as the next day's partition (the same files). Peak RSS is reported two
+ways: the process peak during each sync (``/proc/self/status`` VmHWM, reset just before it through
+``/proc/self/clear_refs``), and the sync alone: the higher of the two peaks minus the RSS just
+before the cold sync started (the imports; the partition's read is part of the sync). The peer runs on the
 first ``--peer-sample`` postings (10,000 by default; 0 for all), and ours runs again on exactly
 those, each into a fresh store, so the ratio compares per-posting rates on the same postings.
 
     python bench/ingest.py --postings 10000 100000
     python bench/ingest.py --postings 1000000 --peer-sample 20000   # minutes; ~3 GB of text
+    python bench/ingest.py --postings 100000 --slice-jobs 0       # JOBPIPELINE_SYNC_SLICE_JOBS for the syncs
 
 Prints a table; the last line is one JSON object with the figures of the largest size.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -126,6 +130,24 @@ def write_synthetic(n: int, folder: Path, seed: int = 7) -> Path:
     return folder / "part-*.parquet"
 
 
+def write_partition(n: int, folder: Path, seed: int = 7) -> Path:
+    """The ``n`` synthetic postings as a raw partition of day ``DAY`` under ``folder/raw`` (every
+    board ok), and the same files again as the next day's partition; returns the raw folder."""
+    from jobpipeline.lib.rawstore import RawPartition
+
+    parts = write_synthetic(n, folder / "parts", seed)
+    frame = pl.read_parquet(parts)
+    outcomes = [{"source": "ashby", "board": board, "ok": True} for board in sorted(frame["board"].unique().to_list())]
+    first = RawPartition.at(folder / "raw", "ashby", DAY.isoformat())
+    first.write(frame, outcomes, {})
+    del frame
+    second = RawPartition.at(folder / "raw", "ashby", (DAY + timedelta(days=1)).isoformat())
+    second.root.mkdir(parents=True)
+    for name in ("postings.parquet", "outcomes.json"):
+        os.link(first.root / name, second.root / name)
+    return folder
+
+
 def _status_mb(field: str) -> float:
     found = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
     return int(found.group(1)) / 1024 if found else float("nan")
@@ -136,43 +158,46 @@ def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def measure(parts: str, peer_sample: int) -> dict:
-    """One size, in this process: cold sync, unchanged re-sync (next day), then ours and the peer
-    on the first ``peer_sample`` postings."""
+def measure(folder: Path, peer_sample: int) -> dict:
+    """One size, in this process: cold sync of the raw partition, unchanged re-sync (next day),
+    then ours and the peer on the first ``peer_sample`` postings."""
     from peer import compare
 
-    from jobpipeline.lib.postings import BoardOutcome
+    from jobpipeline.lib.ingest import sync_raw_partition
+    from jobpipeline.lib.rawstore import RawPartition
     from jobpipeline.lib.store import create_schema, get_engine
-    from jobpipeline.lib.sync import sync_postings
 
-    frame = pl.read_parquet(parts)
-    scope = [BoardOutcome(source=source, board=board, ok=True) for source, board in frame.select("source", "board").unique().rows()]
-    description_mb = frame.select(pl.col("description").str.len_bytes().sum()).item() / 1e6
+    days = [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
+    first, second = (RawPartition.at(folder / "raw", "ashby", day) for day in days)
     with tempfile.TemporaryDirectory() as tmp:
         engine = get_engine(f"sqlite:///{tmp}/bench.db")
         create_schema(engine)
         before_mb = _status_mb("VmRSS")
         reset_peak_rss()
         t0, cpu0 = time.perf_counter(), time.process_time()
-        cold = sync_postings(engine, frame, seen_on=DAY, outcomes=scope)
+        cold = sync_raw_partition(engine, "ashby", days[0], first)
         cold_s, cold_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
         cold_peak_mb = _status_mb("VmHWM")
         reset_peak_rss()
-        t0 = time.perf_counter()
-        again = sync_postings(engine, frame, seen_on=DAY + timedelta(days=1), outcomes=scope)
-        resync_s = time.perf_counter() - t0
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        again = sync_raw_partition(engine, "ashby", days[1], second)
+        resync_s, resync_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
         resync_peak_mb = _status_mb("VmHWM")
         assert cold.new == again.unchanged and again.new == again.changed == 0, (cold, again)
         engine.dispose()
-    versus = compare(frame.head(peer_sample) if peer_sample else frame)
+    parts = str(folder / "parts" / "part-*.parquet")
+    description_mb = pl.scan_parquet(parts).select(pl.col("description").str.len_bytes().sum()).collect().item() / 1e6
+    frame = pl.read_parquet(parts, n_rows=peer_sample or None)
+    versus = compare(frame)
     return {
-        "postings": frame.height,
+        "postings": cold.postings,
         "jobs": cold.jobs,
         "description_mb": description_mb,
         "cold_s": cold_s,
-        "ingest_per_s": frame.height / cold_s,
+        "ingest_per_s": cold.postings / cold_s,
         "cold_cpu_s": cold_cpu_s,
         "resync_s": resync_s,
+        "resync_cpu_s": resync_cpu_s,
         "rss_before_sync_mb": before_mb,
         "cold_peak_rss_mb": cold_peak_mb,
         "resync_peak_rss_mb": resync_peak_mb,
@@ -195,32 +220,36 @@ def main() -> None:
     parser.add_argument("--postings", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--peer-sample", type=int, default=PEER_SAMPLE, help="postings the peer (bench/peer.py) syncs; 0: all")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="replay corpus whose ashby/ postings are the templates")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one size's Parquet parts
+    parser.add_argument("--slice-jobs", help="JOBPIPELINE_SYNC_SLICE_JOBS for the syncs (default: the setting's default)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one size's raw partition
     args = parser.parse_args()
     globals()["CORPUS"] = args.corpus
     if args.one:
-        print(json.dumps(measure(args.one, args.peer_sample)))
+        print(json.dumps(measure(Path(args.one), args.peer_sample)))
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.postings:
-            parts = write_synthetic(n, Path(tmp) / f"postings-{n}")
+            folder = write_partition(n, Path(tmp) / f"postings-{n}")
+            env = os.environ | ({"JOBPIPELINE_SYNC_SLICE_JOBS": args.slice_jobs} if args.slice_jobs is not None else {})
             out = subprocess.run(
-                [sys.executable, __file__, "--one", str(parts), "--corpus", str(args.corpus), "--peer-sample", str(args.peer_sample)],
-                check=True,
+                [sys.executable, __file__, "--one", str(folder), "--corpus", str(args.corpus), "--peer-sample", str(args.peer_sample)],
                 capture_output=True,
                 text=True,
+                env=env,
             )
+            if out.returncode:
+                raise SystemExit(f"measuring {n} postings failed:\n{out.stderr}")
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     rate = html_rate()
     print(
-        f"{'postings':>9} {'jobs':>8} {'text MB':>8} {'cold s':>7} {'CPU s':>6} {'ingest/s':>9} {'resync s':>9} "
+        f"{'postings':>9} {'jobs':>8} {'text MB':>8} {'cold s':>7} {'CPU s':>6} {'ingest/s':>9} {'resync s':>9} {'CPU s':>6} "
         f"{'RSS before':>10} {'peak cold':>9} {'peak resync':>11} {'sync alone':>10}  (RSS in MB)"
     )
     for r in results:
         print(
             f"{r['postings']:>9} {r['jobs']:>8} {r['description_mb']:>8.0f} {r['cold_s']:>7.2f} {r['cold_cpu_s']:>6.2f} {r['ingest_per_s']:>9.0f} "
-            f"{r['resync_s']:>9.2f} {r['rss_before_sync_mb']:>10.0f} {r['cold_peak_rss_mb']:>9.0f} {r['resync_peak_rss_mb']:>11.0f} "
+            f"{r['resync_s']:>9.2f} {r['resync_cpu_s']:>6.2f} {r['rss_before_sync_mb']:>10.0f} {r['cold_peak_rss_mb']:>9.0f} {r['resync_peak_rss_mb']:>11.0f} "
             f"{r['sync_rss_growth_mb']:>10.0f}"
         )
     print("ours against the seed project's approach (bench/peer.py), on the same postings:")
@@ -235,6 +264,8 @@ def main() -> None:
                 "description_mb": round(last["description_mb"]),
                 "ingest_per_s": round(last["ingest_per_s"]),
                 "resync_s": round(last["resync_s"], 3),
+                "resync_cpu_s": round(last["resync_cpu_s"], 2),
+                "cold_cpu_s": round(last["cold_cpu_s"], 2),
                 "peak_rss_mb": round(max(last["cold_peak_rss_mb"], last["resync_peak_rss_mb"])),
                 "sync_rss_growth_mb": round(last["sync_rss_growth_mb"]),
                 "peer_postings": last["peer"]["postings"],

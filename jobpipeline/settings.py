@@ -22,6 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ENV_PREFIX = "JOBPIPELINE_"
+# Jobs per slice of a sync, unless set: 10,000 peaked lower than 20,000 at 100k postings and was no
+# slower than one plan (bench/RESULTS.md, 2026-12-02 10:00).
+SYNC_SLICE_JOBS = 10_000
 
 
 class SettingsError(ValueError):
@@ -42,9 +45,9 @@ class Settings(BaseSettings):
     replay_dir: Path | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
     progress: bool = Field(default=False, description="terminal progress bars in scrapes (the CLI sets it)")
     # The sync: a partition of more postings is planned and written in slices of at most this many
-    # jobs (one transaction still). Off by default: measured at 100k postings it is slower than one
-    # plan and, while the partition is still read whole, saves little memory (bench/RESULTS.md).
-    sync_slice_jobs: int | None = Field(default=None, ge=1, description="jobs per slice of a sync (unset: one plan per partition)")
+    # jobs (one transaction still), reading one slice's descriptions at a time from the raw
+    # partition; 0: one plan per partition. The default is chosen by measurement (bench/RESULTS.md).
+    sync_slice_jobs: int = Field(default=SYNC_SLICE_JOBS, ge=0, description="jobs per slice of a sync (0: one plan per partition)")
     # The LLM (defs/enrich): None leaves the resource's own default
     llm_backend: str | None = None
     llm_model: str | None = None

@@ -22,7 +22,7 @@ from jobpipeline.lib.postings import Board, BoardOutcome, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 from jobpipeline.lib.store import Job
-from jobpipeline.lib.sync import SyncResult, record_board_outcomes, sync_postings
+from jobpipeline.lib.sync import PartitionPostings, SyncResult, record_board_outcomes, sync_postings
 
 
 @dataclass(frozen=True)
@@ -172,9 +172,10 @@ def _progress_bar(total: int, label: str):
 
 def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawPartition) -> SyncResult:
     """Sync one raw partition from disk: boards that failed close nothing, and postings a board
-    listed but that could not be read (``skipped_ids``; absent in older partitions) close nothing either."""
+    listed but that could not be read (``skipped_ids``; absent in older partitions) close nothing either.
+    The postings are read lazily: a sync in slices reads one slice's descriptions at a time."""
     outcomes = [BoardOutcome.from_json(o, source=source) for o in partition.read_outcomes()]
-    return sync_postings(engine, partition.read_postings(), seen_on=date.fromisoformat(day), outcomes=outcomes)
+    return sync_postings(engine, PartitionPostings(partition), seen_on=date.fromisoformat(day), outcomes=outcomes)
 
 
 def store_totals(engine: sa.Engine) -> dict[str, int]:

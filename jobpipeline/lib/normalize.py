@@ -44,20 +44,25 @@ def _folded(column: str) -> pl.Expr:
 
 def description_digests(frame: pl.DataFrame) -> pl.Series:
     """xxh3-128 of each description (null hashes as empty): computed once, used by both the dedup
-    key and the content hash. Hashes straight from the Arrow buffer: decoding 5 KB descriptions
-    into Python strings and encoding them back cost 10x the hashing. Slice by slice: the Arrow
-    export copies the text, and a whole partition's copy was the sync's peak memory."""
-    digest = xxhash.xxh3_128_hexdigest
+    key and the content hash. Slice by slice: the Arrow export copies the text, and a whole
+    partition's copy was the sync's peak memory."""
     out: list[str] = []
     for part in frame.get_column("description").to_frame().iter_slices(_DIGEST_SLICE):
-        array = part.to_series().to_arrow(compat_level=pl.CompatLevel.oldest())
-        array = pa.concat_arrays(array.chunks) if isinstance(array, pa.ChunkedArray) else array
-        array = array.cast(pa.large_string())
-        _, offsets_buffer, data_buffer = array.buffers()
-        offsets = memoryview(offsets_buffer).cast("q")[array.offset : array.offset + len(array) + 1]
-        data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
-        out.extend(digest(data[offsets[i] : offsets[i + 1]]) for i in range(len(array)))
+        out.extend(arrow_digests(part.to_series().to_arrow(compat_level=pl.CompatLevel.oldest())))
     return pl.Series(out, dtype=pl.String)
+
+
+def arrow_digests(array: pa.Array | pa.ChunkedArray) -> list[str]:
+    """``description_digests`` of an Arrow string array (a batch read from a raw partition, so a
+    lazy sync hashes its descriptions batch by batch). Hashes straight from the Arrow buffer:
+    decoding 5 KB descriptions into Python strings and encoding them back cost 10x the hashing."""
+    digest = xxhash.xxh3_128_hexdigest
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    array = array.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = memoryview(offsets_buffer).cast("q")[array.offset : array.offset + len(array) + 1] if len(array) else [0]
+    data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+    return [digest(data[offsets[i] : offsets[i + 1]]) for i in range(len(array))]
 
 
 _DIGEST_SLICE = 4096

@@ -3,7 +3,11 @@
 ``<home>/raw/<source>/<YYYY-MM-DD or YYYY-MM>/`` holds
 
 - ``bodies/<board>.json``: the raw API bodies of each board, as a JSON list of strings;
-- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``);
+- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``), sorted by (source, board,
+  source_job_id) (stable: one id listed twice keeps its rows' order) in row groups of
+  ``ROW_GROUP_ROWS``, so a sync can read it lazily: its keys first, then the rows of one slice at a
+  time (``read_posting_rows``), which, cut in that same order, lie in neighbouring row groups.
+  Older partitions (unsorted, one big row group) read the same, only not cheaply by slice;
 - ``outcomes.json``: one object per board (``BoardResult.summary()``: ok, http_status, error,
   n_postings, n_skipped, skipped_reasons, skipped_ids, n_bytes, duration_s, detail counts);
 - ``details.json`` (sources with detail fetches): ``{board: {posting id: stamp}}``, the list-item
@@ -26,15 +30,20 @@ import shutil
 import socket
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from jobpipeline.lib.postings import POSTING_SCHEMA
 from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
+ROW_GROUP_ROWS = 2048  # ~6 MB of descriptions: a slice's read overshoots it by at most two groups
 ORPHAN_AGE_S = 3600  # a write takes seconds; an hour-old temporary folder has no writer left
 _TEMP_NAME = re.compile(r"^\.(?P<key>[^.]+)\.(?:(?P<host>.+)-(?P<pid>\d+)-)?[0-9a-f]{8}\.(?P<kind>tmp|old)$")
 
@@ -89,7 +98,8 @@ class RawPartition:
         try:
             for board, board_bodies in bodies.items():
                 (tmp / "bodies" / f"{_file_name(board)}.json").write_text(json.dumps(board_bodies), encoding="utf-8")
-            postings.select(list(POSTING_SCHEMA)).write_parquet(tmp / "postings.parquet", compression="zstd")
+            ordered = postings.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True)
+            ordered.write_parquet(tmp / "postings.parquet", compression="zstd", row_group_size=ROW_GROUP_ROWS)
             (tmp / "outcomes.json").write_text(json.dumps(outcomes, indent=1, default=str), encoding="utf-8")
             if detail_stamps:
                 (tmp / "details.json").write_text(json.dumps(detail_stamps), encoding="utf-8")
@@ -107,6 +117,47 @@ class RawPartition:
     def read_postings(self) -> pl.DataFrame:
         self._require()
         return pl.read_parquet(self.postings_path).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+
+    def count_postings(self) -> int:
+        """Rows of ``postings.parquet``, from its footer."""
+        self._require()
+        return pq.ParquetFile(self.postings_path).metadata.num_rows
+
+    def largest_row_group(self) -> int:
+        """Rows of the partition's biggest row group: what reading any one row costs at least."""
+        self._require()
+        metadata = pq.ParquetFile(self.postings_path).metadata
+        return max((metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)), default=0)
+
+    def read_posting_columns(self, columns: Sequence[str]) -> pl.DataFrame:
+        """These columns of every posting, in the file's order (the small ones: not the descriptions)."""
+        self._require()
+        return pl.read_parquet(self.postings_path, columns=list(columns)).cast({c: POSTING_SCHEMA[c] for c in columns})  # type: ignore[arg-type]
+
+    def iter_posting_column(self, column: str) -> Iterator[pa.Array]:
+        """One column of every posting, a row group at a time, in the file's order: how a lazy
+        sync hashes the descriptions without holding them all."""
+        self._require()
+        file = pq.ParquetFile(self.postings_path)
+        for group in range(file.metadata.num_row_groups):
+            yield file.read_row_group(group, columns=[column]).column(column)
+
+    def read_posting_rows(self, rows: Sequence[int]) -> pl.DataFrame:
+        """The postings at these (increasing) row numbers, all columns: only the row groups that
+        hold them are read, one at a time, so memory follows the rows asked for."""
+        self._require()
+        file = pq.ParquetFile(self.postings_path)
+        sizes = np.array([file.metadata.row_group(g).num_rows for g in range(file.metadata.num_row_groups)], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes
+        wanted = np.asarray(rows, dtype=np.int64)
+        tables = []
+        for group in np.unique(np.searchsorted(starts, wanted, side="right") - 1).tolist():
+            first, last = int(starts[group]), int(starts[group] + sizes[group])
+            local = wanted[(wanted >= first) & (wanted < last)] - first
+            tables.append(file.read_row_group(group, columns=list(POSTING_SCHEMA)).take(pa.array(local)))
+        if not tables:
+            return pl.DataFrame(schema=POSTING_SCHEMA)
+        return pl.from_arrow(pa.concat_tables(tables)).cast(POSTING_SCHEMA)  # type: ignore[arg-type, union-attr]
 
     def read_outcomes(self) -> list[dict[str, Any]]:
         self._require()

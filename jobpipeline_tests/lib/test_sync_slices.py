@@ -1,7 +1,8 @@
 """A sync in slices of whole jobs (``jobpipeline.lib.sync.slices``) leaves the store a one-shot
 sync leaves, every table row for row (job ids included), over random histories with merges,
-closings, skipped postings, failed boards and user data; and a slice really bounds the jobs one
-plan holds."""
+closings, skipped postings, failed boards and user data, also when it reads the raw partition
+lazily (``source.PartitionPostings``); and a slice really bounds the jobs one plan holds and the
+descriptions one read of the partition brings into memory."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from hypothesis import strategies as st
 
 import jobpipeline.lib.sync as sync_module
 from jobpipeline import settings as jp_settings
+from jobpipeline.lib import rawstore
+from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
+from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
-from jobpipeline.lib.sync import sync_postings
+from jobpipeline.lib.sync import PartitionPostings, sync_postings
+from jobpipeline.lib.sync import source as source_module
 
 DAYS = [date(2026, 11, day) for day in (1, 2, 3, 4)]
 NOW = datetime(2026, 11, 5, 8, tzinfo=UTC)
@@ -71,12 +76,18 @@ history = st.fixed_dictionaries(
 )
 
 
-def sync_day(engine, day: dict, seen_on: date, slice_jobs: int):
+def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | None = None):
+    """One day's sync, from a frame, or (``raw_dir``) from its raw partition written there, read lazily."""
     outcomes = [
         BoardOutcome(source=source, board=board, ok=ok, skipped_ids=list(day["skipped"]) if ok and i == 0 else [])
         for i, ((source, board), ok) in enumerate(zip(BOARDS, day["ok"], strict=True))
     ]
-    return sync_postings(engine, postings_frame(day["postings"]), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=slice_jobs)
+    postings = postings_frame(day["postings"])
+    if raw_dir is not None:
+        partition = RawPartition.at(raw_dir, "mixed", seen_on.isoformat())
+        partition.write(postings, [], {})
+        postings = PartitionPostings(partition)
+    return sync_postings(engine, postings, seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=slice_jobs)
 
 
 def edit_user_data(engine, posting_id: str, field: str) -> None:
@@ -100,26 +111,29 @@ def every_table(engine) -> dict[str, list[tuple]]:
     return tables
 
 
-def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Path, slice_jobs: int):
-    """``days`` synced in ``order`` into a new store, with ``edits`` of user data after their step;
-    returns the store's engine and each sync's result."""
-    engine = get_engine(f"sqlite:///{directory}/store-{slice_jobs}.db")
+def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Path, slice_jobs: int, lazy: bool = False):
+    """``days`` synced in ``order`` into a new store, with ``edits`` of user data after their step
+    (``lazy``: each day from its raw partition, read lazily); returns the store's engine and each
+    sync's result."""
+    engine = get_engine(f"sqlite:///{directory}/store-{slice_jobs}-{lazy}.db")
     create_schema(engine)
     results = []
     for step, index in enumerate(order):
-        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs))
+        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs, directory / "raw" if lazy else None))
         for posting_id, field in (edit for after, edit in edits if after == step):
             edit_user_data(engine, posting_id, field)
     return engine, results
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history)
-def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history):
-    """Slices of one job (the smallest there is) against the one-shot plan, after every sync."""
-    with tempfile.TemporaryDirectory() as directory:
+@given(history, st.booleans())
+def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, lazy):
+    """Slices of one job (the smallest there is) against the one-shot plan of a frame, after every
+    sync; ``lazy``: the slices read each day's raw partition from disk, in row groups of 2 rows."""
+    with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rawstore, "ROW_GROUP_ROWS", 2)
         whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
-        sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), 1)
+        sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), 1, lazy)
         assert every_table(sliced) == every_table(whole)
         for one_shot, in_slices in zip(whole_results, sliced_results, strict=True):
             assert in_slices.as_dict() == one_shot.as_dict()
@@ -204,8 +218,9 @@ def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):
     assert every_table(engine)["job"] == []
 
 
-def test_slicing_is_off_unless_the_setting_asks_for_it(tmp_path, monkeypatch):
-    """Unset, a partition is one plan however big; JOBPIPELINE_SYNC_SLICE_JOBS turns slices on."""
+def test_slicing_follows_the_setting_and_is_on_by_default(tmp_path, monkeypatch):
+    """Unset, a partition of more than ``SYNC_SLICE_JOBS`` postings is synced in slices (a smaller one
+    in one plan); JOBPIPELINE_SYNC_SLICE_JOBS sets the size, and 0 turns slicing off."""
     outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in BOARDS]
     day = [
         Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
@@ -220,14 +235,112 @@ def test_slicing_is_off_unless_the_setting_asks_for_it(tmp_path, monkeypatch):
         return real_plan(postings, state, **kwargs)
 
     monkeypatch.setattr(sync_module, "plan_sync", counting_plan)
-    for setting, plans in ((None, 1), ("5", 24 // 2 // 5 + 2)):
-        if setting is None:
-            monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_JOBS", raising=False)
-            assert jp_settings.current().sync_slice_jobs is None  # off, not merely a size bigger than this partition
-        else:
+    monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_JOBS", raising=False)
+    assert jp_settings.current().sync_slice_jobs == jp_settings.SYNC_SLICE_JOBS > 0
+    for setting, plans in ((None, 1), ("0", 1), ("5", 24 // 2 // 5 + 2)):
+        if setting is not None:
             monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", setting)
         engine = get_engine(f"sqlite:///{tmp_path}/store-{setting}.db")
         create_schema(engine)
         planned.clear()
         sync_postings(engine, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW)
         assert len(planned) == plans, (setting, planned)
+
+
+class RecordingPartition(RawPartition):
+    """A raw partition on disk that notes how many descriptions each of its reads returns at once."""
+
+    reads: list[tuple[str, int]] = []
+
+    def read_postings(self):
+        frame = super().read_postings()
+        self.reads.append(("read_postings", frame.height))
+        return frame
+
+    def read_posting_columns(self, columns):
+        frame = super().read_posting_columns(columns)
+        self.reads.append(("read_posting_columns", frame.height if "description" in columns else 0))
+        return frame
+
+    def iter_posting_column(self, column):
+        for batch in super().iter_posting_column(column):
+            self.reads.append(("iter_posting_column", len(batch) if column == "description" else 0))
+            yield batch
+
+    def read_posting_rows(self, rows):
+        frame = super().read_posting_rows(rows)
+        self.reads.append(("read_posting_rows", frame.height))
+        return frame
+
+
+def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, monkeypatch):
+    """``sync_raw_partition`` of 60 postings in slices of 10 jobs: no read of the partition brings
+    more than a slice's descriptions into memory (the whole partition read at once did, before
+    partitions were read lazily), every description is read once by slice (and once hashed, in row
+    groups), and the store is the one-shot sync's of the same postings as a frame."""
+    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    day = [
+        Posting(
+            source="greenhouse",
+            board="acme",
+            source_job_id=str(n),
+            company="Acme",
+            title=f"Engineer {n}",
+            description=f"{DESCRIPTIONS[n % 3]} {n}",
+        )
+        for n in reversed(range(60))  # written sorted: the file's order is not the scrape's
+    ]
+    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
+    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    RecordingPartition.reads = []
+    lazy = get_engine(f"sqlite:///{tmp_path}/lazy.db")
+    create_schema(lazy)
+    sync_raw_partition(lazy, "greenhouse", DAYS[0].isoformat(), partition)
+    assert max(count for _, count in RecordingPartition.reads) <= 10, RecordingPartition.reads
+    by_slice = [count for name, count in RecordingPartition.reads if name == "read_posting_rows"]
+    assert sum(by_slice) == 60 and len(by_slice) == 6
+
+    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
+    create_schema(one_shot)
+    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
+    for engine in (lazy, one_shot):  # the wall clock of each sync aside
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
+    assert every_table(lazy) == every_table(one_shot)
+
+
+def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store(tmp_path, monkeypatch):
+    """A partition of the older layout (unsorted, one row group, as ``write_parquet`` left it) is
+    read whole once, not once per slice, and its slices leave the one-shot sync's store."""
+    monkeypatch.setattr(source_module, "LAZY_ROW_GROUP_MAX", 8)  # the 60-row group counts as big
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    day = [
+        Posting(
+            source="greenhouse",
+            board="acme",
+            source_job_id=str(n),
+            company="Acme",
+            title=f"Engineer {n}",
+            description=f"{DESCRIPTIONS[n % 3]} {n}",
+        )
+        for n in reversed(range(60))
+    ]
+    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
+    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    postings_frame(day).write_parquet(partition.postings_path, compression="zstd")  # the older layout
+    RecordingPartition.reads = []
+    old = get_engine(f"sqlite:///{tmp_path}/old.db")
+    create_schema(old)
+    sync_raw_partition(old, "greenhouse", DAYS[0].isoformat(), partition)
+    assert [name for name, _ in RecordingPartition.reads] == ["read_postings"]
+
+    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
+    create_schema(one_shot)
+    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
+    for engine in (old, one_shot):  # the wall clock of each sync aside
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
+    assert every_table(old) == every_table(one_shot)

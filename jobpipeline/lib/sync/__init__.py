@@ -22,12 +22,14 @@ so a backfill of last month after today's run leaves the same store as a date-or
   the one whose canonical posting is smallest. Jobs with user data are never dropped or rewritten,
   so two of them stay apart.
 
-How it is built: ``slices.py`` cuts a partition bigger than ``Settings.sync_slice_jobs`` into
-slices of whole jobs, planned and written one after another (then one closing pass), so memory
-follows the slice; ``plan.py`` decides, in polars, what a partition changes (a ``SyncPlan`` of frames:
-new jobs, rewrites, restamps, posting changes, merges, closings), reading the store only through
-``StoreState`` for the keys it needs; ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite
-fast paths both use (literal selects, driver executemany, JSON rendering) and why. One transaction
+How it is built: ``slices.py`` cuts a partition bigger than ``Settings.sync_slice_jobs`` (on by
+default) into slices of whole jobs, planned and written one after another (then one closing pass);
+``source.py`` reads a raw partition lazily (keys and description digests first, then each slice's
+rows from disk), so the descriptions in memory are one slice's; ``plan.py`` decides, in polars,
+what a partition changes (a ``SyncPlan`` of frames: new jobs, rewrites, restamps, posting changes,
+merges, closings), reading the store only through ``StoreState`` for the keys it needs;
+``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite fast paths both use (literal selects,
+driver executemany, JSON rendering) and why. One transaction
 per sync (``BEGIN IMMEDIATE`` on SQLite), taken before the first read, so the plan's view of the
 store and its new job ids hold until it is written.
 """
@@ -47,6 +49,7 @@ from jobpipeline.lib.store import writer
 from jobpipeline.lib.sync.apply import apply_plan, record_scrapes
 from jobpipeline.lib.sync.plan import SyncPlan, plan_sync
 from jobpipeline.lib.sync.slices import cut_into_slices
+from jobpipeline.lib.sync.source import FramePostings, PartitionPostings, Postings
 from jobpipeline.lib.sync.state import DatabaseState, FrameState
 
 
@@ -93,30 +96,32 @@ class SyncResult:
 
 def sync_postings(
     engine: sa.Engine,
-    postings: pl.DataFrame,
+    postings: pl.DataFrame | Postings,
     *,
     seen_on: date,
     outcomes: Sequence[BoardOutcome],
     now: datetime | None = None,
     slice_jobs: int | None = None,
 ) -> SyncResult:
-    """Sync ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` into the store.
+    """Sync ``postings`` (``POSTING_SCHEMA`` rows: a frame, or ``source.PartitionPostings`` to read a
+    raw partition lazily) seen on ``seen_on`` into the store.
 
     ``outcomes`` are the partition's boards, each recorded in ``board_scrape``. The successful ones
     (``ok``) count as scraped: their postings missing from ``postings`` count as vanished, and their
     ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
     content stays as last read). Failed boards close nothing.
 
-    A partition of more than ``slice_jobs`` postings (default: ``Settings.sync_slice_jobs``; unset,
-    one plan) is planned and written in slices of at most that many jobs (``slices.py``), in the same one
+    A partition of more than ``slice_jobs`` postings (default: ``Settings.sync_slice_jobs``; 0: one
+    plan) is planned and written in slices of at most that many jobs (``slices.py``), in the same one
     transaction and to the same store as one plan of it all.
     """
     synced_at = now or datetime.now(UTC)
-    slice_jobs = slice_jobs or settings.current().sync_slice_jobs
+    slice_jobs = settings.current().sync_slice_jobs if slice_jobs is None else slice_jobs
+    postings = FramePostings(postings) if isinstance(postings, pl.DataFrame) else postings
     with writer(engine).begin() as conn:
         state = DatabaseState(conn)
-        if slice_jobs is None or postings.height <= slice_jobs:  # no slicing, or at most that many jobs: one plan
-            plan = plan_sync(postings, state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
+        if not slice_jobs or postings.height <= slice_jobs:  # no slicing, or at most that many jobs: one plan
+            plan = plan_sync(postings.whole(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
             apply_plan(conn, plan)
             return SyncResult.of(plan)
         return sync_in_slices(conn, state, postings, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, slice_jobs=slice_jobs)
@@ -125,7 +130,7 @@ def sync_postings(
 def sync_in_slices(
     conn: sa.Connection,
     state: DatabaseState,
-    postings: pl.DataFrame,
+    postings: Postings,
     *,
     seen_on: date,
     outcomes: Sequence[BoardOutcome],
@@ -134,16 +139,26 @@ def sync_in_slices(
 ) -> SyncResult:
     """``sync_postings``'s work slice by slice inside its transaction, then the closing pass (the
     boards' scrapes and every ``closed_at``, with the jobs the slices' merges grew)."""
-    boards = sorted(set(postings.select("source", "board").unique().iter_rows()))
+    listed = postings.listed()
+    boards = sorted(set(listed.select("source", "board").unique().iter_rows()))
     scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
     result, regrown = SyncResult(), []
-    for part in cut_into_slices(postings, state, scope=scope, slice_jobs=slice_jobs):
-        plan = plan_sync(postings[part.rows], part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
+    slices = cut_into_slices(listed, state, scope=scope, slice_jobs=slice_jobs)
+    del listed
+    for part in slices:
+        plan = plan_sync(postings.rows(part.rows), part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
         apply_plan(conn, plan)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
+        del plan  # before the next slice is read: two slices' texts at once would double the peak
     closing = plan_sync(
-        postings.clear(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, boards=boards, regrown_jobs=regrown
+        pl.DataFrame(schema=POSTING_SCHEMA),
+        state,
+        seen_on=seen_on,
+        outcomes=outcomes,
+        synced_at=synced_at,
+        boards=boards,
+        regrown_jobs=regrown,
     )
     apply_plan(conn, closing)
     result.add(SyncResult.of(closing))
@@ -169,4 +184,15 @@ def close_ended_board(engine: sa.Engine, source: str, board: str, closed_on: dat
     return sync_postings(engine, pl.DataFrame(schema=POSTING_SCHEMA), seen_on=closed_on, outcomes=[ended], now=now)
 
 
-__all__ = ["FrameState", "SyncPlan", "SyncResult", "close_ended_board", "plan_sync", "record_board_outcomes", "sync_postings"]
+__all__ = [
+    "FramePostings",
+    "FrameState",
+    "PartitionPostings",
+    "Postings",
+    "SyncPlan",
+    "SyncResult",
+    "close_ended_board",
+    "plan_sync",
+    "record_board_outcomes",
+    "sync_postings",
+]

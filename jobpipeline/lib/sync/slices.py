@@ -31,8 +31,7 @@ from datetime import date
 
 import polars as pl
 
-from jobpipeline.lib.normalize import dedup_keys, description_digests
-from jobpipeline.lib.postings import POSTING_SCHEMA
+from jobpipeline.lib.normalize import dedup_keys
 from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges
 
 KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String}
@@ -43,7 +42,7 @@ class Slice:
     """One slice of a partition: its rows (increasing, so ``deduplicate`` sees them in the
     partition's order) and the store as its plan reads it."""
 
-    rows: pl.Series
+    rows: list[int]
     jobs: int  # groups (dedup keys) in the slice
     state: SliceState
 
@@ -86,12 +85,10 @@ class SliceState:
         return self.new_ids
 
 
-def posting_keys(postings: pl.DataFrame) -> pl.DataFrame:
+def posting_keys(listed: pl.DataFrame) -> pl.DataFrame:
     """(source, board, source_job_id, dedup_key) of each posting, keyed as ``deduplicate`` keys it:
-    by the posting's first row. Descriptions are only hashed (in slices), never copied."""
-    postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
-    digests = description_digests(postings)
-    firsts = postings.drop("description").with_columns(description_hash=digests).unique(ALIAS, keep="first", maintain_order=True)
+    by the posting's first row. ``listed``: ``source.Postings.listed()``, the descriptions only hashed."""
+    firsts = listed.unique(ALIAS, keep="first", maintain_order=True)
     keys = pl.Series(dedup_keys(firsts, firsts["description_hash"]), dtype=pl.String)
     return firsts.select(*ALIAS).with_columns(dedup_key=keys).cast(KEYED_SCHEMA)
 
@@ -139,17 +136,21 @@ def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
     return sizes.select("component", "size").with_columns(slice=pl.Series(numbers, dtype=pl.Int64))
 
 
-def cut_into_slices(postings: pl.DataFrame, store: StoreState, *, scope: Scope, slice_jobs: int) -> list[Slice]:
-    """``postings`` cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
+def cut_into_slices(listed: pl.DataFrame, store: StoreState, *, scope: Scope, slice_jobs: int) -> list[Slice]:
+    """A partition's postings (``listed``: each row's key columns and description digest, see
+    ``source.Postings.listed``) cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
     the module's docstring), each with its known postings and new job ids. Reads the store before
     any slice is written: its postings of ``scope``, its jobs of the partition's keys, and the
     jobs the one-shot plan would merge."""
     if slice_jobs < 1:
         raise ValueError(f"sync slice size must be at least 1 job, got {slice_jobs}")
-    keys = posting_keys(postings)
+    keys = posting_keys(listed)
     known = store.postings_of_boards(scope).join(keys, on=ALIAS, how="inner")
     links = known.select("dedup_key", "job_id").unique()
-    same_key = store.jobs_by_dedup_key(keys["dedup_key"].unique().to_list()).cast(DEDUP_KEY_SCHEMA)
+    # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
+    # re-sync, where every group is linked, reads none.
+    unlinked = keys.join(links, on="dedup_key", how="anti")["dedup_key"].unique().to_list()
+    same_key = store.jobs_by_dedup_key(unlinked).cast(DEDUP_KEY_SCHEMA)
     canonical = keys.sort(ALIAS).unique("dedup_key", keep="first", maintain_order=True).with_row_index("rank")  # one plan's group order
     components = connected_keys(keys, pl.concat([links, same_key])).join(canonical.select("dedup_key", "rank"), on="dedup_key")
     slices = components.join(pack(components, slice_jobs), on="component").select("dedup_key", "slice")
@@ -166,7 +167,7 @@ def cut_into_slices(postings: pl.DataFrame, store: StoreState, *, scope: Scope, 
     new_ids = unassigned.select("slice", job_id=pl.Series(store.new_job_ids(unassigned.height), dtype=pl.Int64))
 
     rows = (
-        postings.select(ALIAS)
+        listed.select(ALIAS)
         .with_row_index("row")
         .join(keys.join(slices, on="dedup_key"), on=ALIAS, how="left", maintain_order="left")
         .group_by("slice")
