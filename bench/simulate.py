@@ -44,12 +44,12 @@ from ingest import DescriptionMaker, _status_mb, reset_peak_rss, templates  # no
 
 from jobpipeline.lib.ingest import sync_raw_partition  # noqa: E402
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome  # noqa: E402
-from jobpipeline.lib.rawstore import RawPartition  # noqa: E402
+from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition  # noqa: E402
 from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
 
 FIRST_DAY = date(2026, 11, 1)
 SOURCES = ("greenhouse", "lever", "ashby", "workable", "smartrecruiters")
-PART_ROWS = 50_000
+PART_ROWS = 16 * ROW_GROUP_ROWS
 
 
 class Postings:
@@ -75,14 +75,20 @@ class Postings:
 
 
 def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source: str, make) -> int:
-    """Write one source's raw partition (postings.parquet in parts, outcomes.json) under ``root``."""
+    """Write one source's raw partition under ``root`` as ``RawPartition.write`` lays it out (postings
+    sorted by posting key, row groups of ``ROW_GROUP_ROWS``), part by part, so the generator never
+    holds the partition's text; plus ``outcomes.json``."""
     root.mkdir(parents=True)
+    keys = sorted(
+        zip((f"board{b:05d}" for b in (idents % BOARDS_OF[source]).tolist()), (f"sim-{i}" for i in idents.tolist()), range(len(idents)))
+    )
+    order = np.fromiter((position for _, _, position in keys), dtype=np.int64, count=len(keys))
+    idents, versions = idents[order], versions[order]
     writer = None
     for start in range(0, len(idents), PART_ROWS):
-        part = make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS])
-        table = part.to_arrow()
+        table = make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS]).to_arrow()
         writer = writer or pq.ParquetWriter(root / "postings.parquet", table.schema, compression="zstd")
-        writer.write_table(table)
+        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
     if writer is None:
         pl.DataFrame(schema=POSTING_SCHEMA).write_parquet(root / "postings.parquet")
     else:
