@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hn.add_argument("--from", dest="start", required=True, metavar="YYYY-MM")
     hn.add_argument("--to", dest="end", required=True, metavar="YYYY-MM")
     hn.add_argument("--refetch", action="store_true", help="fetch again months whose final snapshot is on disk")
-    hn.add_argument("--workers", type=int, default=1, help="with --in-process: months run in this many processes")
+    hn.add_argument("--workers", type=int, default=1, help="with --in-process: range runs (24 months each) in this many processes")
     boards = targets.add_parser("boards", help="board-scrape days → raw_postings (from disk when kept) + jobs")
     boards.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     boards.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
