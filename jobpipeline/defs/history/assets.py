@@ -28,9 +28,10 @@ without the network unless ``refetch`` is set.
 """
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -41,7 +42,7 @@ from jobpipeline.defs.resources import JobBoardsResource, StoreResource
 from jobpipeline.lib.hn import HNSourceError
 from jobpipeline.lib.hn.months import SOURCE, fetch_hn_month, is_final, outcome_row, sync_hn_month, thread_index_path
 from jobpipeline.lib.http import HttpStatusError
-from jobpipeline.lib.ingest import store_totals
+from jobpipeline.lib.ingest import ScrapeSession, store_totals
 from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.store import refresh_search_index
 
@@ -79,10 +80,11 @@ def month_metadata(outcome: dict) -> dict[str, dg.MetadataValue | int | str | fl
 
 
 def fetch_month_to_disk(
-    context: dg.AssetExecutionContext, month: str, config: HNMonthConfig, job_boards: JobBoardsResource, store: StoreResource
+    context: dg.AssetExecutionContext, month: str, config: HNMonthConfig, session: Callable[[], ScrapeSession], store: StoreResource
 ) -> dict:
     """Find the month's thread (Algolia search, shared by a backfill's months; Firebase fallback), fetch its
-    comments (Algolia items: one request; Firebase per comment as the fallback), keep them on disk."""
+    comments (Algolia items: one request; Firebase per comment as the fallback), keep them on disk.
+    ``session`` opens the range's one scrape session (a replay server) the first time a month needs it."""
     partition = store.raw_partition(SOURCE, month)
     if not config.refetch and partition.exists():
         (stored,) = partition.read_outcomes()
@@ -92,16 +94,14 @@ def fetch_month_to_disk(
 
     fetched_on = date.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC).date()
     started = time.perf_counter()
-    with job_boards.session(SOURCE) as session:
-        try:
-            result = asyncio.run(
-                fetch_hn_month(
-                    month, session.base_urls, session.http, fetched_on=fetched_on, index_path=thread_index_path(store.raw_root())
-                )
-            )
-        except (HNSourceError, HttpStatusError, httpx.HTTPError) as exc:
-            where = session.where if session.mode == "replay" else "the live HN APIs"
-            raise MonthFailed(f"hn {month}: no postings from {where}: {exc}") from exc
+    scrape = session()
+    try:
+        result = asyncio.run(
+            fetch_hn_month(month, scrape.base_urls, scrape.http, fetched_on=fetched_on, index_path=thread_index_path(store.raw_root()))
+        )
+    except (HNSourceError, HttpStatusError, httpx.HTTPError) as exc:
+        where = scrape.where if scrape.mode == "replay" else "the live HN APIs"
+        raise MonthFailed(f"hn {month}: no postings from {where}: {exc}") from exc
     bodies = [json.dumps(c, ensure_ascii=False) for c in result.raw_comments]
     outcome = outcome_row(result, fetched_on, sum(len(b.encode()) for b in bodies), time.perf_counter() - started)
     partition.write(postings_frame(result.postings), [outcome], {month: bodies})
@@ -110,7 +110,7 @@ def fetch_month_to_disk(
         f"hn {month}: story {result.story_id} via {result.api}, {c.seen} comments: {c.pipe} pipe + {c.free_form} free-form "
         f"postings, {c.deleted} deleted, {c.dead} dead skipped"
     )
-    return {**month_metadata(outcome), "reused_from_disk": False, "path": str(partition.root), "mode": job_boards.mode}
+    return {**month_metadata(outcome), "reused_from_disk": False, "path": str(partition.root), "mode": scrape.mode}
 
 
 def sync_month_from_disk(context: dg.AssetExecutionContext, month: str, store: StoreResource) -> dict:
@@ -167,17 +167,25 @@ def hn_month(
     materialization per month and asset as it lands; failed months named at the end (module docstring)."""
     selected = context.selected_asset_keys
     failed: dict[str, str] = {}
-    for month in context.partition_keys:
-        try:
-            if HN_POSTINGS in selected:
-                fetched = fetch_month_to_disk(context, month, config, job_boards, store)
-                yield dg.AssetMaterialization(HN_POSTINGS, partition=month, metadata=fetched)
-            if HN_JOBS in selected:
-                synced = sync_month_from_disk(context, month, store)
-                yield dg.AssetMaterialization(HN_JOBS, partition=month, metadata=synced)
-        except Exception as exc:  # noqa: BLE001 - one month's failure must not stop its range; re-raised below, named
-            failed[month] = str(exc) if isinstance(exc, MonthFailed) else f"hn {month}: {type(exc).__name__}: {exc}"
-            context.log.error(failed[month])
+    with contextlib.ExitStack() as stack:
+        opened: list[ScrapeSession] = []
+
+        def session() -> ScrapeSession:  # opened once per range, only if a month needs the network
+            if not opened:
+                opened.append(stack.enter_context(job_boards.session(SOURCE)))
+            return opened[0]
+
+        for month in context.partition_keys:
+            try:
+                if HN_POSTINGS in selected:
+                    fetched = fetch_month_to_disk(context, month, config, session, store)
+                    yield dg.AssetMaterialization(HN_POSTINGS, partition=month, metadata=fetched)
+                if HN_JOBS in selected:
+                    synced = sync_month_from_disk(context, month, store)
+                    yield dg.AssetMaterialization(HN_JOBS, partition=month, metadata=synced)
+            except Exception as exc:  # noqa: BLE001 - one month's failure must not stop its range; re-raised below, named
+                failed[month] = str(exc) if isinstance(exc, MonthFailed) else f"hn {month}: {type(exc).__name__}: {exc}"
+                context.log.error(failed[month])
     if failed:
         landed = len(context.partition_keys) - len(failed)
         raise dg.Failure(
