@@ -3,14 +3,15 @@
 1. The three recorded threads (2011-04 Algolia, 2019-11 and 2020-02 Firebase) read from the shipped
    corpus: comments → postings (parse), deduplicated + hashed + synced into a fresh SQLite store,
    as ``hn_jobs`` does; best of ``--repeat``. Rate = top-level comments seen per second.
-2. Every month from 2011-04 to this month backfilled through Dagster (``hn_month_job``: discovery,
+2. Every month from 2011-04 to this month backfilled through Dagster (``hn_month_job``, op ``hn_month``: discovery,
    fetch, parse, raw partition, sync), each month's thread served by the replay server with
    ``--latency-ms`` per request from recorded comments reused under new ids (month i gets the
    comments of recorded thread i mod 3, shifted into its month, served both as Firebase items and as
    one *simulated* Algolia ``items/<id>`` body, ``routes_hn.simulated_algolia_item``; ``search_by_date``
-   pages list one story per month). Requests are counted at the replay server, per endpoint. Runs go as ``jobpipeline backfill hn --in-process --workers N`` runs them: one
-   Dagster run per month (the asset's ``multi_run(1)``), N at a time, N = the instance's
-   ``max_concurrent_runs`` (4 in dagster.yaml) unless ``--workers`` says otherwise.
+   pages list one story per month). Requests are counted at the replay server, per endpoint. Runs go as
+   ``jobpipeline backfill hn --in-process --workers N`` runs them: one Dagster run per range of
+   ``MONTHS_PER_RUN`` months (the assets' ``multi_run``; 8 runs for the full history), N at a time,
+   N = the instance's ``max_concurrent_runs`` (4 in dagster.yaml) unless ``--workers`` says otherwise.
 
     python bench/history.py [--months 24] [--workers 4] [--latency-ms 50]
 
@@ -242,6 +243,7 @@ def full_backfill(months: list[str], workers: int | None, latency_ms: float) -> 
         "corpus_build_s": built,
         "workers": workers,
         "max_concurrent_runs": allowed,
+        "runs": len(summary.runs),
         "seconds": seconds,
         "cpu_s": cpu,
         "requests": requests,
@@ -271,12 +273,12 @@ def main() -> None:
     print()
     print(
         f"{'full backfill':<18} {'months':>7} {'comments':>9} {'requests':>9} {'search':>7} {'alg. items':>10} {'firebase':>9} "
-        f"{'runs at once':>13} {'latency ms':>11} {'wall s':>8} {'CPU s':>7} {'CPU s/month':>12}"
+        f"{'runs':>5} {'runs at once':>13} {'latency ms':>11} {'wall s':>8} {'CPU s':>7} {'CPU s/month':>12}"
     )
     print(
         f"{months[0] + '..' + months[-1]:<18} {full['months']:>7} {full['comments']:>9} {full['requests']:>9} "
         f"{full['search_requests']:>7} {full['algolia_item_requests']:>10} {full['firebase_requests']:>9} "
-        f"{full['workers']:>13} {args.latency_ms:>11.0f} {full['seconds']:>8.1f} {full['cpu_s']:>7.0f} {full['cpu_s'] / full['months']:>12.2f}"
+        f"{full['runs']:>5} {full['workers']:>13} {args.latency_ms:>11.0f} {full['seconds']:>8.1f} {full['cpu_s']:>7.0f} {full['cpu_s'] / full['months']:>12.2f}"
     )
     print(
         f"store after the backfill: {full['postings_in_store']} HN postings, {full['jobs_in_store']} jobs "
@@ -294,6 +296,7 @@ def main() -> None:
                 "algolia_item_requests": full["algolia_item_requests"],
                 "firebase_requests": full["firebase_requests"],
                 "months": full["months"],
+                "runs": full["runs"],
                 "workers": full["workers"],
                 "latency_ms": args.latency_ms,
             }

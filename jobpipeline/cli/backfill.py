@@ -5,7 +5,8 @@
 
 By default this submits a real Dagster asset backfill, the same object the UI's "Materialize… →
 Launch backfill" creates: it shows under Overview → Backfills with its runs. HN months run one per
-run (``BackfillPolicy.multi_run(1)``: an unrecorded month fails alone); a board range runs in one
+HN months run in ranges of ``MONTHS_PER_RUN`` (``BackfillPolicy.multi_run``: a month that fails inside a range fails
+alone, named in the summary, while the others land; ``jobpipeline.defs.history.assets``); a board range runs in one
 run (``single_run``), rebuilding ``jobs`` from the raw files on disk. A backfill needs the Dagster
 daemon: the one of ``jobpipeline dev`` when it runs on the same ``DAGSTER_HOME``; otherwise this
 command starts ``dagster-daemon run`` itself for as long as the backfill takes (``--no-wait`` only
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hn.add_argument("--from", dest="start", required=True, metavar="YYYY-MM")
     hn.add_argument("--to", dest="end", required=True, metavar="YYYY-MM")
     hn.add_argument("--refetch", action="store_true", help="fetch again months whose final snapshot is on disk")
-    hn.add_argument("--workers", type=int, default=1, help="with --in-process: months run in this many processes")
+    hn.add_argument("--workers", type=int, default=1, help="with --in-process: range runs (24 months each) in this many processes")
     boards = targets.add_parser("boards", help="board-scrape days → raw_postings (from disk when kept) + jobs")
     boards.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     boards.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
@@ -81,7 +82,7 @@ def hn_request(start: str, end: str, *, live: bool = False, refetch: bool = Fals
     months = _keys_in_range(hn_months, start, end, "YYYY-MM")
     run_config: dict[str, Any] = _mode_config(live)
     if refetch:
-        run_config["ops"] = {"hn_postings": {"config": {"refetch": True}}}
+        run_config["ops"] = {"hn_month": {"config": {"refetch": True}}}
     return BackfillRequest("hn", months, run_config, f"hn {start}…{end}")
 
 
@@ -120,6 +121,7 @@ class RunOutcome:
     run_id: str
     status: str  # SUCCESS | FAILURE | CANCELED | …
     error: str | None = None
+    failed_partitions: dict[str, str] = field(default_factory=dict)  # a range run's failed months → error; the others landed
 
 
 @dataclass
@@ -134,6 +136,11 @@ class BackfillSummary:
     def ok(self) -> bool:
         return bool(self.runs) and all(r.status == "SUCCESS" for r in self.runs)
 
+    @property
+    def failed_partitions(self) -> dict[str, str]:
+        """Every failed month of every range run, with its error: what to retry alone."""
+        return {key: error for run in self.runs for key, error in run.failed_partitions.items()}
+
     def render(self) -> str:
         failed = [r for r in self.runs if r.status != "SUCCESS"]
         lines = [
@@ -142,9 +149,13 @@ class BackfillSummary:
         ]
         for run in sorted(self.runs, key=lambda r: r.partitions):
             line = f"  {run.partitions:<24} {run.status:<8} {run.run_id}"
-            if run.error:
+            if run.failed_partitions:
+                line += "".join(f"\n      {key} FAILURE  {error.splitlines()[0][:300]}" for key, error in run.failed_partitions.items())
+            elif run.error:
                 line += f"\n      {run.error.splitlines()[0][:300]}"
             lines.append(line)
+        if self.failed_partitions:
+            lines.append(f"  failed alone, retry each with --from/--to: {', '.join(sorted(self.failed_partitions))}")
         return "\n".join(lines)
 
 
@@ -152,18 +163,23 @@ class BackfillSummary:
 
 
 def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSummary:
-    """Each HN month, or the whole board range, as a run of this process on the ``DAGSTER_HOME`` instance."""
+    """HN months in ranges (the assets' backfill policy), or the whole board range, as runs of this process
+    on the ``DAGSTER_HOME`` instance; ``workers`` runs at once."""
 
     with prepared_instance():  # creates the instance's storage here, under the lock: worker processes racing to do it collide
         pass
     started = time.perf_counter()
     tag = {CLI_TAG: f"{request.target}-{datetime.now(UTC):%Y%m%dT%H%M%S}"}
     if request.target == "hn":
-        tasks = [(request.job_name, {"partition_key": key}, request.run_config, tag, key) for key in request.partition_keys]
+        from jobpipeline.defs.history.assets import MONTHS_PER_RUN
+        from jobpipeline.defs.history.partitions import hn_months
+
+        ranges = month_ranges(request.partition_keys, hn_months.get_partition_keys(), MONTHS_PER_RUN)
     else:  # single_run: one run over the (days × sources) rectangle, as the UI's backfill launches it
-        first, last = request.partition_keys[0], request.partition_keys[-1]
-        range_tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        tasks = [(request.job_name, {}, request.run_config, {**tag, **range_tags}, f"{first}…{last}")]
+        ranges = [request.partition_keys]
+    tasks = [
+        (request.job_name, {}, request.run_config, {**tag, **_range_tags(keys[0], keys[-1])}, _label(keys[0], keys[-1])) for keys in ranges
+    ]
     if workers > 1 and len(tasks) > 1:
         import multiprocessing
 
@@ -173,6 +189,28 @@ def run_in_process(request: BackfillRequest, *, workers: int = 1) -> BackfillSum
     else:
         runs = [_execute(task) for task in tasks]
     return BackfillSummary(request, "in-process", runs, time.perf_counter() - started)
+
+
+def month_ranges(keys: Sequence[str], all_keys: Sequence[str], size: int) -> list[list[str]]:
+    """``keys`` cut into runs of consecutive partitions (in ``all_keys``' order) of at most ``size``, as the
+    daemon's ``multi_run(size)`` cuts a backfill: a run's range never covers a month that was not asked for."""
+    position = {key: i for i, key in enumerate(all_keys)}
+    ranges: list[list[str]] = []
+    for key in sorted(keys, key=position.__getitem__):
+        last = ranges[-1] if ranges else None
+        if last and len(last) < size and position[key] == position[last[-1]] + 1:
+            last.append(key)
+        else:
+            ranges.append([key])
+    return ranges
+
+
+def _range_tags(first: str, last: str) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def _label(first: str, last: str) -> str:
+    return first if first == last else f"{first}…{last}"
 
 
 def _execute(task: tuple[str, dict, dict, dict, str]) -> RunOutcome:
@@ -188,20 +226,29 @@ def _execute(task: tuple[str, dict, dict, dict, str]) -> RunOutcome:
             .resolve_job_def(job_name)
             .execute_in_process(run_config={**quiet, **run_config}, instance=instance, tags=tags, raise_on_error=False, **partition)
         )
-        status = "SUCCESS" if result.success else "FAILURE"
-        return RunOutcome(label, result.run_id, status, None if result.success else _run_error(instance, result.run_id))
+        return _outcome(instance, label, result.run_id, "SUCCESS" if result.success else "FAILURE")
 
 
-def _run_error(instance: Any, run_id: str) -> str | None:
-    """The first step failure's message of a run (what the UI shows on the failed step)."""
+def _outcome(instance: Any, label: str, run_id: str, status: str) -> RunOutcome:
+    if status == "SUCCESS":
+        return RunOutcome(label, run_id, status)
+    error, failed_partitions = _run_error(instance, run_id)
+    return RunOutcome(label, run_id, status, error, failed_partitions)
+
+
+def _run_error(instance: Any, run_id: str) -> tuple[str | None, dict[str, str]]:
+    """The first step failure's message of a run (what the UI shows on the failed step), and the failed
+    months a range run names in its failure's ``failed_months`` metadata."""
     from dagster import DagsterEventType
 
     for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
         event = record.dagster_event
         if event and event.step_failure_data and event.step_failure_data.error:
             message = event.step_failure_data.error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
-            return f"{event.step_key}: {message}"
-    return None
+            user_failure = event.step_failure_data.user_failure_data
+            failed = user_failure.metadata.get("failed_months") if user_failure else None
+            return f"{event.step_key}: {message}", dict(failed.value) if failed is not None else {}
+    return None, {}
 
 
 # --- a real backfill, run by the daemon ------------------------------------------------------
@@ -268,9 +315,8 @@ def _outcomes(instance: Any, runs: Sequence[Any]) -> list[RunOutcome]:
     for run in runs:
         tags = run.tags
         start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
-        label = tags.get("dagster/partition") or (start if start == end else f"{start}…{end}")
-        status = run.status.value
-        outcomes.append(RunOutcome(label, run.run_id, status, None if status == "SUCCESS" else _run_error(instance, run.run_id)))
+        label = tags.get("dagster/partition") or _label(start, end)
+        outcomes.append(_outcome(instance, label, run.run_id, run.status.value))
     return outcomes
 
 

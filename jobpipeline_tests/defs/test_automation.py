@@ -9,7 +9,7 @@ import dagster as dg
 from jobpipeline.definitions import defs as load_defs
 from jobpipeline.defs.enrich.assets import enriched_jobs
 from jobpipeline.defs.enrich.resources import LLMResource
-from jobpipeline.defs.history.assets import hn_jobs, hn_postings
+from jobpipeline.defs.history.assets import hn_month
 from jobpipeline.defs.jobs.assets import jobs
 from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
@@ -17,7 +17,7 @@ from jobpipeline.defs.scrape.partitions import board_partition_key
 from jobpipeline_tests.defs.test_spine import TODAY, small_corpus  # noqa: F401 - fixture
 
 ENRICHED = dg.AssetKey("enriched_jobs")
-ASSETS = [raw_postings, jobs, hn_postings, hn_jobs, enriched_jobs]
+ASSETS = [raw_postings, jobs, hn_month, enriched_jobs]
 
 
 def requested(result) -> int:

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from jobpipeline.defs.history.assets import hn_jobs, hn_postings
+from jobpipeline.defs.history.assets import HN_POSTINGS, hn_month
 from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 
 # The recorded months and their postings (jobpipeline_tests/hn: 219 / 647 / 408).
@@ -26,18 +26,18 @@ def materialize_month(
     month: str, store_url: str, instance: dg.DagsterInstance, *, selection=None, config: dict | None = None, **job_boards
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [hn_postings, hn_jobs],
+        [hn_month],
         selection=selection,
         partition_key=month,
         instance=instance,
         resources=resources(store_url, **job_boards),
-        run_config={"ops": {"hn_postings": {"config": config}}} if config else None,
+        run_config={"ops": {"hn_month": {"config": config}}} if config else None,
         raise_on_error=False,
     )
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    (mat,) = result.asset_materializations_for_node(asset)
+    (mat,) = [m for m in result.asset_materializations_for_node("hn_month") if m.asset_key == dg.AssetKey(asset)]
     return {k: v.value for k, v in mat.metadata.items()}
 
 
@@ -58,7 +58,7 @@ def recorded_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
         mp.setenv("JOBPIPELINE_HOME", str(home))
         for month in RECORDED:
-            result = materialize_month(month, f"sqlite:///{home / 'unused.db'}", instance, selection=[hn_postings])
+            result = materialize_month(month, f"sqlite:///{home / 'unused.db'}", instance, selection=[HN_POSTINGS])
             assert result.success, month
     return home / "raw" / "hn"
 

@@ -1,4 +1,4 @@
-"""Backfills as ``jobpipeline backfill`` runs them: HN months (one run each) and past board-scrape days (from disk)."""
+"""Backfills as ``jobpipeline backfill`` runs them: HN months (ranges of months per run) and past board-scrape days (from disk)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from jobpipeline.cli import main as cli
 from jobpipeline.cli.backfill import BackfillRequest, boards_request, hn_request, run_in_process
+from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.defs.jobs.assets import jobs
 from jobpipeline.defs.resources import ReplayJobBoards, StoreResource
 from jobpipeline.defs.scrape.assets import raw_postings
@@ -92,15 +93,84 @@ def test_a_backfill_walks_discovery_once_and_fetches_each_thread_from_algolia_fi
     assert dict(rows(store_url, "SELECT board, count(*) FROM job_posting GROUP BY board")) == RECORDED
 
 
+def partition_status(instance: dg.DagsterInstance, asset: str, months: list[str]) -> dict[str, str]:
+    statuses = instance.get_status_by_partition(dg.AssetKey(asset), months, hn_months)
+    return {month: status.value for month, status in (statuses or {}).items()}
+
+
 def test_unrecorded_months_in_a_range_fail_alone_while_the_others_land(home, store_url):
+    """One run for the range; the unrecorded months fail by name, the recorded one lands, and Dagster
+    shows each month's own status: materialized for the month that landed, failed for the others."""
     summary = run_in_process(with_store(hn_request("2019-10", "2019-12"), store_url))
-    outcomes = {r.partitions: r for r in summary.runs}
-    assert {m: r.status for m, r in outcomes.items()} == {"2019-10": "FAILURE", "2019-11": "SUCCESS", "2019-12": "FAILURE"}
+    (run,) = summary.runs
+    assert (run.partitions, run.status) == ("2019-10…2019-12", "FAILURE")
+    assert sorted(run.failed_partitions) == sorted(summary.failed_partitions) == ["2019-10", "2019-12"]
     for month in ("2019-10", "2019-12"):
-        assert outcomes[month].error.startswith(f"hn_postings: hn {month}: no postings from replay corpus")
-        assert "answered 404" in outcomes[month].error
-    assert not summary.ok and "2019-12  " in summary.render()
+        assert run.failed_partitions[month].startswith(f"hn {month}: no postings from replay corpus")
+        assert "answered 404" in run.failed_partitions[month]
+    assert run.error.startswith("hn_month: 2 of 3 months failed (2019-10, 2019-12); 1 landed.")
+    assert not summary.ok and "      2019-12 FAILURE  hn 2019-12: no postings" in summary.render()
+    assert "retry each with --from/--to: 2019-10, 2019-12" in summary.render()
     assert rows(store_url, "SELECT board, count(*) FROM job_posting GROUP BY board") == [("2019-11", 647)]
+    with dg.DagsterInstance.get() as instance:
+        for asset in ("hn_postings", "hn_jobs"):
+            assert partition_status(instance, asset, ["2019-10", "2019-11", "2019-12"]) == {
+                "2019-10": "FAILED",
+                "2019-11": "MATERIALIZED",
+                "2019-12": "FAILED",
+            }
+        (mat,) = [e.asset_materialization for e in instance.fetch_materializations(dg.AssetKey("hn_jobs"), limit=10).records]
+        assert (mat.partition, mat.metadata["postings"].value, mat.metadata["new"].value) == ("2019-11", 647, mat.metadata["jobs"].value)
+
+
+def recorded_months_corpus(root: Path, months: list[str]) -> Path:
+    """A replay corpus with the real discovery pages and only ``months``' recorded Firebase threads."""
+    hn = root / "hn"
+    (hn / "firebase" / "item").mkdir(parents=True)
+    (hn / "algolia").mkdir()
+    (hn / "algolia" / "search_by_date").symlink_to(HN_DIR / "algolia" / "search_by_date", target_is_directory=True)
+    (hn / "firebase" / "user").symlink_to(HN_DIR / "firebase" / "user", target_is_directory=True)
+    for month in months:
+        (recording,) = (HN_DIR / "firebase" / "item").glob(f"{month}_*.jsonl.gz")
+        (hn / "firebase" / "item" / recording.name).symlink_to(recording)
+    return root
+
+
+def test_a_range_in_one_run_gives_the_month_by_month_store_and_a_failed_month_retries_alone(home, tmp_path):
+    """2019-11…2020-02 in one run while 2020-02's thread cannot be fetched (not served yet): 2019-11
+    lands, 2019-12, 2020-01 (no recording) and 2020-02 fail by name; 2020-02 retried alone once it
+    is served. The store then equals one run per month, and each month has its own metadata."""
+    month_by_month = f"sqlite:///{tmp_path / 'month_by_month.db'}"
+    for month in ("2019-11", "2020-02"):
+        assert run_in_process(with_store(hn_request(month, month), month_by_month)).ok
+    shutil.rmtree(home / "raw")  # the ranged backfill starts from nothing on disk, as the month-by-month one did
+
+    ranged = f"sqlite:///{tmp_path / 'ranged.db'}"
+    with ReplayServer(recorded_months_corpus(tmp_path / "without_2020_02", ["2019-11"])) as server:
+        summary = run_in_process(with_store(hn_request("2019-11", "2020-02"), ranged, base_urls={"hn": server.base_urls["hn"]}))
+    assert [r.partitions for r in summary.runs] == ["2019-11…2020-02"]  # one run for the range
+    assert sorted(summary.failed_partitions) == ["2019-12", "2020-01", "2020-02"]
+    assert "16967543" not in summary.failed_partitions["2020-02"] and "22225314" in summary.failed_partitions["2020-02"]
+    assert dict(rows(ranged, "SELECT board, count(*) FROM job_posting GROUP BY board")) == {"2019-11": 647}
+
+    with ReplayServer(recorded_months_corpus(tmp_path / "with_2020_02", ["2019-11", "2020-02"])) as server:
+        retry = run_in_process(with_store(hn_request("2020-02", "2020-02"), ranged, base_urls={"hn": server.base_urls["hn"]}))
+    assert retry.ok and [r.partitions for r in retry.runs] == ["2020-02"]
+    assert store_by_natural_key(ranged) == store_by_natural_key(month_by_month)
+    with dg.DagsterInstance.get() as instance:
+        assert partition_status(instance, "hn_jobs", ["2019-11", "2019-12", "2020-01", "2020-02"]) == {
+            "2019-11": "MATERIALIZED",
+            "2019-12": "FAILED",
+            "2020-01": "FAILED",
+            "2020-02": "MATERIALIZED",
+        }
+        ranged_runs = {r.run_id for r in summary.runs}
+        per_month = {}
+        for record in instance.fetch_materializations(dg.AssetKey("hn_postings"), limit=20).records:
+            if record.run_id in ranged_runs:
+                mat = record.asset_materialization
+                per_month[mat.partition] = (mat.metadata["postings"].value, mat.metadata["path"].value)
+    assert per_month == {"2019-11": (647, str(home / "raw" / "hn" / "2019-11"))}  # the month's own metadata, its own raw partition
 
 
 def test_backfill_command_rejects_months_and_days_outside_the_partitions(home, capsys):
@@ -222,6 +292,8 @@ def test_backfill_command_submits_a_dagster_backfill_that_a_daemon_runs(home):
         (backfill,) = instance.get_backfills()
         assert backfill.status.value == "COMPLETED_FAILED" and backfill.title == "hn 2019-11…2019-12"
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
-        by_month = {r.tags["dagster/asset_partition_range_start"]: r.status.value for r in runs}
-    assert by_month == {"2019-11": "SUCCESS", "2019-12": "FAILURE"}
+        by_range = {
+            (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"]): r.status.value for r in runs
+        }
+    assert by_range == {("2019-11", "2019-12"): "FAILURE"}  # one run for the range (multi_run), 2019-12 failed inside it
     assert rows(f"sqlite:///{home / 'jobpipeline.db'}", "SELECT board, count(*) FROM job_posting GROUP BY board") == [("2019-11", 647)]

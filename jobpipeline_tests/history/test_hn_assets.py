@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from jobpipeline.defs.history.assets import hn_jobs, hn_postings
+from jobpipeline.defs.history.assets import MONTHS_PER_RUN, hn_month
 from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.defs.history.schedules import hn_current_month_schedule
 from jobpipeline.lib.hn.months import sync_hn_month
@@ -40,9 +40,8 @@ def test_monthly_partitions_start_in_april_2011_and_include_the_current_month():
     keys = hn_months.get_partition_keys()
     assert keys[:2] == ["2011-04", "2011-05"]
     assert keys[-1] == datetime.now(UTC).strftime("%Y-%m")
-    for asset in (hn_postings, hn_jobs):
-        assert asset.group_names_by_key[asset.key] == "history"
-        assert asset.backfill_policy == dg.BackfillPolicy.multi_run(1)
+    assert set(hn_month.group_names_by_key.values()) == {"history"}
+    assert hn_month.backfill_policy == dg.BackfillPolicy.multi_run(MONTHS_PER_RUN)
 
 
 def test_month_without_a_thread_fails_saying_so(home, store_url, ephemeral_instance):

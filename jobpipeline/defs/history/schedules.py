@@ -10,7 +10,7 @@ YOUNG_DAYS = 15  # a thread gets most of its comments in its first two weeks
 
 hn_month_job = dg.define_asset_job(
     "hn_month_job",
-    selection=dg.AssetSelection.assets("hn_postings", "hn_jobs"),  # partitioned by month, as the assets are
+    selection=dg.AssetSelection.assets("hn_postings", "hn_jobs"),  # both made by the op hn_month, partitioned by month
     description="Fetch one month's 'Who is hiring?' thread and sync its postings into jobs.",
 )
 
