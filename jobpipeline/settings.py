@@ -22,9 +22,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ENV_PREFIX = "JOBPIPELINE_"
-# Jobs per slice of a sync, unless set: 10,000 peaked lower than 20,000 at 100k postings and was no
-# slower than one plan (bench/RESULTS.md, 2026-12-02 10:00).
+# Jobs per slice of a sync, unless set: 10,000 peaked lower than 20,000 at 100k postings
+# (bench/RESULTS.md, 2026-12-02 10:00).
 SYNC_SLICE_JOBS = 10_000
+# Partitions of at most this many postings are synced in one plan, unless set: slices of a 12k-posting
+# day cost 1.6x the CPU of one plan and saved no memory; at 100k they cut the sync's peak from
+# 1.1-1.3 GB to 0.46 GB for +22-39 % CPU (bench/RESULTS.md, 2026-12-02 11:10).
+SYNC_SLICE_ABOVE = 50_000
 
 
 class SettingsError(ValueError):
@@ -44,10 +48,12 @@ class Settings(BaseSettings):
     live: bool = Field(default=False, description="1/true/yes: scrape the public APIs; else replay the recorded corpus")
     replay_dir: Path | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
     progress: bool = Field(default=False, description="terminal progress bars in scrapes (the CLI sets it)")
-    # The sync: a partition of more postings is planned and written in slices of at most this many
-    # jobs (one transaction still), reading one slice's descriptions at a time from the raw
-    # partition; 0: one plan per partition. The default is chosen by measurement (bench/RESULTS.md).
+    # The sync: a partition of more than ``sync_slice_above`` postings is planned and written in
+    # slices of at most ``sync_slice_jobs`` jobs (one transaction still), reading one slice's
+    # descriptions at a time from the raw partition; 0 jobs: one plan per partition. Both defaults
+    # are chosen by measurement (bench/RESULTS.md).
     sync_slice_jobs: int = Field(default=SYNC_SLICE_JOBS, ge=0, description="jobs per slice of a sync (0: one plan per partition)")
+    sync_slice_above: int = Field(default=SYNC_SLICE_ABOVE, ge=0, description="partitions of more postings than this are synced in slices")
     # The LLM (defs/enrich): None leaves the resource's own default
     llm_backend: str | None = None
     llm_model: str | None = None

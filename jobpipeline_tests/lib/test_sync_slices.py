@@ -218,9 +218,11 @@ def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):
     assert every_table(engine)["job"] == []
 
 
-def test_slicing_follows_the_setting_and_is_on_by_default(tmp_path, monkeypatch):
-    """Unset, a partition of more than ``SYNC_SLICE_JOBS`` postings is synced in slices (a smaller one
-    in one plan); JOBPIPELINE_SYNC_SLICE_JOBS sets the size, and 0 turns slicing off."""
+def test_slicing_follows_the_settings_and_is_on_by_default_for_big_partitions(tmp_path, monkeypatch):
+    """Unset, a partition of more than ``SYNC_SLICE_ABOVE`` postings is synced in slices of
+    ``SYNC_SLICE_JOBS`` jobs (a smaller one in one plan: slices there cost CPU and save nothing);
+    JOBPIPELINE_SYNC_SLICE_JOBS sets the size, 0 turns slicing off, and JOBPIPELINE_SYNC_SLICE_ABOVE
+    the partition size from which it applies."""
     outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in BOARDS]
     day = [
         Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
@@ -236,15 +238,21 @@ def test_slicing_follows_the_setting_and_is_on_by_default(tmp_path, monkeypatch)
 
     monkeypatch.setattr(sync_module, "plan_sync", counting_plan)
     monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_JOBS", raising=False)
+    monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_ABOVE", raising=False)
     assert jp_settings.current().sync_slice_jobs == jp_settings.SYNC_SLICE_JOBS > 0
-    for setting, plans in ((None, 1), ("0", 1), ("5", 24 // 2 // 5 + 2)):
-        if setting is not None:
-            monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", setting)
-        engine = get_engine(f"sqlite:///{tmp_path}/store-{setting}.db")
+    assert jp_settings.current().sync_slice_above == jp_settings.SYNC_SLICE_ABOVE > jp_settings.SYNC_SLICE_JOBS
+    sliced = 24 // 2 // 5 + 2  # the plans a sliced sync of these 24 postings makes: its slices and the closing pass
+    for setting, above, plans in ((None, None, 1), ("0", "0", 1), ("5", None, 1), ("5", "23", sliced), ("5", "24", 1), ("5", "0", sliced)):
+        for name, value in (("JOBPIPELINE_SYNC_SLICE_JOBS", setting), ("JOBPIPELINE_SYNC_SLICE_ABOVE", above)):
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        engine = get_engine(f"sqlite:///{tmp_path}/store-{setting}-{above}.db")
         create_schema(engine)
         planned.clear()
         sync_postings(engine, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW)
-        assert len(planned) == plans, (setting, planned)
+        assert len(planned) == plans, (setting, above, planned)
 
 
 class RecordingPartition(RawPartition):
@@ -280,6 +288,7 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     groups), and the store is the one-shot sync's of the same postings as a frame."""
     monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
     monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
     day = [
         Posting(
             source="greenhouse",
@@ -316,6 +325,7 @@ def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store
     read whole once, not once per slice, and its slices leave the one-shot sync's store."""
     monkeypatch.setattr(source_module, "LAZY_ROW_GROUP_MAX", 8)  # the 60-row group counts as big
     monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
     day = [
         Posting(
             source="greenhouse",

@@ -111,16 +111,21 @@ def sync_postings(
     ``skipped_ids`` (listed, but unreadable) are not vanished, so not closed from this day (their
     content stays as last read). Failed boards close nothing.
 
-    A partition of more than ``slice_jobs`` postings (default: ``Settings.sync_slice_jobs``; 0: one
-    plan) is planned and written in slices of at most that many jobs (``slices.py``), in the same one
-    transaction and to the same store as one plan of it all.
+    A partition of more than ``slice_jobs`` postings (0: one plan) is planned and written in slices
+    of at most that many jobs (``slices.py``), in the same one transaction and to the same store as
+    one plan of it all. Unset, the settings decide: slices of ``Settings.sync_slice_jobs`` jobs for
+    a partition of more than ``Settings.sync_slice_above`` postings (smaller ones gain no memory
+    from slices and pay their CPU).
     """
     synced_at = now or datetime.now(UTC)
-    slice_jobs = settings.current().sync_slice_jobs if slice_jobs is None else slice_jobs
+    slice_above = slice_jobs
+    if slice_jobs is None:
+        current = settings.current()
+        slice_jobs, slice_above = current.sync_slice_jobs, max(current.sync_slice_jobs, current.sync_slice_above)
     postings = FramePostings(postings) if isinstance(postings, pl.DataFrame) else postings
     with writer(engine).begin() as conn:
         state = DatabaseState(conn)
-        if not slice_jobs or postings.height <= slice_jobs:  # no slicing, or at most that many jobs: one plan
+        if not slice_jobs or postings.height <= slice_above:  # no slicing, or a partition too small to gain: one plan
             plan = plan_sync(postings.whole(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
             apply_plan(conn, plan)
             return SyncResult.of(plan)
