@@ -281,15 +281,9 @@ class RecordingPartition(RawPartition):
         return frame
 
 
-def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, monkeypatch):
-    """``sync_raw_partition`` of 60 postings in slices of 10 jobs: no read of the partition brings
-    more than a slice's descriptions into memory (the whole partition read at once did, before
-    partitions were read lazily), every description is read once by slice (and once hashed, in row
-    groups), and the store is the one-shot sync's of the same postings as a frame."""
-    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
-    day = [
+def acme_day() -> list[Posting]:
+    """60 postings of one board, in reverse key order (a scrape's order is not the file's)."""
+    return [
         Posting(
             source="greenhouse",
             board="acme",
@@ -298,8 +292,30 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
             title=f"Engineer {n}",
             description=f"{DESCRIPTIONS[n % 3]} {n}",
         )
-        for n in reversed(range(60))  # written sorted: the file's order is not the scrape's
+        for n in reversed(range(60))
     ]
+
+
+def assert_one_shot_store(engine, day: list[Posting], outcomes: list[BoardOutcome], tmp_path) -> None:
+    """``engine``'s store is the one a one-shot sync of ``day`` (as a frame) leaves."""
+    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
+    create_schema(one_shot)
+    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
+    for each in (engine, one_shot):  # the wall clock of each sync aside
+        with each.begin() as conn:
+            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
+    assert every_table(engine) == every_table(one_shot)
+
+
+def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, monkeypatch):
+    """``sync_raw_partition`` of 60 postings in slices of 10 jobs: no read of the partition brings
+    more than a slice's descriptions into memory (the whole partition read at once did, before
+    partitions were read lazily), every description is read once by slice (and once hashed, in row
+    groups), and the store is the one-shot sync's of the same postings as a frame."""
+    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
+    day = acme_day()  # written sorted: the file's order is not the scrape's
     outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
     partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
     partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
@@ -311,13 +327,7 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     by_slice = [count for name, count in RecordingPartition.reads if name == "read_posting_rows"]
     assert sum(by_slice) == 60 and len(by_slice) == 6
 
-    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
-    create_schema(one_shot)
-    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
-    for engine in (lazy, one_shot):  # the wall clock of each sync aside
-        with engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
-    assert every_table(lazy) == every_table(one_shot)
+    assert_one_shot_store(lazy, day, outcomes, tmp_path)
 
 
 def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store(tmp_path, monkeypatch):
@@ -326,17 +336,7 @@ def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store
     monkeypatch.setattr(source_module, "LAZY_ROW_GROUP_MAX", 8)  # the 60-row group counts as big
     monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
     monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
-    day = [
-        Posting(
-            source="greenhouse",
-            board="acme",
-            source_job_id=str(n),
-            company="Acme",
-            title=f"Engineer {n}",
-            description=f"{DESCRIPTIONS[n % 3]} {n}",
-        )
-        for n in reversed(range(60))
-    ]
+    day = acme_day()
     outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
     partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
     partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
@@ -347,10 +347,4 @@ def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store
     sync_raw_partition(old, "greenhouse", DAYS[0].isoformat(), partition)
     assert [name for name, _ in RecordingPartition.reads] == ["read_postings"]
 
-    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
-    create_schema(one_shot)
-    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
-    for engine in (old, one_shot):  # the wall clock of each sync aside
-        with engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
-    assert every_table(old) == every_table(one_shot)
+    assert_one_shot_store(old, day, outcomes, tmp_path)
