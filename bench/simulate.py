@@ -74,14 +74,12 @@ class Postings:
         return len(changed), len(vanished)
 
 
-def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source: str, make) -> int:
+def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source: str, boards: int, make) -> None:
     """Write one source's raw partition under ``root`` as ``RawPartition.write`` lays it out (postings
     sorted by posting key, row groups of ``ROW_GROUP_ROWS``), part by part, so the generator never
     holds the partition's text; plus ``outcomes.json``."""
     root.mkdir(parents=True)
-    keys = sorted(
-        zip((f"board{b:05d}" for b in (idents % BOARDS_OF[source]).tolist()), (f"sim-{i}" for i in idents.tolist()), range(len(idents)))
-    )
+    keys = sorted(zip((f"board{b:05d}" for b in (idents % boards).tolist()), (f"sim-{i}" for i in idents.tolist()), range(len(idents))))
     order = np.fromiter((position for _, _, position in keys), dtype=np.int64, count=len(keys))
     idents, versions = idents[order], versions[order]
     writer = None
@@ -94,12 +92,11 @@ def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source
     else:
         writer.close()
     # Every board of the source scraped fine that day: what vanished from it closes.
-    outcomes = [BoardOutcome(source=source, board=f"board{b:05d}", ok=True).as_json() for b in range(BOARDS_OF[source])]
+    outcomes = [BoardOutcome(source=source, board=f"board{b:05d}", ok=True).as_json() for b in range(boards)]
     (root / "outcomes.json").write_text(json.dumps(outcomes, default=str), encoding="utf-8")
-    return len(idents)
 
 
-def posting_maker(source: str, seed: int):
+def posting_maker(source: str, boards: int, seed: int):
     base = templates()
     describe = DescriptionMaker(base, random.Random(seed))
 
@@ -107,7 +104,7 @@ def posting_maker(source: str, seed: int):
         columns: dict[str, list] = {name: [] for name in POSTING_SCHEMA}
         for ident, version in zip(idents.tolist(), versions.tolist(), strict=True):
             t = base[ident % len(base)]
-            board = ident % BOARDS_OF[source]
+            board = ident % boards
             row = t.as_row() | {
                 "source": source,
                 "board": f"board{board:05d}",
@@ -125,9 +122,6 @@ def posting_maker(source: str, seed: int):
     return make
 
 
-BOARDS_OF: dict[str, int] = {}
-
-
 def store_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
@@ -143,8 +137,6 @@ def main() -> None:
     args = parser.parse_args()
     boards = args.boards or max(1, args.open_postings // 70)
     sources = SOURCES[: args.sources]
-    for source in sources:
-        BOARDS_OF[source] = boards
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench-simulate-"))
     work.mkdir(parents=True, exist_ok=True)
     store = work / "store.db"
@@ -153,7 +145,7 @@ def main() -> None:
     engine = get_engine(f"sqlite:///{store}")
     create_schema(engine)
     postings = Postings(args.open_postings, args.seed)
-    makers = {source: posting_maker(source, args.seed) for source in sources}
+    makers = {source: posting_maker(source, boards, args.seed) for source in sources}
     raw = work / "raw"
     days = []
     print(
@@ -168,7 +160,7 @@ def main() -> None:
         for index, source in enumerate(sources):
             mine = owner == index
             partition = RawPartition.at(raw, source, day)
-            write_partition(partition.root, postings.ident[mine], postings.version[mine], source, makers[source])
+            write_partition(partition.root, postings.ident[mine], postings.version[mine], source, boards, makers[source])
             before = _status_mb("VmRSS")
             reset_peak_rss()
             t0, c0 = time.perf_counter(), time.process_time()

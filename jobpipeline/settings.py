@@ -27,7 +27,7 @@ ENV_PREFIX = "JOBPIPELINE_"
 SYNC_SLICE_JOBS = 10_000
 # Partitions of at most this many postings are synced in one plan, unless set: slices of a 12k-posting
 # day cost 1.6x the CPU of one plan and saved no memory; at 100k they cut the sync's peak from
-# 1.1-1.3 GB to 0.46 GB for +22-39 % CPU (bench/RESULTS.md, 2026-12-02 11:10).
+# 1.1-1.3 GB to 0.46-0.48 GB for 23-71 % more CPU (bench/RESULTS.md, 2026-12-02 11:10 and 11:29).
 SYNC_SLICE_ABOVE = 50_000
 
 

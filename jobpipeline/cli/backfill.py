@@ -4,10 +4,10 @@
     jobpipeline backfill boards --from 2025-11-01 --to 2025-11-07 [--source lever]
 
 By default this submits a real Dagster asset backfill, the same object the UI's "Materialize… →
-Launch backfill" creates: it shows under Overview → Backfills with its runs. HN months run one per
-HN months run in ranges of ``MONTHS_PER_RUN`` (``BackfillPolicy.multi_run``: a month that fails inside a range fails
-alone, named in the summary, while the others land; ``jobpipeline.defs.history.assets``); a board range runs in one
-run (``single_run``), rebuilding ``jobs`` from the raw files on disk. A backfill needs the Dagster
+Launch backfill" creates: it shows under Overview → Backfills with its runs. HN months run in
+ranges of ``MONTHS_PER_RUN`` (``BackfillPolicy.multi_run``: a month that fails inside a range fails
+alone, named in the summary, while the others land; ``jobpipeline.defs.history.assets``); a board
+range runs in one run (``single_run``), rebuilding ``jobs`` from the raw files on disk. A backfill needs the Dagster
 daemon: the one of ``jobpipeline dev`` when it runs on the same ``DAGSTER_HOME``; otherwise this
 command starts ``dagster-daemon run`` itself for as long as the backfill takes (``--no-wait`` only
 submits). ``--in-process`` runs the same partitions without any daemon or run worker process

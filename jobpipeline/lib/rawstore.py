@@ -118,16 +118,12 @@ class RawPartition:
         self._require()
         return pl.read_parquet(self.postings_path).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
 
-    def count_postings(self) -> int:
-        """Rows of ``postings.parquet``, from its footer."""
-        self._require()
-        return pq.ParquetFile(self.postings_path).metadata.num_rows
-
-    def largest_row_group(self) -> int:
-        """Rows of the partition's biggest row group: what reading any one row costs at least."""
+    def row_group_sizes(self) -> list[int]:
+        """Rows of each row group of ``postings.parquet``, in order, from its footer: their sum is
+        the partition's postings, their largest what reading any one row costs at least."""
         self._require()
         metadata = pq.ParquetFile(self.postings_path).metadata
-        return max((metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)), default=0)
+        return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
     def read_posting_columns(self, columns: Sequence[str]) -> pl.DataFrame:
         """These columns of every posting, in the file's order (the small ones: not the descriptions)."""
@@ -145,9 +141,8 @@ class RawPartition:
     def read_posting_rows(self, rows: Sequence[int]) -> pl.DataFrame:
         """The postings at these (increasing) row numbers, all columns: only the row groups that
         hold them are read, one at a time, so memory follows the rows asked for."""
-        self._require()
+        sizes = np.array(self.row_group_sizes(), dtype=np.int64)
         file = pq.ParquetFile(self.postings_path)
-        sizes = np.array([file.metadata.row_group(g).num_rows for g in range(file.metadata.num_row_groups)], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes
         wanted = np.asarray(rows, dtype=np.int64)
         tables = []

@@ -71,8 +71,9 @@ class PartitionPostings:
 
     def __init__(self, partition: RawPartition) -> None:
         self.partition = partition
-        self._height = partition.count_postings()
-        self._read_whole = partition.largest_row_group() > LAZY_ROW_GROUP_MAX
+        sizes = partition.row_group_sizes()
+        self._height = sum(sizes)
+        self._read_whole = max(sizes, default=0) > LAZY_ROW_GROUP_MAX
         self._whole: pl.DataFrame | None = None
 
     @property
