@@ -44,7 +44,7 @@ from ingest import DescriptionMaker, _status_mb, reset_peak_rss, templates  # no
 
 from jobpipeline.lib.ingest import sync_raw_partition  # noqa: E402
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome  # noqa: E402
-from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition  # noqa: E402
+from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition, with_digests  # noqa: E402
 from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
 
 FIRST_DAY = date(2026, 11, 1)
@@ -76,7 +76,7 @@ class Postings:
 
 def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source: str, boards: int, make) -> None:
     """Write one source's raw partition under ``root`` as ``RawPartition.write`` lays it out (postings
-    sorted by posting key, row groups of ``ROW_GROUP_ROWS``), part by part, so the generator never
+    sorted by posting key, row groups of ``ROW_GROUP_ROWS``, description digests beside them), part by part, so the generator never
     holds the partition's text; plus ``outcomes.json``."""
     root.mkdir(parents=True)
     keys = sorted(zip((f"board{b:05d}" for b in (idents % boards).tolist()), (f"sim-{i}" for i in idents.tolist()), range(len(idents))))
@@ -84,7 +84,7 @@ def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source
     idents, versions = idents[order], versions[order]
     writer = None
     for start in range(0, len(idents), PART_ROWS):
-        table = make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS]).to_arrow()
+        table = with_digests(make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS])).to_arrow()
         writer = writer or pq.ParquetWriter(root / "postings.parquet", table.schema, compression="zstd")
         writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
     if writer is None:

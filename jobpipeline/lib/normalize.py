@@ -103,12 +103,22 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     (source, board, source_job_id), so the result does not depend on input order. The column
     ``aliases`` lists every (source, board, source_job_id) of the group; ``description_hash`` is
     the xxh3-128 of the description.
+
+    ``postings`` are ``POSTING_SCHEMA`` rows, or thin ones (``sync.source``): the description left
+    out, its digest in ``description_hash`` and its place in ``text_row``; then each group has the
+    canonical row's ``text_row`` where it would have its description.
     """
-    postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
-    # Descriptions (most of a partition's bytes) stay out of the sorting and grouping below and
-    # are gathered once, for the canonical rows: each reshuffle of them cost a partition's size.
-    descriptions, digests = postings.get_column("description"), description_digests(postings)
-    postings = postings.drop("description").with_row_index("_row").with_columns(description_hash=digests)
+    thin = "description" not in postings.columns
+    if thin:
+        columns = [c for c in POSTING_SCHEMA if c != "description"]
+        postings = postings.select(*columns, "description_hash", "text_row").cast({c: POSTING_SCHEMA[c] for c in columns})  # type: ignore[arg-type]
+        postings, descriptions = postings.with_row_index("_row"), None
+    else:
+        postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+        # Descriptions (most of a partition's bytes) stay out of the sorting and grouping below and
+        # are gathered once, for the canonical rows: each reshuffle of them cost a partition's size.
+        descriptions, digests = postings.get_column("description"), description_digests(postings)
+        postings = postings.drop("description").with_row_index("_row").with_columns(description_hash=digests)
     # The same id twice on one board (an API listing a posting per location, as Workable does) is
     # one posting: the first row's fields, and every row's locations (merged below, by dedup key).
     ids = ["source", "board", "source_job_id"]
@@ -128,6 +138,8 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
         .join(merged_locations, on="dedup_key", how="left")
         .with_columns(pl.col("locations").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
-    groups = groups.with_columns(description=descriptions.gather(groups["_row"]))
-    groups = groups.select("dedup_key", *POSTING_SCHEMA, "description_hash", "aliases")
+    if descriptions is not None:
+        groups = groups.with_columns(description=descriptions.gather(groups["_row"]))
+    columns = [c for c in POSTING_SCHEMA if c != "description"] + ["text_row"] if thin else list(POSTING_SCHEMA)
+    groups = groups.select("dedup_key", *columns, "description_hash", "aliases")
     return groups.with_columns(content_hash=pl.Series(content_hashes(groups, groups["description_hash"]), dtype=pl.String))

@@ -3,11 +3,14 @@
 ``<home>/raw/<source>/<YYYY-MM-DD or YYYY-MM>/`` holds
 
 - ``bodies/<board>.json``: the raw API bodies of each board, as a JSON list of strings;
-- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``), sorted by (source, board,
+- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``) and ``description_hash``, the
+  xxh3-128 of each description (``normalize.description_digests``), sorted by (source, board,
   source_job_id) (stable: one id listed twice keeps its rows' order) in row groups of
-  ``ROW_GROUP_ROWS``, so a sync can read it lazily: its keys first, then the rows of one slice at a
-  time (``read_posting_rows``), which, cut in that same order, lie in neighbouring row groups.
-  Older partitions (unsorted, one big row group) read the same, only not cheaply by slice;
+  ``ROW_GROUP_ROWS``, so a sync can read it lazily: its keys and digests first, then the rows of
+  one slice at a time without their descriptions (``read_posting_rows``), then only the
+  descriptions it stores (``iter_descriptions``). Partitions written before 2026-12-02 lack the
+  digests (they are computed on read); older ones still (unsorted, one big row group) read the
+  same, only not cheaply by slice;
 - ``outcomes.json``: one object per board (``BoardResult.summary()``: ok, http_status, error,
   n_postings, n_skipped, skipped_reasons, skipped_ids, n_bytes, duration_s, detail counts);
 - ``details.json`` (sources with detail fetches): ``{board: {posting id: stamp}}``, the list-item
@@ -40,9 +43,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jobpipeline.lib.normalize import description_digests
 from jobpipeline.lib.postings import POSTING_SCHEMA
 from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
+DIGEST_COLUMN = "description_hash"  # written beside the postings: a sync needs no description to hash
 ROW_GROUP_ROWS = 2048  # ~6 MB of descriptions: a slice's read overshoots it by at most two groups
 ORPHAN_AGE_S = 3600  # a write takes seconds; an hour-old temporary folder has no writer left
 _TEMP_NAME = re.compile(r"^\.(?P<key>[^.]+)\.(?:(?P<host>.+)-(?P<pid>\d+)-)?[0-9a-f]{8}\.(?P<kind>tmp|old)$")
@@ -98,7 +103,7 @@ class RawPartition:
         try:
             for board, board_bodies in bodies.items():
                 (tmp / "bodies" / f"{_file_name(board)}.json").write_text(json.dumps(board_bodies), encoding="utf-8")
-            ordered = postings.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True)
+            ordered = with_digests(postings.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True))
             ordered.write_parquet(tmp / "postings.parquet", compression="zstd", row_group_size=ROW_GROUP_ROWS)
             (tmp / "outcomes.json").write_text(json.dumps(outcomes, indent=1, default=str), encoding="utf-8")
             if detail_stamps:
@@ -116,7 +121,12 @@ class RawPartition:
 
     def read_postings(self) -> pl.DataFrame:
         self._require()
-        return pl.read_parquet(self.postings_path).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+        return pl.read_parquet(self.postings_path, columns=list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+
+    def has_digests(self) -> bool:
+        """Whether ``postings.parquet`` holds ``DIGEST_COLUMN`` (written since 2026-12-02)."""
+        self._require()
+        return DIGEST_COLUMN in pq.ParquetFile(self.postings_path).schema_arrow.names
 
     def row_group_sizes(self) -> list[int]:
         """Rows of each row group of ``postings.parquet``, in order, from its footer: their sum is
@@ -128,7 +138,7 @@ class RawPartition:
     def read_posting_columns(self, columns: Sequence[str]) -> pl.DataFrame:
         """These columns of every posting, in the file's order (the small ones: not the descriptions)."""
         self._require()
-        return pl.read_parquet(self.postings_path, columns=list(columns)).cast({c: POSTING_SCHEMA[c] for c in columns})  # type: ignore[arg-type]
+        return pl.read_parquet(self.postings_path, columns=list(columns)).cast(_schema_of(columns))  # type: ignore[arg-type]
 
     def iter_posting_column(self, column: str) -> Iterator[pa.Array]:
         """One column of every posting, a row group at a time, in the file's order: how a lazy
@@ -138,21 +148,30 @@ class RawPartition:
         for group in range(file.metadata.num_row_groups):
             yield file.read_row_group(group, columns=[column]).column(column)
 
-    def read_posting_rows(self, rows: Sequence[int]) -> pl.DataFrame:
-        """The postings at these (increasing) row numbers, all columns: only the row groups that
-        hold them are read, one at a time, so memory follows the rows asked for."""
+    def read_posting_rows(self, rows: Sequence[int], columns: Sequence[str] = tuple(POSTING_SCHEMA)) -> pl.DataFrame:
+        """These columns (all ``POSTING_SCHEMA``'s unless told) of the postings at these (increasing)
+        row numbers: only the row groups that hold them are read, one at a time, so memory follows
+        the rows asked for."""
+        tables = [table for _, table in self._row_group_takes(rows, columns)]
+        if not tables:
+            return pl.DataFrame(schema=_schema_of(columns))
+        return pl.from_arrow(pa.concat_tables(tables)).cast(_schema_of(columns))  # type: ignore[arg-type, union-attr]
+
+    def iter_descriptions(self, rows: Sequence[int]) -> Iterator[tuple[np.ndarray, pa.Array]]:
+        """The descriptions at these (increasing) row numbers, a row group at a time: (its row
+        numbers, their descriptions). How a sync stores the texts it writes without holding them."""
+        for numbers, table in self._row_group_takes(rows, ["description"]):
+            yield numbers, table.column("description").combine_chunks()
+
+    def _row_group_takes(self, rows: Sequence[int], columns: Sequence[str]) -> Iterator[tuple[np.ndarray, pa.Table]]:
         sizes = np.array(self.row_group_sizes(), dtype=np.int64)
         file = pq.ParquetFile(self.postings_path)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes
         wanted = np.asarray(rows, dtype=np.int64)
-        tables = []
         for group in np.unique(np.searchsorted(starts, wanted, side="right") - 1).tolist():
             first, last = int(starts[group]), int(starts[group] + sizes[group])
-            local = wanted[(wanted >= first) & (wanted < last)] - first
-            tables.append(file.read_row_group(group, columns=list(POSTING_SCHEMA)).take(pa.array(local)))
-        if not tables:
-            return pl.DataFrame(schema=POSTING_SCHEMA)
-        return pl.from_arrow(pa.concat_tables(tables)).cast(POSTING_SCHEMA)  # type: ignore[arg-type, union-attr]
+            numbers = wanted[(wanted >= first) & (wanted < last)]
+            yield numbers, file.read_row_group(group, columns=list(columns)).take(pa.array(numbers - first))
 
     def read_outcomes(self) -> list[dict[str, Any]]:
         self._require()
@@ -178,6 +197,15 @@ class RawPartition:
                 f"no raw postings on disk for source {self.source!r}, partition {self.key} "
                 f"(looked in {self.root}); materialize its raw partition first"
             )
+
+
+def with_digests(postings: pl.DataFrame) -> pl.DataFrame:
+    """``POSTING_SCHEMA`` rows as ``postings.parquet`` holds them: with ``DIGEST_COLUMN``."""
+    return postings.with_columns(description_digests(postings).alias(DIGEST_COLUMN))
+
+
+def _schema_of(columns: Sequence[str]) -> dict[str, pl.DataType]:
+    return {c: POSTING_SCHEMA.get(c, pl.String) for c in columns}  # type: ignore[misc]
 
 
 def remove_orphans(source_dir: Path, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:

@@ -1,15 +1,19 @@
 """A sync in slices of whole jobs (``jobpipeline.lib.sync.slices``) leaves the store a one-shot
 sync leaves, every table row for row (job ids included), over random histories with merges,
 closings, skipped postings, failed boards and user data, also when it reads the raw partition
-lazily (``source.PartitionPostings``); and a slice really bounds the jobs one plan holds and the
-descriptions one read of the partition brings into memory."""
+lazily (``source.PartitionPostings``: thin rows, the descriptions read only as they are written),
+with or without the description digests stored in it; and a slice really bounds the jobs one plan
+holds and the descriptions one read of the partition brings into memory, and a sync reads only the
+descriptions it writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -76,8 +80,9 @@ history = st.fixed_dictionaries(
 )
 
 
-def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | None = None):
-    """One day's sync, from a frame, or (``raw_dir``) from its raw partition written there, read lazily."""
+def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | None = None, digests: bool = True):
+    """One day's sync, from a frame, or (``raw_dir``) from its raw partition written there, read
+    lazily (``digests``: as written now, with the description digests; else as written before)."""
     outcomes = [
         BoardOutcome(source=source, board=board, ok=ok, skipped_ids=list(day["skipped"]) if ok and i == 0 else [])
         for i, ((source, board), ok) in enumerate(zip(BOARDS, day["ok"], strict=True))
@@ -86,6 +91,8 @@ def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | 
     if raw_dir is not None:
         partition = RawPartition.at(raw_dir, "mixed", seen_on.isoformat())
         partition.write(postings, [], {})
+        if not digests:
+            drop_digests(partition)
         postings = PartitionPostings(partition)
     return sync_postings(engine, postings, seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=slice_jobs)
 
@@ -97,6 +104,12 @@ def edit_user_data(engine, posting_id: str, field: str) -> None:
     values = {"favorite": {"favorite": True}, "notes": {"notes": "call Tue"}, "status": {"status": "applied"}}[field]
     with engine.begin() as conn:
         conn.execute(job.update().where(job.c.id.in_(owner.where(alias.c.source_job_id == posting_id).scalar_subquery())).values(**values))
+
+
+def drop_digests(partition: RawPartition) -> None:
+    """Rewrite ``partition``'s postings as they were written before the digests were stored."""
+    frame = pl.read_parquet(partition.postings_path).drop(rawstore.DIGEST_COLUMN)
+    frame.write_parquet(partition.postings_path, compression="zstd", row_group_size=rawstore.ROW_GROUP_ROWS)
 
 
 def every_table(engine) -> dict[str, list[tuple]]:
@@ -111,29 +124,32 @@ def every_table(engine) -> dict[str, list[tuple]]:
     return tables
 
 
-def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Path, slice_jobs: int, lazy: bool = False):
+def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Path, slice_jobs: int, lazy: str = ""):
     """``days`` synced in ``order`` into a new store, with ``edits`` of user data after their step
-    (``lazy``: each day from its raw partition, read lazily); returns the store's engine and each
-    sync's result."""
+    (``lazy``: each day from its raw partition, read lazily, "digested" or "undigested" as written
+    before the digests were stored); returns the store's engine and each sync's result."""
     engine = get_engine(f"sqlite:///{directory}/store-{slice_jobs}-{lazy}.db")
     create_schema(engine)
     results = []
     for step, index in enumerate(order):
-        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs, directory / "raw" if lazy else None))
+        raw_dir = directory / f"raw-{slice_jobs}-{lazy}" if lazy else None
+        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs, raw_dir, digests=lazy != "undigested"))
         for posting_id, field in (edit for after, edit in edits if after == step):
             edit_user_data(engine, posting_id, field)
     return engine, results
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history, st.booleans())
-def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, lazy):
-    """Slices of one job (the smallest there is) against the one-shot plan of a frame, after every
-    sync; ``lazy``: the slices read each day's raw partition from disk, in row groups of 2 rows."""
+@given(history, st.sampled_from([(1, ""), (1, "digested"), (1, "undigested"), (ONE_SHOT, "digested"), (ONE_SHOT, "undigested")]))
+def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, way):
+    """Slices of one job (the smallest there is), or one plan of thin rows read lazily, against
+    the one-shot plan of a frame, after every sync; ``lazy``: each day's raw partition is read
+    from disk, in row groups of 2 rows, its digests stored or (as written before) not."""
+    slice_jobs, lazy = way
     with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
         patch.setattr(rawstore, "ROW_GROUP_ROWS", 2)
         whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
-        sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), 1, lazy)
+        sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), slice_jobs, lazy)
         assert every_table(sliced) == every_table(whole)
         for one_shot, in_slices in zip(whole_results, sliced_results, strict=True):
             assert in_slices.as_dict() == one_shot.as_dict()
@@ -259,6 +275,7 @@ class RecordingPartition(RawPartition):
     """A raw partition on disk that notes how many descriptions each of its reads returns at once."""
 
     reads: list[tuple[str, int]] = []
+    thin_rows: list[int] = []  # rows of each read of the postings without their descriptions
 
     def read_postings(self):
         frame = super().read_postings()
@@ -275,10 +292,16 @@ class RecordingPartition(RawPartition):
             self.reads.append(("iter_posting_column", len(batch) if column == "description" else 0))
             yield batch
 
-    def read_posting_rows(self, rows):
-        frame = super().read_posting_rows(rows)
-        self.reads.append(("read_posting_rows", frame.height))
+    def read_posting_rows(self, rows, columns=tuple(rawstore.POSTING_SCHEMA)):
+        frame = super().read_posting_rows(rows, columns)
+        self.reads.append(("read_posting_rows", frame.height if "description" in columns else 0))
+        self.thin_rows.append(frame.height)
         return frame
+
+    def iter_descriptions(self, rows):
+        for numbers, batch in super().iter_descriptions(rows):
+            self.reads.append(("iter_descriptions", len(batch)))
+            yield numbers, batch
 
 
 def acme_day() -> list[Posting]:
@@ -319,13 +342,13 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
     partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
     partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
-    RecordingPartition.reads = []
+    RecordingPartition.reads, RecordingPartition.thin_rows = [], []
     lazy = get_engine(f"sqlite:///{tmp_path}/lazy.db")
     create_schema(lazy)
     sync_raw_partition(lazy, "greenhouse", DAYS[0].isoformat(), partition)
     assert max(count for _, count in RecordingPartition.reads) <= 10, RecordingPartition.reads
-    by_slice = [count for name, count in RecordingPartition.reads if name == "read_posting_rows"]
-    assert sum(by_slice) == 60 and len(by_slice) == 6
+    assert sum(count for name, count in RecordingPartition.reads if name == "iter_descriptions") == 60  # each written once
+    assert sum(RecordingPartition.thin_rows) == 60 and len(RecordingPartition.thin_rows) == 6  # a read per slice
 
     assert_one_shot_store(lazy, day, outcomes, tmp_path)
 
@@ -348,3 +371,35 @@ def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store
     assert [name for name, _ in RecordingPartition.reads] == ["read_postings"]
 
     assert_one_shot_store(old, day, outcomes, tmp_path)
+
+
+@pytest.mark.parametrize("slice_above", ["0", "1000"])
+def test_a_sync_reads_only_the_descriptions_it_writes(tmp_path, monkeypatch, slice_above):
+    """The next day's sync of the same 60 postings, in slices or in one plan, changes no content:
+    it reads no description from disk (the digests are stored beside them); a day that rewrites 3
+    of them reads those 3 only. Both leave the one-shot sync's store."""
+    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", slice_above)
+    day = acme_day()
+    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    changed = [dataclasses.replace(p, description=p.description + " Now remote.") if int(p.source_job_id) % 20 == 7 else p for p in day]
+    read_per_day = []
+    for seen_on, postings in zip(DAYS[:3], (day, day, changed), strict=True):
+        partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", seen_on.isoformat())
+        partition.write(postings_frame(postings), [o.as_json() for o in outcomes], {})
+        RecordingPartition.reads = []
+        result = sync_raw_partition(engine, "greenhouse", seen_on.isoformat(), partition)
+        read_per_day.append(sum(count for name, count in RecordingPartition.reads if name != "read_posting_columns"))
+    assert (result.changed, read_per_day) == (3, [60, 0, 3])
+
+    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
+    create_schema(one_shot)
+    for seen_on, postings in zip(DAYS[:3], (day, day, changed), strict=True):
+        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, slice_jobs=0)
+    for each in (engine, one_shot):  # the wall clock of each sync aside
+        with each.begin() as conn:
+            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
+    assert every_table(engine) == every_table(one_shot)

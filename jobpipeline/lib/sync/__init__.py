@@ -127,7 +127,7 @@ def sync_postings(
         state = DatabaseState(conn)
         if not slice_jobs or postings.height <= slice_above:  # no slicing, or a partition too small to gain: one plan
             plan = plan_sync(postings.whole(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
-            apply_plan(conn, plan)
+            apply_plan(conn, plan, postings)
             return SyncResult.of(plan)
         return sync_in_slices(conn, state, postings, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, slice_jobs=slice_jobs)
 
@@ -152,7 +152,7 @@ def sync_in_slices(
     del listed
     for part in slices:
         plan = plan_sync(postings.rows(part.rows), part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
-        apply_plan(conn, plan)
+        apply_plan(conn, plan, postings)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
         del plan  # before the next slice is read: two slices' texts at once would double the peak

@@ -4,7 +4,7 @@ postings move before their rows go; new jobs exist before their postings)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import polars as pl
@@ -14,6 +14,7 @@ from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
 from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
+from jobpipeline.lib.sync.source import Postings
 from jobpipeline.lib.sync.state import by_source
 
 JOB = Job.__table__
@@ -24,8 +25,10 @@ SCRAPE = BoardScrape.__table__
 SKIPPED = BoardScrapeSkipped.__table__
 
 
-def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
-    """Write everything ``plan`` changes; the caller's transaction makes it all or nothing."""
+def apply_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings | None = None) -> None:
+    """Write everything ``plan`` changes; the caller's transaction makes it all or nothing.
+    ``postings``: what the plan was made of, whose ``texts`` read the descriptions of a plan of thin
+    postings (``text_row`` in its texts) as they are written."""
     record_scrapes(conn, plan.seen_on, plan.outcomes, plan.skipped)
     synced_at = pl.lit(plan.synced_at).dt.replace_time_zone("UTC").alias("synced_at")
 
@@ -40,10 +43,12 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
                 conn.execute(table.delete().where(column.in_(chunk)))
 
     bulk_insert(conn, JOB, plan.new_jobs)
-    bulk_insert(conn, TEXT, plan.new_texts)
+    for texts in described(plan.new_texts, postings):
+        bulk_insert(conn, TEXT, texts)
     upsert_history(conn, plan.hash_history)
     bulk_update(conn, JOB, plan.rewrites.drop("content_changed").with_columns(synced_at), ["id"])
-    bulk_update(conn, TEXT, plan.rewritten_texts, ["job_id"])
+    for texts in described(plan.rewritten_texts, postings):
+        bulk_update(conn, TEXT, texts, ["job_id"])
     bulk_update(conn, JOB, plan.restamps.with_columns(synced_at), ["id"])
 
     bulk_insert(conn, POSTING, plan.new_postings)
@@ -51,6 +56,16 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan) -> None:
     bulk_update(conn, POSTING, plan.posting_closings, ALIAS)
     bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
     mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
+
+
+def described(texts: pl.DataFrame, postings: Postings | None) -> Iterator[pl.DataFrame]:
+    """``texts`` as (job_id, description) rows, in batches when the descriptions are read from ``postings``."""
+    if "text_row" not in texts.columns:
+        yield texts
+    elif not texts.is_empty():
+        if postings is None:
+            raise ValueError("a plan of thin postings is written with the postings it was made of, to read its texts")
+        yield from postings.texts(texts)
 
 
 def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame | None = None) -> None:

@@ -24,17 +24,21 @@ SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
 def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], column: sa.Column, values: list) -> pl.DataFrame:
     """``stmt`` restricted to ``column IN values`` (in chunks), as a frame with ``schema``.
 
-    On SQLite the statement is rendered with literal values and read through the driver, and dates
-    (ISO text) and booleans (0/1) are parsed in polars: SQLAlchemy's per-value result processing
-    was a third of a re-sync. Elsewhere SQLAlchemy reads it as usual."""
+    On SQLite the statement is rendered with literal values and read through the driver's own
+    cursor (in the connection's transaction), and dates (ISO text) and booleans (0/1) are parsed in
+    polars: SQLAlchemy's per-value result processing was a third of a re-sync, and its Row objects
+    two fifths of what remained (0.50 against 0.31 s for 100k job rows). Elsewhere SQLAlchemy reads
+    it as usual."""
     if conn.dialect.name != "sqlite":
         rows = [row for chunk in chunks(values) for row in conn.execute(stmt.where(column.in_(chunk))).all()]
         return pl.DataFrame(rows, schema=schema, orient="row")
     raw = {k: pl.String if t == pl.Date else pl.Int64 if t == pl.Boolean else t for k, t in schema.items()}
     rows = []
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     for chunk in chunks(values, SQLITE_LITERAL_CHUNK):
         sql = stmt.where(column.in_(chunk)).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        rows.extend(conn.exec_driver_sql(str(sql)).all())
+        rows.extend(cursor.execute(str(sql)).fetchall())
+    cursor.close()
     frame = pl.DataFrame(rows, schema=raw, orient="row")
     return frame.with_columns(
         [pl.col(k).str.to_date("%Y-%m-%d") for k, t in schema.items() if t == pl.Date]

@@ -112,10 +112,10 @@ class SyncPlan:
     merge_spans: pl.DataFrame  # SPAN_SCHEMA
     unmerged: int
     new_jobs: pl.DataFrame  # job rows to insert, ids included
-    new_texts: pl.DataFrame  # (job_id, description)
+    new_texts: pl.DataFrame  # (job_id, description), or (job_id, text_row) from thin postings (``Postings.texts``)
     hash_history: pl.DataFrame  # HISTORY_SCHEMA rows to upsert (the earlier date of a recorded hash wins)
     rewrites: pl.DataFrame  # job rows whose content is rewritten (id, content, stamps); ``content_changed`` says why
-    rewritten_texts: pl.DataFrame  # (job_id, description)
+    rewritten_texts: pl.DataFrame  # as ``new_texts``
     restamps: pl.DataFrame  # (id, first_seen, last_seen, content_seen, updated_at) of jobs whose content stays
     existing_jobs: int  # jobs of the partition that were already stored
     frozen_ids: list[int]  # changed upstream but kept as the user saw it
@@ -217,7 +217,7 @@ def plan_sync(
         merge_spans=merge_spans,
         unmerged=unmerged,
         new_jobs=new_jobs,
-        new_texts=new.select("job_id", pl.col("description").fill_null("")),
+        new_texts=new.select("job_id", text_of(new)),
         hash_history=pl.concat([new.select("job_id", "content_hash", first_seen=pl.lit(seen_on)), updates.hash_history]),
         rewrites=updates.rewrites,
         rewritten_texts=updates.rewritten_texts,
@@ -230,6 +230,12 @@ def plan_sync(
         job_closings=job_closings,
         touched_ids=survivors + losers + new_ids["job_id"].to_list() + updates.rewrites["id"].to_list(),
     )
+
+
+def text_of(groups: pl.DataFrame) -> pl.Expr:
+    """A group's text as the plan carries it: its description, or, from thin postings, where the
+    description lies (``text_row``), read only when it is written."""
+    return pl.col("text_row") if "text_row" in groups.columns else pl.col("description").fill_null("")
 
 
 def plan_merges(links: pl.DataFrame, state: StoreState) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -370,7 +376,7 @@ def plan_existing_jobs(groups: pl.DataFrame, merge_spans: pl.DataFrame, state: S
         frozen_ids=frozen["job_id"].to_list(),
         hash_history=history,
         rewrites=rewrites.select(pl.col("job_id").alias("id"), *content_columns, "content_changed"),
-        rewritten_texts=rewrites.select("job_id", pl.col("description").fill_null("")),
+        rewritten_texts=rewrites.select("job_id", text_of(rewrites)),
         restamps=restamps.select(pl.col("job_id").alias("id"), *STAMPS),
     )
 

@@ -1,13 +1,17 @@
 """Where a sync reads a partition's postings: a frame already in memory, or a raw partition on disk
-read lazily, so that a sync in slices holds one slice's descriptions at a time: ``Postings``.
+read lazily, so that a sync holds no more descriptions than it writes at once: ``Postings``.
 
-A sync needs the partition twice: whole but thin, to cut it into slices (each row's posting key,
-company, title and description digest: ``listed``), and thick but by slice (every column of the
-slice's rows: ``rows``). From a frame both are views of it. From disk, ``listed`` reads the small
-columns and hashes the descriptions one row group at a time, and ``rows`` reads only the row groups
-that hold the slice's rows (a raw partition is written sorted by posting key, the order slices are
-cut in, so those are neighbours). The descriptions are most of a partition's bytes (about 3 KB a
-posting against ~0.3 KB for the rest), which is why they are the ones left on disk.
+A sync needs the partition three times: whole but thin, to cut it into slices (each row's posting
+key, company, title and description digest: ``listed``); by slice, every column but the text
+(``rows``: the plan decides on digests, not on descriptions); and the descriptions of just the jobs
+it inserts or rewrites, when it writes them (``texts``). From a frame all three are views of it.
+From disk, ``listed`` reads the small columns and the digests stored beside them (a partition
+written before they were stored hashes its descriptions once, a row group at a time), ``rows``
+reads the thin columns of the row groups that hold the slice's rows (a raw partition is written
+sorted by posting key, the order slices are cut in, so those are neighbours), and ``texts`` reads
+the descriptions of the rows asked for a row group at a time. The descriptions are most of a
+partition's bytes (about 3 KB a posting against ~0.3 KB for the rest), which is why they are the
+ones left on disk: an unchanged re-sync reads none.
 
 A partition written before raw partitions had small row groups (one group of the whole partition)
 would be read whole by every slice: it is read once, whole, as before.
@@ -15,15 +19,18 @@ would be read whole by every slice: it is read once, whole, as before.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
+import numpy as np
 import polars as pl
 
 from jobpipeline.lib.normalize import arrow_digests, description_digests
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.rawstore import RawPartition
+from jobpipeline.lib.rawstore import DIGEST_COLUMN, RawPartition
 
 LISTED_COLUMNS = ["source", "board", "source_job_id", "company", "title"]
+THIN_COLUMNS = [c for c in POSTING_SCHEMA if c != "description"]  # what a plan reads of each row
 LAZY_ROW_GROUP_MAX = 16_384  # a partition of bigger row groups (older ones) is read whole, once
 
 
@@ -38,16 +45,22 @@ class Postings(Protocol):
         ...
 
     def rows(self, rows: list[int]) -> pl.DataFrame:
-        """Every column of the rows at these (increasing) numbers."""
+        """The rows at these (increasing) numbers: every column, or (``THIN``) every column but the
+        description, with ``description_hash`` and ``text_row`` (the row's number, for ``texts``)."""
         ...
 
     def whole(self) -> pl.DataFrame:
-        """Every row, every column."""
+        """Every row, as ``rows`` gives them."""
+        ...
+
+    def texts(self, wanted: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """``wanted``'s rows (any columns, among them ``text_row``) with ``description`` in place of
+        ``text_row``, in batches: the descriptions a sync writes, read when it writes them."""
         ...
 
 
 class FramePostings:
-    """Postings already in memory."""
+    """Postings already in memory: rows come with their descriptions."""
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
@@ -65,15 +78,22 @@ class FramePostings:
     def whole(self) -> pl.DataFrame:
         return self.frame
 
+    def texts(self, wanted: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        descriptions = self.frame.get_column("description").fill_null("")
+        yield wanted.with_columns(description=descriptions.gather(wanted["text_row"])).drop("text_row")
+
 
 class PartitionPostings:
-    """A raw partition's postings read from disk as a sync asks for them (see the module's docstring)."""
+    """A raw partition's postings read from disk as a sync asks for them (see the module's
+    docstring): rows come thin (``THIN``), and ``texts`` reads the descriptions a sync writes."""
 
     def __init__(self, partition: RawPartition) -> None:
         self.partition = partition
         sizes = partition.row_group_sizes()
         self._height = sum(sizes)
         self._read_whole = max(sizes, default=0) > LAZY_ROW_GROUP_MAX
+        self._stored_digests = partition.has_digests()
+        self._digests: pl.Series | None = None
         self._whole: pl.DataFrame | None = None
 
     @property
@@ -83,15 +103,51 @@ class PartitionPostings:
     def listed(self) -> pl.DataFrame:
         if self._read_whole:
             return FramePostings(self.whole()).listed()
-        digests = [digest for batch in self.partition.iter_posting_column("description") for digest in arrow_digests(batch)]
-        return self.partition.read_posting_columns(LISTED_COLUMNS).with_columns(description_hash=pl.Series(digests, dtype=pl.String))
+        if self._stored_digests:
+            return self.partition.read_posting_columns([*LISTED_COLUMNS, DIGEST_COLUMN])
+        return self.partition.read_posting_columns(LISTED_COLUMNS).with_columns(description_hash=self.digests())
+
+    def digests(self) -> pl.Series:
+        """Every row's description digest: a partition written before they were stored hashes its
+        descriptions once, a row group at a time."""
+        if self._digests is None:
+            if self._stored_digests:
+                self._digests = self.partition.read_posting_columns([DIGEST_COLUMN]).get_column(DIGEST_COLUMN)
+            else:
+                batches = self.partition.iter_posting_column("description")
+                self._digests = pl.Series(DIGEST_COLUMN, [digest for batch in batches for digest in arrow_digests(batch)], dtype=pl.String)
+        return self._digests
 
     def rows(self, rows: list[int]) -> pl.DataFrame:
         if self._read_whole:
             return self.whole()[rows]
-        return self.partition.read_posting_rows(rows)
+        if self._stored_digests:
+            frame = self.partition.read_posting_rows(rows, [*THIN_COLUMNS, DIGEST_COLUMN])
+        else:
+            frame = self.partition.read_posting_rows(rows, THIN_COLUMNS).with_columns(self.digests().gather(rows))
+        return frame.with_columns(text_row=pl.Series(rows, dtype=pl.Int64))
 
     def whole(self) -> pl.DataFrame:
-        if self._whole is None:
-            self._whole = self.partition.read_postings()
-        return self._whole
+        if self._read_whole:  # the older layout: read once, descriptions and all
+            if self._whole is None:
+                self._whole = self.partition.read_postings()
+            return self._whole
+        if self._stored_digests:
+            frame = self.partition.read_posting_columns([*THIN_COLUMNS, DIGEST_COLUMN])
+        else:
+            frame = self.partition.read_posting_columns(THIN_COLUMNS).with_columns(self.digests())
+        return frame.with_columns(text_row=pl.int_range(pl.len(), dtype=pl.Int64))
+
+    def texts(self, wanted: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        wanted = wanted.sort("text_row")
+        rows = wanted.get_column("text_row").to_numpy()
+        done = 0
+        for numbers, descriptions in self.partition.iter_descriptions(np.unique(rows)):
+            batch = wanted.slice(done, int(np.searchsorted(rows, numbers[-1], side="right")) - done)  # ``wanted``'s rows of these numbers
+            found = pl.DataFrame({"text_row": numbers, "description": pl.from_arrow(descriptions)})
+            yield (
+                batch.join(found, on="text_row", how="left", maintain_order="left")
+                .drop("text_row")
+                .with_columns(pl.col("description").fill_null(""))
+            )
+            done += batch.height
