@@ -36,7 +36,9 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
     rows = []
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     for chunk in chunks(values, SQLITE_LITERAL_CHUNK):
-        sql = stmt.where(column.in_(chunk)).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        listed = sa.literal_column(sqlite_literals(chunk)) if all(type(v) in (int, str) for v in chunk) else None
+        where = column.op("IN")(listed) if listed is not None else column.in_(chunk)
+        sql = stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         rows.extend(cursor.execute(str(sql)).fetchall())
     cursor.close()
     frame = pl.DataFrame(rows, schema=raw, orient="row")
@@ -44,6 +46,12 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
         [pl.col(k).str.to_date("%Y-%m-%d") for k, t in schema.items() if t == pl.Date]
         + [pl.col(k).cast(pl.Boolean) for k, t in schema.items() if t == pl.Boolean]
     )
+
+
+def sqlite_literals(values: list[int | str]) -> str:
+    """``(v1, v2, …)`` as SQLite reads it (strings quoted as SQLAlchemy quotes them: ``'`` doubled),
+    for an IN list of ints and strings: SQLAlchemy's literal rendering of 100k keys took 0.13 s."""
+    return "(" + ", ".join(str(v) if type(v) is int else "'" + v.replace("'", "''") + "'" for v in values) + ")"  # type: ignore[union-attr]
 
 
 def upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:

@@ -462,8 +462,9 @@ def plan_closings(
     earliest = candidates["listed"].min()
     days = pl.DataFrame(schema=SCRAPE_DAY_SCHEMA)
     if earliest is not None:
+        in_scope = set(scope)
         todays_ok = pl.DataFrame(
-            [(o.source, o.board, seen_on) for o in outcomes if o.ok and (o.source, o.board) in set(scope)],
+            [(o.source, o.board, seen_on) for o in outcomes if o.ok and (o.source, o.board) in in_scope],
             schema=SCRAPE_DAY_SCHEMA,
             orient="row",
         )
