@@ -19,6 +19,7 @@ HISTORY = JobHashHistory.__table__
 CHUNK = 500  # bound values per IN list off SQLite (and per statement everywhere else)
 WRITE_BATCH = 5_000  # rows per executemany: bounded, since rows become Python objects here
 SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
+FETCH_ROWS = 20_000  # rows read into Python at once before they become a frame
 
 
 def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], column: sa.Column, values: list) -> pl.DataFrame:
@@ -33,15 +34,16 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
         rows = [row for chunk in chunks(values) for row in conn.execute(stmt.where(column.in_(chunk))).all()]
         return pl.DataFrame(rows, schema=schema, orient="row")
     raw = {k: pl.String if t == pl.Date else pl.Int64 if t == pl.Boolean else t for k, t in schema.items()}
-    rows = []
+    frames = [pl.DataFrame(schema=raw)]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     for chunk in chunks(values, SQLITE_LITERAL_CHUNK):
         listed = sa.literal_column(sqlite_literals(chunk)) if all(type(v) in (int, str) for v in chunk) else None
         where = column.op("IN")(listed) if listed is not None else column.in_(chunk)
-        sql = stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        rows.extend(cursor.execute(str(sql)).fetchall())
+        cursor.execute(str(stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
+        while rows := cursor.fetchmany(FETCH_ROWS):  # as frames batch by batch: a million rows as Python tuples took ~0.5 GB
+            frames.append(pl.DataFrame(rows, schema=raw, orient="row"))
     cursor.close()
-    frame = pl.DataFrame(rows, schema=raw, orient="row")
+    frame = pl.concat(frames)
     return frame.with_columns(
         [pl.col(k).str.to_date("%Y-%m-%d") for k, t in schema.items() if t == pl.Date]
         + [pl.col(k).cast(pl.Boolean) for k, t in schema.items() if t == pl.Boolean]
