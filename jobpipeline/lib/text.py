@@ -24,11 +24,10 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser  # selectolax 1.0 d
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "section")
 _DROPPED_TAG_NAMES = ("script", "style", "noscript", "iframe", "template", "object", "embed", "svg", "math", "head", "title")
-# One CSS query each (results in document order): a query walks the whole tree, and one per block
-# tag cost more than the parse. The dropped ones are only queried when one of their start tags is in
+# A CSS query cost as much as the parse (lexbor's selector engine is set up for each document): the
+# block tags are found by name, and the dropped ones queried only when one of their start tags is in
 # the markup, or a frameset's: a body holds none otherwise, and only a frameset takes the body's
 # place (the text is then the root's, the head included).
-_BLOCK_SELECTOR = ", ".join(_BLOCK_TAGS)
 _DROPPED_SELECTOR = ", ".join(_DROPPED_TAG_NAMES)
 _DROPPED_START = re.compile("<(?:" + "|".join((*_DROPPED_TAG_NAMES, "frameset")) + ")", re.I)
 # Whitespace other than a plain space or newline (tab, no-break and typographic spaces, zero-width
@@ -107,10 +106,11 @@ def _parsed_text(markup: str) -> str:
     if _DROPPED_START.search(markup):
         for node in tree.css(_DROPPED_SELECTOR):
             node.decompose()
-    for node in tree.css(_BLOCK_SELECTOR):  # each inserts before itself only: the order does not matter
-        node.insert_before("\n")
-        if node.tag == "li":
-            node.insert_before("- ")
+    for tag in _BLOCK_TAGS:
+        for node in tree.tags(tag):
+            node.insert_before("\n")
+            if tag == "li":
+                node.insert_before("- ")
     root = tree.body or tree.root
     return root.text(separator="", deep=True) if root else ""
 

@@ -81,8 +81,8 @@ def _url_start(text: str) -> int:
     lowered = text.lower()
     if len(lowered) != len(text):
         return 0
-    found = [i for i in (lowered.find("http"), lowered.find("www.")) if i >= 0]
-    return min(found, default=-1)
+    http, www = lowered.find("http"), lowered.find("www.")
+    return min(http, www) if http >= 0 and www >= 0 else max(http, www)
 
 
 def first_url(text: str) -> str | None:
