@@ -34,11 +34,11 @@ class _Keywords:
             return self._lowered.search(text.lower()) is not None
         return self._any.search(text) is not None
 
-    def sub(self, repl: str, text: str) -> str:
-        """``re.sub`` with ``re.I``, except that ASCII text comes back lowercased."""
+    def subn(self, repl: str, text: str) -> tuple[str, int]:
+        """``re.subn`` with ``re.I``, except that ASCII text comes back lowercased."""
         if text.isascii():
-            return self._lowered.sub(repl, text.lower())
-        return self._any.sub(repl, text)
+            return self._lowered.subn(repl, text.lower())
+        return self._any.subn(repl, text)
 
 
 _REMOTE_NEG = _Keywords(r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b")
@@ -57,11 +57,12 @@ def remote_wording(text: str) -> tuple[bool | None, str | None]:
     Remote allowed at all ("Remote or Onsite", "Onsite, Remote OK") → True; only onsite wording or
     "no remote" → False; hybrid alone → None with workplace "hybrid"; nothing said → (None, None).
     """
-    positive = _REMOTE_POS.search(_REMOTE_NEG.sub(" ", text))
+    negated, said_no = _REMOTE_NEG.subn(" ", text)
+    positive = _REMOTE_POS.search(negated)
     onsite, hybrid = _ONSITE.search(text), _HYBRID.search(text)
     if positive:
         return True, (HYBRID if hybrid else None if onsite else REMOTE)
-    if onsite or _REMOTE_NEG.search(text):
+    if onsite or said_no:
         return False, (HYBRID if hybrid else ONSITE)
     return None, (HYBRID if hybrid else None)
 
@@ -109,7 +110,7 @@ _TWO_LETTERS = re.compile("[A-Za-z][^A-Za-z]*[A-Za-z]")
 
 def is_flags_only(segment: str) -> bool:
     """True when ``segment`` holds nothing but remote/type/visa wording ("ONSITE, VISA, FULL-TIME")."""
-    return not _TWO_LETTERS.search(_FLAG_WORDS.sub(" ", segment))
+    return not _TWO_LETTERS.search(_FLAG_WORDS.subn(" ", segment)[0])
 
 
 # Where a free-form headline does not say which piece is the place: a "City, ST" / "City, Country"
@@ -149,8 +150,13 @@ def is_url_or_email(segment: str) -> bool:
 # enrich stage on the whole comment): HN has no structured pay, so a posting carries none.
 _CUR = r"(?:[$€£¥₹]|usd|eur|gbp|cad|aud|chf|sek|nok|dkk|pln|inr|jpy)"
 _SALARY_HINT = _Keywords(rf"{_CUR}\s?\d|\d\s?k?\s?{_CUR}\b|\b\d+(?:\.\d+)?\s?k\b|\bsalary\b")
+_DIGIT = re.compile(r"\d")
 
 
 def looks_like_salary(segment: str) -> bool:
     """True when ``segment`` speaks of pay ("$130-150k + equity", "100-135k (DOE)", "competitive salary")."""
+    # Every alternative but "salary" needs a digit: most segments (roles, places) have neither.
+    # casefold, not lower: under re.I "ſ" is an "s".
+    if not _DIGIT.search(segment) and "salary" not in segment.casefold():
+        return False
     return _SALARY_HINT.search(segment)
