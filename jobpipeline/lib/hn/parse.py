@@ -68,7 +68,7 @@ def comment_text(markup: str, *, literal_newlines: bool = False) -> str:
     """
     if literal_newlines:
         markup = markup.replace("\\n", "\n")
-    return html_to_text(_ANCHOR.sub(lambda m: m[1], markup))  # the href, still escaped: decoded once below
+    return html_to_text(_ANCHOR.sub(r"\1", markup))  # the href, still escaped: decoded once below
 
 
 def _url_start(text: str) -> int:
