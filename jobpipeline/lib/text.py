@@ -23,13 +23,20 @@ import re
 from selectolax.lexbor import LexborHTMLParser as HTMLParser  # selectolax 1.0 dropped the modest backend
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "section")
-_DROPPED_TAGS = "script, style, noscript, iframe, template, object, embed, svg, math, head, title"
+_DROPPED_TAG_NAMES = ("script", "style", "noscript", "iframe", "template", "object", "embed", "svg", "math", "head", "title")
+# A CSS query cost as much as the parse (lexbor's selector engine is set up for each document): the
+# block tags are found by name, and the dropped ones queried only when one of their start tags is in
+# the markup, or a frameset's: a body holds none otherwise, and only a frameset takes the body's
+# place (the text is then the root's, the head included).
+_DROPPED_SELECTOR = ", ".join(_DROPPED_TAG_NAMES)
+_DROPPED_START = re.compile("<(?:" + "|".join((*_DROPPED_TAG_NAMES, "frameset")) + ")", re.I)
 # Whitespace other than a plain space or newline (tab, no-break and typographic spaces, zero-width
 # space), and runs of two or more: each becomes one space. Only run where one of them is present
-# (``_ODD_SPACE`` or "  "): on long descriptions this pass was most of the sanitizer's time.
+# (``_ODD_SPACE`` or "  "): on long descriptions this pass was most of the sanitizer's time. Then
+# at most one space is left on each side of a line break, and ``_tidy`` removes it.
 _ODD_SPACE = re.compile("[\t\xa0\u1680\u200b\u2000-\u200a\u202f\u205f\u3000]")
 _SPACES = re.compile("[ \t\xa0\u1680\u200b\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\xa0\u1680\u200b\u2000-\u200a\u202f\u205f\u3000]")
-_LINE_EDGES = re.compile(r" \n ?|\n ")  # after _SPACES, at most one space on each side of a line break
+_SPACE_RUN = re.compile(" {2,}")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # A tag, comment, doctype or processing instruction starting: what an HTML parser would eat.
 _MARKUP = re.compile(r"<[A-Za-z!/?]")
@@ -96,10 +103,11 @@ def clean_or_none(value: object) -> str | None:
 
 def _parsed_text(markup: str) -> str:
     tree = HTMLParser(markup)
-    for node in tree.css(_DROPPED_TAGS):
-        node.decompose()
+    if _DROPPED_START.search(markup):
+        for node in tree.css(_DROPPED_SELECTOR):
+            node.decompose()
     for tag in _BLOCK_TAGS:
-        for node in tree.css(tag):
+        for node in tree.tags(tag):
             node.insert_before("\n")
             if tag == "li":
                 node.insert_before("- ")
@@ -124,10 +132,12 @@ def _is_clean(text: str) -> bool:
 
 
 def _tidy(text: str) -> str:
-    if "  " in text or _ODD_SPACE.search(text):
+    if ("\t" in text or not text.isascii()) and _ODD_SPACE.search(text):
         text = _SPACES.sub(" ", text)
-    if " \n" in text or "\n " in text:
-        text = _LINE_EDGES.sub("\n", text)
+    elif "  " in text:
+        text = _SPACE_RUN.sub(" ", text)  # the same as _SPACES where only plain spaces are: a literal search
+    if " \n" in text or "\n " in text:  # the one space (no two are adjacent now) on either side of a break
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()

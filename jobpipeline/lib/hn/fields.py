@@ -10,14 +10,45 @@ import re
 
 from jobpipeline.lib.sources.base import HYBRID, ONSITE, REMOTE
 
-_REMOTE_NEG = re.compile(r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b", re.I)
-_REMOTE_POS = re.compile(
+
+class _Keywords:
+    """A case-insensitive regex of keywords (its letters written lowercase), fast on ASCII text.
+
+    Under ``re.I``, Python's ``re`` enters every alternative of a word list at every position; a
+    case-sensitive pattern skips an alternative on its first letter. So ASCII text (nearly every
+    headline) is lowercased and searched with a case-sensitive copy of the pattern: the same
+    matches at the same offsets, in half the time or less for the long lists (roles, flag words).
+    Other text is searched with ``re.I``, whose Unicode case folding is not ``str.lower`` ("ſ"
+    matches "s", "ı" matches "i").
+    """
+
+    __slots__ = ("_any", "_lowered")
+
+    def __init__(self, pattern: str) -> None:
+        if re.search(r"(?<!\\)[A-Z]", pattern):
+            raise ValueError(f"an uppercase letter would not match lowercased text: {pattern!r}")
+        self._any = re.compile(pattern, re.I)
+        self._lowered = re.compile(pattern)
+
+    def search(self, text: str) -> bool:
+        if text.isascii():
+            return self._lowered.search(text.lower()) is not None
+        return self._any.search(text) is not None
+
+    def subn(self, repl: str, text: str) -> tuple[str, int]:
+        """``re.subn`` with ``re.I``, except that ASCII text comes back lowercased."""
+        if text.isascii():
+            return self._lowered.subn(repl, text.lower())
+        return self._any.subn(repl, text)
+
+
+_REMOTE_NEG = _Keywords(r"\b(?:no|not|non)[\s-]+remote\b|\bremote\s*[:?]?\s*(?:no\b|not\b)|\bno\s+(?:wfh|work from home)\b")
+_REMOTE_POS = _Keywords(
     r"\bremote(?:ly)?\b|\bwfh\b|\bwork from home\b|\b(?:or|work from|from) anywhere\b|\bfully distributed\b"
-    r"|\bdistributed (?:team|company)\b|\btelecommute\b",
-    re.I,
+    r"|\bdistributed (?:team|company)\b|\btelecommute\b"
 )
-_ONSITE = re.compile(r"\bon[\s-]?site\b|\bin[\s-](?:office|person)\b", re.I)
-_HYBRID = re.compile(r"\bhybrid\b", re.I)
+_ONSITE = _Keywords(r"\bon[\s-]?site\b|\bin[\s-](?:office|person)\b")
+_HYBRID = _Keywords(r"\bhybrid\b")
 
 
 def remote_wording(text: str) -> tuple[bool | None, str | None]:
@@ -27,20 +58,21 @@ def remote_wording(text: str) -> tuple[bool | None, str | None]:
     Remote allowed at all ("Remote or Onsite", "Onsite, Remote OK") → True; only onsite wording or
     "no remote" → False; hybrid alone → None with workplace "hybrid"; nothing said → (None, None).
     """
-    positive = _REMOTE_POS.search(_REMOTE_NEG.sub(" ", text))
+    negated, said_no = _REMOTE_NEG.subn(" ", text)
+    positive = _REMOTE_POS.search(negated)
     onsite, hybrid = _ONSITE.search(text), _HYBRID.search(text)
     if positive:
         return True, (HYBRID if hybrid else None if onsite else REMOTE)
-    if onsite or _REMOTE_NEG.search(text):
+    if onsite or said_no:
         return False, (HYBRID if hybrid else ONSITE)
     return None, (HYBRID if hybrid else None)
 
 
 _EMPLOYMENT = (
-    ("full-time", re.compile(r"\bfull[\s-]?time(?:rs?)?\b|\bfulltime\b|\bFT\b", re.I)),
-    ("part-time", re.compile(r"\bpart[\s-]?time(?:rs?)?\b", re.I)),
-    ("contract", re.compile(r"\bcontract(?:ors?|ing)?\b|\bfreelance(?:rs?)?\b", re.I)),
-    ("internship", re.compile(r"\bintern(?:s|ships?)?\b", re.I)),
+    ("full-time", _Keywords(r"\bfull[\s-]?time(?:rs?)?\b|\bfulltime\b|\bft\b")),
+    ("part-time", _Keywords(r"\bpart[\s-]?time(?:rs?)?\b")),
+    ("contract", _Keywords(r"\bcontract(?:ors?|ing)?\b|\bfreelance(?:rs?)?\b")),
+    ("internship", _Keywords(r"\bintern(?:s|ships?)?\b")),
 )
 
 
@@ -50,7 +82,7 @@ def employment_types(text: str) -> str | None:
     return ", ".join(found) or None
 
 
-_ROLE = re.compile(
+_ROLE = _Keywords(
     r"\b(?:engineer|engineering|developer|dev|devs|programmer|coder|hacker|architect|scientist|researcher"
     r"|designer|design|manager|lead|head|director|vp|cto|ceo|cfo|coo|founder|founding|analyst|administrator"
     r"|admin|sre|swe|devops|dev ?ops|ops|operations|fellow|consultant|specialist|coordinator|marketer"
@@ -58,29 +90,28 @@ _ROLE = re.compile(
     r"|representative|executive|officer|accountant|counsel|product|frontend|front[\s-]end|backend"
     r"|back[\s-]end|full[\s-]?stack|ios|android|mobile|ml|ai|data|security|software|artist|animator"
     r"|strategist|advocate|evangelist|instructor|teacher|tutor|staff|positions?|roles?|openings?|jobs?"
-    r"|hires?|generalist|expert|guru|ninja|rockstar|machine learning|deep learning)s?\b",
-    re.I,
+    r"|hires?|generalist|expert|guru|ninja|rockstar|machine learning|deep learning)s?\b"
 )
 
 
 def looks_like_role(segment: str) -> bool:
-    return bool(_ROLE.search(segment))
+    return _ROLE.search(segment)
 
 
 # Words that say nothing about role or place: a segment made only of these is "flags".
-_FLAG_WORDS = re.compile(
+_FLAG_WORDS = _Keywords(
     r"\b(?:remote(?:ly)?|on[\s-]?site|in[\s-]office|hybrid|wfh|full[\s-]?time|fulltime|part[\s-]?time|ft|pt"
     r"|contract(?:ors?|ing)?|freelance(?:rs?)?|intern(?:s|ships?)?|visas?|h-?1-?bs?|sponsor(?:ship|ed)?"
     r"|relocation|work|permits?|ok|okay|friendly|only|first|preferred|possible|available|assistance|support"
     r"|welcome|options?|and|or|also|with|no|yes|days?|cdi|cdd|permanent|employees?|employment|positions?"
-    r"|time|flexible|allowed|fully|distributed|provided|offered|required|candidates?|will|relocat\w*|considered|equity|rsus?|base|benefits|stock)\b",
-    re.I,
+    r"|time|flexible|allowed|fully|distributed|provided|offered|required|candidates?|will|relocat\w*|considered|equity|rsus?|base|benefits|stock)\b"
 )
+_TWO_LETTERS = re.compile("[A-Za-z][^A-Za-z]*[A-Za-z]")
 
 
 def is_flags_only(segment: str) -> bool:
     """True when ``segment`` holds nothing but remote/type/visa wording ("ONSITE, VISA, FULL-TIME")."""
-    return len(re.sub(r"[^A-Za-z]", "", _FLAG_WORDS.sub(" ", segment))) < 2
+    return not _TWO_LETTERS.search(_FLAG_WORDS.subn(" ", segment)[0])
 
 
 # Where a free-form headline does not say which piece is the place: a "City, ST" / "City, Country"
@@ -119,9 +150,14 @@ def is_url_or_email(segment: str) -> bool:
 # role. Reading the amount is the main salary extractor's work (lib/extract/salary.py, run by the
 # enrich stage on the whole comment): HN has no structured pay, so a posting carries none.
 _CUR = r"(?:[$€£¥₹]|usd|eur|gbp|cad|aud|chf|sek|nok|dkk|pln|inr|jpy)"
-_SALARY_HINT = re.compile(rf"{_CUR}\s?\d|\d\s?[kK]?\s?{_CUR}\b|\b\d+(?:\.\d+)?\s?[kK]\b|\bsalary\b", re.I)
+_SALARY_HINT = _Keywords(rf"{_CUR}\s?\d|\d\s?k?\s?{_CUR}\b|\b\d+(?:\.\d+)?\s?k\b|\bsalary\b")
+_DIGIT = re.compile(r"\d")
 
 
 def looks_like_salary(segment: str) -> bool:
     """True when ``segment`` speaks of pay ("$130-150k + equity", "100-135k (DOE)", "competitive salary")."""
-    return bool(_SALARY_HINT.search(segment))
+    # Every alternative but "salary" needs a digit: most segments (roles, places) have neither.
+    # casefold, not lower: under re.I "ſ" is an "s".
+    if not _DIGIT.search(segment) and "salary" not in segment.casefold():
+        return False
+    return _SALARY_HINT.search(segment)

@@ -68,11 +68,25 @@ def comment_text(markup: str, *, literal_newlines: bool = False) -> str:
     """
     if literal_newlines:
         markup = markup.replace("\\n", "\n")
-    return html_to_text(_ANCHOR.sub(lambda m: m[1], markup))  # the href, still escaped: decoded once below
+    return html_to_text(_ANCHOR.sub(r"\1", markup))  # the href, still escaped: decoded once below
+
+
+def _url_start(text: str) -> int:
+    """Where ``_URL`` can first match: at the first "http" or "www." in any case; -1 when there is none.
+
+    Under ``re.I`` the search tries both alternatives at every position; ``str.find`` on the
+    lowercased text skips to the first candidate. Where lowercasing changes the length ("İ" → "i̇")
+    the offsets would not agree: 0 then, the whole text is searched.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return 0
+    http, www = lowered.find("http"), lowered.find("www.")
+    return min(http, www) if http >= 0 and www >= 0 else max(http, www)
 
 
 def first_url(text: str) -> str | None:
-    if not (match := _URL.search(text)):
+    if (start := _url_start(text)) < 0 or not (match := _URL.search(text, start)):
         return None
     url = match[0].rstrip(".,;:!?)'\"")
     return url if url.lower().startswith("http") else "http://" + url
@@ -88,14 +102,21 @@ class _Headline:
     salary_text: str | None = None
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def _clean(segment: str) -> str:
-    return re.sub(r"\s+", " ", segment).strip(" \t,;:-–—*#")
+    if "  " in segment or not segment.isprintable():  # of the \s characters only " " is printable
+        segment = _WHITESPACE.sub(" ", segment)
+    return segment.strip(" \t,;:-–—*#")
 
 
 _URL_IN_PARENS = re.compile(r"\(\s*(?:https?://|www\.)[^)]*\)?", re.I)
 
 
 def _without_urls(segment: str) -> str:
+    if _url_start(segment) < 0:  # both patterns start at an "http" or "www."
+        return segment
     return _URL.sub(" ", _URL_IN_PARENS.sub(" ", segment))
 
 
