@@ -48,7 +48,7 @@ from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import writer
 from jobpipeline.lib.sync.apply import apply_plan, record_scrapes
 from jobpipeline.lib.sync.plan import SyncPlan, plan_sync
-from jobpipeline.lib.sync.slices import cut_into_slices
+from jobpipeline.lib.sync.slices import cut_into_slices, posting_keys
 from jobpipeline.lib.sync.source import FramePostings, PartitionPostings, Postings
 from jobpipeline.lib.sync.state import DatabaseState, FrameState
 
@@ -144,12 +144,12 @@ def sync_in_slices(
 ) -> SyncResult:
     """``sync_postings``'s work slice by slice inside its transaction, then the closing pass (the
     boards' scrapes and every ``closed_at``, with the jobs the slices' merges grew)."""
-    listed = postings.listed()
-    boards = sorted(set(listed.select("source", "board").unique().iter_rows()))
+    keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
+    boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
     scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
     result, regrown = SyncResult(), []
-    slices = cut_into_slices(listed, state, scope=scope, slice_jobs=slice_jobs)
-    del listed
+    slices = cut_into_slices(keyed, state, scope=scope, slice_jobs=slice_jobs)
+    del keyed
     for part in slices:
         plan = plan_sync(postings.rows(part.rows), part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
         apply_plan(conn, plan, postings)

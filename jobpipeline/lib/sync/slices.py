@@ -35,6 +35,7 @@ from jobpipeline.lib.normalize import dedup_keys
 from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges
 
 KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String}
+KEY_BATCH = 100_000
 
 
 @dataclass
@@ -86,11 +87,14 @@ class SliceState:
 
 
 def posting_keys(listed: pl.DataFrame) -> pl.DataFrame:
-    """(source, board, source_job_id, dedup_key) of each posting, keyed as ``deduplicate`` keys it:
-    by the posting's first row. ``listed``: ``source.Postings.listed()``, the descriptions only hashed."""
+    """(source, board, source_job_id, dedup_key) of every row of ``listed`` (``source.Postings.listed()``,
+    the descriptions only hashed), in its order; every row of a posting carries the key of the
+    posting's first row, as ``deduplicate`` keys it. Hashed ``KEY_BATCH`` postings at a time, so a
+    million postings never stand as Python strings at once."""
     firsts = listed.unique(ALIAS, keep="first", maintain_order=True)
-    keys = pl.Series(dedup_keys(firsts, firsts["description_hash"]), dtype=pl.String)
-    return firsts.select(*ALIAS).with_columns(dedup_key=keys).cast(KEYED_SCHEMA)
+    keys = [pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String) for part in firsts.iter_slices(KEY_BATCH)]
+    keyed = firsts.select(*ALIAS).with_columns(dedup_key=pl.concat(keys) if keys else pl.Series([], dtype=pl.String))
+    return listed.select(ALIAS).join(keyed, on=ALIAS, how="left", maintain_order="left").cast(KEYED_SCHEMA)
 
 
 def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
@@ -110,10 +114,13 @@ def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
             first, second = root(group[0]), root(other)
             if first != second:
                 parent[max(first, second)] = min(first, second)
-    distinct = keys["dedup_key"].unique().sort()
-    return pl.DataFrame(
-        {"dedup_key": distinct, "component": [root(k) if k in parent else k for k in distinct.to_list()]},
-        schema={"dedup_key": pl.String, "component": pl.String},
+    roots = pl.DataFrame(
+        {"dedup_key": list(parent), "component": [root(k) for k in parent]}, schema={"dedup_key": pl.String, "component": pl.String}
+    )
+    return (
+        keys.select(pl.col("dedup_key").unique().sort())
+        .join(roots, on="dedup_key", how="left", maintain_order="left")
+        .with_columns(component=pl.coalesce("component", "dedup_key"))
     )
 
 
@@ -136,15 +143,15 @@ def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
     return sizes.select("component", "size").with_columns(slice=pl.Series(numbers, dtype=pl.Int64))
 
 
-def cut_into_slices(listed: pl.DataFrame, store: StoreState, *, scope: Scope, slice_jobs: int) -> list[Slice]:
-    """A partition's postings (``listed``: each row's key columns and description digest, see
-    ``source.Postings.listed``) cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
+def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, scope: Scope, slice_jobs: int) -> list[Slice]:
+    """A partition's postings (``keyed``: each row's posting key and dedup key, ``posting_keys``)
+    cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
     the module's docstring), each with its known postings and new job ids. Reads the store before
     any slice is written: its postings of ``scope``, its jobs of the partition's keys, and the
     jobs the one-shot plan would merge."""
     if slice_jobs < 1:
         raise ValueError(f"sync slice size must be at least 1 job, got {slice_jobs}")
-    keys = posting_keys(listed)
+    keys = keyed.unique(ALIAS, keep="first", maintain_order=True)
     known = store.postings_of_boards(scope).join(keys, on=ALIAS, how="inner")
     links = known.select("dedup_key", "job_id").unique()
     # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
@@ -167,9 +174,8 @@ def cut_into_slices(listed: pl.DataFrame, store: StoreState, *, scope: Scope, sl
     new_ids = unassigned.select("slice", job_id=pl.Series(store.new_job_ids(unassigned.height), dtype=pl.Int64))
 
     rows = (
-        listed.select(ALIAS)
-        .with_row_index("row")
-        .join(keys.join(slices, on="dedup_key"), on=ALIAS, how="left", maintain_order="left")
+        keyed.with_row_index("row")
+        .join(slices, on="dedup_key", how="left", maintain_order="left")
         .group_by("slice")
         .agg(pl.col("row").sort(), jobs=pl.col("dedup_key").n_unique())
         .sort("slice")
