@@ -25,7 +25,8 @@ so a backfill of last month after today's run leaves the same store as a date-or
 How it is built: ``slices.py`` cuts a partition bigger than ``Settings.sync_slice_jobs`` (on by
 default) into slices of whole jobs, planned and written one after another (then one closing pass);
 ``source.py`` reads a raw partition lazily (keys and description digests first, then each slice's
-rows from disk), so the descriptions in memory are one slice's; ``plan.py`` decides, in polars,
+rows without their descriptions, then only the descriptions of the jobs it writes, as it writes
+them), so no plan holds a description; ``plan.py`` decides, in polars,
 what a partition changes (a ``SyncPlan`` of frames: new jobs, rewrites, restamps, posting changes,
 merges, closings), reading the store only through ``StoreState`` for the keys it needs;
 ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite fast paths both use (literal selects,
