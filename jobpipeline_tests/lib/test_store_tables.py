@@ -56,3 +56,27 @@ def test_the_analytics_read_an_enrichment_table_that_lacks_newer_columns(tmp_pat
     assert table.num_rows == 1
     assert table.column("salary_source").to_pylist() == [None]
     assert table.column("enriched_at").to_pylist() == ["2026-11-01 10:00:00.000000"]
+
+
+def test_a_new_sqlite_store_gets_16_kib_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    """A ~3 KB description filled a 4 KiB page alone: new stores take 16 KiB pages. A store made
+    before (4 KiB, SQLite's default) keeps them: its rows stay readable and writable."""
+    from jobpipeline.lib.store import create_schema, get_engine
+
+    new = get_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    create_schema(new)
+    old_path = tmp_path / "old.db"
+    with sa.create_engine(f"sqlite:///{old_path}").begin() as conn:  # as a store was made before
+        conn.exec_driver_sql("CREATE TABLE kept (v TEXT)")
+        conn.exec_driver_sql("INSERT INTO kept VALUES ('row')")
+    old = get_engine(f"sqlite:///{old_path}")
+    create_schema(old)
+    with new.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16_384
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    with old.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4_096
+        assert conn.exec_driver_sql("SELECT v FROM kept").scalar() == "row"
+        conn.exec_driver_sql("INSERT INTO kept VALUES ('another')")
+    new.dispose()
+    old.dispose()
