@@ -109,9 +109,9 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     canonical row's ``text_row`` where it would have its description.
     """
     thin = "description" not in postings.columns
+    kept = [c for c in POSTING_SCHEMA if c != "description"] + ["text_row"] if thin else list(POSTING_SCHEMA)  # each group's columns
     if thin:
-        columns = [c for c in POSTING_SCHEMA if c != "description"]
-        postings = postings.select(*columns, "description_hash", "text_row").cast({c: POSTING_SCHEMA[c] for c in columns})  # type: ignore[arg-type]
+        postings = postings.select(*kept, "description_hash").cast({c: POSTING_SCHEMA[c] for c in kept if c in POSTING_SCHEMA})  # type: ignore[arg-type]
         postings, descriptions = postings.with_row_index("_row"), None
     else:
         postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
@@ -140,6 +140,5 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     )
     if descriptions is not None:
         groups = groups.with_columns(description=descriptions.gather(groups["_row"]))
-    columns = [c for c in POSTING_SCHEMA if c != "description"] + ["text_row"] if thin else list(POSTING_SCHEMA)
-    groups = groups.select("dedup_key", *columns, "description_hash", "aliases")
+    groups = groups.select("dedup_key", *kept, "description_hash", "aliases")
     return groups.with_columns(content_hash=pl.Series(content_hashes(groups, groups["description_hash"]), dtype=pl.String))

@@ -164,8 +164,9 @@ class RawPartition:
             yield numbers, table.column("description").combine_chunks()
 
     def _row_group_takes(self, rows: Sequence[int], columns: Sequence[str]) -> Iterator[tuple[np.ndarray, pa.Table]]:
-        sizes = np.array(self.row_group_sizes(), dtype=np.int64)
-        file = pq.ParquetFile(self.postings_path)
+        self._require()
+        file = pq.ParquetFile(self.postings_path)  # opened once: its footer gives the row groups too
+        sizes = np.array([file.metadata.row_group(g).num_rows for g in range(file.metadata.num_row_groups)], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes
         wanted = np.asarray(rows, dtype=np.int64)
         for group in np.unique(np.searchsorted(starts, wanted, side="right") - 1).tolist():

@@ -40,7 +40,7 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
         listed = sa.literal_column(sqlite_literals(chunk)) if all(type(v) in (int, str) for v in chunk) else None
         where = column.op("IN")(listed) if listed is not None else column.in_(chunk)
         cursor.execute(str(stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
-        while rows := cursor.fetchmany(FETCH_ROWS):  # as frames batch by batch: a million rows as Python tuples took ~0.5 GB
+        while rows := cursor.fetchmany(FETCH_ROWS):  # as frames batch by batch: never a whole result as Python tuples
             frames.append(pl.DataFrame(rows, schema=raw, orient="row"))
     cursor.close()
     frame = pl.concat(frames)

@@ -108,35 +108,36 @@ class PartitionPostings:
         return self.partition.read_posting_columns(LISTED_COLUMNS).with_columns(description_hash=self.digests())
 
     def digests(self) -> pl.Series:
-        """Every row's description digest: a partition written before they were stored hashes its
-        descriptions once, a row group at a time."""
+        """Every row's description digest, for a partition written before they were stored: its
+        descriptions hashed once, a row group at a time."""
         if self._digests is None:
-            if self._stored_digests:
-                self._digests = self.partition.read_posting_columns([DIGEST_COLUMN]).get_column(DIGEST_COLUMN)
-            else:
-                batches = self.partition.iter_posting_column("description")
-                self._digests = pl.Series(DIGEST_COLUMN, [digest for batch in batches for digest in arrow_digests(batch)], dtype=pl.String)
+            batches = self.partition.iter_posting_column("description")
+            self._digests = pl.Series(DIGEST_COLUMN, [digest for batch in batches for digest in arrow_digests(batch)], dtype=pl.String)
         return self._digests
 
     def rows(self, rows: list[int]) -> pl.DataFrame:
         if self._read_whole:
             return self.whole()[rows]
-        if self._stored_digests:
-            frame = self.partition.read_posting_rows(rows, [*THIN_COLUMNS, DIGEST_COLUMN])
-        else:
-            frame = self.partition.read_posting_rows(rows, THIN_COLUMNS).with_columns(self.digests().gather(rows))
-        return frame.with_columns(text_row=pl.Series(rows, dtype=pl.Int64))
+        return self._thin(rows)
 
     def whole(self) -> pl.DataFrame:
         if self._read_whole:  # the older layout: read once, descriptions and all
             if self._whole is None:
                 self._whole = self.partition.read_postings()
             return self._whole
-        if self._stored_digests:
-            frame = self.partition.read_posting_columns([*THIN_COLUMNS, DIGEST_COLUMN])
+        return self._thin(None)
+
+    def _thin(self, rows: list[int] | None) -> pl.DataFrame:
+        """``THIN_COLUMNS``, the digest and ``text_row`` of these rows (None: of every row, read by
+        column, without a take per row group)."""
+        columns = [*THIN_COLUMNS, DIGEST_COLUMN] if self._stored_digests else THIN_COLUMNS
+        if rows is None:
+            frame, numbers = self.partition.read_posting_columns(columns), pl.int_range(pl.len(), dtype=pl.Int64)
         else:
-            frame = self.partition.read_posting_columns(THIN_COLUMNS).with_columns(self.digests())
-        return frame.with_columns(text_row=pl.int_range(pl.len(), dtype=pl.Int64))
+            frame, numbers = self.partition.read_posting_rows(rows, columns), pl.lit(pl.Series(rows, dtype=pl.Int64))
+        if not self._stored_digests:
+            frame = frame.with_columns(self.digests() if rows is None else self.digests().gather(rows))
+        return frame.with_columns(text_row=numbers)
 
     def texts(self, wanted: pl.DataFrame) -> Iterator[pl.DataFrame]:
         wanted = wanted.sort("text_row")
