@@ -107,14 +107,18 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     ``postings`` are ``POSTING_SCHEMA`` rows, or thin ones (``sync.source``): the description left
     out, its digest in ``description_hash`` and its place in ``text_row``; then each group has the
     canonical row's ``text_row`` where it would have its description.
+
+    Rows may carry their ``dedup_key`` already (each row its posting's key, as
+    ``sync.slices.posting_keys`` keys a partition before cutting it): then it is not computed again.
     """
     thin = "description" not in postings.columns
     kept = [c for c in POSTING_SCHEMA if c != "description"] + ["text_row"] if thin else list(POSTING_SCHEMA)  # each group's columns
+    given = ["dedup_key"] if "dedup_key" in postings.columns else []
     if thin:
-        postings = postings.select(*kept, "description_hash").cast({c: POSTING_SCHEMA[c] for c in kept if c in POSTING_SCHEMA})  # type: ignore[arg-type]
+        postings = postings.select(*kept, "description_hash", *given).cast({c: POSTING_SCHEMA[c] for c in kept if c in POSTING_SCHEMA})  # type: ignore[arg-type]
         postings, descriptions = postings.with_row_index("_row"), None
     else:
-        postings = postings.select(list(POSTING_SCHEMA)).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+        postings = postings.select(*POSTING_SCHEMA, *given).cast(POSTING_SCHEMA)  # type: ignore[arg-type]
         # Descriptions (most of a partition's bytes) stay out of the sorting and grouping below and
         # are gathered once, for the canonical rows: each reshuffle of them cost a partition's size.
         descriptions, digests = postings.get_column("description"), description_digests(postings)
@@ -124,9 +128,9 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     ids = ["source", "board", "source_job_id"]
     listed = postings
     postings = postings.unique(subset=ids, keep="first", maintain_order=True)
-    keyed = postings.with_columns(dedup_key=pl.Series(dedup_keys(postings, postings["description_hash"]), dtype=pl.String)).sort(
-        "source", "board", "source_job_id"
-    )
+    if not given:
+        postings = postings.with_columns(dedup_key=pl.Series(dedup_keys(postings, postings["description_hash"]), dtype=pl.String))
+    keyed = postings.sort("source", "board", "source_job_id")
     alias = pl.struct("source", "board", "source_job_id")
     located = keyed.select("dedup_key", "locations")
     if postings.height < listed.height:  # only then: the rows unique() dropped carry locations too

@@ -143,10 +143,20 @@ class RawPartition:
     def iter_posting_column(self, column: str) -> Iterator[pa.Array]:
         """One column of every posting, a row group at a time, in the file's order: how a lazy
         sync hashes the descriptions without holding them all."""
+        for table in self._iter_row_groups([column]):
+            yield table.column(column)
+
+    def iter_posting_columns(self, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
+        """These columns of every posting, a row group at a time, in the file's order: how a sync
+        keys a partition while holding only the keys."""
+        for table in self._iter_row_groups(columns):
+            yield pl.from_arrow(table).cast(_schema_of(columns))  # type: ignore[union-attr, arg-type]
+
+    def _iter_row_groups(self, columns: Sequence[str]) -> Iterator[pa.Table]:
         self._require()
         file = pq.ParquetFile(self.postings_path)
         for group in range(file.metadata.num_row_groups):
-            yield file.read_row_group(group, columns=[column]).column(column)
+            yield file.read_row_group(group, columns=list(columns))
 
     def read_posting_rows(self, rows: Sequence[int], columns: Sequence[str] = tuple(POSTING_SCHEMA)) -> pl.DataFrame:
         """These columns (all ``POSTING_SCHEMA``'s unless told) of the postings at these (increasing)

@@ -15,17 +15,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import jobpipeline.lib.sync as sync_module
 from jobpipeline import settings as jp_settings
-from jobpipeline.lib import rawstore
+from jobpipeline.lib import normalize, rawstore
 from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
 from jobpipeline.lib.sync import PartitionPostings, sync_postings
+from jobpipeline.lib.sync import slices as slices_module
 from jobpipeline.lib.sync import source as source_module
 
 DAYS = [date(2026, 11, day) for day in (1, 2, 3, 4)]
@@ -148,6 +150,7 @@ def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, way)
     slice_jobs, lazy = way
     with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
         patch.setattr(rawstore, "ROW_GROUP_ROWS", 2)
+        patch.setattr(slices_module, "KEY_BATCH", 3)  # a partition keyed, and matched to the store, in batches
         whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
         sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), slice_jobs, lazy)
         assert every_table(sliced) == every_table(whole)
@@ -196,33 +199,56 @@ def test_a_job_whose_postings_fall_into_two_groups_or_join_two_jobs_is_planned_i
 
 
 def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
-    """Every plan of a sliced sync holds at most ``slice_jobs`` jobs (the closing pass none), and
-    together they hold the partition's every posting and job exactly once."""
+    """Every plan of a sliced sync holds at most ``slice_jobs`` jobs, and together they hold the
+    partition's every posting and job exactly once; the closing pass reads the boards' stored
+    postings a batch of boards at a time and the jobs they close a batch of jobs at a time, each
+    batch of at most ``slice_jobs`` (a bigger board alone), and closes what one plan would."""
     engine = get_engine(f"sqlite:///{tmp_path}/store.db")
     create_schema(engine)
-    day1 = [  # 30 jobs of two postings each (one per board), some sharing a description
+    boards = [("greenhouse", f"acme{n}") for n in range(6)]
+    day1 = [  # 30 jobs of two postings each (on two boards), some sharing a description; boards of 10 postings
         Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
         for n in range(30)
-        for source, board in BOARDS
+        for source, board in (boards[n % 3], boards[3 + n % 3])
     ]
-    outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in BOARDS]
+    outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in boards]
     sync_postings(engine, postings_frame(day1[:40]), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
 
     planned: list[tuple[int, int]] = []
-    real_plan = sync_module.plan_sync
+    read_postings: list[int] = []
+    closed_jobs: list[int] = []
+    real_plan, real_postings, real_jobs = sync_module.plan_sync, sync_module.plan_posting_closings, sync_module.plan_job_closings
 
     def counting_plan(postings, state, **kwargs):
         plan = real_plan(postings, state, **kwargs)
         planned.append((plan.postings, plan.jobs))
         return plan
 
+    def counting_postings(aliases, *args, **kwargs):
+        read_postings.append(aliases.height)
+        return real_postings(aliases, *args, **kwargs)
+
+    def counting_jobs(job_ids, *args, **kwargs):
+        closed_jobs.append(len(job_ids))
+        return real_jobs(job_ids, *args, **kwargs)
+
     monkeypatch.setattr(sync_module, "plan_sync", counting_plan)
+    monkeypatch.setattr(sync_module, "plan_posting_closings", counting_postings)
+    monkeypatch.setattr(sync_module, "plan_job_closings", counting_jobs)
     result = sync_postings(engine, postings_frame(day1), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
-    *slices, closing = planned
-    assert closing == (0, 0)
-    assert len(slices) >= 30 // 4 and max(jobs for _, jobs in slices) <= 4
-    assert (sum(p for p, _ in slices), sum(j for _, j in slices)) == (60, 30) == (result.postings, result.jobs)
-    assert (result.new, result.unchanged) == (10, 20)
+    assert len(planned) >= 30 // 4 and max(jobs for _, jobs in planned) <= 4
+    assert (sum(p for p, _ in planned), sum(j for _, j in planned)) == (60, 30) == (result.postings, result.jobs)
+    assert (result.new, result.unchanged, result.closed) == (10, 20, 0)
+    assert read_postings == [10] * 6  # each board (10 postings > 4) a batch alone, each read once
+    assert closed_jobs == []  # nothing closed, no job read
+
+    planned.clear(), read_postings.clear()
+    result = sync_postings(engine, postings_frame(day1[:20]), seen_on=DAYS[2], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert (result.unchanged, result.closed) == (10, 20)  # jobs 10-29 vanished from both their boards
+    assert read_postings == [10] * 6 and closed_jobs == [4, 4, 4, 4, 4]
+    with engine.connect() as conn:
+        closed = conn.execute(sa.select(Job.id).where(Job.closed_at == DAYS[2])).scalars().all()
+    assert len(closed) == 20
 
 
 def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):
@@ -257,7 +283,7 @@ def test_slicing_follows_the_settings_and_is_on_by_default_for_big_partitions(tm
     monkeypatch.delenv("JOBPIPELINE_SYNC_SLICE_ABOVE", raising=False)
     assert jp_settings.current().sync_slice_jobs == jp_settings.SYNC_SLICE_JOBS > 0
     assert jp_settings.current().sync_slice_above == jp_settings.SYNC_SLICE_ABOVE > jp_settings.SYNC_SLICE_JOBS
-    sliced = 24 // 2 // 5 + 2  # the plans a sliced sync of these 24 postings makes: its slices and the closing pass
+    sliced = 24 // 2 // 5 + 1  # the plans a sliced sync of these 24 postings makes: its slices (the closing pass makes none)
     for setting, above, plans in ((None, None, 1), ("0", "0", 1), ("5", None, 1), ("5", "23", sliced), ("5", "24", 1), ("5", "0", sliced)):
         for name, value in (("JOBPIPELINE_SYNC_SLICE_JOBS", setting), ("JOBPIPELINE_SYNC_SLICE_ABOVE", above)):
             if value is None:
@@ -403,3 +429,28 @@ def test_a_sync_reads_only_the_descriptions_it_writes(tmp_path, monkeypatch, sli
         with each.begin() as conn:
             conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
     assert every_table(engine) == every_table(one_shot)
+
+
+def test_a_sliced_sync_keys_each_posting_once(tmp_path, monkeypatch):
+    """The dedup keys the cut computes for a partition go with each slice's rows into its plan,
+    which does not compute them again: 60 postings, 60 keys hashed, in slices as in one plan."""
+    hashed: list[int] = []
+    real_keys = normalize.dedup_keys
+
+    def counting_keys(frame, digests=None):
+        hashed.append(frame.height)
+        return real_keys(frame, digests)
+
+    monkeypatch.setattr(normalize, "dedup_keys", counting_keys)
+    monkeypatch.setattr(slices_module, "dedup_keys", counting_keys)
+    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    for slice_above in ("0", "1000"):
+        monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+        monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", slice_above)
+        partition = RawPartition.at(tmp_path / f"raw-{slice_above}", "greenhouse", DAYS[0].isoformat())
+        partition.write(postings_frame(acme_day()), [o.as_json() for o in outcomes], {})
+        engine = get_engine(f"sqlite:///{tmp_path}/store-{slice_above}.db")
+        create_schema(engine)
+        hashed.clear()
+        result = sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
+        assert (result.postings, sum(hashed)) == (60, 60), slice_above

@@ -47,8 +47,19 @@ import sqlalchemy as sa
 from jobpipeline import settings
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import writer
-from jobpipeline.lib.sync.apply import apply_plan, record_scrapes
-from jobpipeline.lib.sync.plan import SyncPlan, plan_sync
+from jobpipeline.lib.sync.apply import JOB, POSTING, apply_plan, record_scrapes
+from jobpipeline.lib.sync.fast_sql import bulk_update, chunks
+from jobpipeline.lib.sync.plan import (
+    ALIAS,
+    MOVE_SCHEMA,
+    POSTING_JOB_SCHEMA,
+    Scope,
+    SyncPlan,
+    plan_job_closings,
+    plan_posting_closings,
+    plan_sync,
+    skipped_ids,
+)
 from jobpipeline.lib.sync.slices import cut_into_slices, posting_keys
 from jobpipeline.lib.sync.source import FramePostings, PartitionPostings, Postings
 from jobpipeline.lib.sync.state import DatabaseState, FrameState
@@ -143,32 +154,81 @@ def sync_in_slices(
     synced_at: datetime,
     slice_jobs: int,
 ) -> SyncResult:
-    """``sync_postings``'s work slice by slice inside its transaction, then the closing pass (the
-    boards' scrapes and every ``closed_at``, with the jobs the slices' merges grew)."""
+    """``sync_postings``'s work slice by slice inside its transaction, then the closing pass
+    (``close_in_batches``: the boards' scrapes and every ``closed_at``, with the jobs the slices'
+    merges grew)."""
     keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
     boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
     scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
     result, regrown = SyncResult(), []
-    slices = cut_into_slices(keyed, state, scope=scope, slice_jobs=slice_jobs)
+    slices = cut_into_slices(keyed, state, slice_jobs=slice_jobs)
+    row_keys = keyed.get_column("dedup_key")  # keyed once: each slice's plan takes its rows' keys from here
     del keyed
     for part in slices:
-        plan = plan_sync(postings.rows(part.rows), part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
+        rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
+        plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
         apply_plan(conn, plan, postings)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
         del plan  # before the next slice is read: two slices' texts at once would double the peak
-    closing = plan_sync(
-        pl.DataFrame(schema=POSTING_SCHEMA),
-        state,
-        seen_on=seen_on,
-        outcomes=outcomes,
-        synced_at=synced_at,
-        boards=boards,
-        regrown_jobs=regrown,
+    result.add(
+        close_in_batches(
+            conn, state, scope=scope, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, regrown_jobs=regrown, batch=slice_jobs
+        )
     )
-    apply_plan(conn, closing)
-    result.add(SyncResult.of(closing))
     return result
+
+
+def close_in_batches(
+    conn: sa.Connection,
+    state: DatabaseState,
+    *,
+    scope: Scope,
+    seen_on: date,
+    outcomes: Sequence[BoardOutcome],
+    synced_at: datetime,
+    regrown_jobs: Sequence[int],
+    batch: int,
+) -> SyncResult:
+    """The sliced sync's closing pass, after its slices are written: the boards' scrapes, then
+    ``closed_at`` of the postings of ``scope``, boards of at most ``batch`` stored postings at a
+    time (a posting's closing depends on its own board alone), then of the jobs they belong to and
+    of ``regrown_jobs`` (merge survivors of the slices), ``batch`` jobs at a time, from their
+    postings as now written. The store and the counts are one closing plan's of every board at
+    once; the memory follows the batch, not the partition. Counts only closings and reopenings."""
+    recorded = sorted({(o.source, o.board) for o in outcomes})
+    skipped = skipped_ids(outcomes)
+    record_scrapes(conn, seen_on, outcomes, skipped)
+    touched = set(regrown_jobs)
+    for boards in board_batches(state.postings_per_board(scope), batch):
+        aliases = state.postings_of_boards(boards).select(*ALIAS, "job_id", "last_seen", "closed_at")
+        closings = plan_posting_closings(aliases, boards, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
+        bulk_update(conn, POSTING, closings.drop("job_id"), ALIAS)
+        touched.update(closings["job_id"].to_list())
+    result, nothing = SyncResult(), pl.DataFrame(schema=POSTING_JOB_SCHEMA)
+    stamp = pl.lit(synced_at).dt.replace_time_zone("UTC").alias("synced_at")
+    for job_ids in chunks(sorted(touched), batch):
+        closings = plan_job_closings(
+            job_ids, state, posting_closings=nothing, new_postings=nothing, merged_into=pl.DataFrame(schema=MOVE_SCHEMA), new_job_ids=[]
+        )
+        bulk_update(conn, JOB, closings.select("id", "closed_at", stamp), ["id"])
+        result.closed += closings.filter(pl.col("was_closed_at").is_null()).height
+        result.reopened += closings.filter(pl.col("closed_at").is_null()).height
+    return result
+
+
+def board_batches(sizes: dict[tuple[str, str], int], batch: int) -> list[Scope]:
+    """The boards of ``sizes`` (stored postings per board), in order, packed into batches of at most
+    ``batch`` postings; a bigger board is a batch alone."""
+    batches: list[Scope] = []
+    filled = 0
+    for board, size in sorted(sizes.items()):
+        if not batches or (filled and filled + size > batch):
+            batches.append([])
+            filled = 0
+        batches[-1].append(board)
+        filled += size
+    return batches
 
 
 def record_board_outcomes(engine: sa.Engine, seen_on: date, outcomes: Sequence[BoardOutcome]) -> int:

@@ -134,27 +134,20 @@ def plan_sync(
     outcomes: Sequence[BoardOutcome],
     synced_at: datetime,
     closings: bool = True,
-    boards: Sequence[tuple[str, str]] = (),
-    regrown_jobs: Sequence[int] = (),
 ) -> SyncPlan:
     """The changes that syncing ``postings`` (``POSTING_SCHEMA`` rows) seen on ``seen_on`` makes to
     the store that ``state`` reads. ``outcomes``: the partition's boards (see ``sync_postings``).
 
     A sync in slices (``jobpipeline.lib.sync.slices``) plans each slice with ``closings=False``
-    (its jobs and postings only: the boards' scrapes and closings are the whole partition's), then
-    one closing pass: no postings, ``boards`` the partition's boards, ``regrown_jobs`` the jobs
-    the slices' merges grew (their ``closed_at`` is recomputed as a one-shot sync's would be)."""
+    (its jobs and postings only: the boards' scrapes and closings are the whole partition's, which
+    ``sync.close_in_batches`` writes once the slices are written)."""
     if not closings:
         outcomes = []
     scraped = sorted({(o.source, o.board) for o in outcomes if o.ok})
     recorded = sorted({(o.source, o.board) for o in outcomes})
-    skipped = pl.DataFrame(
-        sorted({(o.source, o.board, posting_id) for o in outcomes if o.ok for posting_id in o.skipped_ids}),
-        schema={c: pl.String for c in ALIAS},
-        orient="row",
-    )
+    skipped = skipped_ids(outcomes)
     groups = deduplicate(postings)
-    scope = sorted(set(scraped) | set(boards) | set(postings.select("source", "board").unique().iter_rows()))
+    scope = sorted(set(scraped) | set(postings.select("source", "board").unique().iter_rows()))
 
     known = state.postings_of_boards(scope)
     links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
@@ -200,7 +193,6 @@ def plan_sync(
             new_postings=new_postings,
             merged_into=merged_into,
             new_job_ids=new_ids["job_id"].to_list(),
-            regrown_jobs=regrown_jobs,
         )
         if closings
         else no_closings()
@@ -411,6 +403,15 @@ def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> t
     return new, seen, aliases
 
 
+def skipped_ids(outcomes: Sequence[BoardOutcome]) -> pl.DataFrame:
+    """(source, board, source_job_id) the successful scrapes of ``outcomes`` listed but could not read."""
+    return pl.DataFrame(
+        sorted({(o.source, o.board, posting_id) for o in outcomes if o.ok for posting_id in o.skipped_ids}),
+        schema={c: pl.String for c in ALIAS},
+        orient="row",
+    )
+
+
 def no_closings() -> tuple[pl.DataFrame, pl.DataFrame]:
     """``plan_closings``'s answer when no ``closed_at`` changes: (postings, jobs)."""
     return (
@@ -431,17 +432,41 @@ def plan_closings(
     new_postings: pl.DataFrame,
     merged_into: pl.DataFrame,
     new_job_ids: list[int],
-    regrown_jobs: Sequence[int] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``closed_at`` of the postings in scope from their boards' successful scrapes, then of their
-    jobs (and of this sync's merge survivors, which gained postings).
+    """``closed_at`` of the postings in scope from their boards' successful scrapes
+    (``plan_posting_closings``), then of their jobs (and of this sync's merge survivors, which
+    gained postings; ``plan_job_closings``)."""
+    changed = plan_posting_closings(aliases, scope, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
+    survivors = sorted(set(merged_into["survivor_id"].to_list()))
+    if changed.is_empty() and not survivors:
+        return no_closings()
+    posting_closings = changed.select(*ALIAS, "closed_at")
+    job_ids = sorted(set(changed["job_id"].to_list()) | set(survivors))
+    job_closings = plan_job_closings(
+        job_ids, state, posting_closings=posting_closings, new_postings=new_postings, merged_into=merged_into, new_job_ids=new_job_ids
+    )
+    return posting_closings, job_closings
+
+
+def plan_posting_closings(
+    aliases: pl.DataFrame,
+    scope: Scope,
+    state: StoreState,
+    *,
+    seen_on: date,
+    recorded: Scope,
+    outcomes: Sequence[BoardOutcome],
+    skipped: pl.DataFrame,
+) -> pl.DataFrame:
+    """(source, board, source_job_id, job_id, closed_at) of every posting of ``aliases`` (the
+    postings in scope as they will stand: job_id, last_seen, closed_at) whose ``closed_at`` changes.
 
     A posting's closing counts from ``listed``: the later of its ``last_seen`` and the latest day a
     successful scrape listed it unread (``board_scrape_skipped``). Only a posting listed on
     ``seen_on`` or later, still open, or closed on or after ``seen_on`` can change (this sync moved
     its ``last_seen``, recorded its skip or the scrape of ``seen_on``); the others keep theirs, and
-    only scrapes after the earliest ``listed`` among these are read. ``regrown_jobs``: more jobs
-    whose postings grew (merge survivors of earlier slices of the sync), recomputed like survivors."""
+    only scrapes after the earliest ``listed`` among these are read. Each posting's answer depends
+    on its own board alone, so the boards can be planned in batches (``sync.close_in_batches``)."""
     today = pl.lit(seen_on)
     skips = (
         pl.concat(
@@ -455,10 +480,8 @@ def plan_closings(
     )
     aliases = aliases.join(skips, on=ALIAS, how="left").with_columns(listed=pl.max_horizontal("last_seen", "skipped_on"))
     candidates = aliases.filter(pl.col("closed_at").is_null() | (pl.col("closed_at") >= today) | (pl.col("listed") >= today))
-    survivors = sorted(set(merged_into["survivor_id"].to_list()) | set(regrown_jobs))
-    no_change = no_closings()
-    if candidates.is_empty() and not survivors:
-        return no_change
+    if candidates.is_empty():
+        return pl.DataFrame(schema=POSTING_JOB_SCHEMA)
     earliest = candidates["listed"].min()
     days = pl.DataFrame(schema=SCRAPE_DAY_SCHEMA)
     if earliest is not None:
@@ -485,12 +508,21 @@ def plan_closings(
         check_sortedness=False,
     )
     changed = derived.filter(pl.col("closed_at").ne_missing(pl.col("scraped_on")))
-    if changed.is_empty() and not survivors:
-        return no_change
-    posting_closings = changed.select(*ALIAS, closed_at="scraped_on")
+    return changed.select(*ALIAS, "job_id", closed_at="scraped_on")
 
-    # A job is closed when every posting of it is closed (at the latest of their dates).
-    job_ids = sorted(set(changed["job_id"].to_list()) | set(survivors))
+
+def plan_job_closings(
+    job_ids: list[int],
+    state: StoreState,
+    *,
+    posting_closings: pl.DataFrame,
+    new_postings: pl.DataFrame,
+    merged_into: pl.DataFrame,
+    new_job_ids: list[int],
+) -> pl.DataFrame:
+    """(id, closed_at, was_closed_at) of the jobs of ``job_ids`` whose ``closed_at`` changes: a job
+    is closed when every posting of it is closed (at the latest of their dates). Its postings are
+    the stored ones with this plan's merges, new postings and ``posting_closings`` laid over them."""
     losers = merged_into.filter(pl.col("survivor_id").is_in(job_ids))["job_id"].to_list()
     stored = state.postings_of_jobs(job_ids + losers)
     postings = (
@@ -500,19 +532,19 @@ def plan_closings(
         .with_columns(closed_at=pl.when(pl.col("replanned")).then("planned").otherwise("closed_at"))
         .filter(pl.col("job_id").is_in(job_ids))
     )
+    wanted = set(job_ids)
     stored_jobs = pl.concat(
         [
             state.jobs(job_ids).select("job_id", was_closed_at="closed_at"),
-            pl.DataFrame({"job_id": [i for i in new_job_ids if i in set(job_ids)]}, schema={"job_id": pl.Int64}).with_columns(
+            pl.DataFrame({"job_id": [i for i in new_job_ids if i in wanted]}, schema={"job_id": pl.Int64}).with_columns(
                 was_closed_at=pl.lit(None, dtype=pl.Date)
             ),
         ]
     )
-    job_closings = (
+    return (
         postings.group_by("job_id")
         .agg(closed_at=pl.when(pl.col("closed_at").null_count() > 0).then(None).otherwise(pl.col("closed_at").max()))
         .join(stored_jobs, on="job_id")
         .filter(pl.col("closed_at").ne_missing(pl.col("was_closed_at")))
         .select(pl.col("job_id").alias("id"), "closed_at", "was_closed_at")
     )
-    return posting_closings, job_closings

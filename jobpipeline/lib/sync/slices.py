@@ -26,6 +26,7 @@ A component bigger than the slice size is one slice of its own (a slice never sp
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -34,7 +35,7 @@ import polars as pl
 from jobpipeline.lib.normalize import dedup_keys
 from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges
 
-KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String}
+KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String, "first": pl.Boolean}
 KEY_BATCH = 100_000
 
 
@@ -86,20 +87,49 @@ class SliceState:
         return self.new_ids
 
 
-def posting_keys(listed: pl.DataFrame) -> pl.DataFrame:
-    """(source, board, source_job_id, dedup_key) of every row of ``listed`` (``source.Postings.listed()``,
-    the descriptions only hashed), in its order; every row of a posting carries the key of the
-    posting's first row, as ``deduplicate`` keys it. Hashed ``KEY_BATCH`` postings at a time, so a
-    million postings never stand as Python strings at once."""
-    firsts = listed.unique(ALIAS, keep="first", maintain_order=True)
-    keys = [pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String) for part in firsts.iter_slices(KEY_BATCH)]
-    keyed = firsts.select(*ALIAS).with_columns(dedup_key=pl.concat(keys) if keys else pl.Series([], dtype=pl.String))
-    return listed.select(ALIAS).join(keyed, on=ALIAS, how="left", maintain_order="left").cast(KEYED_SCHEMA)
+def posting_keys(listed: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """(source, board, source_job_id, dedup_key, first) of every row of ``listed``
+    (``source.Postings.listed()``: batches of rows, the descriptions only hashed), in its order;
+    every row of a posting carries the key of the posting's first row (``first``), as
+    ``deduplicate`` keys it. Each batch is hashed ``KEY_BATCH`` rows at a time and only its keys
+    are kept, so a million postings never stand as Python strings, nor their titles and companies
+    as a frame, at once."""
+    parts = [
+        part.select(*ALIAS, dedup_key=pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String))
+        for batch in listed
+        for part in batch.iter_slices(KEY_BATCH)
+    ]
+    keyed = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.String for c in [*ALIAS, "dedup_key"]})
+    in_order = alias_sorted(keyed)
+    first = first_rows(keyed, in_order)
+    if in_order:  # a raw partition (written sorted): a posting's rows are neighbours, its first row leads
+        key = pl.when(first).then("dedup_key").forward_fill()
+    else:
+        key = pl.col("dedup_key").first().over(ALIAS)
+    return keyed.with_columns(dedup_key=key, first=first).cast(KEYED_SCHEMA)
+
+
+def alias_sorted(frame: pl.DataFrame) -> bool:
+    """Whether ``frame``'s rows are in (source, board, source_job_id) order, as a raw partition is
+    written: then a posting's rows are found by comparing neighbours, in a pass, where a hash table
+    over a million rows would cost hundreds of MB."""
+    s, b, i = (pl.col(c) for c in ALIAS)
+    ps, pb, pi = (pl.col(c).shift() for c in ALIAS)
+    ordered = (s > ps) | ((s == ps) & ((b > pb) | ((b == pb) & (i >= pi))))
+    return frame.height < 2 or bool(frame.select(ordered.fill_null(True).all()).item())
+
+
+def first_rows(frame: pl.DataFrame, in_order: bool) -> pl.Series:
+    """True on the first row of each posting (source, board, source_job_id) of ``frame``;
+    ``in_order``: ``alias_sorted(frame)``."""
+    if in_order:
+        return frame.select(pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift()) for c in ALIAS])).to_series()
+    return frame.select(pl.struct(ALIAS).is_first_distinct()).to_series()
 
 
 def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    """(dedup_key, component): ``edges`` (dedup_key, job_id) join keys that meet in one job; a
-    component is named by its smallest key."""
+    """(dedup_key, rank, component) of ``keys`` (each key once, with its ``rank``): ``edges``
+    (dedup_key, job_id) join keys that meet in one job; a component is named by its smallest key."""
     parent: dict[str, str] = {}
 
     def root(key: str) -> str:
@@ -117,11 +147,7 @@ def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     roots = pl.DataFrame(
         {"dedup_key": list(parent), "component": [root(k) for k in parent]}, schema={"dedup_key": pl.String, "component": pl.String}
     )
-    return (
-        keys.select(pl.col("dedup_key").unique().sort())
-        .join(roots, on="dedup_key", how="left", maintain_order="left")
-        .with_columns(component=pl.coalesce("component", "dedup_key"))
-    )
+    return keys.join(roots, on="dedup_key", how="left", maintain_order="left").with_columns(component=pl.coalesce("component", "dedup_key"))
 
 
 def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
@@ -143,24 +169,42 @@ def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
     return sizes.select("component", "size").with_columns(slice=pl.Series(numbers, dtype=pl.Int64))
 
 
-def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, scope: Scope, slice_jobs: int) -> list[Slice]:
+def known_postings(keys: pl.DataFrame, store: StoreState) -> pl.DataFrame:
+    """The stored postings (``ALIAS_SCHEMA``) of ``keys``'s postings, with their ``dedup_key``:
+    read and matched ``KEY_BATCH`` postings at a time, each batch against the stored postings of
+    its own boards (a board cut by two batches is read twice, each time for its own postings), so
+    neither the store's postings of the partition's boards nor a join table over them all stand
+    at once."""
+    parts = []
+    for part in keys.iter_slices(KEY_BATCH):
+        boards = sorted(set(part.select("source", "board").unique().iter_rows()))
+        parts.append(store.postings_of_boards(boards).join(part, on=ALIAS, how="inner"))
+    return pl.concat(parts) if parts else store.postings_of_boards([]).join(keys, on=ALIAS, how="inner")
+
+
+def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) -> list[Slice]:
     """A partition's postings (``keyed``: each row's posting key and dedup key, ``posting_keys``)
     cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
     the module's docstring), each with its known postings and new job ids. Reads the store before
-    any slice is written: its postings of ``scope``, its jobs of the partition's keys, and the
+    any slice is written: the partition's stored postings, its jobs of the partition's keys, and the
     jobs the one-shot plan would merge."""
     if slice_jobs < 1:
         raise ValueError(f"sync slice size must be at least 1 job, got {slice_jobs}")
-    keys = keyed.unique(ALIAS, keep="first", maintain_order=True)
-    known = store.postings_of_boards(scope).join(keys, on=ALIAS, how="inner")
+    keys = keyed.filter("first").drop("first")
+    known = known_postings(keys, store)
     links = known.select("dedup_key", "job_id").unique()
+    # One plan's group order: by canonical posting, the first of each key in posting-key order (a
+    # raw partition's keys come in that order already).
+    ordered = keys if alias_sorted(keys) else keys.sort(ALIAS)
+    canonical = ordered.select("dedup_key").filter(pl.col("dedup_key").is_first_distinct()).with_row_index("rank")
+    del keys, ordered
     # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
     # re-sync, where every group is linked, reads none.
-    unlinked = keys.join(links, on="dedup_key", how="anti")["dedup_key"].unique().to_list()
+    unlinked = canonical.join(links, on="dedup_key", how="anti")["dedup_key"].to_list()
     same_key = store.jobs_by_dedup_key(unlinked).cast(DEDUP_KEY_SCHEMA)
-    canonical = keys.sort(ALIAS).unique("dedup_key", keep="first", maintain_order=True).with_row_index("rank")  # one plan's group order
-    components = connected_keys(keys, pl.concat([links, same_key])).join(canonical.select("dedup_key", "rank"), on="dedup_key")
+    components = connected_keys(canonical, pl.concat([links, same_key]))
     slices = components.join(pack(components, slice_jobs), on="component").select("dedup_key", "slice")
+    del components
 
     # The groups the one-shot plan gives new jobs, in its order (by canonical posting).
     merged_into, _, _ = plan_merges(links, store)
@@ -171,10 +215,12 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, scope: Scope, sli
         .join(slices, on="dedup_key")
         .sort("rank")
     )
+    del canonical, links
     new_ids = unassigned.select("slice", job_id=pl.Series(store.new_job_ids(unassigned.height), dtype=pl.Int64))
 
     rows = (
-        keyed.with_row_index("row")
+        keyed.select("dedup_key")
+        .with_row_index("row")
         .join(slices, on="dedup_key", how="left", maintain_order="left")
         .group_by("slice")
         .agg(pl.col("row").sort(), jobs=pl.col("dedup_key").n_unique())

@@ -40,8 +40,9 @@ class Postings(Protocol):
     @property
     def height(self) -> int: ...
 
-    def listed(self) -> pl.DataFrame:
-        """``LISTED_COLUMNS`` and ``description_hash`` (``description_digests``) of every row, in order."""
+    def listed(self) -> Iterator[pl.DataFrame]:
+        """``LISTED_COLUMNS`` and ``description_hash`` (``description_digests``) of every row, in
+        order, in batches (a raw partition's row groups)."""
         ...
 
     def rows(self, rows: list[int]) -> pl.DataFrame:
@@ -69,8 +70,8 @@ class FramePostings:
     def height(self) -> int:
         return self.frame.height
 
-    def listed(self) -> pl.DataFrame:
-        return self.frame.select(LISTED_COLUMNS).with_columns(description_hash=description_digests(self.frame))
+    def listed(self) -> Iterator[pl.DataFrame]:
+        yield self.frame.select(LISTED_COLUMNS).with_columns(description_hash=description_digests(self.frame))
 
     def rows(self, rows: list[int]) -> pl.DataFrame:
         return self.frame[rows]
@@ -100,12 +101,13 @@ class PartitionPostings:
     def height(self) -> int:
         return self._height
 
-    def listed(self) -> pl.DataFrame:
+    def listed(self) -> Iterator[pl.DataFrame]:
         if self._read_whole:
-            return FramePostings(self.whole()).listed()
-        if self._stored_digests:
-            return self.partition.read_posting_columns([*LISTED_COLUMNS, DIGEST_COLUMN])
-        return self.partition.read_posting_columns(LISTED_COLUMNS).with_columns(description_hash=self.digests())
+            yield from FramePostings(self.whole()).listed()
+        elif self._stored_digests:
+            yield from self.partition.iter_posting_columns([*LISTED_COLUMNS, DIGEST_COLUMN])
+        else:
+            yield self.partition.read_posting_columns(LISTED_COLUMNS).with_columns(description_hash=self.digests())
 
     def digests(self) -> pl.Series:
         """Every row's description digest, for a partition written before they were stored: its

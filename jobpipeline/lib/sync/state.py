@@ -42,6 +42,13 @@ class DatabaseState:
         stmt = sa.select(*(POSTING.c[name] for name in ALIAS_SCHEMA))
         return self._per_source(scope, stmt, POSTING, ALIAS_SCHEMA)
 
+    def postings_per_board(self, scope: Scope) -> dict[tuple[str, str], int]:
+        """Stored postings of each board in ``scope`` (0 for a board with none): how the closing
+        pass of a sliced sync sizes its batches of boards (``sync.close_in_batches``)."""
+        stmt = sa.select(POSTING.c.source, POSTING.c.board, sa.func.count().label("postings")).group_by(POSTING.c.source, POSTING.c.board)
+        counts = self._per_source(scope, stmt, POSTING, {"source": pl.String, "board": pl.String, "postings": pl.Int64})
+        return {board: 0 for board in scope} | {(source, board): n for source, board, n in counts.iter_rows()}
+
     def jobs(self, job_ids: list[int]) -> pl.DataFrame:
         stmt = sa.select(*(JOB.c[column] for column in _JOB_COLUMNS.values()))
         return select_frame(self.conn, stmt, JOB_SCHEMA, JOB.c.id, job_ids)
