@@ -289,6 +289,23 @@ def test_the_child_reader_splits_a_table_into_rowid_ranges(tmp_path):
     assert sorted(whole["k"].to_pylist(), key=int) == [str(i) for i in range(1000)]
 
 
+def test_the_child_reader_starts_without_polars(tmp_path):
+    """The child imports only pyarrow and the driver: ADBC's DB-API module pulls in polars and
+    pyarrow.dataset, twice the start-up of the whole child."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (k TEXT)")
+    request = {"database": str(path), "workers": 2, "queries": [{"sql": "SELECT k FROM t", "table": "t", "out": str(tmp_path / "0")}]}
+    child = "import runpy, sys; runpy.run_module('jobpipeline.lib.analytics.sqlite_reader', run_name='__main__'); print('\\nimported', sorted(m for m in ('polars', 'pyarrow.dataset') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", child], input=json.dumps(request), capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "imported []"
+
+
 def test_lists_decoded_by_the_driver_are_read_as_json_text():
     import polars as pl
 

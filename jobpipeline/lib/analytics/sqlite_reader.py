@@ -7,9 +7,10 @@ index under it (SIGBUS, or a corrupt store; sqlite.org/howtocorrupt.html, "multi
 SQLite"). Python's ``sqlite3`` (SQLAlchemy's driver) is the other copy, so ADBC runs here, in a
 child started with ``read_queries``, which imports nothing that opens SQLite.
 
-Protocol: a JSON request on stdin, ``{"database", "workers", "queries": [{"sql", "table", "out"}]}``;
-each result is written as an Arrow IPC file at ``out``. ``table`` (optional) splits the read into
-rowid ranges of that table, read on a thread pool (ADBC releases the GIL while it reads).
+Protocol: a JSON request on stdin, ``{"database", "workers", "queries": [{"sql", "table", "out"}]}``.
+``table`` (optional) splits the read into rowid ranges of that table, read on a thread pool (ADBC
+releases the GIL while it reads); the thread that read a range writes it as an Arrow IPC file
+``out.<n>``, so writing overlaps the other reads. The reply on stdout lists each query's files.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,18 +32,19 @@ def read_queries(database: Path, queries: list[tuple[str, str | None]], workers:
     """Run each (sql, rowid-range table or None) in a child process; returns memory-mapped Arrow tables."""
     workers = workers or min(8, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="jobpipeline-analytics-", dir=_memory_dir()) as tmp:
-        outs = [str(Path(tmp) / f"{i}.arrow") for i in range(len(queries))]
         request = {
             "database": str(database),
             "workers": workers,
-            "queries": [{"sql": sql, "table": table, "out": out} for (sql, table), out in zip(queries, outs)],
+            "queries": [{"sql": sql, "table": table, "out": str(Path(tmp) / str(i))} for i, (sql, table) in enumerate(queries)],
         }
-        done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request), capture_output=True, text=True)
+        # pyarrow imports numpy, whose OpenBLAS threads spin for ~0.1 s of CPU each; the child does no BLAS.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request), capture_output=True, text=True, env=env)
         if done.returncode != 0:
             detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}"
             raise RuntimeError(f"reading the store {database} failed: {detail}")
         # Memory-mapped: the tables stay readable after the files are unlinked.
-        return [pa.ipc.open_file(pa.memory_map(out)).read_all() for out in outs]
+        return [concat([pa.ipc.open_file(pa.memory_map(out)).read_all() for out in outs]) for outs in json.loads(done.stdout)]
 
 
 def _memory_dir() -> str | None:
@@ -51,35 +53,51 @@ def _memory_dir() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _read(database: str, sql: str, params: tuple = ()) -> pa.Table:
-    import adbc_driver_sqlite.dbapi as adbc
+def _query(database: str, sql: str) -> pa.Table:
+    """One query's result, through the driver's own API: its DB-API module imports polars and
+    pyarrow.dataset, which would double the child's start-up."""
+    import adbc_driver_manager
+    import adbc_driver_sqlite
 
-    with adbc.connect(database) as conn, conn.cursor() as cur:
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait out a sync's checkpoint
+    with (
+        adbc_driver_sqlite.connect(database) as db,
+        adbc_driver_manager.AdbcConnection(db) as conn,
+        adbc_driver_manager.AdbcStatement(conn) as pragma,
+        adbc_driver_manager.AdbcStatement(conn) as stmt,
+    ):
+        pragma.set_sql_query(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait out a sync's checkpoint
+        pa.RecordBatchReader.from_stream(pragma.execute_query()[0]).read_all()
         # One batch for the whole result: ADBC infers each column's type from the first batch, and
         # a column that starts with NULLs would otherwise fail on its first value.
-        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1_000_000_000)})
-        cur.execute(sql, params or None)
-        return untyped_nulls_as_text(cur.fetch_arrow_table())
+        stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(1_000_000_000)})
+        stmt.set_sql_query(sql)
+        return untyped_nulls_as_text(pa.RecordBatchReader.from_stream(stmt.execute_query()[0]).read_all())
 
 
-def _read_in_ranges(pool: ThreadPoolExecutor, database: str, sql: str, table: str | None, parts: int):
+def _read(database: str, sql: str, out: str) -> str:
+    """Run ``sql`` and write its result to the Arrow IPC file ``out``."""
+    table = _query(database, sql)
+    with pa.OSFile(out, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return out
+
+
+def _read_in_ranges(pool: ThreadPoolExecutor, database: str, sql: str, table: str | None, parts: int, out: str) -> list[Future]:
     low = high = None
     if table and parts > 1:
         try:
-            bounds = _read(database, f"SELECT min(rowid) AS low, max(rowid) AS high FROM {table}")
+            bounds = _query(database, f"SELECT min(rowid) AS low, max(rowid) AS high FROM {table}")
             low, high = bounds["low"][0].as_py(), bounds["high"][0].as_py()
         except Exception:  # a WITHOUT ROWID table: read it whole
             low = high = None
     if low is None:
-        future = pool.submit(_read, database, sql)
-        return future.result
+        return [pool.submit(_read, database, sql, f"{out}.0")]
     where = " AND " if " WHERE " in sql.upper() else " WHERE "
     step = (high - low) // parts + 1
-    futures = [
-        pool.submit(_read, database, f"{sql}{where}rowid >= ? AND rowid < ?", (start, start + step)) for start in range(low, high + 1, step)
+    return [
+        pool.submit(_read, database, f"{sql}{where}rowid >= {start} AND rowid < {start + step}", f"{out}.{i}")
+        for i, start in enumerate(range(low, high + 1, step))
     ]
-    return lambda: concat([f.result() for f in futures])
 
 
 def untyped_nulls_as_text(table: pa.Table) -> pa.Table:
@@ -114,11 +132,8 @@ def main() -> None:
     request = json.load(sys.stdin)
     database, workers = request["database"], int(request["workers"])
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = [(q["out"], _read_in_ranges(pool, database, q["sql"], q.get("table"), workers)) for q in request["queries"]]
-        for out, result in results:
-            table = result()
-            with pa.OSFile(out, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
+        futures = [_read_in_ranges(pool, database, q["sql"], q.get("table"), workers, q["out"]) for q in request["queries"]]
+        json.dump([[f.result() for f in parts] for parts in futures], sys.stdout)
 
 
 if __name__ == "__main__":
