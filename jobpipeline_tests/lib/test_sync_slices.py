@@ -150,7 +150,7 @@ def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, way)
     slice_jobs, lazy = way
     with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
         patch.setattr(rawstore, "ROW_GROUP_ROWS", 2)
-        patch.setattr(slices_module, "KEY_BATCH", 3)  # a partition keyed, and matched to the store, in batches
+        patch.setattr(slices_module, "POSTING_BATCH", 3)  # a partition keyed, matched to the store and closed in batches
         whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
         sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), slice_jobs, lazy)
         assert every_table(sliced) == every_table(whole)
@@ -202,7 +202,7 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     """Every plan of a sliced sync holds at most ``slice_jobs`` jobs, and together they hold the
     partition's every posting and job exactly once; the closing pass reads the boards' stored
     postings a batch of boards at a time and the jobs they close a batch of jobs at a time, each
-    batch of at most ``slice_jobs`` (a bigger board alone), and closes what one plan would."""
+    batch of at most ``POSTING_BATCH`` (a bigger board alone), and closes what one plan would."""
     engine = get_engine(f"sqlite:///{tmp_path}/store.db")
     create_schema(engine)
     boards = [("greenhouse", f"acme{n}") for n in range(6)]
@@ -235,6 +235,7 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     monkeypatch.setattr(sync_module, "plan_sync", counting_plan)
     monkeypatch.setattr(sync_module, "plan_posting_closings", counting_postings)
     monkeypatch.setattr(sync_module, "plan_job_closings", counting_jobs)
+    monkeypatch.setattr(slices_module, "POSTING_BATCH", 4)
     result = sync_postings(engine, postings_frame(day1), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
     assert len(planned) >= 30 // 4 and max(jobs for _, jobs in planned) <= 4
     assert (sum(p for p, _ in planned), sum(j for _, j in planned)) == (60, 30) == (result.postings, result.jobs)

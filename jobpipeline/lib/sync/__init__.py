@@ -47,6 +47,7 @@ import sqlalchemy as sa
 from jobpipeline import settings
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import writer
+from jobpipeline.lib.sync import slices as slicing
 from jobpipeline.lib.sync.apply import JOB, POSTING, apply_plan, record_scrapes
 from jobpipeline.lib.sync.fast_sql import bulk_update, chunks
 from jobpipeline.lib.sync.plan import (
@@ -173,7 +174,14 @@ def sync_in_slices(
         del plan  # before the next slice is read: two slices' texts at once would double the peak
     result.add(
         close_in_batches(
-            conn, state, scope=scope, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, regrown_jobs=regrown, batch=slice_jobs
+            conn,
+            state,
+            scope=scope,
+            seen_on=seen_on,
+            outcomes=outcomes,
+            synced_at=synced_at,
+            regrown_jobs=regrown,
+            batch=slicing.POSTING_BATCH,
         )
     )
     return result

@@ -26,17 +26,20 @@ A component bigger than the slice size is one slice of its own (a slice never sp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from jobpipeline.lib.normalize import dedup_keys
 from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges
 
 KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String, "first": pl.Boolean}
-KEY_BATCH = 100_000
+# Postings handled at once where a sync goes over the whole partition: keyed, matched to the store,
+# closed (``sync.close_in_batches``). Bounds those steps' memory; a larger batch saves per-batch work.
+POSTING_BATCH = 100_000
 
 
 @dataclass
@@ -44,7 +47,7 @@ class Slice:
     """One slice of a partition: its rows (increasing, so ``deduplicate`` sees them in the
     partition's order) and the store as its plan reads it."""
 
-    rows: list[int]
+    rows: np.ndarray  # int64
     jobs: int  # groups (dedup keys) in the slice
     state: SliceState
 
@@ -91,13 +94,12 @@ def posting_keys(listed: Iterable[pl.DataFrame]) -> pl.DataFrame:
     """(source, board, source_job_id, dedup_key, first) of every row of ``listed``
     (``source.Postings.listed()``: batches of rows, the descriptions only hashed), in its order;
     every row of a posting carries the key of the posting's first row (``first``), as
-    ``deduplicate`` keys it. Each batch is hashed ``KEY_BATCH`` rows at a time and only its keys
-    are kept, so a million postings never stand as Python strings, nor their titles and companies
-    as a frame, at once."""
+    ``deduplicate`` keys it. Rows are hashed ``POSTING_BATCH`` at a time and only their keys are
+    kept, so a million postings never stand as Python strings, nor their titles and companies as a
+    frame, at once."""
     parts = [
         part.select(*ALIAS, dedup_key=pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String))
-        for batch in listed
-        for part in batch.iter_slices(KEY_BATCH)
+        for part in batched_frames(listed, POSTING_BATCH)
     ]
     keyed = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.String for c in [*ALIAS, "dedup_key"]})
     in_order = alias_sorted(keyed)
@@ -107,6 +109,22 @@ def posting_keys(listed: Iterable[pl.DataFrame]) -> pl.DataFrame:
     else:
         key = pl.col("dedup_key").first().over(ALIAS)
     return keyed.with_columns(dedup_key=key, first=first).cast(KEYED_SCHEMA)
+
+
+def batched_frames(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """``frames`` (a raw partition's row groups, say) regrouped into frames of ``rows`` rows (the
+    last one shorter)."""
+    pending: list[pl.DataFrame] = []
+    held = 0
+    for frame in frames:
+        pending.append(frame)
+        held += frame.height
+        while held >= rows:
+            whole = pl.concat(pending)
+            yield whole.head(rows)
+            pending, held = [whole.slice(rows)], held - rows
+    if held:
+        yield pl.concat(pending)
 
 
 def alias_sorted(frame: pl.DataFrame) -> bool:
@@ -171,12 +189,12 @@ def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
 
 def known_postings(keys: pl.DataFrame, store: StoreState) -> pl.DataFrame:
     """The stored postings (``ALIAS_SCHEMA``) of ``keys``'s postings, with their ``dedup_key``:
-    read and matched ``KEY_BATCH`` postings at a time, each batch against the stored postings of
+    read and matched ``POSTING_BATCH`` postings at a time, each batch against the stored postings of
     its own boards (a board cut by two batches is read twice, each time for its own postings), so
     neither the store's postings of the partition's boards nor a join table over them all stand
     at once."""
     parts = []
-    for part in keys.iter_slices(KEY_BATCH):
+    for part in keys.iter_slices(POSTING_BATCH):
         boards = sorted(set(part.select("source", "board").unique().iter_rows()))
         parts.append(store.postings_of_boards(boards).join(part, on=ALIAS, how="inner"))
     return pl.concat(parts) if parts else store.postings_of_boards([]).join(keys, on=ALIAS, how="inner")
@@ -218,27 +236,23 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     del canonical, links
     new_ids = unassigned.select("slice", job_id=pl.Series(store.new_job_ids(unassigned.height), dtype=pl.Int64))
 
-    rows = (
+    # Each slice's rows, increasing: one array of every row by slice, each slice a view of it.
+    placed = (
         keyed.select("dedup_key")
         .with_row_index("row")
         .join(slices, on="dedup_key", how="left", maintain_order="left")
-        .group_by("slice")
-        .agg(pl.col("row").sort(), jobs=pl.col("dedup_key").n_unique())
-        .sort("slice")
+        .sort("slice", maintain_order=True)
     )
+    numbers = placed.get_column("row").cast(pl.Int64).to_numpy()
+    counts = placed.group_by("slice", maintain_order=True).len()
+    jobs_of = dict(slices.group_by("slice").len().iter_rows())
     known_of = known.join(slices, on="dedup_key").drop("dedup_key").partition_by("slice", as_dict=True, include_key=False)
     same_key_of = same_key.join(slices, on="dedup_key").partition_by("slice", as_dict=True, include_key=False)
     ids_of = {number: ids for number, ids in new_ids.group_by("slice").agg("job_id").iter_rows()}
-    return [
-        Slice(
-            rows=rows,
-            jobs=jobs,
-            state=SliceState(
-                store,
-                known_of.get((number,), known.drop("dedup_key").clear()),
-                same_key_of.get((number,), same_key.clear()),
-                ids_of.get(number, []),
-            ),
-        )
-        for number, rows, jobs in rows.select("slice", "row", "jobs").iter_rows()
-    ]
+    no_known, no_same_key = known.drop("dedup_key").clear(), same_key.clear()
+    cut, start = [], 0
+    for number, count in counts.iter_rows():
+        state = SliceState(store, known_of.get((number,), no_known), same_key_of.get((number,), no_same_key), ids_of.get(number, []))
+        cut.append(Slice(rows=numbers[start : start + count], jobs=jobs_of[number], state=state))
+        start += count
+    return cut

@@ -19,7 +19,7 @@ would be read whole by every slice: it is read once, whole, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -45,7 +45,7 @@ class Postings(Protocol):
         order, in batches (a raw partition's row groups)."""
         ...
 
-    def rows(self, rows: list[int]) -> pl.DataFrame:
+    def rows(self, rows: Sequence[int] | np.ndarray) -> pl.DataFrame:
         """The rows at these (increasing) numbers: every column, or (``THIN``) every column but the
         description, with ``description_hash`` and ``text_row`` (the row's number, for ``texts``)."""
         ...
@@ -73,7 +73,7 @@ class FramePostings:
     def listed(self) -> Iterator[pl.DataFrame]:
         yield self.frame.select(LISTED_COLUMNS).with_columns(description_hash=description_digests(self.frame))
 
-    def rows(self, rows: list[int]) -> pl.DataFrame:
+    def rows(self, rows: Sequence[int] | np.ndarray) -> pl.DataFrame:
         return self.frame[rows]
 
     def whole(self) -> pl.DataFrame:
@@ -117,7 +117,7 @@ class PartitionPostings:
             self._digests = pl.Series(DIGEST_COLUMN, [digest for batch in batches for digest in arrow_digests(batch)], dtype=pl.String)
         return self._digests
 
-    def rows(self, rows: list[int]) -> pl.DataFrame:
+    def rows(self, rows: Sequence[int] | np.ndarray) -> pl.DataFrame:
         if self._read_whole:
             return self.whole()[rows]
         return self._thin(rows)
@@ -129,7 +129,7 @@ class PartitionPostings:
             return self._whole
         return self._thin(None)
 
-    def _thin(self, rows: list[int] | None) -> pl.DataFrame:
+    def _thin(self, rows: Sequence[int] | np.ndarray | None) -> pl.DataFrame:
         """``THIN_COLUMNS``, the digest and ``text_row`` of these rows (None: of every row, read by
         column, without a take per row group)."""
         columns = [*THIN_COLUMNS, DIGEST_COLUMN] if self._stored_digests else THIN_COLUMNS
