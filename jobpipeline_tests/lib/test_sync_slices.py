@@ -243,7 +243,8 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     assert read_postings == [10] * 6  # each board (10 postings > 4) a batch alone, each read once
     assert closed_jobs == []  # nothing closed, no job read
 
-    planned.clear(), read_postings.clear()
+    planned.clear()
+    read_postings.clear()
     result = sync_postings(engine, postings_frame(day1[:20]), seen_on=DAYS[2], outcomes=outcomes, now=NOW, slice_jobs=4)
     assert (result.unchanged, result.closed) == (10, 20)  # jobs 10-29 vanished from both their boards
     assert read_postings == [10] * 6 and closed_jobs == [4, 4, 4, 4, 4]

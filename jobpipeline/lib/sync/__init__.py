@@ -91,8 +91,8 @@ class SyncResult:
             changed=changed,
             unchanged=plan.existing_jobs - changed - len(plan.frozen_ids),
             frozen=len(plan.frozen_ids),
-            closed=plan.job_closings.filter(pl.col("was_closed_at").is_null()).height,
-            reopened=plan.job_closings.filter(pl.col("closed_at").is_null()).height,
+            closed=closed_jobs(plan.job_closings),
+            reopened=reopened_jobs(plan.job_closings),
             merged=plan.merged_into.height,
             unmerged=plan.unmerged,
             touched_ids=list(plan.touched_ids),
@@ -105,6 +105,16 @@ class SyncResult:
         for name, value in other.as_dict().items():
             setattr(self, name, getattr(self, name) + value)
         self.touched_ids.extend(other.touched_ids)
+
+
+def closed_jobs(job_closings: pl.DataFrame) -> int:
+    """Jobs of ``job_closings`` (``SyncPlan.job_closings``) that were open and close."""
+    return job_closings.filter(pl.col("was_closed_at").is_null()).height
+
+
+def reopened_jobs(job_closings: pl.DataFrame) -> int:
+    """Jobs of ``job_closings`` that were closed and open again."""
+    return job_closings.filter(pl.col("closed_at").is_null()).height
 
 
 def sync_postings(
@@ -220,22 +230,20 @@ def close_in_batches(
             job_ids, state, posting_closings=nothing, new_postings=nothing, merged_into=pl.DataFrame(schema=MOVE_SCHEMA), new_job_ids=[]
         )
         bulk_update(conn, JOB, closings.select("id", "closed_at", stamp), ["id"])
-        result.closed += closings.filter(pl.col("was_closed_at").is_null()).height
-        result.reopened += closings.filter(pl.col("closed_at").is_null()).height
+        result.closed += closed_jobs(closings)
+        result.reopened += reopened_jobs(closings)
     return result
 
 
 def board_batches(sizes: dict[tuple[str, str], int], batch: int) -> list[Scope]:
     """The boards of ``sizes`` (stored postings per board), in order, packed into batches of at most
     ``batch`` postings; a bigger board is a batch alone."""
+    boards = sorted(sizes)
     batches: list[Scope] = []
-    filled = 0
-    for board, size in sorted(sizes.items()):
-        if not batches or (filled and filled + size > batch):
+    for board, number in zip(boards, slicing.batch_numbers([sizes[b] for b in boards], batch), strict=True):
+        if number == len(batches):
             batches.append([])
-            filled = 0
         batches[-1].append(board)
-        filled += size
     return batches
 
 

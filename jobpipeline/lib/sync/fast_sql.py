@@ -38,14 +38,11 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
     frames = [pl.DataFrame(schema=raw)]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     ranges, values = integer_runs(values)
-    for low, high in ranges:
-        where = column.between(sa.literal(low, literal_execute=True), sa.literal(high, literal_execute=True))
-        cursor.execute(str(stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            frames.append(pl.DataFrame(rows, schema=raw, orient="row"))
+    wheres = [column.between(sa.literal(low), sa.literal(high)) for low, high in ranges]
     for chunk in chunks(values, SQLITE_LITERAL_CHUNK):
         listed = sa.literal_column(sqlite_literals(chunk)) if all(type(v) in (int, str) for v in chunk) else None
-        where = column.op("IN")(listed) if listed is not None else column.in_(chunk)
+        wheres.append(column.op("IN")(listed) if listed is not None else column.in_(chunk))
+    for where in wheres:
         cursor.execute(str(stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
         while rows := cursor.fetchmany(FETCH_ROWS):  # as frames batch by batch: never a whole result as Python tuples
             frames.append(pl.DataFrame(rows, schema=raw, orient="row"))

@@ -181,22 +181,22 @@ def plan_sync(
     )
     updates = plan_existing_jobs(existing, merge_spans, state, seen_on)
     new_postings, seen_postings, aliases = plan_postings(groups, known, seen_on)
-    posting_closings, job_closings = (
-        plan_closings(
-            aliases,
-            scope,
-            state,
-            seen_on=seen_on,
-            recorded=recorded,
-            outcomes=outcomes,
-            skipped=skipped,
-            new_postings=new_postings,
-            merged_into=merged_into,
-            new_job_ids=new_ids["job_id"].to_list(),
-        )
-        if closings
-        else no_closings()
-    )
+    # ``closed_at`` of the postings in scope, then of their jobs and of this sync's merge survivors
+    # (which gained postings).
+    posting_closings, job_closings = no_closings()
+    if closings:
+        changed = plan_posting_closings(aliases, scope, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
+        job_ids = sorted(set(changed["job_id"].to_list()) | set(merged_into["survivor_id"].to_list()))
+        if job_ids:
+            posting_closings = changed.drop("job_id")
+            job_closings = plan_job_closings(
+                job_ids,
+                state,
+                posting_closings=posting_closings,
+                new_postings=new_postings,
+                merged_into=merged_into,
+                new_job_ids=new_ids["job_id"].to_list(),
+            )
     survivors, losers = sorted(set(merged_into["survivor_id"].to_list())), sorted(merged_into["job_id"].to_list())
     return SyncPlan(
         seen_on=seen_on,
@@ -413,39 +413,11 @@ def skipped_ids(outcomes: Sequence[BoardOutcome]) -> pl.DataFrame:
 
 
 def no_closings() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``plan_closings``'s answer when no ``closed_at`` changes: (postings, jobs)."""
+    """A plan's closings when no ``closed_at`` changes: (postings, jobs)."""
     return (
         pl.DataFrame(schema={**{c: pl.String for c in ALIAS}, "closed_at": pl.Date}),
         pl.DataFrame(schema={"id": pl.Int64, "closed_at": pl.Date, "was_closed_at": pl.Date}),
     )
-
-
-def plan_closings(
-    aliases: pl.DataFrame,
-    scope: Scope,
-    state: StoreState,
-    *,
-    seen_on: date,
-    recorded: Scope,
-    outcomes: Sequence[BoardOutcome],
-    skipped: pl.DataFrame,
-    new_postings: pl.DataFrame,
-    merged_into: pl.DataFrame,
-    new_job_ids: list[int],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``closed_at`` of the postings in scope from their boards' successful scrapes
-    (``plan_posting_closings``), then of their jobs (and of this sync's merge survivors, which
-    gained postings; ``plan_job_closings``)."""
-    changed = plan_posting_closings(aliases, scope, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
-    survivors = sorted(set(merged_into["survivor_id"].to_list()))
-    if changed.is_empty() and not survivors:
-        return no_closings()
-    posting_closings = changed.select(*ALIAS, "closed_at")
-    job_ids = sorted(set(changed["job_id"].to_list()) | set(survivors))
-    job_closings = plan_job_closings(
-        job_ids, state, posting_closings=posting_closings, new_postings=new_postings, merged_into=merged_into, new_job_ids=new_job_ids
-    )
-    return posting_closings, job_closings
 
 
 def plan_posting_closings(

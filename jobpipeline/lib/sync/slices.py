@@ -178,13 +178,20 @@ def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
     by hash range spread each slice's ids over the whole range, and SQLite's inserts into the
     middle of its tables made a cold sync of 100k postings about twice as slow."""
     sizes = components.group_by("component").agg(size=pl.len(), rank=pl.col("rank").min()).sort("rank")
+    numbers = batch_numbers(sizes["size"].to_list(), slice_jobs)
+    return sizes.select("component", "size").with_columns(slice=pl.Series(numbers, dtype=pl.Int64))
+
+
+def batch_numbers(sizes: list[int], limit: int) -> list[int]:
+    """The batch of each item of ``sizes``, in order, packed greedily into batches of at most
+    ``limit`` (an item bigger than that is a batch alone): slices of components, batches of boards."""
     numbers, current, filled = [], 0, 0
-    for size in sizes["size"].to_list():
-        if filled and filled + size > slice_jobs:
+    for size in sizes:
+        if filled and filled + size > limit:
             current, filled = current + 1, 0
         numbers.append(current)
         filled += size
-    return sizes.select("component", "size").with_columns(slice=pl.Series(numbers, dtype=pl.Int64))
+    return numbers
 
 
 def known_postings(keys: pl.DataFrame, store: StoreState) -> pl.DataFrame:
