@@ -8,3 +8,6 @@ set -eu
 dagster instance concurrency set scrape "${JOBPIPELINE_SCRAPE_POOL_LIMIT:-5}"
 # DuckDB takes one writing process per file (also the default_limit; explicit against drift).
 dagster instance concurrency set duckdb 1
+# One enrichment at a time (the automation sensor's and a launched run would send the same jobs
+# to the model twice).
+dagster instance concurrency set enrich 1

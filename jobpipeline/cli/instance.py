@@ -28,7 +28,7 @@ from typing import Any
 from jobpipeline import settings
 
 # Pool limits dagster.yaml cannot declare in Dagster 1.13 (only a default); set once per instance.
-POOL_LIMITS = {"scrape": 5, "duckdb": 1}
+POOL_LIMITS = {"scrape": 5, "duckdb": 1, "enrich": 1}
 LOCK_FILE = ".jobpipeline-instance.lock"
 DAEMON_LOG = "daemon.log"
 CODE_SERVER_LOG = "code-server.log"  # the code server `jobpipeline run` / `backfill` start for their runs

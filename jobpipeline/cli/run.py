@@ -48,6 +48,7 @@ class RunSummary:
     scrape: dict[str, int] = field(default_factory=dict)
     sync: dict[str, int] = field(default_factory=dict)
     downstream: dict[str, dict[str, Any]] = field(default_factory=dict)
+    enrichment: dict[str, Any] = field(default_factory=dict)  # see enrichment_since
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: unfinished runs were cancelled
     statuses: dict[str, str] = field(default_factory=dict)  # run id -> final status, when interrupted
@@ -66,10 +67,10 @@ class RunSummary:
             f"{j.get('closed', 0)} closed, {j.get('reopened', 0)} reopened; "
             f"{j.get('open_jobs_in_store', 0)} open of {j.get('jobs_in_store', 0)} in the store",
         ]
-        if enriched := self.downstream.get("enriched_jobs"):
+        if enriched := self.enrichment:
             lines.append(
-                f"  enriched {enriched.get('enriched', 0)} extracted, {enriched.get('cached', 0)} cached, "
-                f"{enriched.get('failed', 0)} failed ({enriched.get('backend')}, {enriched.get('model')})"
+                f"  enriched {enriched['enriched']} extracted, {enriched['cached']} cached, "
+                f"{enriched['failed']} failed ({enriched.get('backend')}, {enriched.get('model')})"
             )
         tables = {k: m["dagster/row_count"] for k, m in self.downstream.items() if "dagster/row_count" in m}
         if tables:
@@ -85,6 +86,24 @@ class RunSummary:
         if failed:
             lines.append(f"  FAILED runs: {', '.join(failed)} (see `dagster dev` → Runs)")
         return "\n".join(lines)
+
+
+def enrichment_since(materializations: list[dict[str, Any]]) -> dict[str, Any]:
+    """One enrichment line from the ``enriched_jobs`` materializations since this command's syncs
+    began, the downstream run's last. The daemon's automation sensor may enrich the synced jobs
+    before the downstream run gets to them (the ``enrich`` pool runs one at a time); what it
+    extracted counts as extracted here, not as the downstream run's cache hits, so the line says
+    the same whichever run came first."""
+    if not materializations:
+        return {}
+    *earlier, last = materializations
+    before = sum(int(m.get("enriched", 0) or 0) + int(m.get("failed", 0) or 0) for m in earlier)
+    return {
+        **last,
+        "enriched": sum(int(m.get("enriched", 0) or 0) for m in materializations),
+        "failed": sum(int(m.get("failed", 0) or 0) for m in materializations),
+        "cached": max(int(last.get("cached", 0) or 0) - before, 0),
+    }
 
 
 @contextlib.contextmanager
@@ -143,6 +162,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
             "ops": {"raw_postings": {"config": {"allow_past": past and mode == "replay"}}},
         }
         try:
+            enrichment_cursor = session.materialization_cursor("enriched_jobs")
             scrapes = [session.submit(SCRAPE_JOB, run_config, partition_key=str(board_partition_key(day, s))) for s in sources]
             for record in session.wait(scrapes):
                 summary.runs.append((record.label, record.run_id, record.success))
@@ -154,6 +174,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
                 (record,) = session.wait([session.submit(DOWNSTREAM_JOB, IN_PROCESS)])
                 summary.runs.append((record.label, record.run_id, record.success))
                 summary.downstream.update(session.materializations(record))
+                summary.enrichment = enrichment_since(session.materializations_since("enriched_jobs", enrichment_cursor, record.run_id))
         except KeyboardInterrupt:  # Ctrl-C stops the whole command: no further run, none left running
             summary.interrupted = True
             records = session.cancel_all()

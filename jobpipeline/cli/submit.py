@@ -144,9 +144,39 @@ class RunSession:
             found[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
         return found
 
+    def materialization_cursor(self, asset: str) -> int:
+        return materialization_cursor(self.instance, asset)
+
+    def materializations_since(self, asset: str, after_storage_id: int, through_run_id: str) -> list[dict[str, Any]]:
+        return materializations_since(self.instance, asset, after_storage_id, through_run_id)
+
     def _say(self, line: str) -> None:
         if self.echo:
             print(f"  {time.perf_counter() - self.started:6.1f} s  {line}", flush=True)
+
+
+def materialization_cursor(instance: Any, asset: str) -> int:
+    """The storage id of ``asset``'s latest materialization in ``instance`` (0 if none): what
+    ``materializations_since`` counts from."""
+    import dagster as dg
+
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
+    return records[0].storage_id if records else 0
+
+
+def materializations_since(instance: Any, asset: str, after_storage_id: int, through_run_id: str) -> list[dict[str, Any]]:
+    """The metadata of ``asset``'s materializations after ``after_storage_id``, oldest first, up to
+    and including the last one of run ``through_run_id``; by any run (the automation sensor's too).
+    Nothing if that run did not materialize ``asset``."""
+    import dagster as dg
+
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(dg.AssetKey(asset), after_storage_id=after_storage_id), limit=1000, ascending=True
+    ).records
+    ours = [i for i, r in enumerate(records) if r.run_id == through_run_id]
+    if not ours:
+        return []
+    return [{k: v.value for k, v in r.asset_materialization.metadata.items()} for r in records[: ours[-1] + 1]]
 
 
 @contextmanager

@@ -135,6 +135,32 @@ def test_enriched_jobs_asset_reports_counts_backend_and_throughput(tmp_path, eng
     assert all(j.description for j in read_jobs(engine))
 
 
+@pytest.mark.parametrize("automation_first", [True, False])
+def test_run_summary_counts_the_jobs_extracted_since_the_syncs_by_any_run(tmp_path, engine, ashby_postings, automation_first) -> None:
+    """`jobpipeline run`'s enrichment line: the daemon's automation sensor may enrich the day's new
+    jobs before the command's downstream run does. Either way the line says what the day extracted."""
+    from jobpipeline.cli.run import RunSummary, enrichment_since
+    from jobpipeline.cli.submit import materialization_cursor, materializations_since
+
+    resources = {"store": StoreResource(database_url=str(engine.url)), "llm": LLMResource(backend="rules")}
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        insert_jobs(engine, ashby_postings[:10])
+        dg.materialize([enriched_jobs], resources=resources, instance=instance)  # the day before
+        cursor = materialization_cursor(instance, "enriched_jobs")
+        assert cursor > 0
+        insert_jobs(engine, ashby_postings[10:12])  # this day's sync: 2 new jobs
+        runs = [dg.materialize([enriched_jobs], resources=resources, instance=instance) for _ in range(3)]
+        downstream = runs[1] if automation_first else runs[0]  # the others: the sensor's, before or after it
+        line = RunSummary(
+            day="2026-01-02",
+            mode="replay",
+            enrichment=enrichment_since(materializations_since(instance, "enriched_jobs", cursor, downstream.run_id)),
+        ).render()
+        assert "enriched 2 extracted, 10 cached, 0 failed (rules, rules)" in line, line
+        assert materializations_since(instance, "enriched_jobs", cursor, "no-such-run") == []
+
+
 def test_extract_command_reads_json_lines_and_writes_one_object_per_line(ashby_postings) -> None:
     lines = "".join(
         json.dumps({"title": p["title"], "location": p["location"], "description": p["description"]}) + "\n" for p in ashby_postings[:5]

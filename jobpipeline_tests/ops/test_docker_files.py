@@ -79,7 +79,8 @@ def test_pools_named_by_assets_are_the_ones_pools_sh_sets() -> None:
     assert "scrape" in pools
     set_by_script = set(re.findall(r"concurrency set (\w+)", (DOCKER / "pools.sh").read_text()))
     assert pools <= set_by_script | {"duckdb"}, f"pools without a limit in docker/pools.sh: {pools - set_by_script}"
-    assert set_by_script == {"scrape", "duckdb"}
+    assert {"scrape", "enrich"} <= pools
+    assert set_by_script == {"scrape", "duckdb", "enrich"}
 
 
 def test_pools_sh_sets_the_pool_limits_on_an_instance(tmp_path: Path) -> None:
@@ -95,6 +96,7 @@ def test_pools_sh_sets_the_pool_limits_on_an_instance(tmp_path: Path) -> None:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.event_log_storage.get_concurrency_info("scrape").slot_count == 5
         assert instance.event_log_storage.get_concurrency_info("duckdb").slot_count == 1
+        assert instance.event_log_storage.get_concurrency_info("enrich").slot_count == 1
         # a pool nobody set gets dagster.yaml's default_limit
         assert instance.global_op_concurrency_default_limit == 1
 

@@ -16,6 +16,7 @@ from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract.enrich import EnrichResult, enrich_jobs, read_jobs
 
 PENDING_CHECK = "llm_pending_share"
+ENRICH_POOL = "enrich"
 
 # Eager, minus eager's "no dependency missing": the upstream syncs are partitioned (every day x
 # source, every month), so some dependency partition is always missing and eager would never fire.
@@ -53,6 +54,9 @@ def pending_check(result: EnrichResult, limit: float) -> dg.AssetCheckResult:
     group_name="enrich",
     kinds={"sqlite", "vllm"},
     automation_condition=ENRICH_AFTER_SYNC,
+    # One enrichment at a time: the automation sensor's run and `jobpipeline run`'s downstream run
+    # (or a UI launch) would otherwise both send the same new jobs to the model.
+    pool=ENRICH_POOL,
     # The day's syncs land by 09:00 UTC; their enrichment (automatic, after them) by 10:00.
     freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 10 * * *", lower_bound_delta=timedelta(hours=4), timezone="UTC"),
     check_specs=[
