@@ -456,3 +456,32 @@ def test_a_sliced_sync_keys_each_posting_once(tmp_path, monkeypatch):
         hashed.clear()
         result = sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
         assert (result.postings, sum(hashed)) == (60, 60), slice_above
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=40))
+def test_the_cuts_sorted_helpers_give_what_polars_hashed_ones_give(pairs):
+    """The cut keeps every key of a partition in frames at once (a million at a time), so it finds
+    distinct rows by sorting (``distinct_rows``), works on keys as numbers (``as_number``) and hands
+    each slice a view of one frame (``views_by_slice``); each gives what the hashed polars
+    operations, the strings and ``partition_by`` gave."""
+    frame = pl.DataFrame(pairs, schema={"dedup_key": pl.Int64, "job_id": pl.Int64}, orient="row")
+    assert slices_module.distinct_rows(frame, ["dedup_key", "job_id"]).rows() == sorted(set(pairs))
+
+    slices = frame.select("dedup_key").unique().with_columns(slice=pl.col("dedup_key") % 3)
+    rows = frame.with_row_index("row")
+    views = slices_module.views_by_slice(rows, rows.get_column("dedup_key"), slices)
+    expected = rows.join(slices, on="dedup_key", maintain_order="left").partition_by("slice", as_dict=True, include_key=False)
+    assert {number: view.rows() for number, view in views.items()} == {key[0]: part.rows() for key, part in expected.items()}
+
+
+def test_dedup_keys_as_numbers_spell_back_and_sort_as_their_strings():
+    keys = sorted(
+        [
+            *normalize.dedup_keys(postings_frame([posting(i % 2, str(i), i % 2, i % 3, i % 2) for i in range(12)])),
+            "0000000000000001",
+            "ffffffffffffffff",
+        ]
+    )
+    numbers = pl.DataFrame({"dedup_key": keys}).select(slices_module.as_number("dedup_key")).to_series()
+    assert numbers.dtype == pl.UInt64 and [f"{n:016x}" for n in numbers.to_list()] == keys
+    assert numbers.to_list() == sorted(numbers.to_list())

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -145,25 +146,42 @@ def first_rows(frame: pl.DataFrame, in_order: bool) -> pl.Series:
     return frame.select(pl.struct(ALIAS).is_first_distinct()).to_series()
 
 
+def distinct_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The distinct rows of ``frame``'s ``columns``, sorted by them: found by sorting and comparing
+    neighbours, which for a million rows of two integer columns holds ~60 MB, where polars' hashed
+    ``unique`` held ~290 MB (and the cut has several such sets of every key)."""
+    ordered = frame.select(columns).sort(columns)
+    return ordered.filter(pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift()) for c in columns]))
+
+
+def as_number(column: str) -> pl.Expr:
+    """A dedup key (16 hex digits, ``normalize.dedup_keys``) as the UInt64 it spells; ``f"{n:016x}"``
+    spells it back, and the numbers sort as the strings do."""
+    return pl.col(column).str.to_integer(base=16, dtype=pl.UInt64)
+
+
 def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """(dedup_key, rank, component) of ``keys`` (each key once, with its ``rank``): ``edges``
     (dedup_key, job_id) join keys that meet in one job; a component is named by its smallest key."""
-    parent: dict[str, str] = {}
+    parent: dict[Any, Any] = {}
 
-    def root(key: str) -> str:
+    def root(key: Any) -> Any:
         while parent.setdefault(key, key) != key:
             parent[key] = parent[parent[key]]
             key = parent[key]
         return key
 
-    shared = edges.unique().filter(pl.len().over("job_id") > 1).group_by("job_id").agg(pl.col("dedup_key").sort())
+    edges = distinct_rows(edges, ["job_id", "dedup_key"])
+    job = pl.col("job_id")
+    shared = edges.filter((job == job.shift()) | (job == job.shift(-1))).group_by("job_id").agg("dedup_key")  # jobs of 2+ keys
     for group in shared["dedup_key"].to_list():
         for other in group[1:]:
             first, second = root(group[0]), root(other)
             if first != second:
                 parent[max(first, second)] = min(first, second)
+    dtype = keys.schema["dedup_key"]
     roots = pl.DataFrame(
-        {"dedup_key": list(parent), "component": [root(k) for k in parent]}, schema={"dedup_key": pl.String, "component": pl.String}
+        {"dedup_key": list(parent), "component": [root(k) for k in parent]}, schema={"dedup_key": dtype, "component": dtype}
     )
     return keys.join(roots, on="dedup_key", how="left", maintain_order="left").with_columns(component=pl.coalesce("component", "dedup_key"))
 
@@ -215,9 +233,11 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     jobs the one-shot plan would merge."""
     if slice_jobs < 1:
         raise ValueError(f"sync slice size must be at least 1 job, got {slice_jobs}")
-    keys = keyed.filter("first").drop("first")
+    # Inside the cut a dedup key is its 64-bit value (the key is an xxh3-64 in hex): a quarter of
+    # the string's memory in each of the cut's frames over every key, and cheaper to join and group.
+    keys = keyed.filter("first").select(*ALIAS, dedup_key=as_number("dedup_key"))
     known = known_postings(keys, store)
-    links = known.select("dedup_key", "job_id").unique()
+    links = distinct_rows(known, ["dedup_key", "job_id"])
     # One plan's group order: by canonical posting, the first of each key in posting-key order (a
     # raw partition's keys come in that order already).
     ordered = keys if alias_sorted(keys) else keys.sort(ALIAS)
@@ -226,14 +246,15 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
     # re-sync, where every group is linked, reads none.
     unlinked = canonical.join(links, on="dedup_key", how="anti")["dedup_key"].to_list()
-    same_key = store.jobs_by_dedup_key(unlinked).cast(DEDUP_KEY_SCHEMA)
-    components = connected_keys(canonical, pl.concat([links, same_key]))
+    same_key = store.jobs_by_dedup_key([f"{key:016x}" for key in unlinked]).cast(DEDUP_KEY_SCHEMA)
+    same_key_number = same_key.select(as_number("dedup_key"), "job_id")
+    components = connected_keys(canonical, pl.concat([links, same_key_number]))
     slices = components.join(pack(components, slice_jobs), on="component").select("dedup_key", "slice")
     del components
 
     # The groups the one-shot plan gives new jobs, in its order (by canonical posting).
     merged_into, _, _ = plan_merges(links, store)
-    kept_same_key = same_key.filter(~pl.col("job_id").is_in(merged_into["job_id"].implode()))
+    kept_same_key = same_key_number.filter(~pl.col("job_id").is_in(merged_into["job_id"].implode()))
     unassigned = (
         canonical.join(links, on="dedup_key", how="anti")
         .join(kept_same_key, on="dedup_key", how="anti")
@@ -245,7 +266,7 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
 
     # Each slice's rows, increasing: one array of every row by slice, each slice a view of it.
     placed = (
-        keyed.select("dedup_key")
+        keyed.select(as_number("dedup_key"))
         .with_row_index("row")
         .join(slices, on="dedup_key", how="left", maintain_order="left")
         .sort("slice", maintain_order=True)
@@ -253,13 +274,28 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     numbers = placed.get_column("row").cast(pl.Int64).to_numpy()
     counts = placed.group_by("slice", maintain_order=True).len()
     jobs_of = dict(slices.group_by("slice").len().iter_rows())
-    known_of = known.join(slices, on="dedup_key").drop("dedup_key").partition_by("slice", as_dict=True, include_key=False)
-    same_key_of = same_key.join(slices, on="dedup_key").partition_by("slice", as_dict=True, include_key=False)
-    ids_of = {number: ids for number, ids in new_ids.group_by("slice").agg("job_id").iter_rows()}
     no_known, no_same_key = known.drop("dedup_key").clear(), same_key.clear()
+    known_of = views_by_slice(known.drop("dedup_key"), known.get_column("dedup_key"), slices)
+    del known
+    same_key_of = views_by_slice(same_key, same_key_number.get_column("dedup_key"), slices)
+    ids_of = {number: ids for number, ids in new_ids.group_by("slice").agg("job_id").iter_rows()}
     cut, start = [], 0
     for number, count in counts.iter_rows():
-        state = SliceState(store, known_of.get((number,), no_known), same_key_of.get((number,), no_same_key), ids_of.get(number, []))
+        state = SliceState(store, known_of.get(number, no_known), same_key_of.get(number, no_same_key), ids_of.get(number, []))
         cut.append(Slice(rows=numbers[start : start + count], jobs=jobs_of[number], state=state))
         start += count
     return cut
+
+
+def views_by_slice(frame: pl.DataFrame, keys: pl.Series, slices: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """``frame``'s rows by the slice of their dedup key (``keys``, row for row; ``slices``: dedup_key,
+    slice), each slice's rows in their order: views of one copy of ``frame`` sorted by slice. A join
+    and ``partition_by`` held two more copies of the partition's stored postings at once (each
+    ~200 MB at a million postings)."""
+    number = keys.to_frame("dedup_key").join(slices, on="dedup_key", how="left", maintain_order="left").get_column("slice")
+    ordered = frame.with_columns(number.alias("__slice")).sort("__slice", maintain_order=True)
+    views, start = {}, 0
+    for length, value in ordered.get_column("__slice").rle().struct.unnest().iter_rows():
+        views[value] = ordered.slice(start, length).drop("__slice")
+        start += length
+    return views
