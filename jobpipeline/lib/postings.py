@@ -11,6 +11,7 @@ adapters (``sources/``), the scraper, the sync and the analytics all import them
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,11 +76,11 @@ class BoardOutcome:
     @classmethod
     def stored_columns(cls) -> tuple[str, ...]:
         """The ``board_scrape`` columns besides (source, board, scraped_on), in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(BoardOutcome) if f.metadata.get("stored"))
+        return _stored_columns()
 
     def stored_row(self) -> dict[str, Any]:
         """(source, board) and the stored fields: one ``board_scrape`` row but its date."""
-        return {name: getattr(self, name) for name in (*self.KEY_COLUMNS, *self.stored_columns())}
+        return {name: getattr(self, name) for name in _stored_row_columns()}
 
     def outcome(self) -> BoardOutcome:
         """Just the outcome (a subclass such as ``scrape.BoardResult`` also carries postings and bodies)."""
@@ -112,6 +113,16 @@ class BoardOutcome:
         if not isinstance(values["ok"], bool):
             raise ValueError(f"board outcome {values['source']}/{values['board']}: ok must be true or false, got {values['ok']!r}")
         return BoardOutcome(**{k: v for k, v in values.items() if k in names})
+
+
+@functools.cache
+def _stored_columns() -> tuple[str, ...]:  # once: a sync records a row per board, and fields() is slow
+    return tuple(f.name for f in dataclasses.fields(BoardOutcome) if f.metadata.get("stored"))
+
+
+@functools.cache
+def _stored_row_columns() -> tuple[str, ...]:
+    return (*BoardOutcome.KEY_COLUMNS, *_stored_columns())
 
 
 @dataclass(slots=True)

@@ -6,7 +6,8 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL in the docker stack). SQ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -220,6 +221,33 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) ->
 
 
 SQLITE_PAGE_SIZE = 16_384
+SQLITE_CACHE_KIB = 65_536  # a connection's page cache (64 MiB), unless a sync sizes its own
+SYNC_CACHE_MIN_KIB = 16_384
+SYNC_CACHE_BYTES_PER_ROW = 64  # page cache a sync gives each posting stored or synced
+
+
+@contextmanager
+def sync_page_cache(conn: sa.Connection, postings: int) -> Iterator[None]:
+    """On SQLite, the page cache of a sync of ``postings`` into this store, sized to the work:
+    ``SYNC_CACHE_BYTES_PER_ROW`` per posting stored or synced, 16-64 MiB; the connection's own
+    size is set back after it.
+
+    A sync keeps its dirty pages in the cache until it commits (spilling when full), so a sync of
+    100k postings filled 64 MiB and its peak followed: 16 MiB took 20-50 MB off the peak at the same
+    CPU (100k and 300k postings, cold and re-synced: bench/RESULTS.md, 2026-12-03). A million
+    postings' random inserts into the key and hash indexes want the large cache (16 MiB: +11 % CPU),
+    and the indexes grow with the store, hence per row."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    stored = conn.exec_driver_sql("SELECT max(rowid) FROM job_posting").scalar() or 0
+    wanted = (stored + postings) * SYNC_CACHE_BYTES_PER_ROW // 1024
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{min(SQLITE_CACHE_KIB, max(SYNC_CACHE_MIN_KIB, wanted))}")
+    try:
+        yield
+    finally:
+        with suppress(sa.exc.DBAPIError):  # on a failed sync's connection: never hide the failure
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -232,7 +260,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk syncs touch six indexes at once
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # bulk syncs touch six indexes at once
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 

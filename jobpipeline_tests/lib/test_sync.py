@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import Job, create_schema, get_engine, job_full, refresh_search_index, search_jobs
@@ -264,3 +265,21 @@ def test_sync_of_a_malformed_frame_names_the_problem_and_writes_nothing(engine):
     with pytest.raises(pl.exceptions.ColumnNotFoundError, match="source_job_id"):
         sync_postings(engine, bad, seen_on=D2, outcomes=ok_outcomes(BOARD))
     assert jobs_by_id(engine)["1"]["last_seen"] == D1
+
+
+def test_a_sync_sizes_its_page_cache_to_the_store_and_gives_the_connection_back_as_it_was(engine, monkeypatch):
+    """SQLite keeps a sync's dirty pages in the cache until it commits: a small store's sync gets
+    16 MiB, a large one (by stored postings) the connection's 64 MiB, and every connection has its
+    own size again afterwards."""
+    from jobpipeline.lib import store
+
+    sizes: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sizes.append(args[2]) if "cache_size" in args[2] else None)
+    sync(engine, [posting("1")], D1)
+    assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"]
+    monkeypatch.setattr(store, "SYNC_CACHE_BYTES_PER_ROW", 64 * 1024 * 1024)  # as if a posting stood for a million
+    sizes.clear()
+    sync(engine, [posting("1"), posting("2", "Designer", "Figma.")], D2)
+    assert sizes == ["PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536

@@ -46,7 +46,7 @@ import sqlalchemy as sa
 
 from jobpipeline import settings
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
-from jobpipeline.lib.store import writer
+from jobpipeline.lib.store import sync_page_cache, writer
 from jobpipeline.lib.sync import slices as slicing
 from jobpipeline.lib.sync.apply import JOB, POSTING, apply_plan, record_scrapes
 from jobpipeline.lib.sync.fast_sql import bulk_update, chunks
@@ -146,7 +146,7 @@ def sync_postings(
         current = settings.current()
         slice_jobs, slice_above = current.sync_slice_jobs, max(current.sync_slice_jobs, current.sync_slice_above)
     postings = FramePostings(postings) if isinstance(postings, pl.DataFrame) else postings
-    with writer(engine).begin() as conn:
+    with writer(engine).begin() as conn, sync_page_cache(conn, postings.height):
         state = DatabaseState(conn)
         if not slice_jobs or postings.height <= slice_above:  # no slicing, or a partition too small to gain: one plan
             plan = plan_sync(postings.whole(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
