@@ -80,7 +80,7 @@ class BoardOutcome:
 
     def stored_row(self) -> dict[str, Any]:
         """(source, board) and the stored fields: one ``board_scrape`` row but its date."""
-        return {name: getattr(self, name) for name in _stored_row_columns()}
+        return {name: getattr(self, name) for name in (*self.KEY_COLUMNS, *_stored_columns())}
 
     def outcome(self) -> BoardOutcome:
         """Just the outcome (a subclass such as ``scrape.BoardResult`` also carries postings and bodies)."""
@@ -118,11 +118,6 @@ class BoardOutcome:
 @functools.cache
 def _stored_columns() -> tuple[str, ...]:  # once: a sync records a row per board, and fields() is slow
     return tuple(f.name for f in dataclasses.fields(BoardOutcome) if f.metadata.get("stored"))
-
-
-@functools.cache
-def _stored_row_columns() -> tuple[str, ...]:
-    return (*BoardOutcome.KEY_COLUMNS, *_stored_columns())
 
 
 @dataclass(slots=True)

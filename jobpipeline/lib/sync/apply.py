@@ -71,13 +71,14 @@ def described(texts: pl.DataFrame, postings: Postings | None) -> Iterator[pl.Dat
 def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame | None = None) -> None:
     """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards."""
     rows = {(o.source, o.board): {**o.stored_row(), "scraped_on": seen_on} for o in outcomes}
-    stored = BoardOutcome.stored_columns()
-    if rows and conn.dialect.name == "sqlite":  # the driver's executemany: a row per board, every sync
-        frame = pl.DataFrame(list(rows.values()), infer_schema_length=None)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in stored)
-        bulk_insert(conn, SCRAPE, frame, on_conflict=f"ON CONFLICT (source, board, scraped_on) DO UPDATE SET {updates}")
-    elif rows:
-        upsert(conn, SCRAPE, list(rows.values()), ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in stored})
+    if rows:
+        upsert(
+            conn,
+            SCRAPE,
+            list(rows.values()),
+            ["source", "board", "scraped_on"],
+            lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()},
+        )
     for source, boards in by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
         for chunk in chunks(boards):
             conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))
