@@ -22,9 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-
-import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -100,9 +100,10 @@ def start_server(corpus: Path, port: int, latency_ms: float) -> subprocess.Popen
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return process
+        except (urllib.error.URLError, OSError):
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"replay server did not come up: {process.stderr.read().decode()[-2000:]}")

@@ -196,9 +196,7 @@ async def missing_boards(
     ATS's live base URL (a replay server's ``base_urls`` in tests). Every board needs a registered
     adapter (``lib.sources.ADAPTERS``).
     """
-    import httpx
-
-    from jobpipeline.lib.http import HttpSession, HttpStatusError, make_client
+    from jobpipeline.lib.http import HttpSession, HttpStatusError, TransportError, make_client
     from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS
     from jobpipeline.lib.sources.base import SourceFormatError
 
@@ -213,8 +211,8 @@ async def missing_boards(
             return f"no such board ({exc})" if exc.status == 404 else str(exc)
         except SourceFormatError as exc:
             return f"not the API's answer: {exc}"
-        except httpx.TransportError as exc:
-            return f"no answer: {type(exc).__name__}: {exc}"
+        except TransportError as exc:
+            return f"no answer: {exc}"
         return None
 
     settings = settings or HttpSettings()

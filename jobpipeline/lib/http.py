@@ -7,21 +7,27 @@ backing off.
 
 ``HttpSession`` holds the shared client, settings and semaphores for one scrape; each board gets a
 ``Fetcher`` from it, which source adapters call and which remembers the board's last HTTP status.
-``make_client`` builds the shared ``httpx.AsyncClient`` (its pool split into small shards: see
-``ShardedTransport`` for why).
+``make_client`` builds the shared ``aiohttp.ClientSession``. Requests that get no HTTP answer raise
+``TransportError`` (``RequestTimeout`` for timeouts), answers that are not 2xx ``HttpStatusError``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import json
+import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
+import certifi
 import tenacity
+import yarl
 
 USER_AGENT = "jobpipeline/0.1 (job-board scraper; public posting APIs only)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -46,77 +52,58 @@ class HttpSettings:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
 
 
-POOL_SHARD_SIZE = 4
+def make_client(settings: HttpSettings | None = None) -> aiohttp.ClientSession:
+    """The shared ``aiohttp.ClientSession`` of one scrape: as many pooled connections as requests in flight.
 
-
-def make_client(settings: HttpSettings | None = None) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` sized for ``settings``: as many pooled connections as requests in flight.
-
-    Pools larger than ``POOL_SHARD_SIZE`` are split into shards (see ``ShardedTransport``).
+    Call it inside the event loop that uses it (``async with make_client(...) as client``). Why aiohttp
+    and not httpx: against the replay server httpx spent ~0.55 ms of CPU per request in its client,
+    pool and stream layers, aiohttp ~0.1 ms, and a scrape is one CPU-bound core (``bench/scrape.py``).
+    Timeouts are httpx's kind: ``timeout_s`` to connect (at most 10 s) and between reads, not per answer.
     """
     settings = settings or HttpSettings()
-    return httpx.AsyncClient(
-        transport=ShardedTransport(settings.max_concurrency),
-        timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s)),
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.max_concurrency, limit_per_host=0, ssl=_ssl_context()),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=min(10.0, settings.timeout_s), sock_read=settings.timeout_s),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        follow_redirects=True,
+        # Not trust_env: it looks the proxy up in a thread on every request (~0.5 CPU-s of a 1,000-board
+        # scrape); HttpSession honours HTTP(S)_PROXY / NO_PROXY itself, once per host.
     )
 
 
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """Several small httpx connection pools behind one transport; each request goes to the least busy.
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """certifi's CA bundle, as httpx used; loading it costs ~50 ms, so once per process."""
+    return ssl.create_default_context(cafile=certifi.where())
 
-    Why: httpcore's pool rescans every connection (quadratically, for idle ones) on each request it
-    queues or releases, so one pool of 100+ connections spends more CPU on bookkeeping than on HTTP.
-    Pools of ``POOL_SHARD_SIZE`` keep that cost flat while keeping keep-alive.
+
+class TransportError(Exception):
+    """A request that got no HTTP answer: refused or failed connection, timeout, dropped connection.
+
+    The message starts with the kind (``ConnectError``, ``ReadTimeout``, ...) and names the URL.
     """
 
-    def __init__(self, max_connections: int, shard_size: int = POOL_SHARD_SIZE):
-        n_shards = max(1, -(-max_connections // shard_size))
-        per_shard = -(-max_connections // n_shards)
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        ssl_context = httpx.create_ssl_context()  # loading CA certificates costs ~50 ms: once, not per shard
-        self._shards = [httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits) for _ in range(n_shards)]
-        self._busy = [0] * n_shards
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        index = min(range(len(self._shards)), key=self._busy.__getitem__)
-        self._busy[index] += 1
-        try:
-            response = await self._shards[index].handle_async_request(request)
-        except BaseException:
-            self._busy[index] -= 1
-            raise
-        # The connection stays busy until the body is read and closed, not just until the headers.
-        response.stream = _ReleasingStream(response.stream, lambda: self._release(index))
-        return response
-
-    def _release(self, index: int) -> None:
-        self._busy[index] -= 1
-
-    async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
+    def __init__(self, kind: str, method: str, url: str, detail: str = ""):
+        self.kind = kind
+        self.url = url
+        super().__init__(f"{kind} on {method} {url}" + (f": {detail}" if detail else ""))
 
 
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response body stream that calls ``release`` once, when it is closed."""
+class RequestTimeout(TransportError):
+    """No connection or no data within ``HttpSettings.timeout_s``."""
 
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]):
-        self._stream = stream
-        self._release = release
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        release, self._release = self._release, None
-        try:
-            await self._stream.aclose()
-        finally:
-            if release is not None:
-                release()
+def _transport_error(exc: Exception, method: str, url: str, settings: HttpSettings) -> TransportError:
+    """``exc`` (raised by aiohttp while ``method url`` was in flight) as a ``TransportError``."""
+    if isinstance(exc, TimeoutError):  # aiohttp's connect and read timeouts are TimeoutErrors
+        kind = "ConnectTimeout" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "ReadTimeout"
+        return RequestTimeout(kind, method, url, f"no answer within {settings.timeout_s:g}s")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        kind = "ConnectError"
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+        kind = "RemoteProtocolError"
+    else:
+        kind = "ReadError"
+    return TransportError(kind, method, url, str(exc) or type(exc).__name__)
 
 
 class HttpStatusError(Exception):
@@ -149,8 +136,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, HttpStatusError):
         return exc.status in RETRY_STATUSES
-    # Connect/read/write errors, timeouts and dropped connections; not e.g. an invalid URL.
-    return isinstance(exc, (httpx.TransportError,)) and not isinstance(exc, httpx.UnsupportedProtocol)
+    # Connect/read errors, timeouts and dropped connections; not e.g. an invalid URL (a ValueError).
+    return isinstance(exc, TransportError)
 
 
 class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
@@ -172,35 +159,55 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
 class HttpSession:
     """One scrape's shared HTTP state: the client, the settings, and the concurrency semaphores."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: HttpSettings | None = None):
+    def __init__(self, client: aiohttp.ClientSession, settings: HttpSettings | None = None):
         self.client = client
         self.settings = settings or HttpSettings()
         self.wait = _WaitRetryAfterOrBackoff(self.settings)
         self._overall = asyncio.Semaphore(self.settings.max_concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     def fetcher(self) -> Fetcher:
         """A fresh per-board view of this session."""
         return Fetcher(self)
 
-    def _host_semaphore(self, url: httpx.URL) -> asyncio.Semaphore:
+    def _host_semaphore(self, url: yarl.URL) -> asyncio.Semaphore:
         host = f"{url.host}:{url.port or ''}"
         if host not in self._per_host:
             self._per_host[host] = asyncio.Semaphore(self.settings.per_host)
         return self._per_host[host]
 
-    async def _send_once(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+    def _proxy(self, url: yarl.URL) -> str | None:
+        """The proxy the environment names for ``url`` (``HTTP_PROXY``/``HTTPS_PROXY``, less ``NO_PROXY``)."""
+        key = (url.scheme, url.host or "")
+        if key not in self._proxies:
+            bypass = urllib.request.proxy_bypass_environment(key[1])
+            self._proxies[key] = None if bypass else urllib.request.getproxies_environment().get(key[0])
+        return self._proxies[key]
+
+    async def _send_once(self, method: str, url: yarl.URL, body: bytes | None) -> tuple[int, str | None, bytes]:
+        """One attempt: the status, the ``Retry-After`` header and the whole body of the answer."""
+        headers = _JSON_BODY if body is not None else None
         # Host first, then overall: a task queued on a busy host must not hold an overall slot.
         async with self._host_semaphore(url), self._overall:
-            return await self.client.request(method, url, **kwargs)
+            try:
+                async with self.client.request(method, url, data=body, headers=headers, proxy=self._proxy(url)) as response:
+                    return response.status, response.headers.get("Retry-After"), await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if isinstance(exc, aiohttp.InvalidURL):
+                    raise ValueError(f"invalid URL {str(url)!r}: {exc}") from exc
+                raise _transport_error(exc, method, str(url), self.settings) from exc
+
+
+_JSON_BODY = {"Content-Type": "application/json"}
 
 
 class Fetcher:
     """What a source adapter fetches with: ``get``/``post_json`` return the body bytes of a 2xx answer.
 
-    Non-2xx answers raise ``HttpStatusError`` (after retries where retryable); transport errors that
-    outlast the retries propagate as ``httpx.TransportError``. ``status`` is the last HTTP status seen,
-    ``requests`` the number of attempts made, ``bytes`` the body bytes received.
+    Non-2xx answers raise ``HttpStatusError`` (after retries where retryable); requests that get no
+    answer raise ``TransportError`` once the retries are spent. ``status`` is the last HTTP status
+    seen, ``requests`` the number of attempts made, ``bytes`` the body bytes received.
     """
 
     def __init__(self, session: HttpSession):
@@ -213,11 +220,15 @@ class Fetcher:
         return await self.request("GET", url, params=params)
 
     async def post_json(self, url: str, payload: Any, params: Mapping[str, Any] | None = None) -> bytes:
-        return await self.request("POST", url, params=params, json=payload)
+        # Compact JSON with UTF-8 as is, byte for byte what httpx sent before.
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return await self.request("POST", url, params=params, body=body)
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> bytes:
+    async def request(self, method: str, url: str, params: Mapping[str, Any] | None = None, body: bytes | None = None) -> bytes:
         settings = self.session.settings
-        target = httpx.URL(url, params=kwargs.pop("params", None))
+        target = yarl.URL(url)
+        if params:
+            target = target.update_query({key: str(value) for key, value in params.items()})
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(settings.retries + 1),
             wait=self.session.wait,
@@ -226,15 +237,14 @@ class Fetcher:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(method, target, **kwargs)
+                return await self._attempt(method, target, body)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    async def _attempt(self, method: str, url: httpx.URL, **kwargs: Any) -> bytes:
+    async def _attempt(self, method: str, url: yarl.URL, body: bytes | None) -> bytes:
         self.requests += 1
-        response = await self.session._send_once(method, url, **kwargs)
-        self.status = response.status_code
-        body = response.content
-        self.bytes += len(body)
-        if not response.is_success:
-            raise HttpStatusError(response.status_code, method, str(url), body, parse_retry_after(response.headers.get("Retry-After")))
-        return body
+        status, retry_after, content = await self.session._send_once(method, url, body)
+        self.status = status
+        self.bytes += len(content)
+        if not 200 <= status < 300:
+            raise HttpStatusError(status, method, str(url), content, parse_retry_after(retry_after))
+        return content

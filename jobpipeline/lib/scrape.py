@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
-from jobpipeline.lib.http import HttpSession, HttpSettings, HttpStatusError
+from jobpipeline.lib.http import HttpSession, HttpSettings, HttpStatusError, TransportError
 from jobpipeline.lib.postings import Board, BoardOutcome, Posting
 from jobpipeline.lib.sources import ADAPTERS, DEFAULT_BASE_URLS, parse_board
 from jobpipeline.lib.sources.base import SourceFormatError
@@ -60,12 +60,8 @@ async def scrape_board(session: HttpSession, board: Board, base_url: str, previo
             result.n_details_failed, result.details_failed_reasons = details.failed, details.reasons
             result.detail_stamps = details.stamps
         result.ok = True
-    except (HttpStatusError, SourceFormatError) as exc:  # their messages name the board and the URL
+    except (HttpStatusError, SourceFormatError, TransportError) as exc:  # their messages name the URL
         result.error = str(exc)
-    except httpx.TimeoutException as exc:
-        result.error = f"timeout after {session.settings.timeout_s:g}s ({type(exc).__name__}) on {_url_of(exc)}"
-    except httpx.TransportError as exc:
-        result.error = f"{type(exc).__name__} on {_url_of(exc)}: {exc or 'connection failed'}"
     except Exception as exc:  # a parser bug on one board must not sink the others
         result.error = f"{board.key}: {type(exc).__name__}: {exc}"
     result.http_status = fetcher.status
@@ -78,7 +74,7 @@ async def scrape_board(session: HttpSession, board: Board, base_url: str, previo
 async def scrape_boards(
     boards: Iterable[Board],
     *,
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     base_urls: Mapping[str, str] | None = None,
     settings: HttpSettings | None = None,
     on_result: Callable[[BoardResult], None] | None = None,
@@ -100,13 +96,6 @@ async def scrape_boards(
         return result
 
     return list(await asyncio.gather(*(one(board) for board in boards)))
-
-
-def _url_of(exc: httpx.TransportError) -> str:
-    try:
-        return str(exc.request.url)
-    except RuntimeError:  # no request attached
-        return "?"
 
 
 __all__ = ["BoardResult", "HttpSettings", "scrape_board", "scrape_boards"]

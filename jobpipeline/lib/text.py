@@ -93,7 +93,16 @@ def clean_text(value: object) -> str:
 
 def clean_line(value: object) -> str:
     """One-line clean text (titles, company, locations, department): like ``clean_text``, on one line."""
+    if isinstance(value, str) and _is_clean_line(value):
+        return value
     return " ".join(clean_text(value).split())
+
+
+def _is_clean_line(text: str) -> bool:
+    """Already what ``clean_line`` returns (most titles and locations): printable excludes line breaks,
+    tabs and every space but U+0020, so with no markup, no two spaces and no space at either end,
+    neither ``clean_text`` nor the split and join would change it."""
+    return "<" not in text and "&" not in text and "  " not in text and text.isprintable() and text == text.strip()
 
 
 def clean_or_none(value: object) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 
-import httpx
 import pytest
 
 from jobpipeline.lib.hn.discovery import (
@@ -16,6 +15,7 @@ from jobpipeline.lib.hn.discovery import (
     is_hiring_title,
     threads_from_search_hits,
 )
+from jobpipeline.lib.http import make_client
 from jobpipeline_tests.hn.conftest import HN_DIR, recorded_search_hits
 
 # 2011-04 → 2013-01 are before josusanmartin/HNhiring's CSV starts: read by hand from the recorded
@@ -47,7 +47,7 @@ def expected_story_ids() -> dict[str, int]:
 
 def find(month: str, algolia_base: str, firebase_base: str) -> Thread:
     async def go() -> Thread:
-        async with httpx.AsyncClient() as client:
+        async with make_client() as client:
             return await find_thread(month, client=client, algolia_base=algolia_base, firebase_base=firebase_base)
 
     return asyncio.run(go())
@@ -62,7 +62,7 @@ def test_every_recorded_month_maps_to_the_story_of_the_mapping_csv():
 
 def test_every_recorded_month_is_found_through_the_replayed_search(hn_base):
     async def go() -> dict[str, int]:
-        async with httpx.AsyncClient() as client:
+        async with make_client() as client:
             found = {}
             for month in expected_story_ids():
                 thread = await find_thread(month, client=client, algolia_base=hn_base, firebase_base=hn_base)

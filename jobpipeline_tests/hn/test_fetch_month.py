@@ -14,13 +14,14 @@ from jobpipeline.lib.hn import (
     fetch_month,
     parse_thread,
 )
+from jobpipeline.lib.http import make_client
 from jobpipeline.lib.replay import ReplayServer
 from jobpipeline_tests.hn.conftest import recorded_thread
 
 
 def run_month(month: str, base: str, **kwargs) -> MonthResult:
     async def go() -> MonthResult:
-        async with httpx.AsyncClient() as client:
+        async with make_client() as client:
             return await fetch_month(month, client=client, algolia_base=base, firebase_base=base, **kwargs)
 
     return asyncio.run(go())
@@ -51,11 +52,7 @@ def test_firebase_comments_are_fetched_concurrently_within_the_bound(hn_corpus):
 
 
 def test_unrecorded_months_thread_answers_404_and_the_month_fails_clearly(hn_base):
-    async def raw_status() -> int:
-        async with httpx.AsyncClient() as client:
-            return (await client.get(f"{hn_base}/v0/item/16967543.json")).status_code
-
-    assert asyncio.run(raw_status()) == 404
+    assert httpx.get(f"{hn_base}/v0/item/16967543.json").status_code == 404
     with pytest.raises(ThreadUnavailableError, match=r"^2018-05: .*16967543.*404"):
         run_month("2018-05", hn_base)  # the May 2018 thread is known from search, its comments are not recorded
 
@@ -66,18 +63,14 @@ def test_month_without_any_thread_fails_clearly(hn_base):
 
 
 def test_replay_answers_only_recorded_requests(hn_base):
-    async def statuses() -> list[int]:
-        async with httpx.AsyncClient() as client:
-            recorded_query = {"query": "hiring", "tags": "story,(author__whoishiring,author_whoishiring)"}
-            urls = [
-                (f"{hn_base}/api/v1/search_by_date", {**recorded_query, "page": "3"}),
-                (f"{hn_base}/api/v1/search_by_date", {"query": "hired", "tags": "story,author_whoishiring"}),
-                (f"{hn_base}/api/v1/items/2396027", None),
-                (f"{hn_base}/api/v1/items/21419536", None),
-                (f"{hn_base}/v0/item/21419536.json", None),
-                (f"{hn_base}/v0/user/whoishiring.json", None),
-                (f"{hn_base}/v0/user/_whoishiring.json", None),
-            ]
-            return [(await client.get(url, params=params)).status_code for url, params in urls]
-
-    assert asyncio.run(statuses()) == [200, 404, 200, 404, 200, 200, 404]
+    recorded_query = {"query": "hiring", "tags": "story,(author__whoishiring,author_whoishiring)"}
+    urls = [
+        (f"{hn_base}/api/v1/search_by_date", {**recorded_query, "page": "3"}),
+        (f"{hn_base}/api/v1/search_by_date", {"query": "hired", "tags": "story,author_whoishiring"}),
+        (f"{hn_base}/api/v1/items/2396027", None),
+        (f"{hn_base}/api/v1/items/21419536", None),
+        (f"{hn_base}/v0/item/21419536.json", None),
+        (f"{hn_base}/v0/user/whoishiring.json", None),
+        (f"{hn_base}/v0/user/_whoishiring.json", None),
+    ]
+    assert [httpx.get(url, params=params).status_code for url, params in urls] == [200, 404, 200, 404, 200, 200, 404]

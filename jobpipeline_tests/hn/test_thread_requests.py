@@ -14,11 +14,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from jobpipeline.lib.hn import MonthResult, ThreadUnavailableError, fetch_month
-from jobpipeline.lib.http import HttpSession, HttpSettings
+from jobpipeline.lib.http import HttpSession, HttpSettings, make_client
 from jobpipeline.lib.replay import ReplayServer
 from jobpipeline.lib.replay.routes_hn import simulated_algolia_item
 from jobpipeline.lib.replay.server import Fault
@@ -34,7 +33,7 @@ def run_month(month: str, server: ReplayServer, **kwargs) -> MonthResult:
 
     async def go() -> MonthResult:
         settings = HttpSettings(max_concurrency=16, per_host=16, retries=0)
-        async with httpx.AsyncClient() as client:
+        async with make_client() as client:
             return await fetch_month(month, client=HttpSession(client, settings), algolia_base=base, firebase_base=base, **kwargs)
 
     return asyncio.run(go())

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobpipeline.lib.boards import Board
 from jobpipeline.lib.http import HttpSettings, make_client
@@ -21,6 +23,7 @@ from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.replay import ReplayServer
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 from jobpipeline.lib.sources import ADAPTERS, SourceFormatError, parse_board
+from jobpipeline.lib.sources.base import decode_json
 from jobpipeline.lib.sync import sync_postings
 from jobpipeline.lib.text import clean_line, clean_text, html_to_text
 from jobpipeline.settings import replay_corpus_dir
@@ -155,6 +158,19 @@ def test_the_sanitizer_decodes_then_strips_again_and_keeps_real_text():
     assert clean_text("नमस्ते\u200d and فارسی\u200c") == "नमस्ते\u200d and فارسی\u200c"  # joiners shape real scripts
 
 
+# Text near what the sanitizer tests for: spaces of every kind, markup and entity starts, controls,
+# bidi marks, line breaks, and letters.
+_LINE_ALPHABET = " \t\n\r\xa0\u2003\u200b\u200e\u202e\x00\x85<>&;/#pbrai=\"'xyZé中"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=_LINE_ALPHABET, max_size=24) | st.text(max_size=24))
+def test_a_line_taken_as_already_clean_is_what_the_full_sanitizer_returns(value: str):
+    # clean_line returns a text it finds clean (most titles and locations) as it is, without the
+    # full pass: that shortcut must never keep what the full pass would change.
+    assert clean_line(value) == " ".join(clean_text(value).split())
+
+
 def test_skipped_reasons_keep_only_the_first_few(tmp_path):
     body = recorded(ANSWERSNOW)
     body["jobs"] += [{"id": f"bad-{i}", "title": ["list"]} for i in range(12)]
@@ -178,3 +194,29 @@ def test_skipped_postings_reach_the_materialization_metadata(tmp_path):
     metadata = outcomes_metadata([result.summary()])
     assert (metadata["postings"], metadata["postings_skipped"]) == (3, 1)
     assert "| 1 | posting 3: id: missing |" in metadata["board_outcomes"].value
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON, st.booleans())
+def test_bodies_decode_as_the_standard_librarys_json_reads_them(value, ascii_only: bool):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        expected = json.loads(body)
+    except ValueError:  # a lone surrogate Python's json cannot read either
+        return
+    assert decode_json(body) == expected
+
+
+def test_what_orjson_refuses_but_json_reads_still_decodes():
+    # orjson (the fast path) rejects each of these; Python's json, which the adapters used before, reads them.
+    body = b'\xef\xbb\xbf{"pay": NaN, "id": 123456789012345678901234567890, "max": Infinity}'
+    decoded = decode_json(body)
+    assert decoded["id"] == 123456789012345678901234567890 and decoded["max"] == float("inf")
+    assert decoded["pay"] != decoded["pay"]  # NaN

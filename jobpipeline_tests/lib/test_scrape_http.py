@@ -77,7 +77,7 @@ def test_connection_refused_is_retried_then_recorded(unused_port: int):
     [result] = scrape([LATTICE], {"greenhouse": f"http://127.0.0.1:{unused_port}/greenhouse"}, settings)
     assert not result.ok and result.http_status is None
     assert result.requests == 3
-    assert result.error.startswith("ConnectError on http://127.0.0.1:")
+    assert result.error.startswith("ConnectError on GET http://127.0.0.1:")
 
 
 def test_unknown_ats_fails_only_its_board(clean_replay: ReplayServer):
@@ -118,3 +118,18 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_environments_proxy_is_used_and_no_proxy_bypasses_it(clean_replay: ReplayServer, monkeypatch):
+    # The board's host does not resolve; only the proxy (the replay server, which routes a request
+    # by its path) can answer. aiohttp ignores the environment unless told; HttpSession reads it.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{clean_replay.port}")
+    monkeypatch.setenv("NO_PROXY", "")
+    unresolvable = {"greenhouse": "http://boards.invalid/greenhouse"}
+    [result] = scrape([STRIPE], unresolvable)
+    assert result.ok, result.error
+    assert result.n_postings == 12
+
+    monkeypatch.setenv("NO_PROXY", "boards.invalid")
+    [bypassed] = scrape([STRIPE], unresolvable, HttpSettings(retries=0))
+    assert not bypassed.ok and bypassed.error.startswith("ConnectError on GET http://boards.invalid/")

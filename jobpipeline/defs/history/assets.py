@@ -35,13 +35,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 import dagster as dg
-import httpx
 
 from jobpipeline.defs.history.partitions import hn_months
 from jobpipeline.defs.resources import JobBoardsResource, StoreResource
 from jobpipeline.lib.hn import HNSourceError
 from jobpipeline.lib.hn.months import SOURCE, fetch_hn_month, is_final, outcome_row, sync_hn_month, thread_index_path
-from jobpipeline.lib.http import HttpStatusError
+from jobpipeline.lib.http import HttpStatusError, TransportError
 from jobpipeline.lib.ingest import ScrapeSession, store_totals
 from jobpipeline.lib.postings import postings_frame
 from jobpipeline.lib.store import refresh_search_index
@@ -99,7 +98,7 @@ def fetch_month_to_disk(
         result = asyncio.run(
             fetch_hn_month(month, scrape.base_urls, scrape.http, fetched_on=fetched_on, index_path=thread_index_path(store.raw_root()))
         )
-    except (HNSourceError, HttpStatusError, httpx.HTTPError) as exc:
+    except (HNSourceError, HttpStatusError, TransportError) as exc:
         where = scrape.where if scrape.mode == "replay" else "the live HN APIs"
         raise MonthFailed(f"hn {month}: no postings from {where}: {exc}") from exc
     bodies = [json.dumps(c, ensure_ascii=False) for c in result.raw_comments]
@@ -141,7 +140,7 @@ def sync_month_from_disk(context: dg.AssetExecutionContext, month: str, store: S
         dg.AssetSpec(
             HN_POSTINGS,
             group_name="history",
-            kinds={"httpx", "parquet"},
+            kinds={"aiohttp", "parquet"},
             skippable=True,  # a month that fails has no materialization; the others of its range do
             description="The month's 'Ask HN: Who is hiring?' thread: top-level comments parsed into postings, "
             "under data/raw/hn/<YYYY-MM>/.",

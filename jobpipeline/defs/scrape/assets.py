@@ -43,7 +43,7 @@ def _problem(outcome: dict) -> str:
 @dg.asset(
     partitions_def=board_partitions,
     group_name="scrape",
-    kinds={"httpx", "parquet"},
+    kinds={"aiohttp", "parquet"},
     pool="scrape",
     backfill_policy=dg.BackfillPolicy.single_run(),
     freshness_policy=DAILY_SCRAPE_FRESHNESS,

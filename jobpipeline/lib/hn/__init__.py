@@ -104,7 +104,7 @@ async def fetch_month(
 ) -> MonthResult:
     """Find ``month``'s thread ("2019-11"), fetch its top-level comments and parse them.
 
-    ``client`` is an ``httpx.AsyncClient`` (or a ``jobpipeline.lib.http.HttpSession``); at most
+    ``client`` is an ``aiohttp.ClientSession`` (``lib.http.make_client``) (or a ``jobpipeline.lib.http.HttpSession``); at most
     ``max_concurrency`` requests are in flight. The comments come from ``prefer`` (Algolia: one
     request per thread), else from the other API (``comments.fetch_thread_comments``); ``index``
     and ``current_month`` let a backfill's months share one discovery walk (``find_thread``). Raises ``ThreadNotFoundError`` when no thread is

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import aiohttp
 
 from jobpipeline.lib.http import Fetcher, HttpSession, HttpSettings, HttpStatusError
 
 ALGOLIA_BASE = "https://hn.algolia.com"
 FIREBASE_BASE = "https://hacker-news.firebaseio.com"
 
-Client = httpx.AsyncClient | HttpSession
+Client = aiohttp.ClientSession | HttpSession
 
 
 class HNSourceError(RuntimeError):

@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
-
 from jobpipeline.lib.hn.api import Client, HNSourceError, algolia_url, firebase_url, get_json, session_for
-from jobpipeline.lib.http import HttpStatusError
+from jobpipeline.lib.http import HttpStatusError, TransportError
 
 Api = Literal["firebase", "algolia"]
 
@@ -165,7 +163,7 @@ async def fetch_algolia_comments(story_id: int, *, client: Client, algolia_base:
 
 
 # What makes one API give way to the other: an answer that never came, or came unusable.
-_API_FAILURES = (HNSourceError, HttpStatusError, httpx.HTTPError, json.JSONDecodeError, ValueError, KeyError, TypeError)
+_API_FAILURES = (HNSourceError, HttpStatusError, TransportError, json.JSONDecodeError, ValueError, KeyError, TypeError)
 
 
 async def fetch_thread_comments(

@@ -32,10 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from jobpipeline.lib.hn.api import Client, HNSourceError, algolia_url, firebase_url, get_json, session_for
-from jobpipeline.lib.http import HttpStatusError
+from jobpipeline.lib.http import HttpStatusError, TransportError
 
 FIRST_MONTH = "2011-04"
 ACCOUNTS = ("whoishiring", "_whoishiring")
@@ -272,11 +270,11 @@ async def find_thread(
             index.add(threads, current_month=current_month or datetime.now(UTC).strftime("%Y-%m"))
         if month in threads:
             return threads[month]
-    except (HNSourceError, HttpStatusError, httpx.TransportError, ValueError) as exc:
+    except (HNSourceError, HttpStatusError, TransportError, ValueError) as exc:
         algolia_problem = f"failed: {exc}"
     try:
         thread = await search_firebase(month, client, firebase_base)
-    except (HttpStatusError, httpx.TransportError, ValueError) as exc:
+    except (HttpStatusError, TransportError, ValueError) as exc:
         raise HNSourceError(
             f"cannot find the 'Who is hiring?' thread of {month}: Algolia at {algolia_base} {algolia_problem}, "
             f"Firebase at {firebase_base} failed: {exc}"

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
+
 from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.text import clean_line, clean_or_none, clean_text
 
@@ -201,13 +203,22 @@ def listed_id(adapter: SourceAdapter, item: Any) -> str | None:
 MAX_PAGES = 200  # a paging loop that has not ended by then is a server bug, not a big board
 
 
+def decode_json(body: bytes) -> Any:
+    """``json.loads`` at half the CPU: orjson, and the standard library for what orjson refuses and
+    Python's json reads (NaN, integers past 64 bits, a UTF-8 BOM), so no body reads differently."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def load_json(body: bytes, board: Board, expect: type = dict) -> Any:
     """The body decoded as JSON of type ``expect``, or ``SourceFormatError`` saying what it was instead."""
     text = body.lstrip()[:80].decode("utf-8", "replace").replace("\n", " ")
     if text.startswith("<"):
         raise SourceFormatError(f"{board.key}: expected JSON, got HTML ({len(body)} bytes: {text!r})")
     try:
-        data = json.loads(body)
+        data = decode_json(body)
     except ValueError as exc:
         raise SourceFormatError(f"{board.key}: invalid or truncated JSON ({len(body)} bytes): {exc}") from None
     if not isinstance(data, expect):

@@ -31,9 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from jobpipeline.lib.http import HttpStatusError
+from jobpipeline.lib.http import HttpStatusError, TransportError
 from jobpipeline.lib.postings import Board, Posting
 from jobpipeline.lib.sources.base import MAX_REASONS, PostingError, SourceFormatError, sanitize_posting
 from jobpipeline.lib.text import clean_line
@@ -151,7 +149,7 @@ async def fill_details(
                 for posting in by_id[job_id]:
                     adapter.apply_detail(posting, body, board)
                     sanitize_posting(posting)
-            except (HttpStatusError, SourceFormatError, PostingError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            except (HttpStatusError, SourceFormatError, PostingError, TransportError, ValueError, KeyError, TypeError) as exc:
                 outcome.fail(f"posting {job_id!r}: detail {_describe(exc)}")
                 continue
             outcome.fetched += 1
@@ -162,12 +160,6 @@ async def fill_details(
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, (HttpStatusError, SourceFormatError, PostingError)):
+    if isinstance(exc, (HttpStatusError, SourceFormatError, PostingError, TransportError)):
         return str(exc)
-    if isinstance(exc, httpx.HTTPError):
-        try:
-            where = str(exc.request.url)
-        except RuntimeError:
-            where = "?"
-        return f"{type(exc).__name__} on {where}: {exc}"
     return f"{type(exc).__name__}: {exc}"
