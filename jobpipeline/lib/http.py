@@ -157,7 +157,11 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
 
 
 class HttpSession:
-    """One scrape's shared HTTP state: the client, the settings, and the concurrency semaphores."""
+    """One scrape's shared HTTP state: the client, the settings, and the concurrency semaphores.
+
+    Requests go through the proxies the environment names when the session is made (``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``NO_PROXY``: the variables every HTTP client reads), looked up once per host.
+    """
 
     def __init__(self, client: aiohttp.ClientSession, settings: HttpSettings | None = None):
         self.client = client
@@ -165,6 +169,7 @@ class HttpSession:
         self.wait = _WaitRetryAfterOrBackoff(self.settings)
         self._overall = asyncio.Semaphore(self.settings.max_concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._proxy_environment = urllib.request.getproxies_environment()
         self._proxies: dict[tuple[str, str], str | None] = {}
 
     def fetcher(self) -> Fetcher:
@@ -178,11 +183,11 @@ class HttpSession:
         return self._per_host[host]
 
     def _proxy(self, url: yarl.URL) -> str | None:
-        """The proxy the environment names for ``url`` (``HTTP_PROXY``/``HTTPS_PROXY``, less ``NO_PROXY``)."""
+        """The proxy for ``url``: its scheme's, unless ``NO_PROXY`` names its host."""
         key = (url.scheme, url.host or "")
         if key not in self._proxies:
-            bypass = urllib.request.proxy_bypass_environment(key[1])
-            self._proxies[key] = None if bypass else urllib.request.getproxies_environment().get(key[0])
+            bypass = urllib.request.proxy_bypass_environment(key[1], self._proxy_environment)
+            self._proxies[key] = None if bypass else self._proxy_environment.get(key[0])
         return self._proxies[key]
 
     async def _send_once(self, method: str, url: yarl.URL, body: bytes | None) -> tuple[int, str | None, bytes]:

@@ -80,6 +80,16 @@ def test_connection_refused_is_retried_then_recorded(unused_port: int):
     assert result.error.startswith("ConnectError on GET http://127.0.0.1:")
 
 
+def test_an_answer_slower_than_the_timeout_is_retried_then_recorded_as_a_timeout(ats_corpus):
+    settings = HttpSettings(timeout_s=0.2, retries=1, backoff_base_s=0.01, backoff_cap_s=0.02)
+    with ReplayServer(ats_corpus, latency_ms=1000) as slow:
+        started = time.perf_counter()
+        [result] = scrape([LATTICE], slow.base_urls, settings)
+        assert time.perf_counter() - started < 1.5  # two attempts cut at 0.2 s, not two waits of 1 s
+    assert not result.ok and result.http_status is None and result.requests == 2
+    assert result.error.startswith("ReadTimeout on GET http://127.0.0.1:") and "no answer within 0.2s" in result.error
+
+
 def test_unknown_ats_fails_only_its_board(clean_replay: ReplayServer):
     results = scrape([Board("nosuchats", "acme", "Acme"), LATTICE], clean_replay.base_urls)
     assert [r.ok for r in results] == [False, True]
