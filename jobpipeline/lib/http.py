@@ -31,6 +31,7 @@ import yarl
 
 USER_AGENT = "jobpipeline/0.1 (job-board scraper; public posting APIs only)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,10 @@ def make_client(settings: HttpSettings | None = None) -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(limit=settings.max_concurrency, limit_per_host=0, ssl=_ssl_context()),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=min(10.0, settings.timeout_s), sock_read=settings.timeout_s),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        # aiohttp refuses a header over 8 KiB by default; httpx (h11) read header blocks up to 16 KiB,
+        # and a long Content-Security-Policy or Set-Cookie must not fail a board that httpx read.
+        max_line_size=MAX_HEADER_BYTES,
+        max_field_size=MAX_HEADER_BYTES,
         # Not trust_env: it looks the proxy up in a thread on every request (~0.5 CPU-s of a 1,000-board
         # scrape); HttpSession honours HTTP(S)_PROXY / NO_PROXY itself, once per host.
     )

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from jobpipeline.lib.boards import Board
-from jobpipeline.lib.http import HttpSettings, make_client, parse_retry_after
+from jobpipeline.lib.http import HttpSession, HttpSettings, make_client, parse_retry_after
 from jobpipeline.lib.replay import CORPUS, Fault, ReplayServer, corpus_boards
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 
@@ -143,3 +143,24 @@ def test_the_environments_proxy_is_used_and_no_proxy_bypasses_it(clean_replay: R
     monkeypatch.setenv("NO_PROXY", "boards.invalid")
     [bypassed] = scrape([STRIPE], unresolvable, HttpSettings(retries=0))
     assert not bypassed.ok and bypassed.error.startswith("ConnectError on GET http://boards.invalid/")
+
+
+def test_an_answer_with_a_12_kib_header_is_read():
+    # A raw HTTP/1.1 server on 127.0.0.1: the replay server cannot send such a header.
+    body = b'{"ok": true}'
+    header = b"x" * 12 * 1024
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Security-Policy: " + header)
+        writer.write(b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        writer.close()
+
+    async def go() -> bytes:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, make_client(FAST) as client:
+            return await HttpSession(client, FAST).fetcher().get(f"http://127.0.0.1:{port}/jobs")
+
+    assert asyncio.run(go()) == body
