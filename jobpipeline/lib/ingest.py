@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from jobpipeline.lib.http import HttpSettings, make_client
-from jobpipeline.lib.postings import Board, BoardOutcome, postings_frame
+from jobpipeline.lib.postings import Board, BoardOutcome
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 from jobpipeline.lib.store import Job
@@ -111,7 +111,7 @@ def scrape_partition(
         log(f"{source} {day}: reusing the raw partition on disk ({partition.root}), no network")
         return PartitionScrape(outcomes, partition.root, reused_from_disk=True)
 
-    with open_session() as session:
+    with open_session() as session, partition.writer() as writer:
         if day < today_utc() and not allow_past and session.live:
             raise ScrapeRefused(
                 f"{source} {day} is in the past and has no raw partition on disk: live APIs only show today's "
@@ -124,6 +124,10 @@ def scrape_partition(
         bar = _progress_bar(len(boards), f"{source} {day}") if progress else None
 
         def on_result(result: BoardResult) -> None:
+            # To disk as each board answers: the scrape keeps only the outcome of a finished board.
+            bodies = [body.decode("utf-8", "replace") for body in result.raw_bodies]
+            writer.add_board(result.board, result.postings, bodies, result.detail_stamps)
+            result.postings, result.raw_bodies = [], []
             counts["done"] += 1
             counts["ok"] += result.ok
             counts["postings"] += result.n_postings
@@ -149,10 +153,8 @@ def scrape_partition(
         finally:
             if bar is not None:
                 bar.close()
-    outcomes = [r.summary() for r in results]
-    postings = postings_frame([p for r in results for p in r.postings])
-    bodies = {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results}
-    partition.write(postings, outcomes, bodies, {r.board: r.detail_stamps for r in results if r.detail_stamps})
+        outcomes = [r.summary() for r in results]
+        writer.commit(outcomes)
     scraped = PartitionScrape(outcomes, partition.root, reused_from_disk=False, mode=session.mode)
     if not scraped.any_ok:
         record_board_outcomes(store_engine(), date.fromisoformat(day), [r.outcome() for r in results])
