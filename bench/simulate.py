@@ -10,7 +10,9 @@ Parquet). Descriptions are made as ``bench/ingest.py`` makes them: real paragrap
 Ashby recordings recombined, unique per posting and version.
 
 Per day: the sync's wall and CPU seconds, its peak RSS above the RSS before it (``VmHWM`` reset
-through ``/proc/self/clear_refs`` before each partition), and the store's size on disk. At the end:
+through ``/proc/self/clear_refs`` before each partition), and the store's size on disk. The
+partitions are generated in a child process, so the memory the generator leaves behind cannot hide
+the sync's peak (before 2026-12-03 it did: the peak read 0 MB at 1M open postings). At the end:
 the full analytics rebuild on that store (``bench/analytics.py``'s timing).
 
     python bench/simulate.py --open-postings 3500000 --days 30   # the issue's size: hours here
@@ -23,17 +25,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -44,7 +47,7 @@ from ingest import DescriptionMaker, _status_mb, reset_peak_rss, templates  # no
 
 from jobpipeline.lib.ingest import sync_raw_partition  # noqa: E402
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome  # noqa: E402
-from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition, with_digests  # noqa: E402
+from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition, postings_file_writer, with_digests  # noqa: E402
 from jobpipeline.lib.store import create_schema, get_engine  # noqa: E402
 
 FIRST_DAY = date(2026, 11, 1)
@@ -82,18 +85,22 @@ def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source
     keys = sorted(zip((f"board{b:05d}" for b in (idents % boards).tolist()), (f"sim-{i}" for i in idents.tolist()), range(len(idents))))
     order = np.fromiter((position for _, _, position in keys), dtype=np.int64, count=len(keys))
     idents, versions = idents[order], versions[order]
-    writer = None
-    for start in range(0, len(idents), PART_ROWS):
-        table = with_digests(make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS])).to_arrow()
-        writer = writer or pq.ParquetWriter(root / "postings.parquet", table.schema, compression="zstd")
-        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-    if writer is None:
-        pl.DataFrame(schema=POSTING_SCHEMA).write_parquet(root / "postings.parquet")
-    else:
-        writer.close()
+    with postings_file_writer(root / "postings.parquet") as writer:
+        for start in range(0, len(idents), PART_ROWS):
+            table = with_digests(make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS]))
+            writer.write_table(table.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(writer.schema), row_group_size=ROW_GROUP_ROWS)
     # Every board of the source scraped fine that day: what vanished from it closes.
     outcomes = [BoardOutcome(source=source, board=f"board{b:05d}", ok=True).as_json() for b in range(boards)]
     (root / "outcomes.json").write_text(json.dumps(outcomes, default=str), encoding="utf-8")
+
+
+_MAKERS: dict[tuple[str, int, int], object] = {}
+
+
+def write_partition_here(root: str, idents: np.ndarray, versions: np.ndarray, source: str, boards: int, seed: int) -> None:
+    """``write_partition`` in the generator's process (``main`` runs it in a child), its makers kept."""
+    make = _MAKERS.setdefault((source, boards, seed), posting_maker(source, boards, seed))
+    write_partition(Path(root), idents, versions, source, boards, make)
 
 
 def posting_maker(source: str, boards: int, seed: int):
@@ -145,7 +152,7 @@ def main() -> None:
     engine = get_engine(f"sqlite:///{store}")
     create_schema(engine)
     postings = Postings(args.open_postings, args.seed)
-    makers = {source: posting_maker(source, boards, args.seed) for source in sources}
+    generator = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     raw = work / "raw"
     days = []
     print(
@@ -160,7 +167,9 @@ def main() -> None:
         for index, source in enumerate(sources):
             mine = owner == index
             partition = RawPartition.at(raw, source, day)
-            write_partition(partition.root, postings.ident[mine], postings.version[mine], source, boards, makers[source])
+            generator.submit(
+                write_partition_here, str(partition.root), postings.ident[mine], postings.version[mine], source, boards, args.seed
+            ).result()
             before = _status_mb("VmRSS")
             reset_peak_rss()
             t0, c0 = time.perf_counter(), time.process_time()
@@ -179,6 +188,7 @@ def main() -> None:
             flush=True,
         )
     engine.dispose()
+    generator.shutdown()
     rebuild = time_rebuild(store, work, 1)
     later = days[1:] or days
     summary = {

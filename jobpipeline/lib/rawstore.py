@@ -269,9 +269,9 @@ class PartitionWriter:
             return
         ordered = with_digests(postings.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True))
         runs = ordered.get_column("board").rle()
-        table = ordered.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(_ARROW_SCHEMA)
+        table = ordered.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(POSTINGS_ARROW_SCHEMA)
         offset = 0
-        with pa.ipc.new_file(self._tmp / _SPILL_DIR / f"{self._spills:05d}.arrow", _ARROW_SCHEMA) as out:
+        with pa.ipc.new_file(self._tmp / _SPILL_DIR / f"{self._spills:05d}.arrow", POSTINGS_ARROW_SCHEMA) as out:
             for number, (board, rows) in enumerate(zip(runs.struct.field("value").to_list(), runs.struct.field("len").to_list())):
                 if board in self._batches:  # a board's rows in two runs: postings of two sources
                     raise ValueError(f"board {board!r} twice in raw partition {self.partition.root}: one source per partition")
@@ -302,10 +302,7 @@ class PartitionWriter:
     def _write_postings(self, path: Path) -> None:
         # Read, not memory mapped: mapped pages once touched count in the process's RSS until unmapped.
         spills = [pa.ipc.open_file(pa.OSFile(str(self._tmp / _SPILL_DIR / f"{n:05d}.arrow"))) for n in range(self._spills)]
-        # No dictionary pages (polars writes none): with them a 100k sync reading the file peaked 20-35 MB
-        # higher (bench/ingest.py), without them 15-25 MB lower than from polars' file; level 3 makes
-        # the file a third smaller than polars' (34 against 53 MB at 100k postings).
-        with pq.ParquetWriter(path, _ARROW_SCHEMA, compression="zstd", compression_level=3, use_dictionary=False) as out:
+        with postings_file_writer(path) as out:
             pending: list[pa.RecordBatch] = []
             rows = 0
             # Boards in the order a sort by board gives: Python orders str by code point, which for
@@ -325,6 +322,14 @@ class PartitionWriter:
 _SPILL_DIR = ".spill"
 
 
+def postings_file_writer(path: Path) -> pq.ParquetWriter:
+    """The writer of a ``postings.parquet`` (``POSTING_SCHEMA`` and the digests, as Arrow types):
+    zstd level 3, a third smaller than polars' file (34 against 53 MB at 100k postings), and no
+    dictionary pages, with which a 100k sync reading the file peaked 20-35 MB higher
+    (``bench/ingest.py``); row groups are the caller's (``ROW_GROUP_ROWS`` rows)."""
+    return pq.ParquetWriter(path, POSTINGS_ARROW_SCHEMA, compression="zstd", compression_level=3, use_dictionary=False)
+
+
 def with_digests(postings: pl.DataFrame) -> pl.DataFrame:
     """``POSTING_SCHEMA`` rows as ``postings.parquet`` holds them: with ``DIGEST_COLUMN``."""
     return postings.with_columns(description_digests(postings).alias(DIGEST_COLUMN))
@@ -338,7 +343,7 @@ def _polars_parquet_schema() -> pa.Schema:
     return pq.read_schema(buffer)
 
 
-_ARROW_SCHEMA = _polars_parquet_schema()
+POSTINGS_ARROW_SCHEMA = _polars_parquet_schema()
 
 
 def _schema_of(columns: Sequence[str]) -> dict[str, pl.DataType]:
