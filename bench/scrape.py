@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from jobpipeline.lib.boards import Board  # noqa: E402
 from jobpipeline.lib.http import HttpSettings, make_client  # noqa: E402
+from jobpipeline.lib.postings import BoardOutcome  # noqa: E402
 from jobpipeline.lib.replay import base_urls_at, corpus_boards  # noqa: E402
 from jobpipeline.lib.replay.corpus import DETAILS_SUFFIX  # noqa: E402
 from jobpipeline.lib.scrape import BoardResult, scrape_boards  # noqa: E402
@@ -173,10 +174,7 @@ def main() -> None:
             load_before = os.getloadavg()[0]
             if args.into_partition:
                 wall_s, cpu_s, outcomes = timed_partition(boards, base_urls, settings, Path(tmp) / "raw")
-                results = [
-                    BoardResult(**{k: v for k, v in o.items() if k not in ("source", "board")}, source=o["source"], board=o["board"])
-                    for o in outcomes
-                ]
+                results = [BoardOutcome.from_json(o) for o in outcomes]
             else:
                 wall_s, cpu_s, results = asyncio.run(timed_scrape(boards, base_urls, settings))
             rss_mb = peak_rss_mb()

@@ -88,8 +88,6 @@ class TransportError(Exception):
     """
 
     def __init__(self, kind: str, method: str, url: str, detail: str = ""):
-        self.kind = kind
-        self.url = url
         super().__init__(f"{kind} on {method} {url}" + (f": {detail}" if detail else ""))
 
 

@@ -18,8 +18,8 @@
 
 A partition is written to a temporary sibling directory and renamed into place, so a crashed
 scrape never leaves a half-written partition that a later ``jobs`` run would trust. A scrape writes
-it board by board as the boards answer (``PartitionWriter``), so it holds no board it has finished. What such a
-crash leaves behind (``.<key>.<host>-<pid>-<id>.tmp`` / ``.old``) is removed by the next write in
+it board by board as the boards answer (``PartitionWriter``), so it holds no board it has finished.
+What such a crash leaves behind (``.<key>.<host>-<pid>-<id>.tmp`` / ``.old``) is removed by the next write in
 the same source folder, once its writer is gone: its process no longer runs on this host, or it is
 older than ``ORPHAN_AGE_S`` (another host's). A ``.old`` folder whose partition is missing (the
 crash fell between the two renames) is the last complete partition: it is put back, not removed.
@@ -208,10 +208,11 @@ class PartitionWriter:
 
     ``add_board`` writes a board's bodies to ``bodies/`` at once and buffers its postings; every
     ``SPILL_ROWS`` postings the buffer goes to a spill file, sorted by (board, id) with the digests,
-    one Arrow record batch per board. ``commit`` reads the boards' batches back in board order into ``postings.parquet`` in row groups of ``ROW_GROUP_ROWS``, writes the outcomes and the
-    detail stamps, and renames the partition into place. The file is what one sort of the whole
-    partition by (source, board, source_job_id) gave: a partition is one source, each board is added
-    once, and its rows sort stably. Without a commit (an error, a crash) the partition on disk stays
+    one Arrow record batch per board. ``commit`` reads the boards' batches back in board order into
+    ``postings.parquet`` in row groups of ``ROW_GROUP_ROWS``, writes the outcomes and the detail
+    stamps, and renames the partition into place. The file is what one sort of the whole partition
+    by (source, board, source_job_id) gave: a partition is one source, each board is added once, and
+    its rows sort stably. Without a commit (an error, a crash) the partition on disk stays
     as it was and the temporary folder goes.
     """
 

@@ -8,12 +8,12 @@ Retries, backoff and the concurrency bound come from ``jobpipeline.lib.http``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
 
 from jobpipeline.lib.http import Fetcher, HttpSession, HttpSettings, HttpStatusError
+from jobpipeline.lib.sources.base import decode_json
 
 ALGOLIA_BASE = "https://hn.algolia.com"
 FIREBASE_BASE = "https://hacker-news.firebaseio.com"
@@ -46,7 +46,7 @@ async def get_json(fetcher: Fetcher, url: str, *, params: dict[str, str] | None 
         if exc.status == 404 and allow_404:
             return None
         raise
-    return json.loads(body)
+    return decode_json(body)
 
 
 def algolia_url(algolia_base: str, path: str) -> str:
