@@ -11,12 +11,15 @@ mean). No text is invented; the recombination is synthetic. Postings are written
 parts of ``PART_ROWS`` rows, so the generator never holds a large size in memory.
 
 Each size is written as one raw partition (``RawPartition.write``, as a scrape writes it) and
-measured in a fresh subprocess that syncs it from disk as the ``jobs`` asset does
-(``sync_raw_partition``, which reads the partition itself: lazily since 2026-12-02 10:00, whole
-before), cold, then again as the next day's partition (the same files). Peak RSS is reported two
-ways: the process peak during each sync (``/proc/self/status`` VmHWM, reset just before it through
-``/proc/self/clear_refs``), and the sync alone: the higher of the two peaks minus the RSS just
-before the cold sync started (the imports; the partition's read is part of the sync). The peer runs on the
+synced from disk as the ``jobs`` asset does (``sync_raw_partition``, which reads the partition
+itself: lazily since 2026-12-02 10:00, whole before): cold in a fresh subprocess, then again as
+the next day's partition (the same files) in another fresh subprocess, as a deployment runs each
+partition's sync in a step process of its own (until 2026-12-03 the re-sync ran in the cold
+sync's process, and its peak counted what the cold sync's allocators still held). Peak RSS is
+reported two ways: the process peak during each sync (``/proc/self/status`` VmHWM, reset just
+before it through ``/proc/self/clear_refs``), and the sync alone: the higher of the two syncs'
+peaks minus the RSS of its process just before it started (the imports; the partition's read is
+part of the sync). The peer runs on the
 first ``--peer-sample`` postings (10,000 by default; 0 for all), and ours runs again on exactly
 those, each into a fresh store, so the ratio compares per-posting rates on the same postings.
 
@@ -158,50 +161,63 @@ def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def measure(folder: Path, peer_sample: int) -> dict:
-    """One size, in this process: cold sync of the raw partition, unchanged re-sync (next day),
-    then ours and the peer on the first ``peer_sample`` postings."""
-    from peer import compare
+DAYS = [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
 
+
+def timed_sync(store: Path, folder: Path, day: str) -> dict:
+    """One sync of ``folder``'s raw partition of ``day`` into ``store``, in this process: seconds,
+    CPU seconds, the process's RSS before it and its peak RSS during it, and its counts."""
     from jobpipeline.lib.ingest import sync_raw_partition
     from jobpipeline.lib.rawstore import RawPartition
     from jobpipeline.lib.store import create_schema, get_engine
 
-    days = [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
-    first, second = (RawPartition.at(folder / "raw", "ashby", day) for day in days)
+    engine = get_engine(f"sqlite:///{store}")
+    create_schema(engine)
+    before_mb = _status_mb("VmRSS")
+    reset_peak_rss()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    result = sync_raw_partition(engine, "ashby", day, RawPartition.at(folder / "raw", "ashby", day))
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    peak_mb = _status_mb("VmHWM")
+    engine.dispose()
+    return {"s": seconds, "cpu_s": cpu_s, "before_mb": before_mb, "peak_mb": peak_mb, **result.as_dict()}
+
+
+def measure(folder: Path, peer_sample: int) -> dict:
+    """One size: cold sync of the raw partition in this process, the unchanged re-sync (next day)
+    in a fresh one, then ours and the peer on the first ``peer_sample`` postings."""
+    from peer import compare
+
     with tempfile.TemporaryDirectory() as tmp:
-        engine = get_engine(f"sqlite:///{tmp}/bench.db")
-        create_schema(engine)
-        before_mb = _status_mb("VmRSS")
-        reset_peak_rss()
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        cold = sync_raw_partition(engine, "ashby", days[0], first)
-        cold_s, cold_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
-        cold_peak_mb = _status_mb("VmHWM")
-        reset_peak_rss()
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        again = sync_raw_partition(engine, "ashby", days[1], second)
-        resync_s, resync_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
-        resync_peak_mb = _status_mb("VmHWM")
-        assert cold.new == again.unchanged and again.new == again.changed == 0, (cold, again)
-        engine.dispose()
+        store = Path(tmp) / "bench.db"
+        cold = timed_sync(store, folder, DAYS[0])
+        out = subprocess.run(
+            [sys.executable, __file__, "--resync", str(store), str(folder)], capture_output=True, text=True, env=os.environ
+        )
+        if out.returncode:
+            raise SystemExit(f"the re-sync failed:\n{out.stderr}")
+        again = json.loads(out.stdout.strip().splitlines()[-1])
+    assert cold["new"] == again["unchanged"] and again["new"] == again["changed"] == 0, (cold, again)
+    cold_s, cold_cpu_s, resync_s, resync_cpu_s = cold["s"], cold["cpu_s"], again["s"], again["cpu_s"]
+    before_mb, cold_peak_mb, resync_peak_mb = cold["before_mb"], cold["peak_mb"], again["peak_mb"]
     parts = str(folder / "parts" / "part-*.parquet")
     description_mb = pl.scan_parquet(parts).select(pl.col("description").str.len_bytes().sum()).collect().item() / 1e6
     frame = pl.read_parquet(parts, n_rows=peer_sample or None)
     versus = compare(frame)
     return {
-        "postings": cold.postings,
-        "jobs": cold.jobs,
+        "postings": cold["postings"],
+        "jobs": cold["jobs"],
         "description_mb": description_mb,
         "cold_s": cold_s,
-        "ingest_per_s": cold.postings / cold_s,
+        "ingest_per_s": cold["postings"] / cold_s,
         "cold_cpu_s": cold_cpu_s,
         "resync_s": resync_s,
         "resync_cpu_s": resync_cpu_s,
         "rss_before_sync_mb": before_mb,
         "cold_peak_rss_mb": cold_peak_mb,
         "resync_peak_rss_mb": resync_peak_mb,
-        "sync_rss_growth_mb": max(cold_peak_mb, resync_peak_mb) - before_mb,
+        "rss_before_resync_mb": again["before_mb"],
+        "sync_rss_growth_mb": max(cold_peak_mb - before_mb, resync_peak_mb - again["before_mb"]),
         "peer": versus,
     }
 
@@ -222,8 +238,12 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="replay corpus whose ashby/ postings are the templates")
     parser.add_argument("--slice-jobs", help="JOBPIPELINE_SYNC_SLICE_JOBS for the syncs (default: the setting's default)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one size's raw partition
+    parser.add_argument("--resync", nargs=2, help=argparse.SUPPRESS)  # child mode: STORE FOLDER, the re-sync alone
     args = parser.parse_args()
     globals()["CORPUS"] = args.corpus
+    if args.resync:
+        print(json.dumps(timed_sync(Path(args.resync[0]), Path(args.resync[1]), DAYS[1])))
+        return
     if args.one:
         print(json.dumps(measure(Path(args.one), args.peer_sample)))
         return

@@ -1,5 +1,5 @@
 """The sync's SQLite fast paths (``jobpipeline.lib.sync.fast_sql``) read what SQLAlchemy's plain
-query would: runs of integer keys as ranges, the rest as literal IN lists."""
+query would: runs of integer keys as ranges, the rest as bound IN lists."""
 
 from __future__ import annotations
 

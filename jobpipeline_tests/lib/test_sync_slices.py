@@ -29,6 +29,7 @@ from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
 from jobpipeline.lib.sync import PartitionPostings, sync_postings
 from jobpipeline.lib.sync import slices as slices_module
 from jobpipeline.lib.sync import source as source_module
+from jobpipeline.lib.sync import state as state_module
 
 DAYS = [date(2026, 11, day) for day in (1, 2, 3, 4)]
 NOW = datetime(2026, 11, 5, 8, tzinfo=UTC)
@@ -151,6 +152,7 @@ def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, way)
     with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
         patch.setattr(rawstore, "ROW_GROUP_ROWS", 2)
         patch.setattr(slices_module, "POSTING_BATCH", 3)  # a partition keyed, matched to the store and closed in batches
+        patch.setattr(slices_module, "KEY_BATCH", 2)
         whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
         sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), slice_jobs, lazy)
         assert every_table(sliced) == every_table(whole)
@@ -251,6 +253,69 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     with engine.connect() as conn:
         closed = conn.execute(sa.select(Job.id).where(Job.closed_at == DAYS[2])).scalars().all()
     assert len(closed) == 20
+
+
+def test_the_cut_holds_no_stored_postings_and_each_slice_reads_its_own_when_planned(tmp_path, monkeypatch):
+    """At a million postings the stored postings the cut matched to the partition, kept for every
+    slice until its plan, were a third of a re-sync's peak (bench/RESULTS.md, 2026-12-03). The cut
+    reads only which job each stored posting belongs to and keeps each slice's stored jobs as ids;
+    a slice reads its stored postings when it is planned (its jobs', which no slice before it
+    wrote). The store stays what one sync of it all leaves (the property test above)."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    boards = [("greenhouse", f"acme{n}") for n in range(6)]
+    day = [  # 30 jobs of two postings each, on two boards
+        Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
+        for n in range(30)
+        for source, board in (boards[n % 3], boards[3 + n % 3])
+    ]
+    outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in boards]
+    sync_postings(engine, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+
+    phase, reads, given, cuts = ["cut"], [], [], []
+    real_rows, real_pairs = state_module.DatabaseState.postings_of_boards, state_module.DatabaseState.posting_jobs_of_boards
+    real_plan, real_cut, real_close = sync_module.plan_sync, sync_module.cut_into_slices, sync_module.close_in_batches
+    real_slice_rows = slices_module.SliceState.postings_of_boards
+
+    def rows(self, scope):
+        reads.append((phase[0], "rows"))
+        return real_rows(self, scope)
+
+    def pairs(self, scope):
+        frame = real_pairs(self, scope)
+        reads.append((phase[0], "pairs"))
+        assert set(frame.columns) == {"source", "board", "source_job_id", "job_id", "closed_at"}
+        return frame
+
+    def slice_rows(self, scope):
+        frame = real_slice_rows(self, scope)
+        given.append(sorted(frame["source_job_id"].to_list()))
+        return frame
+
+    def cutting(*args, **kwargs):
+        cuts.extend(real_cut(*args, **kwargs))
+        return cuts
+
+    def planning(*args, **kwargs):
+        phase[0] = "plan"
+        return real_plan(*args, **kwargs)
+
+    def closing(*args, **kwargs):
+        phase[0] = "close"
+        return real_close(*args, **kwargs)
+
+    monkeypatch.setattr(state_module.DatabaseState, "postings_of_boards", rows)
+    monkeypatch.setattr(state_module.DatabaseState, "posting_jobs_of_boards", pairs)
+    monkeypatch.setattr(slices_module.SliceState, "postings_of_boards", slice_rows)
+    monkeypatch.setattr(sync_module, "cut_into_slices", cutting)
+    monkeypatch.setattr(sync_module, "plan_sync", planning)
+    monkeypatch.setattr(sync_module, "close_in_batches", closing)
+    result = sync_postings(engine, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert (result.unchanged, result.new, result.closed) == (30, 0, 0)
+    assert [what for when, what in reads if when == "cut"] == ["pairs"]  # one batch of every board, job ids only
+    assert sorted(job for part in cuts for job in part.state.known_jobs.tolist()) == list(range(1, 31))  # each stored job once
+    assert len(given) == len(cuts) >= 30 // 4
+    assert sorted(posting for postings in given for posting in postings) == sorted(str(n) for n in range(30) for _ in range(2))
 
 
 def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):
@@ -462,14 +527,17 @@ def test_a_sliced_sync_keys_each_posting_once(tmp_path, monkeypatch):
 def test_the_cuts_sorted_helpers_give_what_polars_hashed_ones_give(pairs):
     """The cut keeps every key of a partition in frames at once (a million at a time), so it finds
     distinct rows by sorting (``distinct_rows``), works on keys as numbers (``as_number``) and hands
-    each slice a view of one frame (``views_by_slice``); each gives what the hashed polars
-    operations, the strings and ``partition_by`` gave."""
+    each slice its rows of one frame (``rows_by_slice``, read through ``SliceRows``); each gives
+    what the hashed polars operations, the strings and ``partition_by`` gave."""
     frame = pl.DataFrame(pairs, schema={"dedup_key": pl.Int64, "job_id": pl.Int64}, orient="row")
     assert slices_module.distinct_rows(frame, ["dedup_key", "job_id"]).rows() == sorted(set(pairs))
 
     slices = frame.select("dedup_key").unique().with_columns(slice=pl.col("dedup_key") % 3)
     rows = frame.with_row_index("row")
-    views = slices_module.views_by_slice(rows, rows.get_column("dedup_key"), slices)
+    views = {
+        number: slices_module.SliceRows(rows, numbers).read()
+        for number, numbers in slices_module.rows_by_slice(rows.get_column("dedup_key"), slices).items()
+    }
     expected = rows.join(slices, on="dedup_key", maintain_order="left").partition_by("slice", as_dict=True, include_key=False)
     assert {number: view.rows() for number, view in views.items()} == {key[0]: part.rows() for key, part in expected.items()}
 
@@ -485,3 +553,31 @@ def test_dedup_keys_as_numbers_spell_back_and_sort_as_their_strings():
     numbers = pl.DataFrame({"dedup_key": keys}).select(slices_module.as_number("dedup_key")).to_series()
     assert numbers.dtype == pl.UInt64 and [f"{n:016x}" for n in numbers.to_list()] == keys
     assert numbers.to_list() == sorted(numbers.to_list())
+
+
+@given(st.lists(st.integers(0, 12), max_size=60), st.integers(1, 10))
+def test_batches_found_by_binary_search_are_the_greedy_loops(sizes, limit):
+    """``batch_numbers`` packs a million components without a Python int each: it gives what the
+    greedy loop gave, zero sizes and oversized items included."""
+    numbers, current, filled = [], 0, 0
+    for size in sizes:
+        if filled and filled + size > limit:
+            current, filled = current + 1, 0
+        numbers.append(current)
+        filled += size
+    assert slices_module.batch_numbers(sizes, limit).tolist() == numbers
+
+
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=40, unique=True), st.data(), st.integers(1, 6))
+def test_components_packed_by_sorting_are_packed_as_by_a_hashed_group_by(keys, data, slice_jobs):
+    """``pack`` finds each component's size and first canonical posting by sorting; it gives each
+    key the slice the hashed group-by and join gave."""
+    ranks = data.draw(st.permutations(range(len(keys))))
+    components = pl.DataFrame(
+        {"dedup_key": keys, "rank": ranks, "component": [data.draw(st.sampled_from(keys[: i + 1])) for i in range(len(keys))]},
+        schema={"dedup_key": pl.UInt64, "rank": pl.UInt32, "component": pl.UInt64},
+    )
+    sizes = components.group_by("component").agg(size=pl.len(), rank=pl.col("rank").min()).sort("rank")
+    sizes = sizes.with_columns(slice=pl.Series(slices_module.batch_numbers(sizes["size"].to_list(), slice_jobs), dtype=pl.Int64))
+    expected = components.join(sizes, on="component").select("dedup_key", "slice")
+    assert sorted(slices_module.pack(components, slice_jobs).rows()) == sorted(expected.rows())

@@ -7,7 +7,7 @@ database (PostgreSQL) it uses SQLAlchemy as usual, so the SQL stays dialect-neut
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import polars as pl
@@ -18,7 +18,10 @@ from jobpipeline.lib.store import JobHashHistory, upsert
 HISTORY = JobHashHistory.__table__
 CHUNK = 500  # bound values per IN list off SQLite (and per statement everywhere else)
 WRITE_BATCH = 5_000  # rows per executemany: bounded, since rows become Python objects here
-SQLITE_LITERAL_CHUNK = 10_000  # literal IN lists have no bound-variable limit
+# Values per IN list on SQLite, bound (SQLite >= 3.32 takes 32,766 variables a statement). Not
+# literals: the driver keeps its last 128 statements prepared, and 100 statements of 10,000 literal
+# keys each (the jobs of a cold million's dedup keys) held ~190 MB until the sync's end.
+SQLITE_IN_CHUNK = 10_000
 FETCH_ROWS = 20_000  # rows read into Python at once before they become a frame
 RANGE_RUN = 64  # this many consecutive integer keys are read as one BETWEEN range, not an IN list
 
@@ -26,11 +29,11 @@ RANGE_RUN = 64  # this many consecutive integer keys are read as one BETWEEN ran
 def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], column: sa.Column, values: list) -> pl.DataFrame:
     """``stmt`` restricted to ``column IN values`` (in chunks), as a frame with ``schema``.
 
-    On SQLite the statement is rendered with literal values and read through the driver's own
-    cursor (in the connection's transaction), and dates (ISO text) and booleans (0/1) are parsed in
-    polars: SQLAlchemy's per-value result processing was a third of a re-sync, and its Row objects
-    two fifths of what remained (0.50 against 0.31 s for 100k job rows). Elsewhere SQLAlchemy reads
-    it as usual."""
+    On SQLite the statement is rendered (its IN lists bound, ``SQLITE_IN_CHUNK`` values each) and
+    read through the driver's own cursor (in the connection's transaction), and dates (ISO text)
+    and booleans (0/1) are parsed in polars: SQLAlchemy's per-value result processing was a third
+    of a re-sync, and its Row objects two fifths of what remained (0.50 against 0.31 s for 100k job
+    rows). Elsewhere SQLAlchemy reads it as usual."""
     if conn.dialect.name != "sqlite":
         rows = [row for chunk in chunks(values) for row in conn.execute(stmt.where(column.in_(chunk))).all()]
         return pl.DataFrame(rows, schema=schema, orient="row")
@@ -38,12 +41,14 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
     frames = [pl.DataFrame(schema=raw)]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     ranges, values = integer_runs(values)
-    wheres = [column.between(sa.literal(low), sa.literal(high)) for low, high in ranges]
-    for chunk in chunks(values, SQLITE_LITERAL_CHUNK):
-        listed = sa.literal_column(sqlite_literals(chunk)) if all(type(v) in (int, str) for v in chunk) else None
-        wheres.append(column.op("IN")(listed) if listed is not None else column.in_(chunk))
-    for where in wheres:
-        cursor.execute(str(stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
+    wheres: list[tuple[Any, Sequence]] = [(column.between(sa.literal(low), sa.literal(high)), ()) for low, high in ranges]
+    for chunk in chunks(values, SQLITE_IN_CHUNK):
+        if all(type(v) in (int, str) for v in chunk):
+            wheres.append((column.op("IN")(sa.literal_column(f"({', '.join('?' * len(chunk))})")), chunk))
+        else:
+            wheres.append((column.in_(chunk), ()))
+    for where, bound in wheres:
+        cursor.execute(str(stmt.where(where).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})), bound)
         while rows := cursor.fetchmany(FETCH_ROWS):  # as frames batch by batch: never a whole result as Python tuples
             frames.append(pl.DataFrame(rows, schema=raw, orient="row"))
     cursor.close()
@@ -72,12 +77,6 @@ def integer_runs(values: list) -> tuple[list[tuple[int, int]], list]:
                 rest.extend(ordered[start:i])
             start = i
     return ranges, rest
-
-
-def sqlite_literals(values: list[int | str]) -> str:
-    """``(v1, v2, …)`` as SQLite reads it (strings quoted as SQLAlchemy quotes them: ``'`` doubled),
-    for an IN list of ints and strings: SQLAlchemy's literal rendering of 100k keys took 0.13 s."""
-    return "(" + ", ".join(str(v) if type(v) is int else "'" + v.replace("'", "''") + "'" for v in values) + ")"  # type: ignore[union-attr]
 
 
 def upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:
@@ -151,7 +150,7 @@ def driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:
     return rendered.rows()
 
 
-def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> Sequence[int]:
     """``count`` fresh ids for ``table``'s integer primary key ``id``, taken inside the write
     transaction, so rows are inserted with their ids instead of inserted and read back by key.
 
@@ -160,9 +159,9 @@ def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
     PostgreSQL: from the column's sequence, which other writers share."""
     if count == 0:
         return []
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name == "sqlite":  # a range: a cold million's ids as a list of ints held ~36 MB
         largest = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
-        return list(range(largest + 1, largest + 1 + count))
+        return range(largest + 1, largest + 1 + count)
     sequence = sa.func.pg_get_serial_sequence(table.name, "id")
     stmt = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
     return [int(i) for i in conn.execute(stmt).scalars()]

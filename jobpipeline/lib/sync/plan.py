@@ -91,7 +91,10 @@ class StoreState(Protocol):
     def postings_of_jobs(self, job_ids: list[int]) -> pl.DataFrame:  # POSTING_JOB_SCHEMA
         ...
 
-    def new_job_ids(self, count: int) -> list[int]:
+    def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:  # POSTING_JOB_SCHEMA: the job of each posting of these boards
+        ...
+
+    def new_job_ids(self, count: int) -> Sequence[int]:
         """``count`` fresh job ids (allocated under the write lock for the database)."""
         ...
 

@@ -12,7 +12,8 @@ pass is the one-shot sync's, row for row (job ids included), because:
   in one job are planned together: the canonical one speaks for the job; keys in several jobs
   merge them) or through the job's own ``dedup_key`` (a new group joins the first job with its
   key). So no job is read or written by two slices, and each slice sees its jobs as they were
-  before the sync, as the one-shot plan does.
+  before the sync, as the one-shot plan does: the cut keeps only which stored jobs each slice
+  has, and a slice reads their postings when it is planned.
 - New job ids are taken once, before the first slice, for every group the one-shot plan would
   give a new job (no known posting, no stored job of its key that a merge does not take away), in
   the one-shot plan's order (by canonical posting); each slice gets its own, and checks it asked
@@ -26,7 +27,7 @@ A component bigger than the slice size is one slice of its own (a slice never sp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -41,6 +42,9 @@ KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String, "first"
 # Postings handled at once where a sync goes over the whole partition: keyed, matched to the store,
 # closed (``sync.close_in_batches``). Bounds those steps' memory; a larger batch saves per-batch work.
 POSTING_BATCH = 100_000
+# Rows hashed into dedup keys at once (``posting_keys``): their Python strings and tuples are that
+# step's peak (a million postings: 100,000 at once peaked ~30 MB higher; 5,000 no lower than 20,000).
+KEY_BATCH = 20_000
 
 
 @dataclass
@@ -53,22 +57,38 @@ class Slice:
     state: SliceState
 
 
-class SliceState:
-    """``StoreState`` for one slice's plan: the slice's known postings and the jobs of its dedup
-    keys (read once for the whole partition: no other slice writes them), and its pre-allocated
-    new job ids; every other read goes to the store."""
+class SliceRows:
+    """The rows of ``frame`` at ``rows`` (increasing), gathered only when read: every slice's rows of
+    one frame of the whole partition, without a second copy of it sorted by slice."""
 
-    def __init__(self, store: StoreState, known: pl.DataFrame, same_key: pl.DataFrame, new_ids: list[int]) -> None:
-        self.store, self.known, self.same_key, self.new_ids = store, known, same_key, new_ids
+    def __init__(self, frame: pl.DataFrame, rows: np.ndarray) -> None:
+        self.frame, self.rows = frame, rows
+
+    def read(self) -> pl.DataFrame:
+        return self.frame.select(pl.all().gather(self.rows))
+
+
+class SliceState:
+    """``StoreState`` for one slice's plan: the stored jobs of its postings (as ids: their postings
+    are read when the slice is planned), the jobs of its dedup keys (read once for the whole
+    partition: no other slice writes them), and its pre-allocated new job ids; every other read
+    goes to the store."""
+
+    def __init__(self, store: StoreState, known_jobs: np.ndarray, same_key: SliceRows, new_ids: np.ndarray) -> None:
+        self.store, self.known_jobs, self.same_key, self.new_ids = store, known_jobs, same_key, new_ids
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
-        return self.known  # a slice plans no closings: it only needs its own postings
+        # A slice plans no closings: of its boards' stored postings it needs only its own, those of
+        # its known jobs, which no earlier slice wrote (slices share no job). Read when it is
+        # planned, not kept from the cut: a million stored postings held for every slice were a
+        # third of the sync's peak.
+        return self.store.postings_of_boards(scope).filter(pl.col("job_id").is_in(self.known_jobs))
 
     def jobs(self, job_ids: list[int]) -> pl.DataFrame:
         return self.store.jobs(job_ids)
 
     def jobs_by_dedup_key(self, dedup_keys: list[str]) -> pl.DataFrame:
-        return self.same_key.filter(pl.col("dedup_key").is_in(dedup_keys))
+        return self.same_key.read().filter(pl.col("dedup_key").is_in(dedup_keys))
 
     def hash_history(self, job_ids: list[int]) -> pl.DataFrame:
         return self.store.hash_history(job_ids)
@@ -82,25 +102,28 @@ class SliceState:
     def postings_of_jobs(self, job_ids: list[int]) -> pl.DataFrame:
         return self.store.postings_of_jobs(job_ids)
 
-    def new_job_ids(self, count: int) -> list[int]:
+    def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
+        return self.store.posting_jobs_of_boards(scope)
+
+    def new_job_ids(self, count: int) -> Sequence[int]:
         if count != len(self.new_ids):
             raise RuntimeError(
                 f"sliced sync: a slice planned {count} new jobs where the cut foresaw {len(self.new_ids)}; "
                 "the slices would not give the one-shot sync's store, so nothing is written"
             )
-        return self.new_ids
+        return self.new_ids.tolist()
 
 
 def posting_keys(listed: Iterable[pl.DataFrame]) -> pl.DataFrame:
     """(source, board, source_job_id, dedup_key, first) of every row of ``listed``
     (``source.Postings.listed()``: batches of rows, the descriptions only hashed), in its order;
     every row of a posting carries the key of the posting's first row (``first``), as
-    ``deduplicate`` keys it. Rows are hashed ``POSTING_BATCH`` at a time and only their keys are
-    kept, so a million postings never stand as Python strings, nor their titles and companies as a
+    ``deduplicate`` keys it. Rows are hashed ``KEY_BATCH`` at a time and only their keys are kept,
+    so a million postings never stand as Python strings, nor their titles and companies as a
     frame, at once."""
     parts = [
         part.select(*ALIAS, dedup_key=pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String))
-        for part in batched_frames(listed, POSTING_BATCH)
+        for part in batched_frames(listed, KEY_BATCH)
     ]
     keyed = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.String for c in [*ALIAS, "dedup_key"]})
     in_order = alias_sorted(keyed)
@@ -187,57 +210,85 @@ def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
 
 
 def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
-    """(component, slice): components (with each key's ``rank``) in the order of their first
-    canonical posting, packed into slices of at most ``slice_jobs`` keys; a bigger component is a
-    slice alone.
+    """(dedup_key, slice): the keys of ``components`` (dedup_key, rank, component) with the slice of
+    their component: components in the order of their first canonical posting, packed into slices
+    of at most ``slice_jobs`` keys; a bigger component is a slice alone.
 
     Why that order and not a hash range: new job ids follow the canonical postings (as in one plan
     of it all), so each slice appends its jobs, texts and postings after the last slice's. Slices
     by hash range spread each slice's ids over the whole range, and SQLite's inserts into the
-    middle of its tables made a cold sync of 100k postings about twice as slow."""
-    sizes = components.group_by("component").agg(size=pl.len(), rank=pl.col("rank").min()).sort("rank")
-    numbers = batch_numbers(sizes["size"].to_list(), slice_jobs)
-    return sizes.select("component", "size").with_columns(slice=pl.Series(numbers, dtype=pl.Int64))
+    middle of its tables made a cold sync of 100k postings about twice as slow.
+
+    Found by sorting, as ``distinct_rows`` does: a hashed group-by and join over a million
+    components held ~100 MB more, at the cut's peak."""
+    ordered = components.select("dedup_key", "component", "rank").sort("component", "rank")
+    runs = ordered.get_column("component").rle().struct.field("len")  # each component's size, in component order
+    firsts = ordered.filter(pl.col("component").ne_missing(pl.col("component").shift())).select("rank")  # its first canonical posting
+    by_rank = firsts.with_columns(size=runs, component_number=pl.int_range(pl.len(), dtype=pl.Int64)).sort("rank")
+    slice_of = np.empty(by_rank.height, dtype=np.int64)
+    slice_of[by_rank.get_column("component_number").to_numpy()] = batch_numbers(by_rank.get_column("size").to_numpy(), slice_jobs)
+    return ordered.select("dedup_key", slice=pl.Series(np.repeat(slice_of, runs.to_numpy()), dtype=pl.Int64))
 
 
-def batch_numbers(sizes: list[int], limit: int) -> list[int]:
+def batch_numbers(sizes: Sequence[int] | np.ndarray, limit: int) -> np.ndarray:
     """The batch of each item of ``sizes``, in order, packed greedily into batches of at most
-    ``limit`` (an item bigger than that is a batch alone): slices of components, batches of boards."""
-    numbers, current, filled = [], 0, 0
-    for size in sizes:
-        if filled and filled + size > limit:
-            current, filled = current + 1, 0
-        numbers.append(current)
-        filled += size
+    ``limit`` (an item bigger than that is a batch alone): slices of components, batches of boards.
+
+    The greedy loop over a million sizes held them and their batch numbers as Python ints (~70 MB);
+    here each batch is found by a binary search in the running total. A batch from item ``start``
+    takes the items that keep it within ``limit`` and, as the loop did, any item while nothing is
+    in it yet (sizes of 0 before an oversized one)."""
+    ends = np.cumsum(np.asarray(sizes, dtype=np.int64))
+    numbers = np.empty(len(ends), dtype=np.int64)
+    start, batch = 0, 0
+    while start < len(ends):
+        base = ends[start - 1] if start else 0
+        within = int(np.searchsorted(ends, base + limit, side="right"))
+        while_empty = int(np.searchsorted(ends, base, side="right")) + 1
+        stop = min(len(ends), max(within, while_empty, start + 1))
+        numbers[start:stop] = batch
+        start, batch = stop, batch + 1
     return numbers
 
 
-def known_postings(keys: pl.DataFrame, store: StoreState) -> pl.DataFrame:
-    """The stored postings (``ALIAS_SCHEMA``) of ``keys``'s postings, with their ``dedup_key``:
-    read and matched ``POSTING_BATCH`` postings at a time, each batch against the stored postings of
-    its own boards (a board cut by two batches is read twice, each time for its own postings), so
-    neither the store's postings of the partition's boards nor a join table over them all stand
-    at once."""
-    parts = []
+def known_links(keys: pl.DataFrame, store: StoreState) -> pl.DataFrame:
+    """(dedup_key, job_id), distinct and sorted: the stored job of each of ``keys``'s postings the
+    store knows. Read and matched ``POSTING_BATCH`` postings at a time, each batch against the
+    stored postings of its own boards (a board cut by two batches is read twice, each time for its
+    own postings), and only the pairs kept: neither the store's postings of the partition's boards
+    nor a join table over them all stand at once, and the slices read their own stored postings
+    when they are planned (``SliceState``)."""
+    parts = [pl.DataFrame(schema={"dedup_key": keys.schema["dedup_key"], "job_id": pl.Int64})]
     for part in keys.iter_slices(POSTING_BATCH):
         boards = sorted(set(part.select("source", "board").unique().iter_rows()))
-        parts.append(store.postings_of_boards(boards).join(part, on=ALIAS, how="inner"))
-    return pl.concat(parts) if parts else store.postings_of_boards([]).join(keys, on=ALIAS, how="inner")
+        stored = store.posting_jobs_of_boards(boards).select(*ALIAS, "job_id")
+        parts.append(distinct_rows(stored.join(part, on=ALIAS, how="inner"), ["dedup_key", "job_id"]))
+    return distinct_rows(pl.concat(parts), ["dedup_key", "job_id"])
+
+
+def jobs_of_keys(keys: pl.Series, store: StoreState) -> pl.DataFrame:
+    """Every stored job of these dedup keys (as numbers), ``DEDUP_KEY_SCHEMA``: asked
+    ``POSTING_BATCH`` keys at a time, so the keys of a cold million never stand at once as Python
+    strings and SQL (~200 MB)."""
+    parts = [
+        store.jobs_by_dedup_key([f"{key:016x}" for key in keys.slice(start, POSTING_BATCH).to_list()]).cast(DEDUP_KEY_SCHEMA)
+        for start in range(0, keys.len(), POSTING_BATCH)
+    ]
+    return pl.concat(parts) if parts else store.jobs_by_dedup_key([]).cast(DEDUP_KEY_SCHEMA)
 
 
 def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) -> list[Slice]:
     """A partition's postings (``keyed``: each row's posting key and dedup key, ``posting_keys``)
     cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
-    the module's docstring), each with its known postings and new job ids. Reads the store before
-    any slice is written: the partition's stored postings, its jobs of the partition's keys, and the
-    jobs the one-shot plan would merge."""
+    the module's docstring), each with its stored jobs and new job ids. Reads the store before
+    any slice is written: the job of each stored posting of the partition, the jobs of the
+    partition's keys, and the jobs the one-shot plan would merge."""
     if slice_jobs < 1:
         raise ValueError(f"sync slice size must be at least 1 job, got {slice_jobs}")
     # Inside the cut a dedup key is its 64-bit value (the key is an xxh3-64 in hex): a quarter of
     # the string's memory in each of the cut's frames over every key, and cheaper to join and group.
     keys = keyed.filter("first").select(*ALIAS, dedup_key=as_number("dedup_key"))
-    known = known_postings(keys, store)
-    links = distinct_rows(known, ["dedup_key", "job_id"])
+    links = known_links(keys, store)
     # One plan's group order: by canonical posting, the first of each key in posting-key order (a
     # raw partition's keys come in that order already).
     ordered = keys if alias_sorted(keys) else keys.sort(ALIAS)
@@ -245,15 +296,15 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     del keys, ordered
     # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
     # re-sync, where every group is linked, reads none.
-    unlinked = canonical.join(links, on="dedup_key", how="anti")["dedup_key"].to_list()
-    same_key = store.jobs_by_dedup_key([f"{key:016x}" for key in unlinked]).cast(DEDUP_KEY_SCHEMA)
+    same_key = jobs_of_keys(canonical.join(links, on="dedup_key", how="anti").get_column("dedup_key"), store)
     same_key_number = same_key.select(as_number("dedup_key"), "job_id")
     components = connected_keys(canonical, pl.concat([links, same_key_number]))
-    slices = components.join(pack(components, slice_jobs), on="component").select("dedup_key", "slice")
+    slices = pack(components, slice_jobs)
     del components
 
     # The groups the one-shot plan gives new jobs, in its order (by canonical posting).
-    merged_into, _, _ = plan_merges(links, store)
+    key = pl.col("dedup_key")  # links are sorted: a key in two jobs has a neighbour of its own
+    merged_into, _, _ = plan_merges(links.filter((key == key.shift()) | (key == key.shift(-1))), store)
     kept_same_key = same_key_number.filter(~pl.col("job_id").is_in(merged_into["job_id"].implode()))
     unassigned = (
         canonical.join(links, on="dedup_key", how="anti")
@@ -261,41 +312,50 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
         .join(slices, on="dedup_key")
         .sort("rank")
     )
-    del canonical, links
+    # Each slice's stored jobs (whose postings it reads when planned), distinct and sorted.
+    known_jobs = distinct_rows(links.join(slices, on="dedup_key").select("slice", "job_id"), ["slice", "job_id"])
+    known_jobs_of = split_by_slice(known_jobs.get_column("slice"), known_jobs.get_column("job_id"))
+    del known_jobs, canonical, links
     new_ids = unassigned.select("slice", job_id=pl.Series(store.new_job_ids(unassigned.height), dtype=pl.Int64))
 
-    # Each slice's rows, increasing: one array of every row by slice, each slice a view of it.
-    placed = (
-        keyed.select(as_number("dedup_key"))
-        .with_row_index("row")
-        .join(slices, on="dedup_key", how="left", maintain_order="left")
-        .sort("slice", maintain_order=True)
-    )
-    numbers = placed.get_column("row").cast(pl.Int64).to_numpy()
-    counts = placed.group_by("slice", maintain_order=True).len()
+    # Each slice's rows, increasing (views of one array of every row by slice), in slice order.
+    rows_of = rows_by_slice(keyed.select(as_number("dedup_key")).to_series(), slices)
     jobs_of = dict(slices.group_by("slice").len().iter_rows())
-    no_known, no_same_key = known.drop("dedup_key").clear(), same_key.clear()
-    known_of = views_by_slice(known.drop("dedup_key"), known.get_column("dedup_key"), slices)
-    del known
-    same_key_of = views_by_slice(same_key, same_key_number.get_column("dedup_key"), slices)
-    ids_of = {number: ids for number, ids in new_ids.group_by("slice").agg("job_id").iter_rows()}
-    cut, start = [], 0
-    for number, count in counts.iter_rows():
-        state = SliceState(store, known_of.get(number, no_known), same_key_of.get(number, no_same_key), ids_of.get(number, []))
-        cut.append(Slice(rows=numbers[start : start + count], jobs=jobs_of[number], state=state))
-        start += count
-    return cut
+    same_key_of = rows_by_slice(same_key_number.get_column("dedup_key"), slices)
+    ids_of = split_by_slice(new_ids.get_column("slice"), new_ids.get_column("job_id"))
+    no_rows = np.empty(0, dtype=np.int64)
+    return [
+        Slice(
+            rows=rows,
+            jobs=jobs_of[number],
+            state=SliceState(
+                store,
+                known_jobs_of.get(number, no_rows),
+                SliceRows(same_key, same_key_of.get(number, no_rows)),
+                ids_of.get(number, no_rows),
+            ),
+        )
+        for number, rows in rows_of.items()
+    ]
 
 
-def views_by_slice(frame: pl.DataFrame, keys: pl.Series, slices: pl.DataFrame) -> dict[int, pl.DataFrame]:
-    """``frame``'s rows by the slice of their dedup key (``keys``, row for row; ``slices``: dedup_key,
-    slice), each slice's rows in their order: views of one copy of ``frame`` sorted by slice. A join
-    and ``partition_by`` held two more copies of the partition's stored postings at once (each
-    ~200 MB at a million postings)."""
+def rows_by_slice(keys: pl.Series, slices: pl.DataFrame) -> dict[int, np.ndarray]:
+    """The row numbers of each slice in ``keys`` (dedup keys; ``slices``: dedup_key, slice), each
+    slice's increasing. The frames they index stay as they are, and each slice gathers its own rows
+    when its plan reads them (``SliceRows``): a sorted copy of a frame over the whole partition,
+    held beside it while it was cut into views, was a sync's peak at a million postings."""
     number = keys.to_frame("dedup_key").join(slices, on="dedup_key", how="left", maintain_order="left").get_column("slice")
-    ordered = frame.with_columns(number.alias("__slice")).sort("__slice", maintain_order=True)
+    return split_by_slice(number, pl.int_range(number.len(), dtype=pl.Int64, eager=True))
+
+
+def split_by_slice(numbers: pl.Series, values: pl.Series) -> dict[int, np.ndarray]:
+    """``values`` by slice (``numbers``, row for row), each slice's in their order: views of one
+    array sorted by slice, where lists of Python ints cost 36 bytes a value (a million of them per
+    partition: every row, job and new id)."""
+    ordered = pl.DataFrame({"slice": numbers, "value": values}).sort("slice", maintain_order=True)
+    array = ordered.get_column("value").to_numpy()
     views, start = {}, 0
-    for length, value in ordered.get_column("__slice").rle().struct.unnest().iter_rows():
-        views[value] = ordered.slice(start, length).drop("__slice")
+    for length, number in ordered.get_column("slice").rle().struct.unnest().iter_rows():
+        views[number] = array[start : start + length]
         start += length
     return views

@@ -3,6 +3,7 @@ write transaction (``DatabaseState``), or from plain frames of the tables (``Fra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -41,6 +42,10 @@ class DatabaseState:
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
         stmt = sa.select(*(POSTING.c[name] for name in ALIAS_SCHEMA))
         return self._per_source(scope, stmt, POSTING, ALIAS_SCHEMA)
+
+    def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
+        stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
+        return self._per_source(scope, stmt, POSTING, POSTING_JOB_SCHEMA)
 
     def postings_per_board(self, scope: Scope) -> dict[tuple[str, str], int]:
         """Stored postings of each board in ``scope`` (0 for a board with none): how the closing
@@ -82,7 +87,7 @@ class DatabaseState:
         stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
         return select_frame(self.conn, stmt, POSTING_JOB_SCHEMA, POSTING.c.job_id, job_ids)
 
-    def new_job_ids(self, count: int) -> list[int]:
+    def new_job_ids(self, count: int) -> Sequence[int]:
         return allocate_ids(self.conn, JOB, count)
 
     def _per_source(self, scope: Scope, stmt: sa.Select, table: sa.Table, schema: dict) -> pl.DataFrame:
@@ -116,6 +121,9 @@ class FrameState:
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
         return _in_scope(self.job_posting, scope).select(list(ALIAS_SCHEMA)).cast(ALIAS_SCHEMA)
 
+    def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
+        return _in_scope(self.job_posting, scope).select(list(POSTING_JOB_SCHEMA)).cast(POSTING_JOB_SCHEMA)
+
     def jobs(self, job_ids: list[int]) -> pl.DataFrame:
         return self.job.filter(pl.col("id").is_in(job_ids)).select(pl.col("id").alias("job_id"), *list(JOB_SCHEMA)[1:]).cast(JOB_SCHEMA)
 
@@ -137,9 +145,9 @@ class FrameState:
     def postings_of_jobs(self, job_ids: list[int]) -> pl.DataFrame:
         return self.job_posting.filter(pl.col("job_id").is_in(job_ids)).select(list(POSTING_JOB_SCHEMA)).cast(POSTING_JOB_SCHEMA)
 
-    def new_job_ids(self, count: int) -> list[int]:
+    def new_job_ids(self, count: int) -> Sequence[int]:
         largest = self.job["id"].max() or 0
-        return list(range(largest + 1, largest + 1 + count))
+        return range(largest + 1, largest + 1 + count)
 
 
 def _in_scope(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
