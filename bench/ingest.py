@@ -60,6 +60,7 @@ from jobpipeline.lib.text import html_to_text  # noqa: E402
 PEER_SAMPLE = 10_000
 PART_ROWS = 50_000
 DAY = date(2026, 11, 2)
+DAYS = [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]  # the cold sync's, the re-sync's
 SECOND_LOCATION_SHARE = 0.05
 
 
@@ -141,10 +142,10 @@ def write_partition(n: int, folder: Path, seed: int = 7) -> Path:
     parts = write_synthetic(n, folder / "parts", seed)
     frame = pl.read_parquet(parts)
     outcomes = [{"source": "ashby", "board": board, "ok": True} for board in sorted(frame["board"].unique().to_list())]
-    first = RawPartition.at(folder / "raw", "ashby", DAY.isoformat())
+    first = RawPartition.at(folder / "raw", "ashby", DAYS[0])
     first.write(frame, outcomes, {})
     del frame
-    second = RawPartition.at(folder / "raw", "ashby", (DAY + timedelta(days=1)).isoformat())
+    second = RawPartition.at(folder / "raw", "ashby", DAYS[1])
     second.root.mkdir(parents=True)
     for name in ("postings.parquet", "outcomes.json"):
         os.link(first.root / name, second.root / name)
@@ -159,9 +160,6 @@ def _status_mb(field: str) -> float:
 def reset_peak_rss() -> None:
     """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM to the current RSS)."""
     Path("/proc/self/clear_refs").write_text("5")
-
-
-DAYS = [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
 
 
 def timed_sync(store: Path, folder: Path, day: str) -> dict:

@@ -293,8 +293,9 @@ def test_the_cut_holds_no_stored_postings_and_each_slice_reads_its_own_when_plan
         return frame
 
     def cutting(*args, **kwargs):
-        cuts.extend(real_cut(*args, **kwargs))
-        return cuts
+        cut = real_cut(*args, **kwargs)
+        cuts.extend(cut)
+        return cut
 
     def planning(*args, **kwargs):
         phase[0] = "plan"

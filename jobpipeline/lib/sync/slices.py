@@ -296,7 +296,8 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     del keys, ordered
     # A group's same-key jobs matter only when none of its postings is known (``assign_jobs``): a
     # re-sync, where every group is linked, reads none.
-    same_key = jobs_of_keys(canonical.join(links, on="dedup_key", how="anti").get_column("dedup_key"), store)
+    unlinked = canonical.join(links, on="dedup_key", how="anti")
+    same_key = jobs_of_keys(unlinked.get_column("dedup_key"), store)
     same_key_number = same_key.select(as_number("dedup_key"), "job_id")
     components = connected_keys(canonical, pl.concat([links, same_key_number]))
     slices = pack(components, slice_jobs)
@@ -306,16 +307,11 @@ def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) 
     key = pl.col("dedup_key")  # links are sorted: a key in two jobs has a neighbour of its own
     merged_into, _, _ = plan_merges(links.filter((key == key.shift()) | (key == key.shift(-1))), store)
     kept_same_key = same_key_number.filter(~pl.col("job_id").is_in(merged_into["job_id"].implode()))
-    unassigned = (
-        canonical.join(links, on="dedup_key", how="anti")
-        .join(kept_same_key, on="dedup_key", how="anti")
-        .join(slices, on="dedup_key")
-        .sort("rank")
-    )
+    unassigned = unlinked.join(kept_same_key, on="dedup_key", how="anti").join(slices, on="dedup_key").sort("rank")
     # Each slice's stored jobs (whose postings it reads when planned), distinct and sorted.
     known_jobs = distinct_rows(links.join(slices, on="dedup_key").select("slice", "job_id"), ["slice", "job_id"])
     known_jobs_of = split_by_slice(known_jobs.get_column("slice"), known_jobs.get_column("job_id"))
-    del known_jobs, canonical, links
+    del known_jobs, canonical, links, unlinked
     new_ids = unassigned.select("slice", job_id=pl.Series(store.new_job_ids(unassigned.height), dtype=pl.Int64))
 
     # Each slice's rows, increasing (views of one array of every row by slice), in slice order.
