@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Column, event
+from sqlalchemy import JSON, Column, LargeBinary, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
@@ -159,6 +159,20 @@ class Enrichment(SQLModel, table=True):
     # Where each salary/remote value came from: "api" (the board said so) or "extracted".
     salary_source: str | None = None
     remote_source: str | None = None
+
+
+class StoreChange(SQLModel, table=True):
+    """One write transaction's changes to the rows the analytics read (``lib/changes.py``): the
+    change feed that lets ``job_snapshot`` follow a daily sync without reading every job again.
+    Written on SQLite only, pruned after two weeks. A table of its own, so existing stores gain it
+    from ``create_schema`` without a migration."""
+
+    __tablename__ = "store_change"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    changed_at: datetime
+    kind: str  # "sync" | "enrichment"
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # Arrow IPC of changes.CHANGE_SCHEMA rows
 
 
 class SearchIndexPending(SQLModel, table=True):

@@ -27,9 +27,9 @@ def main() -> None:
     held: dict[str, float] = {}
     original = build.build
 
-    def slow_build(con, engine, names=None, timings=None):
+    def slow_build(con, engine, names=None, timings=None, **options):
         held["opened"] = time.time()  # the connection is open (write lock taken) by now
-        rows = original(con, engine, names, timings)
+        rows = original(con, engine, names, timings, **options)
         time.sleep(float(os.environ.get("HOLD_S", "2")))
         held["closing"] = time.time()
         return rows

@@ -10,6 +10,7 @@ import base64
 import time
 
 import dagster as dg
+from pydantic import Field
 
 from jobpipeline.defs.analytics.checks import ANALYTICS_CHECK_SPECS, evaluate_analytics_checks
 from jobpipeline.defs.analytics.resources import DUCKDB_POOL, AnalyticsDuckDBResource
@@ -58,6 +59,13 @@ def table_metadata(con, name: str, rows: int, seconds: float) -> dict[str, objec
     return metadata
 
 
+class AnalyticsConfig(dg.Config):
+    full_rebuild: bool = Field(
+        default=False,
+        description="Rebuild job_snapshot from every job in the store, instead of updating it from the store's change feed.",
+    )
+
+
 @dg.multi_asset(
     name="analytics",
     specs=analytics_specs(),
@@ -65,18 +73,21 @@ def table_metadata(con, name: str, rows: int, seconds: float) -> dict[str, objec
     can_subset=True,
     pool=DUCKDB_POOL,
 )
-def analytics(context: dg.AssetExecutionContext, store: StoreResource, duckdb: AnalyticsDuckDBResource):
-    """Rebuild the selected analytics tables from the store, then run their checks."""
+def analytics(context: dg.AssetExecutionContext, config: AnalyticsConfig, store: StoreResource, duckdb: AnalyticsDuckDBResource):
+    """Build the selected analytics tables from the store (``job_snapshot`` updated from the store's
+    change feed where it can be), then run their checks."""
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     engine = store.engine()
     facts = read_store_facts(engine)
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    notes: dict[str, str] = {}
     with duckdb.get_connection() as con:
-        rows = build.build(con, engine, selected, timings)
+        rows = build.build(con, engine, selected, timings, incremental=not config.full_rebuild, notes=notes)
         context.log.info(
             f"built {len(rows)} tables in {time.perf_counter() - started:.2f} s into {duckdb.path()}: "
             + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
+            + "".join(f"; {name} {how}" for name, how in notes.items())
         )
         for name in rows:
             if name not in selected:
@@ -90,6 +101,8 @@ def analytics(context: dg.AssetExecutionContext, store: StoreResource, duckdb: A
                         "store_enrichments": facts.enrichments,
                         "store_bytes": facts.store_bytes,
                         "read_store_seconds": round(timings.get("read_store", 0.0), 3),
+                        "read_changes_seconds": round(timings.get("read_changes", 0.0), 3),
+                        "build_mode": notes.get("job_snapshot", ""),
                     }
                 )
             yield dg.MaterializeResult(asset_key=name, metadata=metadata)

@@ -7,6 +7,7 @@ store get its rows as Arrow registered under ``store_*`` names; the rest read ot
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from pathlib import Path
 import duckdb
 import sqlalchemy as sa
 
-from jobpipeline.lib.analytics import load
+from jobpipeline.lib.analytics import incremental, load
+from jobpipeline.lib.changes import Position, latest_position
 
 SQL_DIR = Path(__file__).with_name("sql")
+FEED_STATE = "_store_feed"  # the store's change feed position job_snapshot stands at (one row)
 
 
 class AnalyticsBuildError(RuntimeError):
@@ -97,16 +100,33 @@ def build(
     engine: sa.Engine,
     names: Iterable[str] | None = None,
     timings: dict[str, float] | None = None,
+    *,
+    incremental: bool = True,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Build ``names`` (default: every table) from the store into ``con``; returns rows per table built.
 
     Each table is replaced in its own transaction, so a reader never sees a half-built one.
-    ``timings``, when given, receives seconds per step (``read_store``, then each table).
+    ``job_snapshot`` is updated from the store's change feed where it can be (``incremental.py``:
+    only what changed since its last build is read), else rebuilt from every job; ``incremental=False``
+    rebuilds it regardless. ``timings``, when given, receives seconds per step (``read_changes`` or
+    ``read_store``, then each table); ``notes`` says how ``job_snapshot`` was built and why.
     """
     timings = {} if timings is None else timings
-    order = plan(names, existing_tables(con))
+    notes = {} if notes is None else notes
+    existing = existing_tables(con)
+    order = plan(names, existing)
     con.execute(table_sql("_macros"))
+    rows: dict[str, int] = {}
+    if "job_snapshot" in order:
+        if incremental and _update_snapshot(con, engine, existing, timings, notes):
+            order.remove("job_snapshot")
+            rows["job_snapshot"] = row_count(con, "job_snapshot")
+        elif not incremental:
+            notes["job_snapshot"] = "full: asked for"
     needs = {need for name in order for need in TABLES_BY_NAME[name].store}
+    # Read before the store: a change committed while it is read is replayed by the next update.
+    position = feed_position(engine) if "jobs" in needs else None
     registered: list[str] = []
     latest = None
     if needs:
@@ -117,13 +137,14 @@ def build(
         if "jobs" in needs:
             latest = _latest_enrichment(con)
         timings["read_store"] = time.perf_counter() - started
-    rows: dict[str, int] = {}
     try:
         for name in order:
             started = time.perf_counter()
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(table_sql(name))
+                if name == "job_snapshot":
+                    _record_position(con, engine, position)
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
@@ -135,7 +156,118 @@ def build(
             con.execute(f"DROP {latest} IF EXISTS temp.latest_enrichment")
         for view in registered:
             con.unregister(view)
-    return rows
+    return {name: rows[name] for name in plan(names, existing) if name in rows}
+
+
+def _update_snapshot(
+    con: duckdb.DuckDBPyConnection, engine: sa.Engine, existing: set[str], timings: dict[str, float], notes: dict[str, str]
+) -> bool:
+    """Bring ``job_snapshot`` up to date from the store's change feed, in one transaction; False
+    (with the reason in ``notes``) when it must be rebuilt in full instead."""
+    stood = _recorded_position(con, engine) if {"job_snapshot", FEED_STATE} <= existing else None
+    if stood is None:
+        notes["job_snapshot"] = "full: no position in the store's change feed recorded (a first build, or a store off SQLite)"
+        return False
+    started = time.perf_counter()
+    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"))
+    if isinstance(update, str):
+        notes["job_snapshot"] = f"full: {update}"
+        return False
+    timings["read_changes"] = time.perf_counter() - started
+    started = time.perf_counter()
+    views = {
+        "store_job": update.store_job,
+        "store_enrichment": update.store_enrichment,
+        "feed_seen": update.seen.to_arrow(),
+        "feed_closed": update.closed.to_arrow(),
+        "feed_drop": update.drop.to_arrow(),
+    }
+    for name, table in views.items():
+        con.register(name, table)
+    latest = None
+    try:
+        latest = _latest_enrichment(con)
+        con.execute(_delta_sql())
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "UPDATE job_snapshot SET first_seen = s.first_seen, last_seen = s.last_seen FROM feed_seen AS s WHERE job_snapshot.job_id = s.id"
+            )
+            con.execute(
+                "UPDATE job_snapshot SET closed_at = c.closed_at, is_open = c.closed_at IS NULL "
+                "FROM feed_closed AS c WHERE job_snapshot.job_id = c.id"
+            )
+            con.execute("DELETE FROM job_snapshot WHERE job_id IN (SELECT id FROM feed_drop)")
+            con.execute("INSERT INTO job_snapshot BY NAME SELECT * FROM temp.job_snapshot_delta")
+            held = row_count(con, "job_snapshot")
+            if held != update.store_jobs:  # a write the feed did not see (or one between the reads): rebuild
+                con.execute("ROLLBACK")
+                notes["job_snapshot"] = f"full: the update left {held:,} jobs where the store holds {update.store_jobs:,}"
+                return False
+            _record_position(con, engine, update.reaches)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise AnalyticsBuildError(f"updating analytics table 'job_snapshot' failed: {exc}") from exc
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.job_snapshot_delta")
+        if latest:
+            con.execute(f"DROP {latest} IF EXISTS temp.latest_enrichment")
+        for name in views:
+            con.unregister(name)
+    timings["job_snapshot"] = time.perf_counter() - started
+    notes["job_snapshot"] = update.describe()
+    return True
+
+
+@cache
+def _delta_sql() -> str:
+    """``job_snapshot.sql`` building the rows read again into ``temp.job_snapshot_delta``."""
+    header = "CREATE OR REPLACE TABLE job_snapshot AS"
+    sql = table_sql("job_snapshot")
+    if sql.count(header) != 1:
+        raise AnalyticsBuildError(f"job_snapshot.sql must create its table with one {header!r}")
+    return sql.replace(header, "CREATE OR REPLACE TEMP TABLE job_snapshot_delta AS")
+
+
+@cache
+def fingerprint() -> str:
+    """What a recorded feed position is valid for: the SQL and the columns ``job_snapshot`` is built
+    from (a change to either rebuilds it in full once)."""
+    parts = [table_sql(n) for n in ("_macros", "_latest_enrichment", "job_snapshot")] + [
+        ",".join(load.JOB_COLUMNS),
+        ",".join(load.ENRICHMENT_COLUMNS),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _store_name(engine: sa.Engine) -> str:
+    path = load.sqlite_path(engine)
+    return str(path) if path else engine.url.render_as_string(hide_password=True)
+
+
+def feed_position(engine: sa.Engine) -> Position | None:
+    """The store's newest change (None while it has none, or off SQLite)."""
+    with engine.connect() as conn:
+        try:
+            return latest_position(conn)
+        except sa.exc.OperationalError:  # a store from before the feed: create_schema adds it
+            return None
+
+
+def _recorded_position(con: duckdb.DuckDBPyConnection, engine: sa.Engine) -> Position | None:
+    found = con.execute(
+        f"SELECT seq, changed_at FROM {FEED_STATE} WHERE store = ? AND fingerprint = ?", [_store_name(engine), fingerprint()]
+    ).fetchall()
+    return (int(found[0][0]), str(found[0][1])) if found else None
+
+
+def _record_position(con: duckdb.DuckDBPyConnection, engine: sa.Engine, position: Position | None) -> None:
+    """Where ``job_snapshot`` now stands in the store's change feed, in the transaction that built it."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {FEED_STATE} (store VARCHAR, fingerprint VARCHAR, seq BIGINT, changed_at VARCHAR)")
+    con.execute(f"DELETE FROM {FEED_STATE}")
+    if position is not None:
+        con.execute(f"INSERT INTO {FEED_STATE} VALUES (?, ?, ?, ?)", [_store_name(engine), fingerprint(), *position])
 
 
 def _latest_enrichment(con: duckdb.DuckDBPyConnection) -> str:

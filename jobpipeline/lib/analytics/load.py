@@ -119,7 +119,7 @@ def enrichment_table(engine: sa.Engine) -> tuple[str, list[str]] | None:
     return ENRICHMENT.name, [c["name"] for c in inspector.get_columns(ENRICHMENT.name)]
 
 
-def _enrichment_sql(table: str, columns: list[str]) -> str:
+def enrichment_sql(table: str, columns: list[str]) -> str:
     present = set(columns)
     select = [c if c in present else f"NULL AS {c}" for c in ENRICHMENT_COLUMNS]
     select.append(f"CAST({ENRICHED_AT} AS TEXT) AS enriched_at" if ENRICHED_AT in present else "NULL AS enriched_at")
@@ -139,9 +139,9 @@ def read_store(engine: sa.Engine, jobs: bool = True, board_scrapes: bool = True)
     if jobs:
         queries["store_job"] = (f"SELECT {', '.join(JOB_COLUMNS)} FROM job", "job")
         if found:
-            queries["store_enrichment"] = (_enrichment_sql(*found), found[0])
+            queries["store_enrichment"] = (enrichment_sql(*found), found[0])
     if board_scrapes:
-        queries["store_board_scrape"] = (f"SELECT {', '.join(BOARD_SCRAPE_COLUMNS)} FROM board_scrape", None)
+        queries["store_board_scrape"] = (f"SELECT {', '.join(BOARD_SCRAPE_COLUMNS)} FROM board_scrape", "board_scrape")
     tables = dict(zip(queries, read_many(engine, list(queries.values()))))
     if jobs and not found:
         tables["store_enrichment"] = empty_enrichment()

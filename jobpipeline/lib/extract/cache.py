@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+import polars as pl
 import sqlalchemy as sa
 
+from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.extract.schema import FIELD_NAMES, JobFields
 from jobpipeline.lib.store import Enrichment, writer
 from jobpipeline.lib.store import upsert as upsert_rows
@@ -85,6 +87,8 @@ def upsert(engine: sa.Engine, rows: Sequence[dict]) -> int:
     keys = ["content_hash", "model", "prompt_version"]
     with writer(engine).begin() as conn:
         upsert_rows(conn, table, list(rows), keys, lambda ex: {c.name: ex[c.name] for c in table.columns if c.name not in keys})
+        hashes = pl.DataFrame({"content_hash": sorted({r["content_hash"] for r in rows})}, schema={"content_hash": pl.String})
+        record_change(conn, "enrichment", [change_frame("enriched", hashes, content_hash="content_hash")])
     return len(rows)
 
 

@@ -46,6 +46,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from jobpipeline import settings
+from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import sync_page_cache, writer
 from jobpipeline.lib.sync import slices as slicing
@@ -233,6 +234,7 @@ def close_in_batches(
             job_ids, state, posting_closings=nothing, new_postings=nothing, merged_into=pl.DataFrame(schema=MOVE_SCHEMA), new_job_ids=[]
         )
         bulk_update(conn, JOB, closings.select("id", "closed_at", stamp), ["id"])
+        record_change(conn, "sync", [change_frame("closed", closings, id="id", closed_at="closed_at")])
         result.closed += closed_jobs(closings)
         result.reopened += reopened_jobs(closings)
     return result

@@ -10,6 +10,7 @@ from datetime import date
 import polars as pl
 import sqlalchemy as sa
 
+from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
 from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, upsert_history
@@ -56,6 +57,19 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings | None = 
     bulk_update(conn, POSTING, plan.posting_closings, ALIAS)
     bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
     mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
+    record_change(conn, "sync", plan_changes(plan))
+
+
+def plan_changes(plan: SyncPlan) -> list[pl.DataFrame]:
+    """What ``apply_plan`` writes to the job rows the analytics read, in its order (``lib/changes.py``)."""
+    return [
+        change_frame("gone", plan.merged_into, id="job_id"),
+        change_frame("seen", plan.merge_spans, id="id", first_seen="first_seen", last_seen="last_seen"),
+        change_frame("content", plan.new_jobs, id="id"),
+        change_frame("content", plan.rewrites, id="id"),
+        change_frame("seen", plan.restamps, id="id", first_seen="first_seen", last_seen="last_seen"),
+        change_frame("closed", plan.job_closings, id="id", closed_at="closed_at"),
+    ]
 
 
 def described(texts: pl.DataFrame, postings: Postings | None) -> Iterator[pl.DataFrame]:

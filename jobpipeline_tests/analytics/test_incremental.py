@@ -1,0 +1,196 @@
+"""``job_snapshot`` follows the store's change feed (``lib/changes.py``, ``analytics/incremental.py``):
+after every sync and enrichment of random histories (merges, closings, reopenings, skipped
+postings, failed boards, user data, syncs in slices), an analytics database updated step by step
+holds, table for table, what a full rebuild of the same store gives; the update reads only the
+jobs that changed; and whenever the feed cannot vouch for an update the snapshot is rebuilt in full."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jobpipeline.lib import changes
+from jobpipeline.lib.analytics import build, incremental, load
+from jobpipeline.lib.extract import cache
+from jobpipeline.lib.extract.schema import JobFields
+from jobpipeline.lib.postings import BoardOutcome, postings_frame
+from jobpipeline.lib.store import create_schema, get_engine
+from jobpipeline.lib.sync import slices as slices_module
+from jobpipeline.lib.sync import sync_postings
+from jobpipeline_tests.lib.test_sync_slices import DAYS, ONE_SHOT, edit_user_data, history, sync_day
+
+from .conftest import POSTINGS, make_store
+
+SKILLS = ["Python", "Go", "SQL"]
+# (after which step, which stored content hash (by rank), prompt version, skill; None: a failed extraction)
+enrichments = st.lists(
+    st.tuples(st.integers(0, len(DAYS) - 1), st.integers(0, 5), st.sampled_from(["v1", "v2"]), st.sampled_from([*SKILLS, None])),
+    max_size=6,
+)
+
+
+def tables(con) -> dict[str, list[tuple]]:
+    return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() for name in build.TABLES_BY_NAME}
+
+
+def full_rebuild(engine, path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path)) as con:
+        build.build(con, engine, incremental=False)
+        return tables(con)
+
+
+def enrich(engine, rank: int, version: str, skill: str | None) -> None:
+    """An enrichment of the ``rank``-th stored content hash (if there is one), through the cache."""
+    with engine.connect() as conn:
+        hashes = conn.exec_driver_sql("SELECT DISTINCT content_hash FROM job ORDER BY 1").scalars().all()
+    if hashes:
+        fields = None if skill is None else JobFields(skills=[skill], seniority="senior")
+        cache.upsert(
+            engine, [cache.enrichment_row(hashes[rank % len(hashes)], "m", version, "rules", fields, error=None if fields else "bad")]
+        )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(history, st.sampled_from([1, ONE_SHOT]), enrichments)
+def test_a_snapshot_updated_from_the_feed_after_every_step_is_the_full_rebuild(history, slice_jobs, enriched):
+    with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(slices_module, "POSTING_BATCH", 3)  # the sliced sync closes boards in batches: a feed entry each
+        folder = Path(directory)
+        engine = get_engine(f"sqlite:///{folder}/store.db")
+        create_schema(engine)
+        with duckdb.connect(str(folder / "followed.duckdb")) as followed:
+            build.build(followed, engine)
+            for step, index in enumerate(history["order"]):
+                followed_before = build.feed_position(engine) is not None  # the last build recorded where it stood
+                sync_day(engine, history["days"][index], DAYS[index], slice_jobs)
+                for posting_id, field in (edit for after, edit in history["edits"] if after == step):
+                    edit_user_data(engine, posting_id, field)
+                for _, rank, version, skill in (e for e in enriched if e[0] == step):
+                    enrich(engine, rank, version, skill)
+                notes: dict[str, str] = {}
+                build.build(followed, engine, notes=notes)
+                if followed_before:  # else a full one: an empty feed gives no position to stand at
+                    assert notes["job_snapshot"].startswith("incremental"), notes
+                assert tables(followed) == full_rebuild(engine, folder / f"full-{step}.duckdb")
+        engine.dispose()
+
+
+def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch):
+    """A day that rewrites one job and closes another reads that one job, not the store."""
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        reads: list[list[str]] = []
+        real = load.read_many
+        monkeypatch.setattr(load, "read_many", lambda engine, queries: reads.append([q for q, _ in queries]) or real(engine, queries))
+        a1 = dataclasses.replace(POSTINGS["A1"], title="Staff Backend Engineer")
+        ok = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+        sync_postings(store.engine, postings_frame([a1]), seen_on=date(2026, 1, 13), outcomes=ok, now=datetime(2026, 1, 13, 12, tzinfo=UTC))
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"] == (
+            "incremental: 1 store changes; 1 jobs read again, 0 restamped, 1 closed or reopened, 1 dropped or replaced"
+        )
+        job_reads = [query for queried in reads for query in queried if " FROM job" in query and "count(*)" not in query]
+        assert job_reads and all(f"WHERE id IN ({store.ids['A1']})" in query for query in job_reads), job_reads  # A1 alone
+        got = con.execute(
+            "SELECT title, last_seen, is_open FROM job_snapshot WHERE job_id = ? OR job_id = ? ORDER BY job_id",
+            [store.ids["A1"], store.ids["A4"]],
+        ).fetchall()
+        assert got == [("Staff Backend Engineer", date(2026, 1, 13), True), ("Frontend Engineer", date(2026, 1, 12), False)]
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
+    store.engine.dispose()
+
+
+def sync_a_day(store, day: int = 13) -> None:
+    ok = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    sync_postings(store.engine, postings_frame([POSTINGS["A1"]]), seen_on=date(2026, 1, day), outcomes=ok)
+
+
+def delete_job(store) -> None:
+    with store.engine.begin() as conn:  # a write past the feed: the job and what points at it
+        for table in ("job_posting", "job_text", "job_hash_history"):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE job_id = :id"), {"id": store.ids["A3"]})
+        conn.execute(sa.text("DELETE FROM job WHERE id = :id"), {"id": store.ids["A3"]})
+
+
+def prune_feed(store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(changes.CHANGE.delete())
+
+
+def rewrite_most(store) -> None:
+    """A day that rewrites 2 of the 6 jobs, where updates read at most 20 % (and no floor)."""
+    incremental.MIN_READ = 0
+    retitled = [dataclasses.replace(POSTINGS[k], title=f"{POSTINGS[k].title} II") for k in ("A1", "A4")]
+    ok = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    sync_postings(store.engine, postings_frame(retitled), seen_on=date(2026, 1, 13), outcomes=ok)
+
+
+@pytest.mark.parametrize(
+    ("between", "reason"),
+    [
+        (prune_feed, "no longer reaches back"),
+        (delete_job, "the update left 6 jobs where the store holds 5"),
+        (rewrite_most, "2 jobs or content hashes changed: more than 20% of 6 jobs"),
+    ],
+)
+def test_an_update_the_feed_cannot_vouch_for_is_a_full_rebuild(tmp_path, monkeypatch, between, reason):
+    monkeypatch.setattr(incremental, "MIN_READ", incremental.MIN_READ)
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        sync_a_day(store)
+        between(store)
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("full: ") and reason in notes["job_snapshot"], notes
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
+        incremental.MIN_READ = 10_000
+        for day in (14, 15):  # and once the feed has a position again (an emptied one has none), updates follow it
+            sync_a_day(store, day)
+            build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("incremental"), notes
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full-2.duckdb")
+    store.engine.dispose()
+
+
+def test_a_position_recorded_for_other_sql_or_another_store_is_not_followed(tmp_path, monkeypatch):
+    store = make_store(tmp_path / "store.db")
+    other = make_store(tmp_path / "other.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        notes: dict[str, str] = {}
+        build.build(con, other.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("full: no position"), notes
+        monkeypatch.setattr(build, "fingerprint", lambda: "changed sql")
+        build.build(con, other.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("full: no position"), notes
+        build.build(con, other.engine, notes=notes, incremental=False)
+        assert notes["job_snapshot"] == "full: asked for"
+    store.engine.dispose()
+    other.engine.dispose()
+
+
+def test_the_feed_is_pruned_after_its_retention(tmp_path, monkeypatch):
+    engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    create_schema(engine)
+    ok = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    sync_postings(engine, postings_frame([POSTINGS["A1"]]), seen_on=date(2026, 1, 5), outcomes=ok)
+    with engine.begin() as conn:
+        conn.execute(changes.CHANGE.update().values(changed_at=datetime.now(UTC) - changes.RETENTION - changes.timedelta(minutes=1)))
+    sync_postings(engine, postings_frame([POSTINGS["A1"]]), seen_on=date(2026, 1, 6), outcomes=ok)
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(changes.CHANGE.c.seq, changes.CHANGE.c.kind)).all()
+        (body,) = conn.execute(sa.select(changes.CHANGE.c.body)).scalars().all()
+    assert [kind for _, kind in kept] == ["sync"]
+    assert changes.decode(body).select("op", "last_seen").rows() == [("seen", date(2026, 1, 6))]
+    engine.dispose()
