@@ -34,15 +34,15 @@ import sqlalchemy as sa
 from jobpipeline.lib.store import StoreChange
 
 CHANGE = StoreChange.__table__
+OPS = ("seen", "closed", "content", "gone", "enriched")
 CHANGE_SCHEMA = {
-    "op": pl.String,
+    "op": pl.Enum(OPS),
     "id": pl.Int64,
     "first_seen": pl.Date,
     "last_seen": pl.Date,
     "closed_at": pl.Date,
     "content_hash": pl.String,
 }
-OPS = ("seen", "closed", "content", "gone", "enriched")
 RETENTION = timedelta(days=14)
 
 
@@ -52,7 +52,7 @@ def change_frame(op: str, frame: pl.DataFrame, **columns: str) -> pl.DataFrame:
     if op not in OPS:
         raise ValueError(f"unknown change {op!r}; known: {OPS}")
     return frame.select(
-        pl.lit(op).alias("op"),
+        pl.lit(op, CHANGE_SCHEMA["op"]).alias("op"),
         *(
             (pl.col(columns[name]) if name in columns else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in CHANGE_SCHEMA.items()

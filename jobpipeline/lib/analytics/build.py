@@ -118,17 +118,24 @@ def build(
     order = plan(names, existing)
     con.execute(table_sql("_macros"))
     rows: dict[str, int] = {}
+    read: dict[str, object] = {}  # store reads done with the update's
     if "job_snapshot" in order:
-        if incremental and _update_snapshot(con, engine, existing, timings, notes):
+        also = {"store_board_scrape": load.BOARD_SCRAPE_QUERY} if any("board_scrape" in TABLES_BY_NAME[n].store for n in order) else {}
+        updated = _update_snapshot(con, engine, existing, timings, notes, also) if incremental else None
+        if updated is not None:
             order.remove("job_snapshot")
             rows["job_snapshot"] = row_count(con, "job_snapshot")
+            read = updated
         elif not incremental:
             notes["job_snapshot"] = "full: asked for"
-    needs = {need for name in order for need in TABLES_BY_NAME[name].store}
+    needs = {need for name in order for need in TABLES_BY_NAME[name].store} - ({"board_scrape"} if "store_board_scrape" in read else set())
     # Read before the store: a change committed while it is read is replayed by the next update.
     position = feed_position(engine) if "jobs" in needs else None
     registered: list[str] = []
     latest = None
+    for name, table in read.items():
+        con.register(name, table)
+        registered.append(name)
     if needs:
         started = time.perf_counter()
         for name, table in load.read_store(engine, jobs="jobs" in needs, board_scrapes="board_scrape" in needs).items():
@@ -160,19 +167,25 @@ def build(
 
 
 def _update_snapshot(
-    con: duckdb.DuckDBPyConnection, engine: sa.Engine, existing: set[str], timings: dict[str, float], notes: dict[str, str]
-) -> bool:
-    """Bring ``job_snapshot`` up to date from the store's change feed, in one transaction; False
-    (with the reason in ``notes``) when it must be rebuilt in full instead."""
+    con: duckdb.DuckDBPyConnection,
+    engine: sa.Engine,
+    existing: set[str],
+    timings: dict[str, float],
+    notes: dict[str, str],
+    also: dict[str, tuple[str, str | None]],
+) -> dict[str, object] | None:
+    """Bring ``job_snapshot`` up to date from the store's change feed, in one transaction, reading
+    the store reads ``also`` with it (returned by name); None (with the reason in ``notes``) when it
+    must be rebuilt in full instead."""
     stood = _recorded_position(con, engine) if {"job_snapshot", FEED_STATE} <= existing else None
     if stood is None:
         notes["job_snapshot"] = "full: no position in the store's change feed recorded (a first build, or a store off SQLite)"
-        return False
+        return None
     started = time.perf_counter()
-    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"))
+    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"), also)
     if isinstance(update, str):
         notes["job_snapshot"] = f"full: {update}"
-        return False
+        return None
     timings["read_changes"] = time.perf_counter() - started
     started = time.perf_counter()
     views = {
@@ -203,7 +216,7 @@ def _update_snapshot(
             if held != update.store_jobs:  # a write the feed did not see (or one between the reads): rebuild
                 con.execute("ROLLBACK")
                 notes["job_snapshot"] = f"full: the update left {held:,} jobs where the store holds {update.store_jobs:,}"
-                return False
+                return None
             _record_position(con, engine, update.reaches)
             con.execute("COMMIT")
         except duckdb.Error as exc:
@@ -217,7 +230,7 @@ def _update_snapshot(
             con.unregister(name)
     timings["job_snapshot"] = time.perf_counter() - started
     notes["job_snapshot"] = update.describe()
-    return True
+    return dict(update.also)
 
 
 @cache

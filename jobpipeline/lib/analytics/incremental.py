@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.analytics import load
 from jobpipeline.lib.analytics.sqlite_reader import read_queries
-from jobpipeline.lib.changes import Position, changes_since
+from jobpipeline.lib.changes import OPS, Position, changes_since
 
 MAX_SHARE = 0.2  # of the snapshot's rows: read again beyond this (and MIN_READ), and the snapshot is rebuilt in full
 MIN_READ = 10_000
@@ -40,6 +40,7 @@ class SnapshotUpdate:
     store_job: pa.Table
     store_enrichment: pa.Table
     store_jobs: int  # jobs in the store when read: the snapshot must have as many after the update
+    also: dict[str, pa.Table]  # the other reads asked for, by name
 
     def describe(self) -> str:
         return (
@@ -48,8 +49,13 @@ class SnapshotUpdate:
         )
 
 
-def read_update(engine: sa.Engine, position: Position, snapshot_rows: int) -> SnapshotUpdate | str:
-    """The update from ``position``, or why the snapshot must be rebuilt in full."""
+def read_update(
+    engine: sa.Engine, position: Position, snapshot_rows: int, also: dict[str, tuple[str, str | None]] | None = None
+) -> SnapshotUpdate | str:
+    """The update from ``position``, or why the snapshot must be rebuilt in full. ``also``: other
+    reads of the store by name, (sql, rowid-range table) as ``load.read_many`` takes them, read with
+    the update's own (one child process, not two) into ``SnapshotUpdate.also``."""
+    also = also or {}
     if load.sqlite_path(engine) is None:
         return "the change feed is kept on SQLite only"
     with engine.connect() as conn:
@@ -60,48 +66,57 @@ def read_update(engine: sa.Engine, position: Position, snapshot_rows: int) -> Sn
         if found is None:
             return f"the store's change feed no longer reaches back to change {position[0]} (pruned, or another store)"
         changes, reaches = found
-        indexed = changes.with_row_index("order")
-        by_op, empty = indexed.partition_by("op", as_dict=True), indexed.clear()
-        content = by_op.get(("content",), empty)["id"].unique()
-        hashes = by_op.get(("enriched",), empty)["content_hash"].unique()
+        by_op = {op: changes.filter(pl.col("op") == op) for op in OPS}  # in the feed's order
+        content = by_op["content"]["id"].unique()
+        hashes = by_op["enriched"]["content_hash"].unique()
         if content.len() + hashes.len() > max(MAX_SHARE * snapshot_rows, MIN_READ):
             return f"{content.len() + hashes.len():,} jobs or content hashes changed: more than {MAX_SHARE:.0%} of {snapshot_rows:,} jobs"
-    store_job, store_enrichment, store_jobs = _read(engine, content.sort().to_list(), hashes.sort().to_list(), snapshot_rows)
+    store_job, store_enrichment, store_jobs, *others = _read(
+        engine, content.sort().to_list(), hashes.sort().to_list(), snapshot_rows, list(also.values())
+    )
     return SnapshotUpdate(
         reaches=reaches,
         changes=changes["seq"].n_unique(),
-        seen=_last_per_id(by_op.get(("seen",), empty), "first_seen", "last_seen"),
-        closed=_last_per_id(by_op.get(("closed",), empty), "closed_at"),
-        drop=pl.concat([by_op.get(("gone",), empty)["id"], content, pl.Series("id", store_job.column("id").to_pylist(), pl.Int64)])
+        seen=_last_per_id(by_op["seen"], "first_seen", "last_seen"),
+        closed=_last_per_id(by_op["closed"], "closed_at"),
+        drop=pl.concat([by_op["gone"]["id"], content, pl.Series("id", store_job.column("id").to_pylist(), pl.Int64)])
         .unique()
         .to_frame("id"),
         store_job=store_job,
         store_enrichment=store_enrichment,
         store_jobs=store_jobs,
+        also=dict(zip(also, others, strict=True)),
     )
 
 
 def _last_per_id(rows: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    """Each id's latest values: changes in ``seq`` order, rows of one change in write order."""
-    return rows.sort("seq", "order").unique("id", keep="last").select("id", *columns)
+    """Each id's latest values: the last row of each id, the feed's rows being in order (changes in
+    ``seq`` order, the rows of one change in write order)."""
+    return rows.unique("id", keep="last", maintain_order=True).select("id", *columns)
 
 
-def _read(engine: sa.Engine, ids: list[int], hashes: list[str], snapshot_rows: int) -> tuple[pa.Table, pa.Table, int]:
+def _read(engine: sa.Engine, ids: list[int], hashes: list[str], snapshot_rows: int, also: list[tuple[str, str | None]]) -> list:
     """``load.JOB_COLUMNS`` of the jobs ``ids`` and of the jobs holding content ``hashes``, the ok
-    enrichments of their content, and the store's job count: in one child reading with ADBC where
-    the store is big (as the full read), else through SQLAlchemy. The ids and hashes are written
-    into the SQL (integers; quoted text), as the child takes no parameters."""
+    enrichments of their content, the store's job count, then the tables of ``also``: in one child
+    reading with ADBC where the store is big (as the full read), else through SQLAlchemy. The ids
+    and hashes are written into the SQL (integers; quoted text), as the child takes no parameters."""
     quoted = ", ".join("'" + h.replace("'", "''") + "'" for h in hashes)
     where = (
         " OR ".join([f"id IN ({', '.join(str(int(i)) for i in ids)})"] * bool(ids) + [f"content_hash IN ({quoted})"] * bool(hashes)) or "0"
     )
-    queries = [(f"SELECT {', '.join(load.JOB_COLUMNS)} FROM job WHERE {where}", None), ("SELECT count(*) AS jobs FROM job", None)]
     found = load.enrichment_table(engine)
-    if found:
-        queries.append((f"{load.enrichment_sql(*found)} AND content_hash IN (SELECT content_hash FROM job WHERE {where})", None))
+    enrichments = (
+        f"{load.enrichment_sql(*found)} AND content_hash IN (SELECT content_hash FROM job WHERE {where})" if found else "SELECT 1 AS none"
+    )
+    queries = [
+        (f"SELECT {', '.join(load.JOB_COLUMNS)} FROM job WHERE {where}", None),
+        (enrichments, None),
+        ("SELECT count(*) AS jobs FROM job", None),
+        *also,
+    ]
     path = load.sqlite_path(engine)
     if path is not None and snapshot_rows >= load.ADBC_MIN_ROWS:
         tables = read_queries(path, queries)
     else:
         tables = load.read_many(engine, queries)
-    return tables[0], tables[2] if found else load.empty_enrichment(), int(tables[1].column(0)[0].as_py())
+    return [tables[0], tables[1] if found else load.empty_enrichment(), int(tables[2].column(0)[0].as_py()), *tables[3:]]

@@ -63,6 +63,7 @@ ENRICHMENT_COLUMNS: tuple[str, ...] = (
 )
 ENRICHMENT = Enrichment.__table__
 ENRICHED_AT = Enrichment.__table__.c.created_at.name  # decides "latest" among several ok rows of one content hash
+BOARD_SCRAPE_QUERY = (f"SELECT {', '.join(BOARD_SCRAPE_COLUMNS)} FROM board_scrape", "board_scrape")  # (sql, rowid-range table)
 ADBC_MIN_ROWS = 50_000  # from this many rows in a table, a SQLite store is read with ADBC
 
 
@@ -141,7 +142,7 @@ def read_store(engine: sa.Engine, jobs: bool = True, board_scrapes: bool = True)
         if found:
             queries["store_enrichment"] = (enrichment_sql(*found), found[0])
     if board_scrapes:
-        queries["store_board_scrape"] = (f"SELECT {', '.join(BOARD_SCRAPE_COLUMNS)} FROM board_scrape", "board_scrape")
+        queries["store_board_scrape"] = BOARD_SCRAPE_QUERY
     tables = dict(zip(queries, read_many(engine, list(queries.values()))))
     if jobs and not found:
         tables["store_enrichment"] = empty_enrichment()
