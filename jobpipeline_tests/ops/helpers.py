@@ -151,6 +151,8 @@ def store_snapshot(url: str | sa.URL) -> dict[str, list[tuple]]:
                 for r in conn.execute(sa.select(job.c.id, job.c.source, job.c.board, job.c.source_job_id))
             }
             for table in SQLModel.metadata.sorted_tables:
+                if table.name == "store_change":  # the change feed: a log of writes (per plan, wall-clocked, SQLite only), not state
+                    continue
                 rows = []
                 for row in conn.execute(sa.select(table)).mappings():
                     values = []
