@@ -167,23 +167,41 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def time_rebuild(store: Path, work: Path, repeat: int) -> dict:
+def timed_build(store: Path, target: Path) -> dict:
+    """One build of the analytics of ``store`` into ``target``: wall and CPU seconds, the steps'
+    seconds, rows per table, and how ``job_snapshot`` was built (an update once ``target`` holds a
+    position in the store's change feed)."""
     import duckdb
 
     engine = get_engine(f"sqlite:///{store}")
+    timings: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    wall, cpu = time.perf_counter(), _cpu()
+    with duckdb.connect(str(target)) as con:
+        rows = build.build(con, engine, timings=timings, notes=notes)
+    done = {
+        "wall_s": time.perf_counter() - wall,
+        "cpu_s": _cpu() - cpu,
+        "steps": timings,
+        "rows": rows,
+        "how": notes.get("job_snapshot", ""),
+    }
+    engine.dispose()
+    return done
+
+
+def time_rebuild(store: Path, work: Path, repeat: int) -> dict:
+    """Full rebuilds, each into a new file."""
     walls, cpus, steps = [], [], []
     for i in range(repeat):
         target = work / f"analytics-{i}.duckdb"
         target.unlink(missing_ok=True)
-        timings: dict[str, float] = {}
-        wall, cpu = time.perf_counter(), _cpu()
-        with duckdb.connect(str(target)) as con:
-            rows = build.build(con, engine, timings=timings)
-        walls.append(time.perf_counter() - wall)
-        cpus.append(_cpu() - cpu)
-        steps.append(timings)
+        done = timed_build(store, target)
+        walls.append(done["wall_s"])
+        cpus.append(done["cpu_s"])
+        steps.append(done["steps"])
+        rows = done["rows"]
         target.unlink(missing_ok=True)
-    engine.dispose()
     best = steps[walls.index(statistics.median_low(walls))]
     read = best.get("read_store", 0)
     return {

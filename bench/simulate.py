@@ -44,10 +44,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from analytics import _cpu, time_rebuild  # noqa: E402
+from analytics import time_rebuild, timed_build  # noqa: E402
 from ingest import DescriptionMaker, _status_mb, reset_peak_rss, templates  # noqa: E402
 
-from jobpipeline.lib.analytics import build  # noqa: E402
 from jobpipeline.lib.ingest import sync_raw_partition  # noqa: E402
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome  # noqa: E402
 from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition, postings_file_writer, with_digests  # noqa: E402
@@ -132,23 +131,6 @@ def posting_maker(source: str, boards: int, seed: int):
     return make
 
 
-def follow(store: Path, target: Path) -> dict:
-    """One build of the analytics into ``target``, which is kept: an update from the store's change
-    feed once an earlier build recorded where it stood. Wall and CPU seconds, steps, and how
-    ``job_snapshot`` was built."""
-    import duckdb
-
-    engine = get_engine(f"sqlite:///{store}")
-    timings: dict[str, float] = {}
-    notes: dict[str, str] = {}
-    wall, cpu = time.perf_counter(), _cpu()
-    with duckdb.connect(str(target)) as con:
-        build.build(con, engine, timings=timings, notes=notes)
-    done = {"wall_s": time.perf_counter() - wall, "cpu_s": _cpu() - cpu, "timings": timings, "how": notes.get("job_snapshot", "")}
-    engine.dispose()
-    return done
-
-
 def feed_mb(store: Path) -> float:
     """The change feed's bodies in the store, MB."""
     import sqlite3
@@ -192,7 +174,7 @@ def main() -> None:
     for number in range(args.days):
         day = (FIRST_DAY + timedelta(days=number)).isoformat()
         if number == args.days - 1 and number:
-            before_last = follow(store, followed)
+            before_last = timed_build(store, followed)
         changed, vanished = postings.advance() if number else (0, 0)
         # Slot -> source: the posting's board decides, so a posting never changes source.
         owner = postings.ident % (boards * len(sources)) // boards
@@ -222,7 +204,7 @@ def main() -> None:
         )
     engine.dispose()
     generator.shutdown()
-    update = follow(store, followed) if before_last else None
+    update = timed_build(store, followed) if before_last else None
     rebuild = time_rebuild(store, work, 1)
     later = days[1:] or days
     summary = {
@@ -247,7 +229,7 @@ def main() -> None:
         print(
             f"analytics before the last day: {before_last['wall_s']:.2f} s ({before_last['how']}); after it: {update['wall_s']:.2f} s, "
             f"{update['cpu_s']:.2f} CPU-s [target <= 0.5 s]: {update['how']}; "
-            + ", ".join(f"{k} {v:.3f} s" for k, v in update["timings"].items())
+            + ", ".join(f"{k} {v:.3f} s" for k, v in update["steps"].items())
         )
     print(
         f"daily sync after day 1: median {summary['daily_sync_s_median']} s, max {summary['daily_sync_s_max']} s "

@@ -65,11 +65,10 @@ def record_change(conn: sa.Connection, kind: str, parts: Iterable[pl.DataFrame])
     """Append one change (``parts``, in write order) to the feed, inside the writer's transaction,
     stamped with the wall clock (not the sync's own ``now``, which a backfill or a test may set);
     prunes changes older than ``RETENTION``. Nothing is written off SQLite, or when nothing changed."""
-    if conn.dialect.name != "sqlite":
+    parts = [p for p in parts if not p.is_empty()]
+    if conn.dialect.name != "sqlite" or not parts:
         return
-    frame = pl.concat([p for p in parts if not p.is_empty()] or [pl.DataFrame(schema=CHANGE_SCHEMA)], how="vertical")
-    if frame.is_empty():
-        return
+    frame = pl.concat(parts)
     changed_at = datetime.now(UTC)
     body = io.BytesIO()
     frame.write_ipc(body, compression="zstd")
@@ -92,9 +91,9 @@ def latest_position(conn: sa.Connection) -> Position | None:
     return None if row is None else (int(row.seq), _stamp(row.changed_at))
 
 
-def changes_since(conn: sa.Connection, position: Position) -> tuple[pl.DataFrame, Position] | None:
-    """Every change after ``position``, in order, with its ``seq``, and the newest position; None
-    when the feed cannot say (the position was pruned, belongs to another store, or off SQLite)."""
+def changes_since(conn: sa.Connection, position: Position) -> tuple[list[pl.DataFrame], Position] | None:
+    """Every change after ``position``, in order, and the newest position; None when the feed
+    cannot say (the position was pruned, belongs to another store, or off SQLite)."""
     if conn.dialect.name != "sqlite":
         return None
     seq, stamp = position
@@ -103,9 +102,7 @@ def changes_since(conn: sa.Connection, position: Position) -> tuple[pl.DataFrame
         return None
     if [r.seq for r in rows] != list(range(seq, seq + len(rows))):  # cannot happen with SQLite's one writer
         return None
-    frames = [decode(r.body).with_columns(seq=pl.lit(r.seq, pl.Int64)) for r in rows[1:]]
-    changes = pl.concat(frames) if frames else pl.DataFrame(schema={**CHANGE_SCHEMA, "seq": pl.Int64})
-    return changes, (int(rows[-1].seq), _stamp(rows[-1].changed_at))
+    return [decode(r.body) for r in rows[1:]], (int(rows[-1].seq), _stamp(rows[-1].changed_at))
 
 
 def _stamp(moment: datetime) -> str:

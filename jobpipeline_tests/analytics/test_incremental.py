@@ -90,7 +90,9 @@ def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch):
         build.build(con, store.engine)
         reads: list[list[str]] = []
         real = load.read_many
-        monkeypatch.setattr(load, "read_many", lambda engine, queries: reads.append([q for q, _ in queries]) or real(engine, queries))
+        monkeypatch.setattr(
+            load, "read_many", lambda engine, queries, **kw: reads.append([q for q, _ in queries]) or real(engine, queries, **kw)
+        )
         a1 = dataclasses.replace(POSTINGS["A1"], title="Staff Backend Engineer")
         ok = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
         sync_postings(store.engine, postings_frame([a1]), seen_on=date(2026, 1, 13), outcomes=ok, now=datetime(2026, 1, 13, 12, tzinfo=UTC))

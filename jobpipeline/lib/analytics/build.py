@@ -118,31 +118,29 @@ def build(
     order = plan(names, existing)
     con.execute(table_sql("_macros"))
     rows: dict[str, int] = {}
-    read: dict[str, object] = {}  # store reads done with the update's
+    store: dict[str, object] = {}  # the store's rows, as Arrow, registered under these names
     if "job_snapshot" in order:
         also = {"store_board_scrape": load.BOARD_SCRAPE_QUERY} if any("board_scrape" in TABLES_BY_NAME[n].store for n in order) else {}
         updated = _update_snapshot(con, engine, existing, timings, notes, also) if incremental else None
         if updated is not None:
             order.remove("job_snapshot")
             rows["job_snapshot"] = row_count(con, "job_snapshot")
-            read = updated
+            store = updated
         elif not incremental:
             notes["job_snapshot"] = "full: asked for"
-    needs = {need for name in order for need in TABLES_BY_NAME[name].store} - ({"board_scrape"} if "store_board_scrape" in read else set())
+    needs = {need for name in order for need in TABLES_BY_NAME[name].store}
+    if "store_board_scrape" in store:  # read with the update
+        needs.discard("board_scrape")
     # Read before the store: a change committed while it is read is replayed by the next update.
     position = feed_position(engine) if "jobs" in needs else None
-    registered: list[str] = []
-    latest = None
-    for name, table in read.items():
-        con.register(name, table)
-        registered.append(name)
+    latest, started = None, time.perf_counter()
     if needs:
-        started = time.perf_counter()
-        for name, table in load.read_store(engine, jobs="jobs" in needs, board_scrapes="board_scrape" in needs).items():
-            con.register(name, table)
-            registered.append(name)
-        if "jobs" in needs:
-            latest = _latest_enrichment(con)
+        store |= load.read_store(engine, jobs="jobs" in needs, board_scrapes="board_scrape" in needs)
+    for name, table in store.items():
+        con.register(name, table)
+    if "jobs" in needs:
+        latest = _latest_enrichment(con)
+    if needs:
         timings["read_store"] = time.perf_counter() - started
     try:
         for name in order:
@@ -161,7 +159,7 @@ def build(
     finally:
         if latest:
             con.execute(f"DROP {latest} IF EXISTS temp.latest_enrichment")
-        for view in registered:
+        for view in store:
             con.unregister(view)
     return {name: rows[name] for name in plan(names, existing) if name in rows}
 

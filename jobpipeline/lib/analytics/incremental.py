@@ -19,8 +19,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from jobpipeline.lib.analytics import load
-from jobpipeline.lib.analytics.sqlite_reader import read_queries
-from jobpipeline.lib.changes import OPS, Position, changes_since
+from jobpipeline.lib.changes import CHANGE_SCHEMA, OPS, Position, changes_since
 
 MAX_SHARE = 0.2  # of the snapshot's rows: read again beyond this (and MIN_READ), and the snapshot is rebuilt in full
 MIN_READ = 10_000
@@ -55,7 +54,6 @@ def read_update(
     """The update from ``position``, or why the snapshot must be rebuilt in full. ``also``: other
     reads of the store by name, (sql, rowid-range table) as ``load.read_many`` takes them, read with
     the update's own (one child process, not two) into ``SnapshotUpdate.also``."""
-    also = also or {}
     if load.sqlite_path(engine) is None:
         return "the change feed is kept on SQLite only"
     with engine.connect() as conn:
@@ -65,27 +63,26 @@ def read_update(
             return f"the store has no change feed ({exc.orig})"
         if found is None:
             return f"the store's change feed no longer reaches back to change {position[0]} (pruned, or another store)"
-        changes, reaches = found
+        frames, reaches = found
+        changes = pl.concat(frames) if frames else pl.DataFrame(schema=CHANGE_SCHEMA)
         by_op = {op: changes.filter(pl.col("op") == op) for op in OPS}  # in the feed's order
         content = by_op["content"]["id"].unique()
         hashes = by_op["enriched"]["content_hash"].unique()
         if content.len() + hashes.len() > max(MAX_SHARE * snapshot_rows, MIN_READ):
             return f"{content.len() + hashes.len():,} jobs or content hashes changed: more than {MAX_SHARE:.0%} of {snapshot_rows:,} jobs"
-    store_job, store_enrichment, store_jobs, *others = _read(
-        engine, content.sort().to_list(), hashes.sort().to_list(), snapshot_rows, list(also.values())
-    )
+    read = _read(engine, content.sort().to_list(), hashes.sort().to_list(), also or {})
+    store_job, store_enrichment, store_jobs = read.pop("store_job"), read.pop("store_enrichment"), read.pop("store_jobs")
+    read_ids = pl.from_arrow(store_job.column("id")).cast(pl.Int64)
     return SnapshotUpdate(
         reaches=reaches,
-        changes=changes["seq"].n_unique(),
+        changes=len(frames),
         seen=_last_per_id(by_op["seen"], "first_seen", "last_seen"),
         closed=_last_per_id(by_op["closed"], "closed_at"),
-        drop=pl.concat([by_op["gone"]["id"], content, pl.Series("id", store_job.column("id").to_pylist(), pl.Int64)])
-        .unique()
-        .to_frame("id"),
+        drop=pl.concat([by_op["gone"]["id"], content, read_ids.alias("id")]).unique().to_frame("id"),
         store_job=store_job,
         store_enrichment=store_enrichment,
-        store_jobs=store_jobs,
-        also=dict(zip(also, others, strict=True)),
+        store_jobs=int(store_jobs.column(0)[0].as_py()),
+        also=read,
     )
 
 
@@ -95,28 +92,29 @@ def _last_per_id(rows: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return rows.unique("id", keep="last", maintain_order=True).select("id", *columns)
 
 
-def _read(engine: sa.Engine, ids: list[int], hashes: list[str], snapshot_rows: int, also: list[tuple[str, str | None]]) -> list:
-    """``load.JOB_COLUMNS`` of the jobs ``ids`` and of the jobs holding content ``hashes``, the ok
-    enrichments of their content, the store's job count, then the tables of ``also``: in one child
-    reading with ADBC where the store is big (as the full read), else through SQLAlchemy. The ids
-    and hashes are written into the SQL (integers; quoted text), as the child takes no parameters."""
-    quoted = ", ".join("'" + h.replace("'", "''") + "'" for h in hashes)
-    where = (
-        " OR ".join([f"id IN ({', '.join(str(int(i)) for i in ids)})"] * bool(ids) + [f"content_hash IN ({quoted})"] * bool(hashes)) or "0"
-    )
+def _read(engine: sa.Engine, ids: list[int], hashes: list[str], also: dict[str, tuple[str, str | None]]) -> dict[str, pa.Table]:
+    """In one read (one ADBC child where the store is big, as the full read): ``store_job``
+    (``load.JOB_COLUMNS`` of the jobs ``ids`` and of the jobs holding content ``hashes``),
+    ``store_enrichment`` (the ok enrichments of their content), ``store_jobs`` (the store's job
+    count), and the reads of ``also``. The ids and hashes are written into the SQL (integers; quoted
+    text), as the child takes no parameters."""
+    terms = []
+    if ids:
+        terms.append(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+    if hashes:
+        terms.append("content_hash IN ({})".format(", ".join("'" + h.replace("'", "''") + "'" for h in hashes)))
+    where = " OR ".join(terms) or "0"
+    queries = {
+        "store_job": (f"SELECT {', '.join(load.JOB_COLUMNS)} FROM job WHERE {where}", None),
+        "store_jobs": ("SELECT count(*) AS jobs FROM job", None),
+        **also,
+    }
     found = load.enrichment_table(engine)
-    enrichments = (
-        f"{load.enrichment_sql(*found)} AND content_hash IN (SELECT content_hash FROM job WHERE {where})" if found else "SELECT 1 AS none"
-    )
-    queries = [
-        (f"SELECT {', '.join(load.JOB_COLUMNS)} FROM job WHERE {where}", None),
-        (enrichments, None),
-        ("SELECT count(*) AS jobs FROM job", None),
-        *also,
-    ]
-    path = load.sqlite_path(engine)
-    if path is not None and snapshot_rows >= load.ADBC_MIN_ROWS:
-        tables = read_queries(path, queries)
-    else:
-        tables = load.read_many(engine, queries)
-    return [tables[0], tables[1] if found else load.empty_enrichment(), int(tables[2].column(0)[0].as_py()), *tables[3:]]
+    if found:
+        queries["store_enrichment"] = (
+            f"{load.enrichment_sql(*found)} AND content_hash IN (SELECT content_hash FROM job WHERE {where})",
+            None,
+        )
+    read = dict(zip(queries, load.read_many(engine, list(queries.values()), measure=("job",)), strict=True))
+    read.setdefault("store_enrichment", load.empty_enrichment())
+    return read

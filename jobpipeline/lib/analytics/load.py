@@ -67,14 +67,15 @@ BOARD_SCRAPE_QUERY = (f"SELECT {', '.join(BOARD_SCRAPE_COLUMNS)} FROM board_scra
 ADBC_MIN_ROWS = 50_000  # from this many rows in a table, a SQLite store is read with ADBC
 
 
-def read_many(engine: sa.Engine, queries: list[tuple[str, str | None]]) -> list[pa.Table]:
+def read_many(engine: sa.Engine, queries: list[tuple[str, str | None]], measure: tuple[str, ...] = ()) -> list[pa.Table]:
     """Several SELECTs, each optionally read in rowid ranges of a table.
 
     A large SQLite store is read by ADBC in a child process (``sqlite_reader``: about 0.2 s to start,
     then several times faster than Python's driver); a small one, and any server, through SQLAlchemy.
+    Large: the largest of the range tables and of ``measure`` (tables queries read but not in ranges).
     """
     path = sqlite_path(engine)
-    if path is not None and _largest(engine, [t for _, t in queries if t]) >= ADBC_MIN_ROWS:
+    if path is not None and _largest(engine, [t for _, t in queries if t] + list(measure)) >= ADBC_MIN_ROWS:
         return read_queries(path, queries)
     with engine.connect() as conn:
         frames = [pl.read_database(sql, conn, infer_schema_length=None) for sql, _ in queries]
