@@ -241,24 +241,36 @@ SYNC_CACHE_BYTES_PER_ROW = 64  # page cache a sync gives each posting stored or 
 
 
 @contextmanager
-def sync_page_cache(conn: sa.Connection, postings: int) -> Iterator[None]:
-    """On SQLite, the page cache of a sync of ``postings`` into this store, sized to the work:
-    ``SYNC_CACHE_BYTES_PER_ROW`` per posting stored or synced, 16-64 MiB; the connection's own
-    size is set back after it.
+def sync_page_cache(conn: sa.Connection, postings: int) -> Iterator[Callable[[], None]]:
+    """On SQLite, the page cache of a sync of ``postings`` into this store: ``SYNC_CACHE_MIN_KIB``
+    while it reads and restamps, and sized to the work (``SYNC_CACHE_BYTES_PER_ROW`` per posting
+    stored or synced, 16-64 MiB) once the callable it yields is called, before the sync writes keys
+    into the store's indexes; the connection's own size is set back after it.
 
     A sync keeps its dirty pages in the cache until it commits (spilling when full), so a sync of
-    100k postings filled 64 MiB and its peak followed: 16 MiB took 20-50 MB off the peak at the same
+    100k postings filled 64 MiB whatever it needed; 16 MiB took 20-50 MB off the peak at the same
     CPU (100k and 300k postings, cold and re-synced: bench/RESULTS.md, 2026-12-03). A million
     postings' random inserts into the key and hash indexes want the large cache (16 MiB: +11 % CPU),
-    and the indexes grow with the store, hence per row."""
+    and the indexes grow with the store, hence per row. Reads and restamps (rows rewritten in place,
+    no indexed column) gain nothing from it: a re-sync of a million unchanged postings peaked
+    ~50 MB lower at 16 MiB, at the same CPU (session 13), so the cache grows only for a plan that
+    inserts or rewrites jobs, inserts postings or merges (``SyncPlan.writes_index_keys``)."""
     if conn.dialect.name != "sqlite":
-        yield
+        yield lambda: None
         return
     stored = conn.exec_driver_sql("SELECT max(rowid) FROM job_posting").scalar() or 0
-    wanted = (stored + postings) * SYNC_CACHE_BYTES_PER_ROW // 1024
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{min(SQLITE_CACHE_KIB, max(SYNC_CACHE_MIN_KIB, wanted))}")
+    wanted = min(SQLITE_CACHE_KIB, max(SYNC_CACHE_MIN_KIB, (stored + postings) * SYNC_CACHE_BYTES_PER_ROW // 1024))
+    size = SYNC_CACHE_MIN_KIB
+
+    def for_index_writes() -> None:
+        nonlocal size
+        if size != wanted:
+            size = wanted
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{size}")
+
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{size}")
     try:
-        yield
+        yield for_index_writes
     finally:
         with suppress(sa.exc.DBAPIError):  # on a failed sync's connection: never hide the failure
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")

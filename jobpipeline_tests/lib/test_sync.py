@@ -268,9 +268,10 @@ def test_sync_of_a_malformed_frame_names_the_problem_and_writes_nothing(engine):
 
 
 def test_a_sync_sizes_its_page_cache_to_the_store_and_gives_the_connection_back_as_it_was(engine, monkeypatch):
-    """SQLite keeps a sync's dirty pages in the cache until it commits: a small store's sync gets
-    16 MiB, a large one (by stored postings) the connection's 64 MiB, and every connection has its
-    own size again afterwards."""
+    """SQLite keeps a sync's dirty pages in the cache until it commits: a sync reads and restamps in
+    16 MiB, a large store's sync (by stored postings) grows to the connection's 64 MiB before it
+    writes index keys (a new posting or job), a re-sync of unchanged postings never does, sliced or
+    not, and every connection has its own size again afterwards."""
     from jobpipeline.lib import store
 
     sizes: list[str] = []
@@ -278,8 +279,18 @@ def test_a_sync_sizes_its_page_cache_to_the_store_and_gives_the_connection_back_
     sync(engine, [posting("1")], D1)
     assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"]
     monkeypatch.setattr(store, "SYNC_CACHE_BYTES_PER_ROW", 64 * 1024 * 1024)  # as if a posting stood for a million
+    two = [posting("1"), posting("2", "Designer", "Figma.")]
     sizes.clear()
-    sync(engine, [posting("1"), posting("2", "Designer", "Figma.")], D2)
-    assert sizes == ["PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
+    sync(engine, two, D2)
+    assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
+    for slice_jobs in (0, 1):
+        sizes.clear()
+        result = sync_postings(engine, postings_frame(two), seen_on=D3, outcomes=ok_outcomes(BOARD), slice_jobs=slice_jobs)
+        assert (result.new, result.unchanged) == (0, 2)
+        assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"], f"slice_jobs={slice_jobs}"
+    sizes.clear()
+    three = [*two, posting("3", "Analyst", "SQL.")]
+    sync_postings(engine, postings_frame(three), seen_on=D3, outcomes=ok_outcomes(BOARD), slice_jobs=1)
+    assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536

@@ -38,7 +38,7 @@ store and its new job ids hold until it is written.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
@@ -150,13 +150,24 @@ def sync_postings(
         current = settings.current()
         slice_jobs, slice_above = current.sync_slice_jobs, max(current.sync_slice_jobs, current.sync_slice_above)
     postings = FramePostings(postings) if isinstance(postings, pl.DataFrame) else postings
-    with writer(engine).begin() as conn, sync_page_cache(conn, postings.height):
+    with writer(engine).begin() as conn, sync_page_cache(conn, postings.height) as for_index_writes:
         state = DatabaseState(conn)
         if not slice_jobs or postings.height <= slice_above:  # no slicing, or a partition too small to gain: one plan
             plan = plan_sync(postings.whole(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
+            if plan.writes_index_keys:
+                for_index_writes()
             apply_plan(conn, plan, postings)
             return SyncResult.of(plan)
-        return sync_in_slices(conn, state, postings, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, slice_jobs=slice_jobs)
+        return sync_in_slices(
+            conn,
+            state,
+            postings,
+            seen_on=seen_on,
+            outcomes=outcomes,
+            synced_at=synced_at,
+            slice_jobs=slice_jobs,
+            for_index_writes=for_index_writes,
+        )
 
 
 def sync_in_slices(
@@ -168,10 +179,12 @@ def sync_in_slices(
     outcomes: Sequence[BoardOutcome],
     synced_at: datetime,
     slice_jobs: int,
+    for_index_writes: Callable[[], None] = lambda: None,
 ) -> SyncResult:
     """``sync_postings``'s work slice by slice inside its transaction, then the closing pass
     (``close_in_batches``: the boards' scrapes and every ``closed_at``, with the jobs the slices'
-    merges grew)."""
+    merges grew). ``for_index_writes`` is called before a slice's plan that writes index keys is
+    applied (``sync_page_cache``)."""
     keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
     boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
     scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
@@ -182,6 +195,8 @@ def sync_in_slices(
     for part in slices:
         rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
         plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
+        if plan.writes_index_keys:
+            for_index_writes()
         apply_plan(conn, plan, postings)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())

@@ -128,6 +128,13 @@ class SyncPlan:
     job_closings: pl.DataFrame  # (id, closed_at, was_closed_at): every job whose closed_at changes
     touched_ids: list[int] = field(default_factory=list)  # jobs whose search entry must be refreshed
 
+    @property
+    def writes_index_keys(self) -> bool:
+        """Whether applying the plan puts keys into the store's indexes (new or rewritten jobs, new
+        postings, merges): random writes, which a large page cache speeds up. Restamps and
+        closings rewrite rows in place (``closed_at``'s index aside: few rows a day)."""
+        return any(not frame.is_empty() for frame in (self.new_jobs, self.rewrites, self.new_postings, self.merged_into))
+
 
 def plan_sync(
     postings: pl.DataFrame,
