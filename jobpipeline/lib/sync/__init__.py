@@ -154,9 +154,7 @@ def sync_postings(
         state = DatabaseState(conn)
         if not slice_jobs or postings.height <= slice_above:  # no slicing, or a partition too small to gain: one plan
             plan = plan_sync(postings.whole(), state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at)
-            if plan.writes_index_keys:
-                for_index_writes()
-            apply_plan(conn, plan, postings)
+            write_plan(conn, plan, postings, for_index_writes)
             return SyncResult.of(plan)
         return sync_in_slices(
             conn,
@@ -170,6 +168,14 @@ def sync_postings(
         )
 
 
+def write_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings, for_index_writes: Callable[[], None]) -> None:
+    """``apply_plan``, first calling ``for_index_writes`` (``sync_page_cache``'s: the page cache
+    grows to the store's size) when the plan writes index keys."""
+    if plan.writes_index_keys:
+        for_index_writes()
+    apply_plan(conn, plan, postings)
+
+
 def sync_in_slices(
     conn: sa.Connection,
     state: DatabaseState,
@@ -179,12 +185,11 @@ def sync_in_slices(
     outcomes: Sequence[BoardOutcome],
     synced_at: datetime,
     slice_jobs: int,
-    for_index_writes: Callable[[], None] = lambda: None,
+    for_index_writes: Callable[[], None],
 ) -> SyncResult:
     """``sync_postings``'s work slice by slice inside its transaction, then the closing pass
     (``close_in_batches``: the boards' scrapes and every ``closed_at``, with the jobs the slices'
-    merges grew). ``for_index_writes`` is called before a slice's plan that writes index keys is
-    applied (``sync_page_cache``)."""
+    merges grew). ``for_index_writes``: as ``write_plan`` takes it."""
     keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
     boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
     scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
@@ -195,9 +200,7 @@ def sync_in_slices(
     for part in slices:
         rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
         plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
-        if plan.writes_index_keys:
-            for_index_writes()
-        apply_plan(conn, plan, postings)
+        write_plan(conn, plan, postings, for_index_writes)
         result.add(SyncResult.of(plan))
         regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
         del plan  # before the next slice is read: two slices' texts at once would double the peak
