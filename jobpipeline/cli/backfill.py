@@ -30,7 +30,7 @@ from typing import Any
 
 from jobpipeline import settings
 from jobpipeline.cli.errors import CommandError
-from jobpipeline.cli.instance import dagster_daemon, dagster_home, prepared_instance
+from jobpipeline.cli.instance import dagster_daemon, dagster_home, prepared_instance, wait_for_daemon_runs
 
 HN_JOB, BOARDS_JOB = "hn_month_job", "daily_scrape_job"
 HN_ASSETS, BOARD_ASSETS = ("hn_postings", "hn_jobs"), ("raw_postings", "jobs")
@@ -288,6 +288,11 @@ def wait_for_backfill(
     from jobpipeline.cli.dagster_private import BULK_ACTION_TERMINAL_STATUSES
 
     started = time.perf_counter()
+
+    def say(line: str) -> None:
+        if echo:
+            print(f"  {time.perf_counter() - started:6.1f} s  {line}", flush=True)
+
     with prepared_instance(reap=False) as instance, dagster_daemon(instance, echo=echo) as daemon:
         last = ""
         while True:
@@ -298,11 +303,14 @@ def wait_for_backfill(
             state = f"{backfill.status.value}: " + ", ".join(
                 f"{n} {s.lower()}" for s, n in sorted(Counter(r.status.value for r in runs).items())
             )
-            if echo and state != last:
-                print(f"  {time.perf_counter() - started:6.1f} s  {state}", flush=True)
+            if state != last:
+                say(state)
                 last = state
             if backfill.status in BULK_ACTION_TERMINAL_STATUSES and not any(not r.is_finished for r in runs):
-                return _outcomes(instance, runs), backfill.status.value, time.perf_counter() - started
+                outcomes, seconds = _outcomes(instance, runs), time.perf_counter() - started
+                if daemon is not None:  # e.g. the enrichment its automation sensor launched after the syncs
+                    wait_for_daemon_runs(instance, daemon, say=say)
+                return outcomes, backfill.status.value, seconds
             if daemon is not None and daemon.poll() is not None:
                 raise CommandError(f"dagster-daemon exited ({daemon.returncode}); see {os.environ['DAGSTER_HOME']}/daemon.log")
             if timeout_s is not None and time.perf_counter() - started > timeout_s:

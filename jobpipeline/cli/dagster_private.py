@@ -43,6 +43,7 @@ __all__ = [
     "job_names",
     "open_workspace",
     "run_worker_health",
+    "run_worker_pid",
     "submit_job_run",
 ]
 
@@ -154,7 +155,7 @@ def submit_job_run(
 # --- is a run worker alive? -------------------------------------------------------------------
 
 
-def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     """The pid of the process executing the run: the launched worker's, else the in-process one's."""
     pid = None
     for record in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
@@ -215,7 +216,7 @@ def run_worker_health(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple
             return WorkerStatus.FAILED, "its code server is not executing it (the run worker exited)"
         if not _local_host(grpc_info.get("host")):
             return WorkerStatus.RUNNING, f"its code server {grpc_info.get('host')} cannot be reached; not judged"
-    pid = _worker_pid(instance, run.run_id)
+    pid = run_worker_pid(instance, run.run_id)
     if pid is None:
         if grpc_info or run.status == dg.DagsterRunStatus.STARTED:
             return WorkerStatus.FAILED, "its code server is gone and no worker pid was logged"

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,9 @@ DAEMON_LOG = "daemon.log"
 CODE_SERVER_LOG = "code-server.log"  # the code server `jobpipeline run` / `backfill` start for their runs
 DAEMON_STALE_S = 90  # a daemon heartbeat older than this is a daemon that is not running
 DAEMONS_NEEDED = ("QUEUED_RUN_COORDINATOR",)
+# How long a command waits, before it stops the daemon it started, for the runs that daemon
+# launched on its own and is still executing (``wait_for_daemon_runs``).
+DAEMON_RUNS_WAIT_S = 900
 # The tags every run a jobpipeline command submits carries (``jobpipeline.cli.submit`` sets them).
 # They live here, below submit, because ``reap_dead_runs`` reads the process tag: "<host>:<pid>" of
 # the command waiting for the run, so a queued run whose command died is cancelled by the next one
@@ -128,6 +131,21 @@ def _pid_exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def descends_from(pid: int, ancestor: int) -> bool:
+    """Whether process ``pid`` is ``ancestor`` or runs below it (Linux ``/proc``; False elsewhere or
+    once ``pid`` is gone)."""
+    seen = set()
+    while pid > 1 and pid not in seen:
+        if pid == ancestor:
+            return True
+        seen.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return False
+    return False
 
 
 @contextmanager
@@ -234,3 +252,62 @@ def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) ->
             daemon.wait()
         # Its last heartbeats would make the next command wait to see whether a daemon still runs.
         instance.wipe_daemon_heartbeats()
+
+
+def _launched_by(run: Any) -> str:
+    tags = run.tags
+    for tag, what in (("dagster/sensor_name", "sensor"), ("dagster/schedule_name", "schedule"), ("dagster/backfill", "backfill")):
+        if tag in tags:
+            return f"{what} {tags[tag]}"
+    return "a launch from the UI or another client"
+
+
+def wait_for_daemon_runs(
+    instance: Any, daemon: subprocess.Popen, *, say: Callable[[str], None], timeout_s: float = DAEMON_RUNS_WAIT_S, poll_s: float = 1.0
+) -> dict[str, str]:
+    """Before a command stops the daemon it started: wait for the runs that daemon is executing.
+
+    The daemon does more than launch the command's runs: its automation sensor requests
+    ``enriched_jobs`` after a sync, a schedule may tick, the UI may launch a run. A run it launched
+    executes below it (in its code server), so stopping the daemon mid-run strands that run
+    STARTED. This waits, up to ``timeout_s``, for every such run not followed by another
+    ``jobpipeline`` command (that one waits for its own); runs still queued stay queued for the next
+    daemon. Returns run id -> status at the end."""
+    import dagster as dg
+
+    from jobpipeline.cli.dagster_private import run_worker_pid
+
+    in_flight = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    ours = f"{socket.gethostname()}:{os.getpid()}"
+    followed: dict[str, str] = {}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=in_flight)):
+            if run.run_id in followed or run.tags.get(CLI_PROCESS_TAG, ours) != ours:
+                continue
+            pid = run_worker_pid(instance, run.run_id)
+            if pid is None and run.status != dg.DagsterRunStatus.STARTING or pid is not None and not descends_from(pid, daemon.pid):
+                continue
+            followed[run.run_id] = run.status.value
+            label = run.tags.get("dagster/partition") or run.job_name
+            say(f"{label:<28} waiting  run {run.run_id}: launched by {_launched_by(run)}; the dagster-daemon stops after it")
+        for run_id, status in list(followed.items()):
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.is_finished and status != run.status.value:
+                followed[run_id] = run.status.value
+                say(f"{run.tags.get('dagster/partition') or run.job_name:<28} {run.status.value.lower():<8} run {run_id}")
+        unfinished = [run_id for run_id in followed if not _is_finished(instance, run_id)]
+        if not unfinished:
+            return followed
+        if daemon.poll() is not None:
+            say(f"the dagster-daemon exited ({daemon.returncode}) under run(s) {', '.join(unfinished)}; see {DAEMON_LOG}")
+            return followed
+        if time.monotonic() > deadline:
+            say(f"stopped waiting after {timeout_s:.0f} s for run(s) {', '.join(unfinished)}; the next daemon's run monitoring judges them")
+            return followed
+        time.sleep(poll_s)
+
+
+def _is_finished(instance: Any, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is None or run.is_finished

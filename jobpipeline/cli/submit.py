@@ -48,6 +48,7 @@ class RunSession:
         self.echo = echo
         self.started = time.perf_counter()
         self.records: list[RunRecord] = []
+        self.interrupted = False  # cancel_all ran: the command stops as a whole, waiting for nothing more
 
     def submit(
         self, job_name: str, run_config: Mapping[str, Any], *, partition_key: str | None = None, label: str | None = None
@@ -118,6 +119,7 @@ class RunSession:
         """Cancel every run of the session not yet ended (what Ctrl-C does); how each ended."""
         from jobpipeline.cli.dagster_private import cancel_runs
 
+        self.interrupted = True
         unfinished = [r for r in self.records if not self._finished(r.run_id)]
         self._say(f"Ctrl-C: cancelling {len(unfinished)} unfinished run(s)")
         for record in unfinished:  # a run cancelled while starting ends FAILURE: run_retries must not relaunch it
@@ -183,7 +185,7 @@ def materializations_since(instance: Any, asset: str, after_storage_id: int, thr
 def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSession]:
     """The project's code location and a daemon, for the duration of a ``RunSession``."""
     from jobpipeline.cli.dagster_private import open_workspace
-    from jobpipeline.cli.instance import CODE_SERVER_LOG, dagster_daemon
+    from jobpipeline.cli.instance import CODE_SERVER_LOG, dagster_daemon, wait_for_daemon_runs
 
     with ExitStack() as stack:
         daemon = stack.enter_context(dagster_daemon(instance, echo=echo))
@@ -193,4 +195,7 @@ def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSe
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
-        yield RunSession(instance, workspace, daemon, tag=tag, echo=echo, stack=stack)
+        session = RunSession(instance, workspace, daemon, tag=tag, echo=echo, stack=stack)
+        yield session
+        if session.daemon is not None and not session.interrupted:  # a daemon this session started stops next
+            wait_for_daemon_runs(instance, session.daemon, say=session._say)

@@ -3,7 +3,9 @@ survive crashes of the command and stop as a whole on Ctrl-C."""
 
 from __future__ import annotations
 
+import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -78,3 +80,51 @@ def test_ctrl_c_cancels_the_runs_in_flight_and_says_what_had_finished(home: Path
     runs = _all_runs(dagster_home)
     assert not [run.run_id for run in runs if run.status.value in RUN_STATES_IN_FLIGHT]
     assert "downstream_job" not in {run.job_name for run in runs}  # the command stopped as a whole
+
+
+def _automation_run_in_flight(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    in_flight = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=in_flight, tags={"dagster/sensor_name": "default_automation_condition_sensor"}))
+    return runs[0] if runs else None
+
+
+@pytest.mark.slow
+def test_a_command_stops_the_daemon_it_started_only_after_the_runs_that_daemon_launched_itself(
+    home: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    """The daemon a command starts runs the automation sensor too, which requests enriched_jobs
+    after the command's sync. Stopping that daemon under the sensor's run left the run STARTED
+    (seen in the postgres tier: `jobpipeline run` returned while an `__ASSET_JOB` run was in flight)."""
+    from jobpipeline.cli.instance import prepared_instance
+    from jobpipeline.cli.run import IN_PROCESS, SCRAPE_JOB, _board_endpoints
+    from jobpipeline.cli.submit import run_session
+    from jobpipeline.defs.scrape.partitions import board_partition_key
+
+    monkeypatch.setenv("JOBPIPELINE_LLM_BACKEND", "rules")
+    day = datetime.now(UTC).date().isoformat()
+    with prepared_instance() as instance:
+        with _board_endpoints("replay", small_corpus) as boards, run_session(instance, tag="daemon-runs") as session:
+            assert session.daemon is not None, "the session must have started its own daemon"
+            config = {**IN_PROCESS, "resources": {"job_boards": {"config": boards}}}
+            (scrape,) = session.wait([session.submit(SCRAPE_JOB, config, partition_key=str(board_partition_key(day, "lever")))])
+            assert scrape.success
+            # The sensor (every 30 s) sees `jobs` updated and launches enriched_jobs: leave the
+            # session the moment that run is in flight, as `jobpipeline run` may.
+            launched = wait_for(lambda: _automation_run_in_flight(instance), "the automation sensor to launch enriched_jobs", timeout_s=180)
+            daemon_pid = session.daemon.pid
+        assert not _pid_alive(daemon_pid), "the session stops the daemon it started"
+        after = instance.get_run_by_id(launched.run_id)
+        assert after.status == dg.DagsterRunStatus.SUCCESS, f"the sensor's run was left {after.status.value}"
+        in_flight = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
+        assert not in_flight, [(r.job_name, r.status.value) for r in in_flight]
+    out = capsys.readouterr().out
+    assert f"waiting  run {launched.run_id}: launched by sensor default_automation_condition_sensor" in out, out
+    assert f"success  run {launched.run_id}" in out, out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
