@@ -254,12 +254,41 @@ def dagster_daemon(instance: Any, *, echo: bool = True, wait_s: float = 35.0) ->
         instance.wipe_daemon_heartbeats()
 
 
+def run_label(run: Any) -> str:
+    """How a run is named in a command's output: its partition, else its assets, else its job."""
+    if run.tags.get("dagster/partition"):
+        return run.tags["dagster/partition"]
+    if run.asset_selection:
+        return ", ".join(sorted(key.to_user_string() for key in run.asset_selection))
+    return run.job_name
+
+
 def _launched_by(run: Any) -> str:
     tags = run.tags
     for tag, what in (("dagster/sensor_name", "sensor"), ("dagster/schedule_name", "schedule"), ("dagster/backfill", "backfill")):
         if tag in tags:
             return f"{what} {tags[tag]}"
     return "a launch from the UI or another client"
+
+
+def daemon_runs_in_flight(instance: Any, daemon: subprocess.Popen) -> list[Any]:
+    """The unfinished runs ``daemon`` launched and executes below it (its code server's workers),
+    or is launching, that no other ``jobpipeline`` command follows: the runs stopping ``daemon``
+    would strand. Its queued runs are not among them (the next daemon launches those)."""
+    import dagster as dg
+
+    from jobpipeline.cli.dagster_private import run_worker_pid
+
+    in_flight = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    ours = f"{socket.gethostname()}:{os.getpid()}"
+    found = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=in_flight)):
+        if run.tags.get(CLI_PROCESS_TAG, ours) != ours:  # another command's: it waits for its own
+            continue
+        pid = run_worker_pid(instance, run.run_id)
+        if pid is None and run.status == dg.DagsterRunStatus.STARTING or pid is not None and descends_from(pid, daemon.pid):
+            found.append(run)
+    return found
 
 
 def wait_for_daemon_runs(
@@ -273,29 +302,19 @@ def wait_for_daemon_runs(
     STARTED. This waits, up to ``timeout_s``, for every such run not followed by another
     ``jobpipeline`` command (that one waits for its own); runs still queued stay queued for the next
     daemon. Returns run id -> status at the end."""
-    import dagster as dg
-
-    from jobpipeline.cli.dagster_private import run_worker_pid
-
-    in_flight = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-    ours = f"{socket.gethostname()}:{os.getpid()}"
     followed: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
     while True:
-        for run in instance.get_runs(filters=dg.RunsFilter(statuses=in_flight)):
-            if run.run_id in followed or run.tags.get(CLI_PROCESS_TAG, ours) != ours:
-                continue
-            pid = run_worker_pid(instance, run.run_id)
-            if pid is None and run.status != dg.DagsterRunStatus.STARTING or pid is not None and not descends_from(pid, daemon.pid):
+        for run in daemon_runs_in_flight(instance, daemon):
+            if run.run_id in followed:
                 continue
             followed[run.run_id] = run.status.value
-            label = run.tags.get("dagster/partition") or run.job_name
-            say(f"{label:<28} waiting  run {run.run_id}: launched by {_launched_by(run)}; the dagster-daemon stops after it")
+            say(f"{run_label(run):<28} waiting  run {run.run_id}: launched by {_launched_by(run)}; the dagster-daemon stops after it")
         for run_id, status in list(followed.items()):
             run = instance.get_run_by_id(run_id)
             if run is not None and run.is_finished and status != run.status.value:
                 followed[run_id] = run.status.value
-                say(f"{run.tags.get('dagster/partition') or run.job_name:<28} {run.status.value.lower():<8} run {run_id}")
+                say(f"{run_label(run):<28} {run.status.value.lower():<8} run {run_id}")
         unfinished = [run_id for run_id in followed if not _is_finished(instance, run_id)]
         if not unfinished:
             return followed

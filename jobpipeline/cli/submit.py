@@ -116,10 +116,20 @@ class RunSession:
             self.daemon = self._stack.enter_context(dagster_daemon(self.instance, echo=self.echo, wait_s=0.0))
 
     def cancel_all(self) -> list[RunRecord]:
-        """Cancel every run of the session not yet ended (what Ctrl-C does); how each ended."""
+        """Cancel every run of the session not yet ended (what Ctrl-C does), and the runs this
+        session's own daemon launched by itself and is executing (the automation sensor's: they
+        would be stranded when it stops); how each ended."""
         from jobpipeline.cli.dagster_private import cancel_runs
+        from jobpipeline.cli.instance import daemon_runs_in_flight, run_label
 
         self.interrupted = True
+        if self.daemon is not None:
+            known = {r.run_id for r in self.records}
+            self.records += [
+                RunRecord(run_label(run), run.run_id, run.status.value)
+                for run in daemon_runs_in_flight(self.instance, self.daemon)
+                if run.run_id not in known
+            ]
         unfinished = [r for r in self.records if not self._finished(r.run_id)]
         self._say(f"Ctrl-C: cancelling {len(unfinished)} unfinished run(s)")
         for record in unfinished:  # a run cancelled while starting ends FAILURE: run_retries must not relaunch it

@@ -3,8 +3,10 @@ survive crashes of the command and stop as a whole on Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,6 +90,31 @@ def _automation_run_in_flight(instance: dg.DagsterInstance) -> dg.DagsterRun | N
     return runs[0] if runs else None
 
 
+@contextlib.contextmanager
+def _session_while_the_sensor_enriches(home: Path, corpus: Path) -> Iterator[tuple[dg.DagsterInstance, object, dg.DagsterRun]]:
+    """A command's run session (with its own daemon) that synced one board, held open until the
+    daemon's automation sensor has launched ``enriched_jobs`` for that sync: (instance, session, that run)."""
+    from jobpipeline.cli.instance import prepared_instance
+    from jobpipeline.cli.run import IN_PROCESS, SCRAPE_JOB, _board_endpoints
+    from jobpipeline.cli.submit import run_session
+    from jobpipeline.defs.scrape.partitions import board_partition_key
+
+    day = datetime.now(UTC).date().isoformat()
+    with prepared_instance() as instance:
+        with _board_endpoints("replay", corpus) as boards, run_session(instance, tag="daemon-runs") as session:
+            assert session.daemon is not None, "the session must have started its own daemon"
+            config = {**IN_PROCESS, "resources": {"job_boards": {"config": boards}}}
+            (scrape,) = session.wait([session.submit(SCRAPE_JOB, config, partition_key=str(board_partition_key(day, "lever")))])
+            assert scrape.success
+            # The sensor (every 30 s) sees `jobs` updated and launches enriched_jobs.
+            launched = wait_for(lambda: _automation_run_in_flight(instance), "the automation sensor to launch enriched_jobs", timeout_s=180)
+            yield instance, session, launched
+            daemon_pid = session.daemon.pid
+        assert not _pid_alive(daemon_pid), "the session stops the daemon it started"
+        in_flight = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
+        assert not in_flight, [(r.job_name, r.status.value) for r in in_flight]
+
+
 @pytest.mark.slow
 def test_a_command_stops_the_daemon_it_started_only_after_the_runs_that_daemon_launched_itself(
     home: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
@@ -95,31 +122,28 @@ def test_a_command_stops_the_daemon_it_started_only_after_the_runs_that_daemon_l
     """The daemon a command starts runs the automation sensor too, which requests enriched_jobs
     after the command's sync. Stopping that daemon under the sensor's run left the run STARTED
     (seen in the postgres tier: `jobpipeline run` returned while an `__ASSET_JOB` run was in flight)."""
-    from jobpipeline.cli.instance import prepared_instance
-    from jobpipeline.cli.run import IN_PROCESS, SCRAPE_JOB, _board_endpoints
-    from jobpipeline.cli.submit import run_session
-    from jobpipeline.defs.scrape.partitions import board_partition_key
-
     monkeypatch.setenv("JOBPIPELINE_LLM_BACKEND", "rules")
-    day = datetime.now(UTC).date().isoformat()
-    with prepared_instance() as instance:
-        with _board_endpoints("replay", small_corpus) as boards, run_session(instance, tag="daemon-runs") as session:
-            assert session.daemon is not None, "the session must have started its own daemon"
-            config = {**IN_PROCESS, "resources": {"job_boards": {"config": boards}}}
-            (scrape,) = session.wait([session.submit(SCRAPE_JOB, config, partition_key=str(board_partition_key(day, "lever")))])
-            assert scrape.success
-            # The sensor (every 30 s) sees `jobs` updated and launches enriched_jobs: leave the
-            # session the moment that run is in flight, as `jobpipeline run` may.
-            launched = wait_for(lambda: _automation_run_in_flight(instance), "the automation sensor to launch enriched_jobs", timeout_s=180)
-            daemon_pid = session.daemon.pid
-        assert not _pid_alive(daemon_pid), "the session stops the daemon it started"
-        after = instance.get_run_by_id(launched.run_id)
-        assert after.status == dg.DagsterRunStatus.SUCCESS, f"the sensor's run was left {after.status.value}"
-        in_flight = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
-        assert not in_flight, [(r.job_name, r.status.value) for r in in_flight]
+    with _session_while_the_sensor_enriches(home, small_corpus) as (instance, _, launched):
+        pass  # leave the session the moment that run is in flight, as `jobpipeline run` may
+    after = instance.get_run_by_id(launched.run_id)
+    assert after.status == dg.DagsterRunStatus.SUCCESS, f"the sensor's run was left {after.status.value}"
     out = capsys.readouterr().out
-    assert f"waiting  run {launched.run_id}: launched by sensor default_automation_condition_sensor" in out, out
-    assert f"success  run {launched.run_id}" in out, out
+    assert f"enriched_jobs                waiting  run {launched.run_id}: launched by sensor default_automation_condition_sensor" in out, (
+        out
+    )
+    assert f"enriched_jobs                success  run {launched.run_id}" in out, out
+
+
+@pytest.mark.slow
+def test_ctrl_c_also_cancels_the_runs_the_commands_daemon_launched_itself(home: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch):
+    """Ctrl-C stops the command as a whole: the sensor's run its daemon executes is cancelled too,
+    not stranded STARTED when that daemon stops."""
+    monkeypatch.setenv("JOBPIPELINE_LLM_BACKEND", "rules")
+    with _session_while_the_sensor_enriches(home, small_corpus) as (instance, session, launched):
+        records = session.cancel_all()  # what `jobpipeline run` does on Ctrl-C
+        assert ("enriched_jobs", launched.run_id) in [(r.label, r.run_id) for r in records]
+    after = instance.get_run_by_id(launched.run_id)
+    assert after.is_finished, f"the sensor's run was left {after.status.value}"
 
 
 def _pid_alive(pid: int) -> bool:
