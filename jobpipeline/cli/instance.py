@@ -268,22 +268,28 @@ def _launched_by(run: Any) -> str:
     for tag, what in (("dagster/sensor_name", "sensor"), ("dagster/schedule_name", "schedule"), ("dagster/backfill", "backfill")):
         if tag in tags:
             return f"{what} {tags[tag]}"
-    return "a launch from the UI or another client"
+    return "the UI or another client"
 
 
-def daemon_runs_in_flight(instance: Any, daemon: subprocess.Popen) -> list[Any]:
+def daemon_runs_in_flight(instance: Any, daemon: subprocess.Popen, *, queued: bool = False) -> list[Any]:
     """The unfinished runs ``daemon`` launched and executes below it (its code server's workers),
     or is launching, that no other ``jobpipeline`` command follows: the runs stopping ``daemon``
-    would strand. Its queued runs are not among them (the next daemon launches those)."""
+    would strand. With ``queued``, also the queued runs nobody else follows (the automation
+    sensor's, a UI launch): ``daemon`` is the one that would launch them, at any moment."""
     import dagster as dg
 
     from jobpipeline.cli.dagster_private import run_worker_pid
 
-    in_flight = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    statuses = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    if queued:
+        statuses.append(dg.DagsterRunStatus.QUEUED)
     ours = f"{socket.gethostname()}:{os.getpid()}"
     found = []
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=in_flight)):
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=statuses)):
         if run.tags.get(CLI_PROCESS_TAG, ours) != ours:  # another command's: it waits for its own
+            continue
+        if run.status == dg.DagsterRunStatus.QUEUED:
+            found.append(run)
             continue
         pid = run_worker_pid(instance, run.run_id)
         if pid is None and run.status == dg.DagsterRunStatus.STARTING or pid is not None and descends_from(pid, daemon.pid):
@@ -299,17 +305,18 @@ def wait_for_daemon_runs(
     The daemon does more than launch the command's runs: its automation sensor requests
     ``enriched_jobs`` after a sync, a schedule may tick, the UI may launch a run. A run it launched
     executes below it (in its code server), so stopping the daemon mid-run strands that run
-    STARTED. This waits, up to ``timeout_s``, for every such run not followed by another
-    ``jobpipeline`` command (that one waits for its own); runs still queued stay queued for the next
-    daemon. Returns run id -> status at the end."""
+    STARTED; and a queued one may be launched by it the moment before it stops. This waits, up to
+    ``timeout_s``, for every such run, queued or in flight, not followed by another ``jobpipeline``
+    command (that one waits for its own). Ctrl-C while waiting raises KeyboardInterrupt as usual.
+    Returns run id -> status at the end."""
     followed: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
     while True:
-        for run in daemon_runs_in_flight(instance, daemon):
+        for run in daemon_runs_in_flight(instance, daemon, queued=True):
             if run.run_id in followed:
                 continue
             followed[run.run_id] = run.status.value
-            say(f"{run_label(run):<28} waiting  run {run.run_id}: launched by {_launched_by(run)}; the dagster-daemon stops after it")
+            say(f"{run_label(run):<28} waiting  run {run.run_id}: requested by {_launched_by(run)}; the dagster-daemon stops after it")
         for run_id, status in list(followed.items()):
             run = instance.get_run_by_id(run_id)
             if run is not None and run.is_finished and status != run.status.value:

@@ -176,13 +176,19 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
                 summary.downstream.update(session.materializations(record))
                 summary.enrichment = enrichment_since(session.materializations_since("enriched_jobs", enrichment_cursor, record.run_id))
         except KeyboardInterrupt:  # Ctrl-C stops the whole command: no further run, none left running
-            summary.interrupted = True
-            records = session.cancel_all()
-            done = {run_id for _, run_id, _ in summary.runs}
-            summary.runs += [(r.label, r.run_id, r.success) for r in records if r.run_id not in done]
-            summary.statuses = {r.run_id: r.status for r in records}
+            _interrupted(summary, session.cancel_all())
+    if session.interrupted and not summary.interrupted:  # Ctrl-C while the session waited for its daemon's own runs
+        _interrupted(summary, session.records)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _interrupted(summary: RunSummary, records: list[Any]) -> None:
+    """``summary`` of a command stopped by Ctrl-C: every run it followed, as each ended."""
+    summary.interrupted = True
+    done = {run_id for _, run_id, _ in summary.runs}
+    summary.runs += [(r.label, r.run_id, r.success) for r in records if r.run_id not in done]
+    summary.statuses = {r.run_id: r.status for r in records}
 
 
 def _add_metadata(into: dict[str, int], assets: dict[str, dict[str, Any]], asset: str, keys: tuple[str, ...]) -> None:

@@ -208,4 +208,7 @@ def run_session(instance: Any, *, tag: str, echo: bool = True) -> Iterator[RunSe
         session = RunSession(instance, workspace, daemon, tag=tag, echo=echo, stack=stack)
         yield session
         if session.daemon is not None and not session.interrupted:  # a daemon this session started stops next
-            wait_for_daemon_runs(instance, session.daemon, say=session._say)
+            try:
+                wait_for_daemon_runs(instance, session.daemon, say=session._say)
+            except KeyboardInterrupt:  # Ctrl-C while waiting: stop those runs too (session.interrupted says so)
+                session.cancel_all()
