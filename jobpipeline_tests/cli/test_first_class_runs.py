@@ -71,18 +71,10 @@ def test_run_killed_three_times_mid_run_then_run_again_finishes_and_leaves_no_ru
 
 @pytest.mark.slow
 def test_ctrl_c_cancels_the_runs_in_flight_and_says_what_had_finished(home: Path, small_corpus: Path):
-    from jobpipeline.cli.instance import prepared_instance
-
     dagster_home = home / "dagster"
     log = home / "run.log"
-    # No scrape slot: the two scrape runs wait in the queue, so Ctrl-C finds them in flight however
-    # slowly this test polls (each ends in about a second otherwise, and a Ctrl-C sent after the
-    # command's end found nothing to stop). A started run cancelled on Ctrl-C:
-    # test_ctrl_c_also_cancels_the_runs_the_commands_daemon_launched_itself.
-    with prepared_instance(echo=False) as instance:
-        instance.event_log_storage.set_concurrency_slots("scrape", 0)
     proc = start_command(home, "run", "--replay", str(small_corpus), log=log)
-    wait_for(lambda: len(runs_by_status(dagster_home).get("QUEUED", [])) == 2, "both scrape runs to queue", proc=proc, log=log)
+    wait_for(lambda: _started_run(dagster_home), "a run to start", proc=proc, log=log)
     proc.send_signal(signal.SIGINT)  # what Ctrl-C sends the command
     assert proc.wait(timeout=300) == 130, log.read_text()
     output = log.read_text()
