@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,11 +271,12 @@ def _launched_by(run: Any) -> str:
     return "the UI or another client"
 
 
-def daemon_runs_in_flight(instance: Any, daemon: subprocess.Popen, *, queued: bool = False) -> list[Any]:
+def daemon_runs_in_flight(instance: Any, daemon: subprocess.Popen, *, queued: bool = False, known: Iterable[str] = ()) -> list[Any]:
     """The unfinished runs ``daemon`` launched and executes below it (its code server's workers),
     or is launching, that no other ``jobpipeline`` command follows: the runs stopping ``daemon``
     would strand. With ``queued``, also the queued runs nobody else follows (the automation
-    sensor's, a UI launch): ``daemon`` is the one that would launch them, at any moment."""
+    sensor's, a UI launch): ``daemon`` is the one that would launch them, at any moment. Runs in
+    ``known`` are left out unread (their worker pid is not looked up again)."""
     import dagster as dg
 
     from jobpipeline.cli.dagster_private import run_worker_pid
@@ -284,9 +285,9 @@ def daemon_runs_in_flight(instance: Any, daemon: subprocess.Popen, *, queued: bo
     if queued:
         statuses.append(dg.DagsterRunStatus.QUEUED)
     ours = f"{socket.gethostname()}:{os.getpid()}"
-    found = []
+    found, known = [], set(known)
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=statuses)):
-        if run.tags.get(CLI_PROCESS_TAG, ours) != ours:  # another command's: it waits for its own
+        if run.run_id in known or run.tags.get(CLI_PROCESS_TAG, ours) != ours:  # another command's: it waits for its own
             continue
         if run.status == dg.DagsterRunStatus.QUEUED:
             found.append(run)
@@ -312,17 +313,17 @@ def wait_for_daemon_runs(
     followed: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
     while True:
-        for run in daemon_runs_in_flight(instance, daemon, queued=True):
-            if run.run_id in followed:
-                continue
+        for run in daemon_runs_in_flight(instance, daemon, queued=True, known=followed):
             followed[run.run_id] = run.status.value
             say(f"{run_label(run):<28} waiting  run {run.run_id}: requested by {_launched_by(run)}; the dagster-daemon stops after it")
+        unfinished = []
         for run_id, status in list(followed.items()):
             run = instance.get_run_by_id(run_id)
-            if run is not None and run.is_finished and status != run.status.value:
+            if run is not None and not run.is_finished:
+                unfinished.append(run_id)
+            elif run is not None and status != run.status.value:
                 followed[run_id] = run.status.value
                 say(f"{run_label(run):<28} {run.status.value.lower():<8} run {run_id}")
-        unfinished = [run_id for run_id in followed if not _is_finished(instance, run_id)]
         if not unfinished:
             return followed
         if daemon.poll() is not None:
@@ -332,8 +333,3 @@ def wait_for_daemon_runs(
             say(f"stopped waiting after {timeout_s:.0f} s for run(s) {', '.join(unfinished)}; the next daemon's run monitoring judges them")
             return followed
         time.sleep(poll_s)
-
-
-def _is_finished(instance: Any, run_id: str) -> bool:
-    run = instance.get_run_by_id(run_id)
-    return run is None or run.is_finished
