@@ -15,9 +15,10 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,31 +152,45 @@ class Posting:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
-_UTC = pl.Datetime("us", "UTC")
+@functools.cache
+def posting_schema() -> dict[str, pl.DataType]:
+    """``POSTING_SCHEMA``: the postings' columns as polars types."""
+    import polars as pl
 
-POSTING_SCHEMA: dict[str, pl.DataType] = {
-    "source": pl.String,
-    "board": pl.String,
-    "source_job_id": pl.String,
-    "company": pl.String,
-    "title": pl.String,
-    "locations": pl.List(pl.String),
-    "remote": pl.Boolean,
-    "workplace_type": pl.String,
-    "description": pl.String,
-    "department": pl.String,
-    "employment_type": pl.String,
-    "posted_at": _UTC,
-    "source_updated_at": _UTC,
-    "salary_min": pl.Float64,
-    "salary_max": pl.Float64,
-    "salary_currency": pl.String,
-    "salary_period": pl.String,
-    "salary_text": pl.String,
-    "apply_url": pl.String,
-}
+    utc = pl.Datetime("us", "UTC")
+    return {
+        "source": pl.String,
+        "board": pl.String,
+        "source_job_id": pl.String,
+        "company": pl.String,
+        "title": pl.String,
+        "locations": pl.List(pl.String),
+        "remote": pl.Boolean,
+        "workplace_type": pl.String,
+        "description": pl.String,
+        "department": pl.String,
+        "employment_type": pl.String,
+        "posted_at": utc,
+        "source_updated_at": utc,
+        "salary_min": pl.Float64,
+        "salary_max": pl.Float64,
+        "salary_currency": pl.String,
+        "salary_period": pl.String,
+        "salary_text": pl.String,
+        "apply_url": pl.String,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """``POSTING_SCHEMA``, the postings' columns as polars types, built on first use: a scrape that
+    only fetches and parses (the adapters, ``lib.scrape``) so never loads polars (~24 MB, 0.08 s)."""
+    if name == "POSTING_SCHEMA":
+        return posting_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def postings_frame(postings: list[Posting]) -> pl.DataFrame:
     """Postings as a DataFrame with exactly ``POSTING_SCHEMA`` (an empty list gives an empty frame)."""
-    return pl.DataFrame([p.as_row() for p in postings], schema=POSTING_SCHEMA)
+    import polars as pl
+
+    return pl.DataFrame([p.as_row() for p in postings], schema=posting_schema())

@@ -164,3 +164,27 @@ def test_an_answer_with_a_12_kib_header_is_read():
             return await HttpSession(client, FAST).fetcher().get(f"http://127.0.0.1:{port}/jobs")
 
     assert asyncio.run(go()) == body
+
+
+def test_a_scrape_that_only_fetches_and_parses_never_loads_polars(clean_replay: ReplayServer):
+    """Polars (~24 MB, a fifth of a 1,000-board scrape's peak) loads only where postings become a
+    frame: the scraper, the adapters, their details and the sanitizer do without it."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, json, sys\n"
+        "from jobpipeline.lib.http import HttpSettings, make_client\n"
+        "from jobpipeline.lib.replay import corpus_boards\n"
+        "from jobpipeline.lib.scrape import scrape_boards\n"
+        "async def go(base_urls):\n"
+        "    async with make_client(HttpSettings()) as client:\n"
+        "        return await scrape_boards(corpus_boards(), client=client, base_urls=base_urls, settings=HttpSettings())\n"
+        "results = asyncio.run(go(json.loads(sys.argv[1])))\n"
+        "print(json.dumps([sum(r.ok for r in results), sum(r.n_postings for r in results), 'polars' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(clean_replay.base_urls)], capture_output=True, text=True, check=True)
+    ok, postings, polars_loaded = json.loads(out.stdout)
+    assert ok == len(corpus_boards()) and postings > 500
+    assert not polars_loaded
