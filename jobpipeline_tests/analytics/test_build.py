@@ -264,8 +264,13 @@ def test_adbc_in_a_child_process_and_sqlalchemy_read_the_same_tables(store, tmp_
             return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in build.TABLES_BY_NAME}
 
     children = []
-    real = sqlite_reader.read_queries
-    monkeypatch.setattr(load, "read_queries", lambda *a, **k: children.append(a) or real(*a, **k))
+
+    class CountedChild(sqlite_reader.ChildReader):
+        def __init__(self, *args, **kwargs):
+            children.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(load, "ChildReader", CountedChild)
     monkeypatch.setattr(load, "ADBC_MIN_ROWS", 10**9)
     via_sqlalchemy = snapshot(tmp_path / "sqlalchemy.duckdb")
     assert children == []
@@ -301,8 +306,9 @@ def test_the_child_reader_starts_without_polars(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE t (k TEXT)")
     request = {"database": str(path), "workers": 2, "queries": [{"sql": "SELECT k FROM t", "table": "t", "out": str(tmp_path / "0")}]}
+    (tmp_path / "request.json").write_text(json.dumps(request))
     child = "import runpy, sys; runpy.run_module('jobpipeline.lib.analytics.sqlite_reader', run_name='__main__'); print('\\nimported', sorted(m for m in ('polars', 'pyarrow.dataset') if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", child], input=json.dumps(request), capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", child], input=f"{tmp_path / 'request.json'}\n", capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "imported []"
 
 

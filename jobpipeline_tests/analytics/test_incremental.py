@@ -83,16 +83,19 @@ def test_a_snapshot_updated_from_the_feed_after_every_step_is_the_full_rebuild(h
         engine.dispose()
 
 
-def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch):
-    """A day that rewrites one job and closes another reads that one job, not the store."""
+@pytest.mark.parametrize("adbc", [False, True], ids=["sqlalchemy", "adbc-child"])
+def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch, adbc):
+    """A day that rewrites one job and closes another reads that one job, not the store; through
+    SQLAlchemy (a small store) and through the ADBC child (a large one), which reads while the
+    feed's restamps are set."""
+    if adbc:
+        monkeypatch.setattr(load, "ADBC_MIN_ROWS", 0)
     store = make_store(tmp_path / "store.db")
     with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
         build.build(con, store.engine)
         reads: list[list[str]] = []
-        real = load.read_many
-        monkeypatch.setattr(
-            load, "read_many", lambda engine, queries, **kw: reads.append([q for q, _ in queries]) or real(engine, queries, **kw)
-        )
+        real = load.StoreReads.submit
+        monkeypatch.setattr(load.StoreReads, "submit", lambda self, queries: reads.append([q for q, _ in queries]) or real(self, queries))
         a1 = dataclasses.replace(POSTINGS["A1"], title="Staff Backend Engineer")
         ok = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
         sync_postings(store.engine, postings_frame([a1]), seen_on=date(2026, 1, 13), outcomes=ok, now=datetime(2026, 1, 13, 12, tzinfo=UTC))
@@ -108,6 +111,48 @@ def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch):
             [store.ids["A1"], store.ids["A4"]],
         ).fetchall()
         assert got == [("Staff Backend Engineer", date(2026, 1, 13), True), ("Frontend Engineer", date(2026, 1, 12), False)]
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
+    store.engine.dispose()
+
+
+def test_the_child_reader_starts_before_the_feed_is_read_and_a_failed_read_leaves_the_snapshot(tmp_path, monkeypatch):
+    """On a large store the update's ADBC child is started before the change feed is read (its
+    start-up overlaps the decoding), and handed its queries after. When that read fails, the
+    update's restamps, already set in the open transaction, are rolled back: the snapshot and its
+    feed position stay as they were, no child is left running, and the next build updates."""
+    from jobpipeline.lib.analytics import sqlite_reader
+
+    monkeypatch.setattr(load, "ADBC_MIN_ROWS", 0)
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        before, position = tables(con), con.execute(f"SELECT * FROM {build.FEED_STATE}").fetchall()
+        events: list[str] = []
+        children: list[sqlite_reader.ChildReader] = []
+
+        class Child(sqlite_reader.ChildReader):
+            def __init__(self, *args, **kwargs):
+                events.append("child started")
+                super().__init__(*args, **kwargs)
+                children.append(self)
+
+            def submit(self, queries):
+                events.append("queries submitted")
+                super().submit([*queries[:-1], ("SELECT no_such_column FROM job", None)])  # the last read fails
+
+        real_changes_since = incremental.changes_since
+        monkeypatch.setattr(load, "ChildReader", Child)
+        monkeypatch.setattr(incremental, "changes_since", lambda *a: events.append("feed read") or real_changes_since(*a))
+        sync_a_day(store)
+        with pytest.raises(RuntimeError, match="reading the store .* failed: .*no_such_column"):
+            build.build(con, store.engine)
+        assert events == ["child started", "feed read", "queries submitted"]
+        assert tables(con) == before and con.execute(f"SELECT * FROM {build.FEED_STATE}").fetchall() == position
+        assert [child._process.poll() for child in children] == [1]  # ended, not left running
+        monkeypatch.setattr(load, "ChildReader", sqlite_reader.ChildReader)
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("incremental: 1 store changes"), notes
         assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
     store.engine.dispose()
 

@@ -184,21 +184,17 @@ def _update_snapshot(
     if isinstance(update, str):
         notes["job_snapshot"] = f"full: {update}"
         return None
-    timings["read_changes"] = time.perf_counter() - started
+    timings["read_changes"] = time.perf_counter() - started  # the feed; the store is read while the feed's values are set
     started = time.perf_counter()
-    views = {
-        "store_job": update.store_job,
-        "store_enrichment": update.store_enrichment,
+    views: dict[str, object] = {
         "feed_seen": update.seen.to_arrow(),
         "feed_closed": update.closed.to_arrow(),
         "feed_drop": update.drop.to_arrow(),
     }
-    for name, table in views.items():
-        con.register(name, table)
     latest = None
     try:
-        latest = _latest_enrichment(con)
-        con.execute(_delta_sql())
+        for name, table in views.items():
+            con.register(name, table)
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
@@ -209,26 +205,40 @@ def _update_snapshot(
                 "FROM feed_closed AS c WHERE job_snapshot.job_id = c.id"
             )
             con.execute("DELETE FROM job_snapshot WHERE job_id IN (SELECT id FROM feed_drop)")
+            read = update.fetch()
+            views |= {"store_job": read.store_job, "store_enrichment": read.store_enrichment}
+            for name in ("store_job", "store_enrichment"):
+                con.register(name, views[name])
+            latest = _latest_enrichment(con)
+            con.execute(_delta_sql())
+            (dropped,) = con.execute(
+                "SELECT count(*) FROM (SELECT id FROM feed_drop UNION SELECT job_id FROM temp.job_snapshot_delta)"
+            ).fetchone()
+            con.execute("DELETE FROM job_snapshot WHERE job_id IN (SELECT job_id FROM temp.job_snapshot_delta)")
             con.execute("INSERT INTO job_snapshot BY NAME SELECT * FROM temp.job_snapshot_delta")
             held = row_count(con, "job_snapshot")
-            if held != update.store_jobs:  # a write the feed did not see (or one between the reads): rebuild
+            if held != read.store_jobs:  # a write the feed did not see (or one between the reads): rebuild
                 con.execute("ROLLBACK")
-                notes["job_snapshot"] = f"full: the update left {held:,} jobs where the store holds {update.store_jobs:,}"
+                notes["job_snapshot"] = f"full: the update left {held:,} jobs where the store holds {read.store_jobs:,}"
                 return None
             _record_position(con, engine, update.reaches)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             raise AnalyticsBuildError(f"updating analytics table 'job_snapshot' failed: {exc}") from exc
+        except BaseException:  # the store's read failed (or an interrupt): nothing of the update stays
+            con.execute("ROLLBACK")
+            raise
     finally:
+        update.close()
         con.execute("DROP TABLE IF EXISTS temp.job_snapshot_delta")
         if latest:
             con.execute(f"DROP {latest} IF EXISTS temp.latest_enrichment")
         for name in views:
             con.unregister(name)
     timings["job_snapshot"] = time.perf_counter() - started
-    notes["job_snapshot"] = update.describe()
-    return dict(update.also)
+    notes["job_snapshot"] = update.describe(read.store_job.num_rows, dropped)
+    return dict(read.also)
 
 
 @cache

@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
 
-from jobpipeline.lib.analytics.sqlite_reader import read_queries, untyped_nulls_as_text
+from jobpipeline.lib.analytics.sqlite_reader import ChildReader, untyped_nulls_as_text
 from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.store import Enrichment
 
@@ -74,12 +74,44 @@ def read_many(engine: sa.Engine, queries: list[tuple[str, str | None]], measure:
     then several times faster than Python's driver); a small one, and any server, through SQLAlchemy.
     Large: the largest of the range tables and of ``measure`` (tables queries read but not in ranges).
     """
-    path = sqlite_path(engine)
-    if path is not None and _largest(engine, [t for _, t in queries if t] + list(measure)) >= ADBC_MIN_ROWS:
-        return read_queries(path, queries)
-    with engine.connect() as conn:
-        frames = [pl.read_database(sql, conn, infer_schema_length=None) for sql, _ in queries]
-    return [untyped_nulls_as_text(lists_as_json(frame).to_arrow()) for frame in frames]
+    with StoreReads(engine, [t for _, t in queries if t] + list(measure)) as reads:
+        reads.submit(queries)
+        return reads.result()
+
+
+class StoreReads:
+    """``read_many`` in two steps, its reader ready before the queries are known: on a large store
+    (the largest of ``tables``, as ``read_many`` measures) the ADBC child starts at once, so its
+    start-up overlaps what the caller does before ``submit``, and its reads what it does before
+    ``result``. Use it as a context manager: leaving stops a child still running."""
+
+    def __init__(self, engine: sa.Engine, tables: list[str]):
+        path = sqlite_path(engine)
+        self._engine = engine
+        self._child = ChildReader(path) if path is not None and _largest(engine, tables) >= ADBC_MIN_ROWS else None
+        self._queries: list[tuple[str, str | None]] = []
+
+    def submit(self, queries: list[tuple[str, str | None]]) -> None:
+        self._queries = queries
+        if self._child is not None:
+            self._child.submit(queries)
+
+    def result(self) -> list[pa.Table]:
+        if self._child is not None:
+            return self._child.result()
+        with self._engine.connect() as conn:
+            frames = [pl.read_database(sql, conn, infer_schema_length=None) for sql, _ in self._queries]
+        return [untyped_nulls_as_text(lists_as_json(frame).to_arrow()) for frame in frames]
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+
+    def __enter__(self) -> StoreReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _largest(engine: sa.Engine, tables: list[str]) -> int:

@@ -5,9 +5,13 @@ must never open the same database: POSIX locks belong to the process, so closing
 drops the locks the other holds, and in WAL mode a writer elsewhere may then reset the shared-memory
 index under it (SIGBUS, or a corrupt store; sqlite.org/howtocorrupt.html, "multiple copies of
 SQLite"). Python's ``sqlite3`` (SQLAlchemy's driver) is the other copy, so ADBC runs here, in a
-child started with ``read_queries``, which imports nothing that opens SQLite.
+child started by ``ChildReader`` (or ``read_queries``), which imports nothing that opens SQLite.
 
-Protocol: a JSON request on stdin, ``{"database", "workers", "queries": [{"sql", "table", "out"}]}``.
+The child starts before its queries are known, and loads pyarrow and the driver (~0.2 s) while the
+parent prepares them: the incremental analytics update decodes the store's change feed meanwhile.
+
+Protocol: on stdin, one line, the path of a JSON request file,
+``{"database", "workers", "queries": [{"sql", "table", "out"}]}``.
 ``table`` (optional) splits the read into rowid ranges of that table, read on a thread pool (ADBC
 releases the GIL while it reads); the thread that read a range writes it as an Arrow IPC file
 ``out.<n>``, so writing overlaps the other reads. The reply on stdout lists each query's files.
@@ -28,23 +32,80 @@ import pyarrow as pa
 BUSY_TIMEOUT_MS = 30_000
 
 
-def read_queries(database: Path, queries: list[tuple[str, str | None]], workers: int | None = None) -> list[pa.Table]:
-    """Run each (sql, rowid-range table or None) in a child process; returns memory-mapped Arrow tables."""
-    workers = workers or min(8, os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="jobpipeline-analytics-", dir=_memory_dir()) as tmp:
-        request = {
-            "database": str(database),
-            "workers": workers,
-            "queries": [{"sql": sql, "table": table, "out": str(Path(tmp) / str(i))} for i, (sql, table) in enumerate(queries)],
-        }
+class ChildReader:
+    """One child process reading queries of ``database`` with ADBC, started at once: ``submit`` the
+    queries when they are known, then ``result`` waits for the tables; ``close`` (or leaving the
+    ``with`` block) stops a child still running and removes its files."""
+
+    def __init__(self, database: Path, workers: int | None = None):
+        self.database = database
+        self.workers = workers or min(8, os.cpu_count() or 1)
+        self._tmp = tempfile.TemporaryDirectory(prefix="jobpipeline-analytics-", dir=_memory_dir())
+        self._dir = Path(self._tmp.name)
+        self._reply, self._errors = (open(self._dir / name, "w+", encoding="utf-8") for name in ("reply.json", "stderr.txt"))
         # pyarrow imports numpy, whose OpenBLAS threads spin for ~0.1 s of CPU each; the child does no BLAS.
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-        done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request), capture_output=True, text=True, env=env)
-        if done.returncode != 0:
-            detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}"
-            raise RuntimeError(f"reading the store {database} failed: {detail}")
-        # Memory-mapped: the tables stay readable after the files are unlinked.
-        return [concat([pa.ipc.open_file(pa.memory_map(out)).read_all() for out in outs]) for outs in json.loads(done.stdout)]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=self._reply, stderr=self._errors, text=True, env=env
+        )
+
+    def submit(self, queries: list[tuple[str, str | None]]) -> None:
+        """Hand the child each (sql, rowid-range table or None) to read."""
+        request = self._dir / "request.json"
+        request.write_text(
+            json.dumps(
+                {
+                    "database": str(self.database),
+                    "workers": self.workers,
+                    "queries": [{"sql": sql, "table": table, "out": str(self._dir / str(i))} for i, (sql, table) in enumerate(queries)],
+                }
+            ),
+            encoding="utf-8",
+        )
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(f"{request}\n")
+            self._process.stdin.close()
+        except BrokenPipeError:  # the child died starting: result() says why
+            pass
+
+    def result(self) -> list[pa.Table]:
+        """The submitted queries' results, in order, as memory-mapped Arrow tables (readable after
+        ``close`` removed their files)."""
+        code = self._process.wait()
+        if code != 0:
+            self._errors.seek(0)
+            errors = self._errors.read().strip()
+            detail = errors.splitlines()[-1] if errors else f"exit code {code}"
+            raise RuntimeError(f"reading the store {self.database} failed: {detail}")
+        self._reply.seek(0)
+        return [concat([pa.ipc.open_file(pa.memory_map(out)).read_all() for out in outs]) for outs in json.load(self._reply)]
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            try:
+                self._process.stdin.close()
+            except BrokenPipeError:
+                pass
+        self._reply.close()
+        self._errors.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> ChildReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_queries(database: Path, queries: list[tuple[str, str | None]], workers: int | None = None) -> list[pa.Table]:
+    """Run each (sql, rowid-range table or None) in a child process; returns memory-mapped Arrow tables."""
+    with ChildReader(database, workers) as child:
+        child.submit(queries)
+        return child.result()
 
 
 def _memory_dir() -> str | None:
@@ -129,7 +190,10 @@ def concat(parts: list[pa.Table]) -> pa.Table:
 
 
 def main() -> None:
-    request = json.load(sys.stdin)
+    import adbc_driver_manager  # noqa: F401  (loaded while the parent prepares the request)
+    import adbc_driver_sqlite  # noqa: F401
+
+    request = json.loads(Path(sys.stdin.readline().strip()).read_text(encoding="utf-8"))
     database, workers = request["database"], int(request["workers"])
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [_read_in_ranges(pool, database, q["sql"], q.get("table"), workers, q["out"]) for q in request["queries"]]
