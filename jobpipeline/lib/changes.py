@@ -8,7 +8,9 @@ transaction, so the feed commits with the rows it describes. Its body is a small
 - ``closed``: its ``closed_at`` is now this (NULL: open again);
 - ``content``: the job row was inserted or rewritten: read it again;
 - ``gone``: the job row was deleted (merged into another);
-- ``enriched``: the enrichment cache changed rows of this ``content_hash``.
+- ``enriched``: the enrichment cache changed rows of this ``content_hash``;
+- ``scraped``: ``board_scrape`` rows of this ``source`` on this ``day`` were written (a partition's
+  board outcomes: re-read the partition's rows).
 
 Values are absolute and in write order, so replaying every change after a position, in ``seq``
 order, brings a copy taken at that position up to date, and replaying some twice does no harm.
@@ -34,7 +36,7 @@ import sqlalchemy as sa
 from jobpipeline.lib.store import StoreChange
 
 CHANGE = StoreChange.__table__
-OPS = ("seen", "closed", "content", "gone", "enriched")
+OPS = ("seen", "closed", "content", "gone", "enriched", "scraped")
 CHANGE_SCHEMA = {
     "op": pl.Enum(OPS),
     "id": pl.Int64,
@@ -42,6 +44,8 @@ CHANGE_SCHEMA = {
     "last_seen": pl.Date,
     "closed_at": pl.Date,
     "content_hash": pl.String,
+    "source": pl.String,
+    "day": pl.Date,
 }
 RETENTION = timedelta(days=14)
 
@@ -77,7 +81,17 @@ def record_change(conn: sa.Connection, kind: str, parts: Iterable[pl.DataFrame])
 
 
 def decode(body: bytes) -> pl.DataFrame:
-    return pl.read_ipc(io.BytesIO(body))
+    """A change's rows in ``CHANGE_SCHEMA``: a body written before a column or an op existed gains
+    the column (NULL) and today's op type, so that bodies of both ages concatenate."""
+    frame = pl.read_ipc(io.BytesIO(body))
+    if frame.schema != CHANGE_SCHEMA:
+        frame = frame.select(
+            (pl.col(name).cast(pl.String) if name == "op" else pl.col(name)).cast(dtype)
+            if name in frame.columns
+            else pl.lit(None, dtype).alias(name)
+            for name, dtype in CHANGE_SCHEMA.items()
+        )
+    return frame
 
 
 Position = tuple[int, str]  # (seq, changed_at as ISO text) of one change: where a reader's copy stands

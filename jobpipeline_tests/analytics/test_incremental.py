@@ -79,6 +79,8 @@ def test_a_snapshot_updated_from_the_feed_after_every_step_is_the_full_rebuild(h
                 build.build(followed, engine, notes=notes)
                 if followed_before:  # else a full one: an empty feed gives no position to stand at
                     assert notes["job_snapshot"].startswith("incremental"), notes
+                    assert notes["board_scrapes"].startswith("incremental"), notes
+                    assert notes["scrape_health"].startswith("incremental"), notes
                 assert tables(followed) == full_rebuild(engine, folder / f"full-{step}.duckdb")
         engine.dispose()
 
@@ -101,11 +103,16 @@ def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch, adbc)
         sync_postings(store.engine, postings_frame([a1]), seen_on=date(2026, 1, 13), outcomes=ok, now=datetime(2026, 1, 13, 12, tzinfo=UTC))
         notes: dict[str, str] = {}
         build.build(con, store.engine, notes=notes)
-        assert notes["job_snapshot"] == (
-            "incremental: 1 store changes; 1 jobs read again, 0 restamped, 1 closed or reopened, 1 dropped or replaced"
+        assert notes["job_snapshot"] == (  # the day's sync, and its board outcomes
+            "incremental: 2 store changes; 1 jobs read again, 0 restamped, 1 closed or reopened, 1 dropped or replaced"
         )
+        assert notes["board_scrapes"] == "incremental: 1 partitions (source x day) read again, 1 board scrapes"
         job_reads = [query for queried in reads for query in queried if " FROM job" in query and "count(*)" not in query]
         assert job_reads and all(f"WHERE id IN ({store.ids['A1']})" in query for query in job_reads), job_reads  # A1 alone
+        scrape_reads = [query for queried in reads for query in queried if " FROM board_scrape" in query and "count(*)" not in query]
+        assert scrape_reads == [  # the day's partition alone, not every board scrape
+            f"{load.BOARD_SCRAPE_QUERY[0]} WHERE (source = 'greenhouse' AND scraped_on = '2026-01-13')"
+        ]
         got = con.execute(
             "SELECT title, last_seen, is_open FROM job_snapshot WHERE job_id = ? OR job_id = ? ORDER BY job_id",
             [store.ids["A1"], store.ids["A4"]],
@@ -152,7 +159,7 @@ def test_the_child_reader_starts_before_the_feed_is_read_and_a_failed_read_leave
         monkeypatch.setattr(load, "ChildReader", sqlite_reader.ChildReader)
         notes: dict[str, str] = {}
         build.build(con, store.engine, notes=notes)
-        assert notes["job_snapshot"].startswith("incremental: 1 store changes"), notes
+        assert notes["job_snapshot"].startswith("incremental: 2 store changes"), notes
         assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
     store.engine.dispose()
 
@@ -218,7 +225,7 @@ def test_a_position_recorded_for_other_sql_or_another_store_is_not_followed(tmp_
         notes: dict[str, str] = {}
         build.build(con, other.engine, notes=notes)
         assert notes["job_snapshot"].startswith("full: no position"), notes
-        monkeypatch.setattr(build, "fingerprint", lambda: "changed sql")
+        monkeypatch.setattr(build, "fingerprint", lambda table: "changed sql")
         build.build(con, other.engine, notes=notes)
         assert notes["job_snapshot"].startswith("full: no position"), notes
         build.build(con, other.engine, notes=notes, incremental=False)
@@ -236,8 +243,127 @@ def test_the_feed_is_pruned_after_its_retention(tmp_path, monkeypatch):
         conn.execute(changes.CHANGE.update().values(changed_at=datetime.now(UTC) - changes.RETENTION - changes.timedelta(minutes=1)))
     sync_postings(engine, postings_frame([POSTINGS["A1"]]), seen_on=date(2026, 1, 6), outcomes=ok)
     with engine.connect() as conn:
-        kept = conn.execute(sa.select(changes.CHANGE.c.seq, changes.CHANGE.c.kind)).all()
-        (body,) = conn.execute(sa.select(changes.CHANGE.c.body)).scalars().all()
-    assert [kind for _, kind in kept] == ["sync"]
-    assert changes.decode(body).select("op", "last_seen").rows() == [("seen", date(2026, 1, 6))]
+        kept = conn.execute(sa.select(changes.CHANGE.c.kind, changes.CHANGE.c.body).order_by(changes.CHANGE.c.seq)).all()
+    assert [kind for kind, _ in kept] == ["scrape", "sync"]  # the second day's: its board outcomes, then its sync
+    assert changes.decode(kept[0].body).select("op", "source", "day").rows() == [("scraped", "greenhouse", date(2026, 1, 6))]
+    assert changes.decode(kept[1].body).select("op", "last_seen").rows() == [("seen", date(2026, 1, 6))]
     engine.dispose()
+
+
+def test_each_followed_table_stands_at_its_own_position_through_subset_builds(tmp_path):
+    """A run may build some tables only (the analytics asset is subsettable): ``job_snapshot``,
+    ``board_scrapes`` and ``scrape_health`` each keep their own feed position, so a table left out of a build catches up
+    (in full) in the next one that includes it, and then follows the feed again."""
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        sync_a_day(store, 13)
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, ["job_snapshot"], notes=notes)  # board_scrapes stays behind
+        assert notes["job_snapshot"].startswith("incremental") and "board_scrapes" not in notes
+        sync_a_day(store, 14)
+        notes = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("incremental") and "board_scrapes" not in notes, notes  # read in full
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full-1.duckdb")
+        sync_a_day(store, 15)
+        build.build(con, store.engine, ["board_scrapes"], notes=notes)  # job_snapshot stays behind
+        sync_a_day(store, 16)
+        notes = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("incremental: 4 store changes"), notes
+        assert "board_scrapes" not in notes, notes  # stood elsewhere: read in full
+        sync_a_day(store, 17)
+        notes = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["board_scrapes"].startswith("incremental: 1 partitions"), notes  # together again
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full-2.duckdb")
+        sync_a_day(store, 18)
+        build.build(con, store.engine, [name for name in build.TABLES_BY_NAME if name != "scrape_health"])  # scrape_health behind
+        sync_a_day(store, 19)
+        notes = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["board_scrapes"].startswith("incremental") and "scrape_health" not in notes, notes  # rebuilt from board_scrapes
+        sync_a_day(store, 20)
+        notes = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["scrape_health"] == "incremental: 1 partitions (source x day) recomputed", notes
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full-3.duckdb")
+    store.engine.dispose()
+
+
+def test_a_database_with_the_single_position_of_before_rebuilds_once_then_follows(tmp_path):
+    """``_store_feed`` once held one row (job_snapshot's position, no table column): such a
+    database rebuilds its followed tables in full once, then updates them."""
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        con.execute(f"DROP TABLE {build.FEED_STATE}")
+        con.execute(f"CREATE TABLE {build.FEED_STATE} (store VARCHAR, fingerprint VARCHAR, seq BIGINT, changed_at VARCHAR)")
+        con.execute(f"INSERT INTO {build.FEED_STATE} VALUES ('old', 'old', 1, 'old')")
+        sync_a_day(store)
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("full: no position"), notes
+        sync_a_day(store, 14)
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("incremental") and notes["board_scrapes"].startswith("incremental"), notes
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
+    store.engine.dispose()
+
+
+def test_a_change_written_before_the_feed_carried_scrapes_decodes_beside_new_ones():
+    """Bodies written before the ``scraped`` op and its columns existed (kept for ``RETENTION``
+    after an upgrade) decode to today's schema, so a replay concatenates them with new ones."""
+    import io
+
+    import polars as pl
+
+    old_ops = ("seen", "closed", "content", "gone", "enriched")
+    old = pl.DataFrame(
+        {
+            "op": ["seen"],
+            "id": [7],
+            "first_seen": [date(2026, 1, 1)],
+            "last_seen": [date(2026, 1, 2)],
+            "closed_at": [None],
+            "content_hash": [None],
+        },
+        schema={
+            "op": pl.Enum(old_ops),
+            "id": pl.Int64,
+            "first_seen": pl.Date,
+            "last_seen": pl.Date,
+            "closed_at": pl.Date,
+            "content_hash": pl.String,
+        },
+    )
+    body = io.BytesIO()
+    old.write_ipc(body, compression="zstd")
+    new = changes.change_frame("scraped", pl.DataFrame({"source": ["ashby"], "day": [date(2026, 1, 2)]}), source="source", day="day")
+    both = pl.concat([changes.decode(body.getvalue()), new])
+    assert both.schema == pl.Schema(changes.CHANGE_SCHEMA)
+    assert both.select("op", "id", "last_seen", "source").rows() == [("seen", 7, date(2026, 1, 2), None), ("scraped", None, None, "ashby")]
+
+
+def test_a_day_scraped_again_replaces_its_board_scrapes(tmp_path):
+    """A partition re-materialized (its boards failed, then answered) upserts the same
+    ``board_scrape`` rows: the update replaces that partition's rows in ``board_scrapes`` and its
+    ``scrape_health`` row, adding none."""
+    from jobpipeline.lib.sync import record_board_outcomes
+
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        outage = [BoardOutcome(source="greenhouse", board="acme", ok=False, http_status=503, error="HTTP 503")]
+        record_board_outcomes(store.engine, date(2026, 1, 13), outage)
+        build.build(con, store.engine)
+        sync_a_day(store, 13)  # the same day again: the board answered
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["board_scrapes"] == "incremental: 1 partitions (source x day) read again, 1 board scrapes", notes
+        assert con.execute(
+            "SELECT ok, http_status FROM board_scrapes WHERE source = 'greenhouse' AND board = 'acme' AND scraped_on = '2026-01-13'"
+        ).fetchall() == [(True, None)]
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
+    store.engine.dispose()

@@ -21,7 +21,10 @@ from jobpipeline.lib.analytics import incremental, load
 from jobpipeline.lib.changes import Position, latest_position
 
 SQL_DIR = Path(__file__).with_name("sql")
-FEED_STATE = "_store_feed"  # the store's change feed position job_snapshot stands at (one row)
+FEED_STATE = "_store_feed"  # where each table of FOLLOWED stands in the store's change feed (a row each)
+# Tables updated from the store's change feed, each at its own position; scrape_health follows
+# board_scrapes (its rows are per partition of it) and stands where board_scrapes stood when built.
+FOLLOWED = ("job_snapshot", "board_scrapes", "scrape_health")
 
 
 class AnalyticsBuildError(RuntimeError):
@@ -114,25 +117,31 @@ def build(
     """
     timings = {} if timings is None else timings
     notes = {} if notes is None else notes
+    _feed_state(con)
     existing = existing_tables(con)
     order = plan(names, existing)
     con.execute(table_sql("_macros"))
     rows: dict[str, int] = {}
     store: dict[str, object] = {}  # the store's rows, as Arrow, registered under these names
+    read_at: dict[str, Position | None] = {}  # the feed position a FOLLOWED table's store read was taken after
     if "job_snapshot" in order:
-        also = {"store_board_scrape": load.BOARD_SCRAPE_QUERY} if any("board_scrape" in TABLES_BY_NAME[n].store for n in order) else {}
-        updated = _update_snapshot(con, engine, existing, timings, notes, also) if incremental else None
+        scrapes = [name for name in ("board_scrapes", "scrape_health") if name in order]
+        updated = _update_snapshot(con, engine, existing, timings, notes, scrapes) if incremental else None
         if updated is not None:
-            order.remove("job_snapshot")
-            rows["job_snapshot"] = row_count(con, "job_snapshot")
-            store = updated
+            store, reaches, followed = updated
+            for name in ("job_snapshot", *followed):
+                order.remove(name)
+                rows[name] = row_count(con, name)
+            if "board_scrapes" not in followed and "store_board_scrape" in store:  # read in full with the update
+                read_at["board_scrapes"] = reaches
         elif not incremental:
             notes["job_snapshot"] = "full: asked for"
     needs = {need for name in order for need in TABLES_BY_NAME[name].store}
     if "store_board_scrape" in store:  # read with the update
         needs.discard("board_scrape")
     # Read before the store: a change committed while it is read is replayed by the next update.
-    position = feed_position(engine) if "jobs" in needs else None
+    position = feed_position(engine) if needs else None
+    read_at = {name: position for name in FOLLOWED} | read_at
     latest, started = None, time.perf_counter()
     if needs:
         store |= load.read_store(engine, jobs="jobs" in needs, board_scrapes="board_scrape" in needs)
@@ -148,8 +157,10 @@ def build(
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(table_sql(name))
-                if name == "job_snapshot":
-                    _record_position(con, engine, position)
+                if name == "scrape_health":  # built from board_scrapes as it now stands
+                    _record_position(con, engine, name, _recorded_position(con, engine, "board_scrapes"))
+                elif name in FOLLOWED:
+                    _record_position(con, engine, name, read_at[name])
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
@@ -170,17 +181,25 @@ def _update_snapshot(
     existing: set[str],
     timings: dict[str, float],
     notes: dict[str, str],
-    also: dict[str, tuple[str, str | None]],
-) -> dict[str, object] | None:
-    """Bring ``job_snapshot`` up to date from the store's change feed, in one transaction, reading
-    the store reads ``also`` with it (returned by name); None (with the reason in ``notes``) when it
-    must be rebuilt in full instead."""
-    stood = _recorded_position(con, engine) if {"job_snapshot", FEED_STATE} <= existing else None
+    scrapes: list[str],
+) -> tuple[dict[str, object], Position, list[str]] | None:
+    """Bring ``job_snapshot`` up to date from the store's change feed, in one transaction; and the
+    tables of ``scrapes`` (``board_scrapes``, ``scrape_health``) being built too, in another, where
+    they stood at the same position (else ``board_scrapes``' store read in full is read with the
+    update). Returns the store reads for the other tables (by name), the position reached, and the
+    tables of ``scrapes`` updated; None (with the reason in ``notes``) when ``job_snapshot`` must
+    be rebuilt in full instead."""
+    stood = _recorded_position(con, engine, "job_snapshot") if {"job_snapshot", FEED_STATE} <= existing else None
     if stood is None:
         notes["job_snapshot"] = "full: no position in the store's change feed recorded (a first build, or a store off SQLite)"
         return None
+    follow = [name for name in scrapes if name in existing and _recorded_position(con, engine, name) == stood]
+    if "board_scrapes" not in follow:  # scrape_health follows board_scrapes' rows as updated
+        follow = []
+    follow_scrapes = bool(follow)
+    also = {"store_board_scrape": load.BOARD_SCRAPE_QUERY} if "board_scrapes" in scrapes and not follow_scrapes else {}
     started = time.perf_counter()
-    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"), also)
+    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"), also, scrapes=follow_scrapes)
     if isinstance(update, str):
         notes["job_snapshot"] = f"full: {update}"
         return None
@@ -210,7 +229,7 @@ def _update_snapshot(
             for name in ("store_job", "store_enrichment"):
                 con.register(name, views[name])
             latest = _latest_enrichment(con)
-            con.execute(_delta_sql())
+            con.execute(_delta_sql("job_snapshot"))
             (dropped,) = con.execute(
                 "SELECT count(*) FROM (SELECT id FROM feed_drop UNION SELECT job_id FROM temp.job_snapshot_delta)"
             ).fetchone()
@@ -221,7 +240,7 @@ def _update_snapshot(
                 con.execute("ROLLBACK")
                 notes["job_snapshot"] = f"full: the update left {held:,} jobs where the store holds {read.store_jobs:,}"
                 return None
-            _record_position(con, engine, update.reaches)
+            _record_position(con, engine, "job_snapshot", update.reaches)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
@@ -229,6 +248,13 @@ def _update_snapshot(
         except BaseException:  # the store's read failed (or an interrupt): nothing of the update stays
             con.execute("ROLLBACK")
             raise
+        timings["job_snapshot"] = time.perf_counter() - started
+        notes["job_snapshot"] = update.describe(read.store_job.num_rows, dropped)
+        followed: list[str] = []
+        if follow_scrapes:
+            started = time.perf_counter()
+            followed = follow if _update_scrapes(con, engine, update, read, notes, health="scrape_health" in follow) else []
+            timings |= dict.fromkeys(followed, (time.perf_counter() - started) / max(len(followed), 1))
     finally:
         update.close()
         con.execute("DROP TABLE IF EXISTS temp.job_snapshot_delta")
@@ -236,29 +262,94 @@ def _update_snapshot(
             con.execute(f"DROP {latest} IF EXISTS temp.latest_enrichment")
         for name in views:
             con.unregister(name)
-    timings["job_snapshot"] = time.perf_counter() - started
-    notes["job_snapshot"] = update.describe(read.store_job.num_rows, dropped)
-    return dict(read.also)
+    return dict(read.also), update.reaches, followed
+
+
+def _update_scrapes(
+    con: duckdb.DuckDBPyConnection,
+    engine: sa.Engine,
+    update: incremental.SnapshotUpdate,
+    read: incremental.StoreRead,
+    notes: dict[str, str],
+    *,
+    health: bool,
+) -> bool:
+    """``board_scrapes`` (and with ``health`` ``scrape_health``) brought to ``update.reaches`` in one
+    transaction: the partitions (source, day) the feed says were scraped are replaced by their rows
+    as read (and their health rows recomputed from those); False (nothing changed, the reason in
+    ``notes``) when the result would not hold the store's number of board scrapes."""
+    views = {"feed_scraped": update.scraped.to_arrow(), "store_board_scrape": read.scrapes}
+    for name, table in views.items():
+        con.register(name, table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(_delta_sql("board_scrapes"))
+            con.execute(
+                "DELETE FROM board_scrapes USING feed_scraped AS f WHERE board_scrapes.source = f.source AND board_scrapes.scraped_on = f.day"
+            )
+            con.execute("INSERT INTO board_scrapes BY NAME SELECT * FROM temp.board_scrapes_delta")
+            held = row_count(con, "board_scrapes")
+            if held != read.store_scrapes:
+                con.execute("ROLLBACK")
+                notes["board_scrapes"] = f"full: the update left {held:,} board scrapes where the store holds {read.store_scrapes:,}"
+                return False
+            _record_position(con, engine, "board_scrapes", update.reaches)
+            if health:
+                con.execute(
+                    "DELETE FROM scrape_health USING feed_scraped AS f WHERE scrape_health.source = f.source AND scrape_health.scraped_on = f.day"
+                )
+                con.execute(_health_delta_sql())
+                con.execute("INSERT INTO scrape_health BY NAME SELECT * FROM temp.scrape_health_delta")
+                _record_position(con, engine, "scrape_health", update.reaches)
+                notes["scrape_health"] = f"incremental: {update.scraped.height:,} partitions (source x day) recomputed"
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise AnalyticsBuildError(f"updating analytics table 'board_scrapes' failed: {exc}") from exc
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.board_scrapes_delta")
+        con.execute("DROP TABLE IF EXISTS temp.scrape_health_delta")
+        for name in views:
+            con.unregister(name)
+    notes["board_scrapes"] = (
+        f"incremental: {update.scraped.height:,} partitions (source x day) read again, {read.scrapes.num_rows:,} board scrapes"
+    )
+    return True
 
 
 @cache
-def _delta_sql() -> str:
-    """``job_snapshot.sql`` building the rows read again into ``temp.job_snapshot_delta``."""
-    header = "CREATE OR REPLACE TABLE job_snapshot AS"
-    sql = table_sql("job_snapshot")
+def _health_delta_sql() -> str:
+    """``scrape_health.sql`` over the scraped partitions' board scrapes only, into ``temp.scrape_health_delta``."""
+    source = "FROM board_scrapes\n"
+    sql = _delta_sql("scrape_health")
+    if sql.count(source) != 1:
+        raise AnalyticsBuildError(f"scrape_health.sql must read its rows with one {source!r}")
+    changed = "(SELECT * FROM board_scrapes AS b WHERE EXISTS (SELECT 1 FROM feed_scraped AS f WHERE b.source = f.source AND b.scraped_on = f.day))"
+    return sql.replace(source, f"FROM {changed} AS board_scrapes\n")
+
+
+@cache
+def _delta_sql(name: str) -> str:
+    """``<name>.sql`` building the rows read again into ``temp.<name>_delta``."""
+    header = f"CREATE OR REPLACE TABLE {name} AS"
+    sql = table_sql(name)
     if sql.count(header) != 1:
-        raise AnalyticsBuildError(f"job_snapshot.sql must create its table with one {header!r}")
-    return sql.replace(header, "CREATE OR REPLACE TEMP TABLE job_snapshot_delta AS")
+        raise AnalyticsBuildError(f"{name}.sql must create its table with one {header!r}")
+    return sql.replace(header, f"CREATE OR REPLACE TEMP TABLE {name}_delta AS")
 
 
 @cache
-def fingerprint() -> str:
-    """What a recorded feed position is valid for: the SQL and the columns ``job_snapshot`` is built
-    from (a change to either rebuilds it in full once)."""
-    parts = [table_sql(n) for n in ("_macros", "_latest_enrichment", "job_snapshot")] + [
-        ",".join(load.JOB_COLUMNS),
-        ",".join(load.ENRICHMENT_COLUMNS),
-    ]
+def fingerprint(table: str) -> str:
+    """What a recorded feed position of ``table`` is valid for: the SQL and the store columns it is
+    built from (a change to either rebuilds it in full once)."""
+    if table == "job_snapshot":
+        parts = [table_sql(n) for n in ("_macros", "_latest_enrichment", "job_snapshot")] + [
+            ",".join(load.JOB_COLUMNS),
+            ",".join(load.ENRICHMENT_COLUMNS),
+        ]
+    else:  # board_scrapes, scrape_health
+        parts = [table_sql("board_scrapes"), table_sql(table), load.BOARD_SCRAPE_QUERY[0]]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -276,19 +367,40 @@ def feed_position(engine: sa.Engine) -> Position | None:
             return None
 
 
-def _recorded_position(con: duckdb.DuckDBPyConnection, engine: sa.Engine) -> Position | None:
+FEED_STATE_COLUMNS = ("table_name", "store", "fingerprint", "seq", "changed_at")
+
+
+def _feed_state(con: duckdb.DuckDBPyConnection) -> None:
+    """``FEED_STATE`` as this code writes it; one of an older shape (one row, no table column) is
+    dropped: its tables are rebuilt in full once."""
+    columns = tuple(
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+            "AND table_catalog = current_database() ORDER BY ordinal_position",
+            [FEED_STATE],
+        ).fetchall()
+    )
+    if columns and columns != FEED_STATE_COLUMNS:
+        con.execute(f"DROP TABLE {FEED_STATE}")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {FEED_STATE} (table_name VARCHAR, store VARCHAR, fingerprint VARCHAR, seq BIGINT, changed_at VARCHAR)"
+    )
+
+
+def _recorded_position(con: duckdb.DuckDBPyConnection, engine: sa.Engine, table: str) -> Position | None:
     found = con.execute(
-        f"SELECT seq, changed_at FROM {FEED_STATE} WHERE store = ? AND fingerprint = ?", [_store_name(engine), fingerprint()]
+        f"SELECT seq, changed_at FROM {FEED_STATE} WHERE table_name = ? AND store = ? AND fingerprint = ?",
+        [table, _store_name(engine), fingerprint(table)],
     ).fetchall()
     return (int(found[0][0]), str(found[0][1])) if found else None
 
 
-def _record_position(con: duckdb.DuckDBPyConnection, engine: sa.Engine, position: Position | None) -> None:
-    """Where ``job_snapshot`` now stands in the store's change feed, in the transaction that built it."""
-    con.execute(f"CREATE TABLE IF NOT EXISTS {FEED_STATE} (store VARCHAR, fingerprint VARCHAR, seq BIGINT, changed_at VARCHAR)")
-    con.execute(f"DELETE FROM {FEED_STATE}")
+def _record_position(con: duckdb.DuckDBPyConnection, engine: sa.Engine, table: str, position: Position | None) -> None:
+    """Where ``table`` now stands in the store's change feed, in the transaction that built it."""
+    con.execute(f"DELETE FROM {FEED_STATE} WHERE table_name = ?", [table])
     if position is not None:
-        con.execute(f"INSERT INTO {FEED_STATE} VALUES (?, ?, ?, ?)", [_store_name(engine), fingerprint(), *position])
+        con.execute(f"INSERT INTO {FEED_STATE} VALUES (?, ?, ?, ?, ?)", [table, _store_name(engine), fingerprint(table), *position])
 
 
 def _latest_enrichment(con: duckdb.DuckDBPyConnection) -> str:

@@ -35,6 +35,8 @@ class StoreRead:
     store_enrichment: pa.Table
     store_jobs: int
     also: dict[str, pa.Table]
+    scrapes: pa.Table | None = None  # the board_scrape rows of the partitions scraped (``read_update(scrapes=True)``)
+    store_scrapes: int | None = None  # the store's board_scrape rows when read
 
 
 @dataclass
@@ -50,6 +52,7 @@ class SnapshotUpdate:
     seen: pl.DataFrame
     closed: pl.DataFrame
     drop: pl.DataFrame
+    scraped: pl.DataFrame  # (source, day): the partitions whose board_scrape rows were written
     reads: load.StoreReads
     names: tuple[str, ...]  # of the reads submitted, in order
 
@@ -57,7 +60,15 @@ class SnapshotUpdate:
         read = dict(zip(self.names, self.reads.result(), strict=True))
         read.setdefault("store_enrichment", load.empty_enrichment())
         store_job, store_enrichment, store_jobs = read.pop("store_job"), read.pop("store_enrichment"), read.pop("store_jobs")
-        return StoreRead(store_job, store_enrichment, int(store_jobs.column(0)[0].as_py()), read)
+        scrapes, store_scrapes = read.pop(SCRAPES, None), read.pop(STORE_SCRAPES, None)
+        return StoreRead(
+            store_job,
+            store_enrichment,
+            _count(store_jobs),
+            read,
+            scrapes=scrapes,
+            store_scrapes=None if store_scrapes is None else _count(store_scrapes),
+        )
 
     def close(self) -> None:
         self.reads.close()
@@ -69,12 +80,25 @@ class SnapshotUpdate:
         )
 
 
+SCRAPES, STORE_SCRAPES = "scraped_board_scrape", "store_board_scrapes"  # the partial board_scrape read, and its table's count
+
+
+def _count(table: pa.Table) -> int:
+    return int(table.column(0)[0].as_py())
+
+
 def read_update(
-    engine: sa.Engine, position: Position, snapshot_rows: int, also: dict[str, tuple[str, str | None]] | None = None
+    engine: sa.Engine,
+    position: Position,
+    snapshot_rows: int,
+    also: dict[str, tuple[str, str | None]] | None = None,
+    *,
+    scrapes: bool = False,
 ) -> SnapshotUpdate | str:
     """The update from ``position``, or why the snapshot must be rebuilt in full. ``also``: other
     reads of the store by name, (sql, rowid-range table) as ``load.read_many`` takes them, read with
-    the update's own (one child process, not two) into ``StoreRead.also``.
+    the update's own (one child process, not two) into ``StoreRead.also``. ``scrapes``: read the
+    ``board_scrape`` rows of the partitions the feed says were scraped, and the table's count, too.
 
     The store's reader starts first (on a large store an ADBC child, whose start-up overlaps the
     feed's decoding) and is handed its queries once the feed says which jobs changed; the returned
@@ -85,7 +109,7 @@ def read_update(
     reads = load.StoreReads(engine, ["job", *(table for _, table in also.values() if table)])
     update: SnapshotUpdate | str | None = None
     try:
-        update = _from_feed(engine, position, snapshot_rows, also, reads)
+        update = _from_feed(engine, position, snapshot_rows, also, reads, scrapes)
         return update
     finally:
         if not isinstance(update, SnapshotUpdate):  # refused, or failed: nothing will fetch the read
@@ -93,7 +117,12 @@ def read_update(
 
 
 def _from_feed(
-    engine: sa.Engine, position: Position, snapshot_rows: int, also: dict[str, tuple[str, str | None]], reads: load.StoreReads
+    engine: sa.Engine,
+    position: Position,
+    snapshot_rows: int,
+    also: dict[str, tuple[str, str | None]],
+    reads: load.StoreReads,
+    scrapes: bool,
 ) -> SnapshotUpdate | str:
     with engine.connect() as conn:
         try:
@@ -110,6 +139,9 @@ def _from_feed(
         if content.len() + hashes.len() > max(MAX_SHARE * snapshot_rows, MIN_READ):
             return f"{content.len() + hashes.len():,} jobs or content hashes changed: more than {MAX_SHARE:.0%} of {snapshot_rows:,} jobs"
         queries = _queries(engine, content.sort().to_list(), hashes.sort().to_list(), also)
+        scraped = by_op["scraped"].select("source", "day").unique().sort("source", "day")
+        if scrapes:
+            queries |= _scrape_queries(scraped)
     reads.submit(list(queries.values()))
     return SnapshotUpdate(
         reaches=reaches,
@@ -117,6 +149,7 @@ def _from_feed(
         seen=_last_per_id(by_op["seen"], "first_seen", "last_seen"),
         closed=_last_per_id(by_op["closed"], "closed_at"),
         drop=pl.concat([by_op["gone"]["id"], content]).unique().to_frame("id"),
+        scraped=scraped,
         reads=reads,
         names=tuple(queries),
     )
@@ -156,3 +189,15 @@ def _queries(
             None,
         )
     return queries
+
+
+def _scrape_queries(scraped: pl.DataFrame) -> dict[str, tuple[str, str | None]]:
+    """The ``board_scrape`` rows of the ``scraped`` partitions (source, day), and the table's count."""
+    sql, _ = load.BOARD_SCRAPE_QUERY
+    terms = [
+        f"(source = '{source.replace(chr(39), chr(39) * 2)}' AND scraped_on = '{day.isoformat()}')" for source, day in scraped.iter_rows()
+    ]
+    return {
+        SCRAPES: (f"{sql} WHERE {' OR '.join(terms) or '0'}", None),
+        STORE_SCRAPES: ("SELECT count(*) AS scrapes FROM board_scrape", None),
+    }

@@ -83,7 +83,8 @@ def described(texts: pl.DataFrame, postings: Postings | None) -> Iterator[pl.Dat
 
 
 def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame | None = None) -> None:
-    """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards."""
+    """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards;
+    the change feed gets the partitions (source, day) written, for the analytics to re-read."""
     rows = {(o.source, o.board): {**o.stored_row(), "scraped_on": seen_on} for o in outcomes}
     if rows:
         upsert(
@@ -93,6 +94,8 @@ def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardO
             ["source", "board", "scraped_on"],
             lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()},
         )
+        partitions = pl.DataFrame({"source": sorted({source for source, _ in rows}), "day": seen_on})
+        record_change(conn, "scrape", [change_frame("scraped", partitions, source="source", day="day")])
     for source, boards in by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
         for chunk in chunks(boards):
             conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))
