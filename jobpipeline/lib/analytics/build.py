@@ -252,9 +252,7 @@ def _update_snapshot(
         notes["job_snapshot"] = update.describe(read.store_job.num_rows, dropped)
         followed: list[str] = []
         if follow_scrapes:
-            started = time.perf_counter()
-            followed = follow if _update_scrapes(con, engine, update, read, notes, health="scrape_health" in follow) else []
-            timings |= dict.fromkeys(followed, (time.perf_counter() - started) / max(len(followed), 1))
+            followed = follow if _update_scrapes(con, engine, update, read, notes, timings, health="scrape_health" in follow) else []
     finally:
         update.close()
         con.execute("DROP TABLE IF EXISTS temp.job_snapshot_delta")
@@ -271,6 +269,7 @@ def _update_scrapes(
     update: incremental.SnapshotUpdate,
     read: incremental.StoreRead,
     notes: dict[str, str],
+    timings: dict[str, float],
     *,
     health: bool,
 ) -> bool:
@@ -278,6 +277,7 @@ def _update_scrapes(
     transaction: the partitions (source, day) the feed says were scraped are replaced by their rows
     as read (and their health rows recomputed from those); False (nothing changed, the reason in
     ``notes``) when the result would not hold the store's number of board scrapes."""
+    started = time.perf_counter()
     views = {"feed_scraped": update.scraped.to_arrow(), "store_board_scrape": read.scrapes}
     for name, table in views.items():
         con.register(name, table)
@@ -295,7 +295,9 @@ def _update_scrapes(
                 notes["board_scrapes"] = f"full: the update left {held:,} board scrapes where the store holds {read.store_scrapes:,}"
                 return False
             _record_position(con, engine, "board_scrapes", update.reaches)
+            timings["board_scrapes"] = time.perf_counter() - started
             if health:
+                started = time.perf_counter()
                 con.execute(
                     "DELETE FROM scrape_health USING feed_scraped AS f WHERE scrape_health.source = f.source AND scrape_health.scraped_on = f.day"
                 )
@@ -303,6 +305,7 @@ def _update_scrapes(
                 con.execute("INSERT INTO scrape_health BY NAME SELECT * FROM temp.scrape_health_delta")
                 _record_position(con, engine, "scrape_health", update.reaches)
                 notes["scrape_health"] = f"incremental: {update.scraped.height:,} partitions (source x day) recomputed"
+                timings["scrape_health"] = time.perf_counter() - started
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
