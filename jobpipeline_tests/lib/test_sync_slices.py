@@ -26,7 +26,7 @@ from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
-from jobpipeline.lib.sync import PartitionPostings, sync_postings
+from jobpipeline.lib.sync import PartitionPostings, read_ahead, sync_postings
 from jobpipeline.lib.sync import slices as slices_module
 from jobpipeline.lib.sync import source as source_module
 from jobpipeline.lib.sync import state as state_module
@@ -149,16 +149,32 @@ def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Pa
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history, st.sampled_from([(1, ""), (1, "digested"), (1, "undigested"), (ONE_SHOT, "digested"), (ONE_SHOT, "undigested")]))
+@given(
+    history,
+    st.sampled_from(
+        [
+            (1, "", False),
+            (1, "digested", False),
+            (1, "digested", True),
+            (1, "undigested", False),
+            (ONE_SHOT, "digested", False),
+            (ONE_SHOT, "undigested", False),
+        ]
+    ),
+)
 def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, way):
     """Slices of one job (the smallest there is), or one plan of thin rows read lazily, against
     the one-shot plan of a frame, after every sync; ``lazy``: each day's raw partition is read
-    from disk, in row groups of 2 rows, its digests stored or (as written before) not."""
-    slice_jobs, lazy = way
+    from disk, in row groups of 2 rows, its digests stored or (as written before) not; ``ahead``:
+    the slices' store reads done ahead by a child process (``read_ahead.py``, in windows of 3
+    jobs), as a partition of 20,000 postings or more is synced."""
+    slice_jobs, lazy, ahead = way
     with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
         patch.setattr(rawstore, "ROW_GROUP_ROWS", 2)
         patch.setattr(slices_module, "POSTING_BATCH", 3)  # a partition keyed, matched to the store and closed in batches
         patch.setattr(slices_module, "KEY_BATCH", 2)
+        patch.setattr(read_ahead, "MIN_POSTINGS", 0 if ahead else 10**9)
+        patch.setattr(read_ahead, "WINDOW_JOBS", 3)
         whole, whole_results = replay(history["days"], history["order"], history["edits"], Path(directory), ONE_SHOT)
         sliced, sliced_results = replay(history["days"], history["order"], history["edits"], Path(directory), slice_jobs, lazy)
         assert every_table(sliced) == every_table(whole)
@@ -261,6 +277,25 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     assert len(closed) == 20
 
 
+def track_phases(monkeypatch) -> list[str]:
+    """``[phase]`` of the sync under way: "cut" until its first plan, "plan" from then, "close"
+    from its closing pass on (``sync_module``'s ``plan_sync`` and ``close_in_batches`` wrapped)."""
+    phase = ["cut"]
+    real_plan, real_close = sync_module.plan_sync, sync_module.close_in_batches
+
+    def planning(*args, **kwargs):
+        phase[0] = "plan"
+        return real_plan(*args, **kwargs)
+
+    def closing(*args, **kwargs):
+        phase[0] = "close"
+        return real_close(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "plan_sync", planning)
+    monkeypatch.setattr(sync_module, "close_in_batches", closing)
+    return phase
+
+
 def test_the_cut_holds_no_stored_postings_and_each_slice_reads_its_own_when_planned(tmp_path, monkeypatch):
     """At a million postings the stored postings the cut matched to the partition, kept for every
     slice until its plan, were a third of a re-sync's peak (bench/RESULTS.md, 2026-12-03). The cut
@@ -278,9 +313,9 @@ def test_the_cut_holds_no_stored_postings_and_each_slice_reads_its_own_when_plan
     outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in boards]
     sync_postings(engine, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
 
-    phase, reads, given, cuts = ["cut"], [], [], []
+    reads, given, cuts = [], [], []
     real_rows, real_pairs = state_module.DatabaseState.postings_of_boards, state_module.DatabaseState.posting_jobs_of_boards
-    real_plan, real_cut, real_close = sync_module.plan_sync, sync_module.cut_into_slices, sync_module.close_in_batches
+    real_cut = sync_module.cut_into_slices
     real_slice_rows = slices_module.SliceState.postings_of_boards
 
     def rows(self, scope):
@@ -303,26 +338,109 @@ def test_the_cut_holds_no_stored_postings_and_each_slice_reads_its_own_when_plan
         cuts.extend(cut)
         return cut
 
-    def planning(*args, **kwargs):
-        phase[0] = "plan"
-        return real_plan(*args, **kwargs)
-
-    def closing(*args, **kwargs):
-        phase[0] = "close"
-        return real_close(*args, **kwargs)
-
+    phase = track_phases(monkeypatch)
     monkeypatch.setattr(state_module.DatabaseState, "postings_of_boards", rows)
     monkeypatch.setattr(state_module.DatabaseState, "posting_jobs_of_boards", pairs)
     monkeypatch.setattr(slices_module.SliceState, "postings_of_boards", slice_rows)
     monkeypatch.setattr(sync_module, "cut_into_slices", cutting)
-    monkeypatch.setattr(sync_module, "plan_sync", planning)
-    monkeypatch.setattr(sync_module, "close_in_batches", closing)
     result = sync_postings(engine, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
     assert (result.unchanged, result.new, result.closed) == (30, 0, 0)
     assert [what for when, what in reads if when == "cut"] == ["pairs"]  # one batch of every board, job ids only
     assert sorted(job for part in cuts for job in part.state.known_jobs.tolist()) == list(range(1, 31))  # each stored job once
     assert len(given) == len(cuts) >= 30 // 4
     assert sorted(posting for postings in given for posting in postings) == sorted(str(n) for n in range(30) for _ in range(2))
+
+
+def two_boards_of_jobs(engine, jobs: int = 30) -> tuple[list[Posting], list[BoardOutcome]]:
+    """``jobs`` jobs of two postings each on six boards, synced on ``DAYS[0]``: the day's postings and outcomes."""
+    boards = [("greenhouse", f"acme{n}") for n in range(6)]
+    day = [
+        Posting(source=source, board=board, source_job_id=str(n), company="Acme", title=f"Engineer {n}", description=DESCRIPTIONS[n % 3])
+        for n in range(jobs)
+        for source, board in (boards[n % 3], boards[3 + n % 3])
+    ]
+    outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in boards]
+    sync_postings(engine, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+    return day, outcomes
+
+
+class CountedSessions:
+    """Every ``ReadSession`` (child) the read-ahead starts and the batches asked of it, kept to check
+    that none is left running; ``sql``: every query asked replaced with it."""
+
+    def __init__(self, monkeypatch, sql: str | None = None) -> None:
+        self.started: list = []
+        self.batches = 0
+        counted = self
+
+        class Session(read_ahead.ReadSession):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                counted.started.append(self)
+
+            def ask(self, queries):
+                counted.batches += 1
+                super().ask([(sql, table) for _, table in queries] if sql else queries)
+
+        monkeypatch.setattr(read_ahead, "ReadSession", Session)
+
+    def running(self) -> int:
+        return sum(session._process.poll() is None for session in self.started)
+
+
+def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_path, monkeypatch):
+    """A partition of at least ``read_ahead.MIN_POSTINGS`` postings on a SQLite file: each slice's
+    stored postings and job rows come from a child process (asked a window of slices at a time,
+    ahead of them), not from the sync's connection, which reads only in the cut and the
+    closing pass; the store is the one the slices' own reads leave, and no child outlives the sync."""
+    read_inline = get_engine(f"sqlite:///{tmp_path}/inline.db")
+    ahead = get_engine(f"sqlite:///{tmp_path}/ahead.db")
+    for engine in (read_inline, ahead):
+        create_schema(engine)
+        day, outcomes = two_boards_of_jobs(engine)
+    day = [dataclasses.replace(p, title=f"{p.title} (Senior)") if p.source_job_id in {"3", "17"} else p for p in day]  # two rewrites
+    sync_postings(read_inline, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+
+    monkeypatch.setattr(read_ahead, "MIN_POSTINGS", 60)  # this partition's size
+    monkeypatch.setattr(read_ahead, "WINDOW_JOBS", 8)
+    sessions = CountedSessions(monkeypatch)
+    inline = []
+    real_jobs, real_rows = state_module.DatabaseState.jobs, state_module.DatabaseState.postings_of_boards
+
+    def jobs(self, job_ids):
+        inline.append((phase[0], "jobs", len(job_ids)))
+        return real_jobs(self, job_ids)
+
+    def rows(self, scope):
+        inline.append((phase[0], "postings", len(scope)))
+        return real_rows(self, scope)
+
+    phase = track_phases(monkeypatch)
+    monkeypatch.setattr(state_module.DatabaseState, "jobs", jobs)
+    monkeypatch.setattr(state_module.DatabaseState, "postings_of_boards", rows)
+    result = sync_postings(ahead, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+
+    assert (result.unchanged, result.changed, result.new) == (28, 2, 0)
+    assert [read for read in inline if read[0] == "plan"] == []
+    assert [what for _, what, _ in inline] == ["postings"]  # the closing pass's, after the slices' writes
+    assert len(sessions.started) == 1 and sessions.batches >= 1 + 30 // 8  # the first slice, then windows of 8 jobs
+    assert sessions.running() == 0
+    assert every_table(ahead) == every_table(read_inline)
+
+
+def test_a_read_ahead_child_that_fails_fails_the_sync_and_writes_nothing(tmp_path, monkeypatch):
+    """A child whose read fails (here: a query of a table that is not there): the sync fails
+    naming the store and what the child said, writes nothing, and leaves no child running."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    day, outcomes = two_boards_of_jobs(engine)
+    before = every_table(engine)
+    monkeypatch.setattr(read_ahead, "MIN_POSTINGS", 0)
+    sessions = CountedSessions(monkeypatch, sql="SELECT id FROM no_such_table")
+    with pytest.raises(RuntimeError, match=r"reading the store .*store\.db failed: .*no_such_table"):
+        sync_postings(engine, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert sessions.started and sessions.running() == 0
+    assert every_table(engine) == before
 
 
 def test_a_slice_size_below_one_is_refused_and_writes_nothing(tmp_path):

@@ -30,7 +30,8 @@ them), so no plan holds a description; ``plan.py`` decides, in polars,
 what a partition changes (a ``SyncPlan`` of frames: new jobs, rewrites, restamps, posting changes,
 merges, closings), reading the store only through ``StoreState`` for the keys it needs;
 ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite fast paths both use (literal selects,
-driver executemany, JSON rendering) and why. One transaction
+driver executemany, JSON rendering) and why; ``read_ahead.py`` reads a big partition's slices'
+stored rows in child processes, on the other core, ahead of their plans. One transaction
 per sync (``BEGIN IMMEDIATE`` on SQLite), taken before the first read, so the plan's view of the
 store and its new job ids hold until it is written.
 """
@@ -49,6 +50,7 @@ from jobpipeline import settings
 from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
 from jobpipeline.lib.store import sync_page_cache, writer
+from jobpipeline.lib.sync import read_ahead
 from jobpipeline.lib.sync import slices as slicing
 from jobpipeline.lib.sync.apply import JOB, POSTING, apply_plan, record_scrapes
 from jobpipeline.lib.sync.fast_sql import bulk_update, chunks
@@ -190,20 +192,30 @@ def sync_in_slices(
     """``sync_postings``'s work slice by slice inside its transaction, then the closing pass
     (``close_in_batches``: the boards' scrapes and every ``closed_at``, with the jobs the slices'
     merges grew). ``for_index_writes``: as ``write_plan`` takes it."""
-    keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
-    boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
-    scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
-    result, regrown = SyncResult(), []
-    slices = cut_into_slices(keyed, state, slice_jobs=slice_jobs)
-    row_keys = keyed.get_column("dedup_key")  # keyed once: each slice's plan takes its rows' keys from here
-    del keyed
-    for part in slices:
-        rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
-        plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
-        write_plan(conn, plan, postings, for_index_writes)
-        result.add(SyncResult.of(plan))
-        regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
-        del plan  # before the next slice is read: two slices' texts at once would double the peak
+    ahead = read_ahead.for_sync(conn, postings.height)  # the slices' store reads, in a child, ahead of them
+    try:
+        keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
+        boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
+        scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
+        result, regrown = SyncResult(), []
+        slices = cut_into_slices(keyed, state, slice_jobs=slice_jobs)
+        row_keys = keyed.get_column("dedup_key")  # keyed once: each slice's plan takes its rows' keys from here
+        del keyed
+        if ahead is not None and not ahead.plan([part.state.known_jobs for part in slices]):
+            ahead = None
+        for number, part in enumerate(slices):
+            rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
+            if ahead is not None:
+                part.state.read = ahead.take(number)
+            plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
+            part.state.read = None
+            write_plan(conn, plan, postings, for_index_writes)
+            result.add(SyncResult.of(plan))
+            regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
+            del plan  # before the next slice is read: two slices' texts at once would double the peak
+    finally:
+        if ahead is not None:
+            ahead.close()
     result.add(
         close_in_batches(
             conn,

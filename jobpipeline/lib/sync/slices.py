@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from jobpipeline.lib.normalize import dedup_keys
-from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges
+from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges, scope_frame
 
 KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String, "first": pl.Boolean}
 # Postings handled at once where a sync goes over the whole partition: keyed, matched to the store,
@@ -76,16 +76,25 @@ class SliceState:
 
     def __init__(self, store: StoreState, known_jobs: np.ndarray, same_key: SliceRows, new_ids: np.ndarray) -> None:
         self.store, self.known_jobs, self.same_key, self.new_ids = store, known_jobs, same_key, new_ids
+        # The stored postings and rows of ``known_jobs``, when read ahead (``read_ahead.py``).
+        self.read: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
         # A slice plans no closings: of its boards' stored postings it needs only its own, those of
         # its known jobs, which no earlier slice wrote (slices share no job). Read when it is
         # planned, not kept from the cut: a million stored postings held for every slice were a
         # third of the sync's peak.
+        if self.read is not None:
+            return self.read[0].join(scope_frame(scope), on=["source", "board"], how="semi")
         return self.store.postings_of_boards(scope).filter(pl.col("job_id").is_in(self.known_jobs))
 
     def jobs(self, job_ids: list[int]) -> pl.DataFrame:
-        return self.store.jobs(job_ids)
+        if self.read is None:
+            return self.store.jobs(job_ids)
+        wanted = pl.Series("job_id", job_ids, dtype=pl.Int64).unique()
+        read = self.read[1].filter(pl.col("job_id").is_in(wanted.implode()))
+        missing = wanted.filter(~wanted.is_in(read.get_column("job_id").implode())).to_list()  # jobs not known: same-key ones
+        return pl.concat([read, self.store.jobs(missing)]) if missing else read
 
     def jobs_by_dedup_key(self, dedup_keys: list[str]) -> pl.DataFrame:
         return self.same_key.read().filter(pl.col("dedup_key").is_in(dedup_keys))

@@ -31,6 +31,9 @@ HISTORY = JobHashHistory.__table__
 SCRAPE = BoardScrape.__table__
 SKIPPED = BoardScrapeSkipped.__table__
 _JOB_COLUMNS = {"job_id": "id", **{name: name for name in JOB_SCHEMA if name != "job_id"}}
+# What a plan reads of a stored posting and of a job (columns in ``ALIAS_SCHEMA``'s and ``JOB_SCHEMA``'s order).
+POSTINGS_READ = sa.select(*(POSTING.c[name] for name in ALIAS_SCHEMA))
+JOBS_READ = sa.select(*(JOB.c[column] for column in _JOB_COLUMNS.values()))
 
 
 class DatabaseState:
@@ -40,8 +43,7 @@ class DatabaseState:
         self.conn = conn
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
-        stmt = sa.select(*(POSTING.c[name] for name in ALIAS_SCHEMA))
-        return self._per_source(scope, stmt, POSTING, ALIAS_SCHEMA)
+        return self._per_source(scope, POSTINGS_READ, POSTING, ALIAS_SCHEMA)
 
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
         stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
@@ -55,8 +57,7 @@ class DatabaseState:
         return {board: 0 for board in scope} | {(source, board): n for source, board, n in counts.iter_rows()}
 
     def jobs(self, job_ids: list[int]) -> pl.DataFrame:
-        stmt = sa.select(*(JOB.c[column] for column in _JOB_COLUMNS.values()))
-        return select_frame(self.conn, stmt, JOB_SCHEMA, JOB.c.id, job_ids)
+        return select_frame(self.conn, JOBS_READ, JOB_SCHEMA, JOB.c.id, job_ids)
 
     def jobs_by_dedup_key(self, dedup_keys: list[str]) -> pl.DataFrame:
         return select_frame(self.conn, sa.select(JOB.c.dedup_key, JOB.c.id), DEDUP_KEY_SCHEMA, JOB.c.dedup_key, dedup_keys)
