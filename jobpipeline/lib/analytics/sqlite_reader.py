@@ -5,7 +5,9 @@ must never open the same database: POSIX locks belong to the process, so closing
 drops the locks the other holds, and in WAL mode a writer elsewhere may then reset the shared-memory
 index under it (SIGBUS, or a corrupt store; sqlite.org/howtocorrupt.html, "multiple copies of
 SQLite"). Python's ``sqlite3`` (SQLAlchemy's driver) is the other copy, so ADBC runs here, in a
-child started by ``ChildReader`` (or ``read_queries``), which imports nothing that opens SQLite.
+child started by ``ReadSession`` (a sliced sync's read-ahead), ``ChildReader`` or ``read_queries``
+(the analytics), which imports nothing that opens SQLite. The child holds ~30 MB of its own
+(measured at 100k and 1M postings, sampled) beside ~40 MB of libraries.
 
 The child starts before its queries are known, and loads pyarrow and the driver (~0.2 s) while the
 parent prepares them: the incremental analytics update decodes the store's change feed meanwhile.

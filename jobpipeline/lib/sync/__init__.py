@@ -31,7 +31,7 @@ what a partition changes (a ``SyncPlan`` of frames: new jobs, rewrites, restamps
 merges, closings), reading the store only through ``StoreState`` for the keys it needs;
 ``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite fast paths both use (literal selects,
 driver executemany, JSON rendering) and why; ``read_ahead.py`` reads a big partition's slices'
-stored rows in child processes, on the other core, ahead of their plans. One transaction
+stored rows in a child process, on the other core, ahead of their plans. One transaction
 per sync (``BEGIN IMMEDIATE`` on SQLite), taken before the first read, so the plan's view of the
 store and its new job ids hold until it is written.
 """
