@@ -50,6 +50,7 @@ class ReadSession:
         self._tmp = tempfile.TemporaryDirectory(prefix="jobpipeline-reads-", dir=_memory_dir())
         self._dir = Path(self._tmp.name)
         self._errors = open(self._dir / "stderr.txt", "w+", encoding="utf-8")
+        # pyarrow imports numpy, whose OpenBLAS threads spin for ~0.1 s of CPU each; the child does no BLAS.
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         self._process = subprocess.Popen(
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, text=True, env=env

@@ -40,7 +40,7 @@ from jobpipeline.lib.sync.state import JOB, JOBS_READ, POSTING, POSTINGS_READ
 
 # A smaller partition reads inline: a child's start (~0.25 s of CPU) would cost more than it saves.
 MIN_POSTINGS = 20_000
-WINDOW_JOBS = 20_000  # known jobs read in one batch (their postings and rows): ~8 MB of Arrow
+WINDOW_JOBS = 20_000  # known jobs read in one batch (their postings and rows): 5.5 MB of Arrow, measured
 CHILD_WORKERS = 1  # threads the child reads on: one core for it, one for the sync
 
 
