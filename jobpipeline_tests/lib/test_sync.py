@@ -59,6 +59,13 @@ def jobs_by_id(engine) -> dict[str, dict]:
     return {r["source_job_id"]: dict(r) for r in rows}
 
 
+def postings_by_id(engine) -> dict[str, tuple]:
+    """Each stored posting's (content_hash, first_seen, last_seen, closed_at), by its posting id."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT source_job_id, content_hash, first_seen, last_seen, closed_at FROM job_posting").all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
 def comparable(engine) -> set[tuple]:
     ignore = {"id", "synced_at"}
     return {tuple((k, str(v)) for k, v in sorted(row.items()) if k not in ignore) for row in jobs_by_id(engine).values()}
@@ -87,6 +94,8 @@ def test_new_changed_unchanged_and_vanished_postings(engine):
     assert rows["1"]["description"] == "Build APIs in Rust."
     assert rows["1"]["updated_at"] == D2 and rows["1"]["last_seen"] == D2 and rows["1"]["first_seen"] == D1
     assert rows["2"]["closed_at"] == D2 and rows["2"]["last_seen"] == D1  # closed, not deleted
+    # The posting seen again with a new description takes the new hash with its new last_seen.
+    assert postings_by_id(engine)["1"] == (rows["1"]["content_hash"], str(D1), str(D2), None)
 
     with engine.connect() as conn:
         history = conn.exec_driver_sql("SELECT count(*) FROM job_hash_history WHERE job_id = ?", (rows["1"]["id"],)).scalar()
@@ -154,7 +163,9 @@ def test_partitions_in_any_order_leave_the_same_store(tmp_path, order):
     }
     in_order, shuffled, _ = sync_in_date_order_and_in(order, days, tmp_path)
     assert comparable(shuffled) == comparable(in_order)
+    assert postings_by_id(shuffled) == postings_by_id(in_order)
     rows = jobs_by_id(in_order)
+    assert postings_by_id(in_order)["1"][0] == rows["1"]["content_hash"]  # the hash of its latest sighting
     assert rows["3"]["closed_at"] == D3 and rows["2"]["closed_at"] is None and rows["1"]["description"] == "v2"
 
 
@@ -294,3 +305,28 @@ def test_a_sync_sizes_its_page_cache_to_the_store_and_gives_the_connection_back_
     assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+
+
+def test_a_day_of_unchanged_postings_is_restamped_by_runs_of_rows_not_a_row_each(engine):
+    """A day that sees its postings again moves their and their jobs' last seen. Those writes go as
+    a few UPDATEs over runs of job ids and of the postings' rowids, not a row each; a posting whose
+    hash changes is still written by its key, with its new hash."""
+    day1 = [posting(str(i), f"Engineer {i}") for i in range(300)]
+    sync(engine, day1, D1)
+    updated: dict[str, int] = {"job": 0, "job_posting": 0}  # rows given to UPDATE statements, by table
+
+    def count(conn, cursor, statement: str, parameters, context, executemany: bool) -> None:
+        table = statement.split()[1] if statement.startswith("UPDATE ") else None
+        if table in updated:
+            updated[table] += len(parameters) if executemany else 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    result = sync(engine, [*day1[:-1], posting("299", "Engineer 299", "Now in Rust.")], D2)
+    sa.event.remove(engine, "before_cursor_execute", count)
+
+    assert (result.unchanged, result.changed) == (299, 1)
+    assert updated["job"] <= 6 and updated["job_posting"] <= 6, updated
+    jobs, postings = jobs_by_id(engine), postings_by_id(engine)
+    assert {(row["first_seen"], row["last_seen"], row["content_seen"]) for row in jobs.values()} == {(D1, D2, D2)}
+    assert {(first, last) for _, first, last, _ in postings.values()} == {(str(D1), str(D2))}
+    assert postings["299"][0] == jobs["299"]["content_hash"] != postings["298"][0]

@@ -29,8 +29,9 @@ rows without their descriptions, then only the descriptions of the jobs it write
 them), so no plan holds a description; ``plan.py`` decides, in polars,
 what a partition changes (a ``SyncPlan`` of frames: new jobs, rewrites, restamps, posting changes,
 merges, closings), reading the store only through ``StoreState`` for the keys it needs;
-``apply.py`` writes a plan; ``fast_sql.py`` holds the SQLite fast paths both use (literal selects,
-driver executemany, JSON rendering) and why; ``read_ahead.py`` reads a big partition's slices'
+``apply.py`` writes a plan (restamps as UPDATEs over runs of keys: ``apply.restamp``);
+``fast_sql.py`` holds the SQLite fast paths both use (literal selects, driver executemany, JSON
+rendering, ``set_where_in``) and why; ``read_ahead.py`` reads a big partition's slices'
 stored rows in a child process, on the other core, ahead of their plans. One transaction
 per sync (``BEGIN IMMEDIATE`` on SQLite), taken before the first read, so the plan's view of the
 store and its new job ids hold until it is written.

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
-from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, upsert_history
+from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, set_where_in, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
 from jobpipeline.lib.sync.source import Postings
 from jobpipeline.lib.sync.state import by_source
@@ -50,14 +50,36 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings | None = 
     bulk_update(conn, JOB, plan.rewrites.drop("content_changed").with_columns(synced_at), ["id"])
     for texts in described(plan.rewritten_texts, postings):
         bulk_update(conn, TEXT, texts, ["job_id"])
-    bulk_update(conn, JOB, plan.restamps.with_columns(synced_at), ["id"])
+    restamp(conn, JOB, plan.restamps, "id", plan.seen_on, synced_at)
 
     bulk_insert(conn, POSTING, plan.new_postings)
-    bulk_update(conn, POSTING, plan.seen_postings, ALIAS)
+    # A posting seen again with its hash unchanged is restamped by its rowid; the others (a new
+    # hash, or a store without rowids) by their key, a row each.
+    by_rowid = pl.col("rowid").is_not_null() & ~pl.col("rehashed")
+    restamp(conn, POSTING, plan.seen_postings.filter(by_rowid).select("rowid", "first_seen", "last_seen"), "rowid", plan.seen_on)
+    bulk_update(conn, POSTING, plan.seen_postings.filter(~by_rowid).select(*ALIAS, "first_seen", "last_seen", "content_hash"), ALIAS)
     bulk_update(conn, POSTING, plan.posting_closings, ALIAS)
     bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
     mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
     record_change(conn, "sync", plan_changes(plan))
+
+
+def restamp(conn: sa.Connection, table: sa.Table, rows: pl.DataFrame, key: str, day: date, *also: pl.Expr) -> None:
+    """Write ``rows``' stamps (the columns other than ``key``: dates) to ``table``'s rows by their
+    integer ``key`` (``id``; a posting's ``rowid``), with ``also`` (one value each) on every row.
+
+    A stamp that moves moves to the day synced (first seen is the earlier of it and the day, last
+    seen the later, and so on), and the others keep their stored values. So the rows are grouped by
+    which stamps are ``day``, and each group's rows get those stamps set to ``day``: a few
+    statements over runs of keys (``set_where_in``), not a row each. Setting a stamp that already
+    was ``day`` to ``day`` changes nothing."""
+    stamps = [c for c in rows.columns if c != key]
+    masks = rows.select(key, mask=pl.sum_horizontal((pl.col(c) == day).fill_null(False).cast(pl.UInt8) * (1 << i) for i, c in enumerate(stamps)))
+    for (mask,), group in sorted(masks.partition_by("mask", as_dict=True).items()):
+        if not mask:
+            raise ValueError(f"{table.name}: a restamp moves at least one stamp, to the day synced ({day})")
+        values = pl.DataFrame({c: [day] for i, c in enumerate(stamps) if mask >> i & 1}).with_columns(*also)
+        set_where_in(conn, table, values, key, group[key].to_numpy())
 
 
 def plan_changes(plan: SyncPlan) -> list[pl.DataFrame]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
@@ -59,24 +60,22 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
     )
 
 
-def integer_runs(values: list) -> tuple[list[tuple[int, int]], list]:
+def integer_runs(values: Sequence) -> tuple[list[tuple[int, int]], list]:
     """``values`` split into runs of at least ``RANGE_RUN`` consecutive integers, (low, high) each,
     and the values left over (all of them when they are not all integers). SQLite turns a literal IN
     list into a temporary b-tree before it looks anything up: 0.34 s for 200k job ids, where a scan
     of the same ids as one range took 0.035 s; a re-sync asks for whole runs of ids (jobs were
-    numbered in the order slices are cut in)."""
-    if len(values) < RANGE_RUN or not all(type(v) is int for v in values):
+    numbered in the order slices are cut in). ``values``: a list, or an integer array."""
+    if len(values) < RANGE_RUN:
+        return [], values.tolist() if isinstance(values, np.ndarray) else list(values)  # Python ints: the drivers bind them
+    if isinstance(values, list) and not all(type(v) is int for v in values):
         return [], values
-    ordered = sorted(set(values))
-    ranges, rest, start = [], [], 0
-    for i in range(1, len(ordered) + 1):
-        if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
-            if i - start >= RANGE_RUN:
-                ranges.append((ordered[start], ordered[i - 1]))
-            else:
-                rest.extend(ordered[start:i])
-            start = i
-    return ranges, rest
+    ordered = np.unique(np.asarray(values, dtype=np.int64))
+    cuts = np.flatnonzero(np.diff(ordered) != 1) + 1
+    starts, ends = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(ordered)]))
+    long = ends - starts >= RANGE_RUN
+    ranges = list(zip(ordered[starts[long]].tolist(), ordered[ends[long] - 1].tolist(), strict=True))
+    return ranges, ordered[np.repeat(~long, ends - starts)].tolist()
 
 
 def upsert_history(conn: sa.Connection, rows: pl.DataFrame) -> None:
@@ -127,6 +126,31 @@ def bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys:
     sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in values)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
     for part in ordered.iter_slices(WRITE_BATCH):
         conn.exec_driver_sql(sql, driver_rows(table, part))
+
+
+def set_where_in(conn: sa.Connection, table: sa.Table, values: pl.DataFrame, column: str, keys: Sequence[int]) -> None:
+    """UPDATE ``table`` SET ``values`` (one row: the same values for every row) WHERE ``column``
+    (an integer key; ``rowid`` on SQLite) IN ``keys``: runs of consecutive keys as one BETWEEN range
+    each (in one executemany), the rest in IN lists. A restamp sets one day on most of a
+    partition's rows, numbered in runs: a statement a run, not a row each (on SQLite 0.3 s for 100k
+    job rows against 1.2 s, and 0.06 s for 100k postings by rowid against 0.6 s by their key)."""
+    if values.is_empty() or len(keys) == 0:
+        return
+    ranges, rest = integer_runs(keys)
+    if conn.dialect.name != "sqlite":
+        stmt = table.update().values(values.to_dicts()[0])
+        if ranges:
+            where = table.c[column].between(sa.bindparam("low"), sa.bindparam("high"))
+            conn.execute(stmt.where(where), [{"low": low, "high": high} for low, high in ranges])
+        for chunk in chunks(rest):
+            conn.execute(stmt.where(table.c[column].in_(chunk)))
+        return
+    row = driver_rows(table, values)[0]
+    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in values.columns)} WHERE {column}"
+    if ranges:
+        conn.exec_driver_sql(f"{sql} BETWEEN ? AND ?", [(*row, low, high) for low, high in ranges])
+    for chunk in chunks(rest, SQLITE_IN_CHUNK):
+        conn.exec_driver_sql(f"{sql} IN ({', '.join('?' * len(chunk))})", (*row, *chunk))
 
 
 def driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:

@@ -35,6 +35,7 @@ ALIAS_SCHEMA = {
     "first_seen": pl.Date,
     "last_seen": pl.Date,
     "closed_at": pl.Date,
+    "rowid": pl.Int64,  # the stored row's number in SQLite, where a restamp finds it (null elsewhere)
 }
 JOB_SCHEMA = {
     "job_id": pl.Int64,
@@ -123,7 +124,9 @@ class SyncPlan:
     existing_jobs: int  # jobs of the partition that were already stored
     frozen_ids: list[int]  # changed upstream but kept as the user saw it
     new_postings: pl.DataFrame  # (source, board, source_job_id, job_id, content_hash, first_seen, last_seen)
-    seen_postings: pl.DataFrame  # known postings whose first/last seen (and hash, if latest) move
+    # Known postings whose first/last seen (and hash, if latest) move, with their ``rowid`` (null
+    # off SQLite) and whether their hash changes (``rehashed``).
+    seen_postings: pl.DataFrame
     posting_closings: pl.DataFrame  # (source, board, source_job_id, closed_at): every posting whose closed_at changes
     job_closings: pl.DataFrame  # (id, closed_at, was_closed_at): every job whose closed_at changes
     touched_ids: list[int] = field(default_factory=list)  # jobs whose search entry must be refreshed
@@ -393,11 +396,18 @@ def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> t
     today = pl.lit(seen_on)
     new = rows.filter(pl.col("last_seen").is_null()).select(*ALIAS, "job_id", "content_hash", first_seen=today, last_seen=today)
     known_rows = rows.filter(pl.col("last_seen").is_not_null())
-    seen = known_rows.filter((pl.col("last_seen") < today) | (pl.col("first_seen") > today)).select(
-        *ALIAS,
-        first_seen=pl.min_horizontal("first_seen", today),
-        last_seen=pl.max_horizontal("last_seen", today),
-        content_hash=pl.when(today >= pl.col("last_seen")).then("content_hash").otherwise("stored_hash"),
+    seen = (
+        known_rows.filter((pl.col("last_seen") < today) | (pl.col("first_seen") > today))
+        .select(
+            *ALIAS,
+            "rowid",
+            "stored_hash",
+            first_seen=pl.min_horizontal("first_seen", today),
+            last_seen=pl.max_horizontal("last_seen", today),
+            content_hash=pl.when(today >= pl.col("last_seen")).then("content_hash").otherwise("stored_hash"),
+        )
+        .with_columns(rehashed=pl.col("content_hash") != pl.col("stored_hash"))
+        .drop("stored_hash")
     )
     aliases = (
         pl.concat(

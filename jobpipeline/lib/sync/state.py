@@ -32,7 +32,8 @@ SCRAPE = BoardScrape.__table__
 SKIPPED = BoardScrapeSkipped.__table__
 _JOB_COLUMNS = {"job_id": "id", **{name: name for name in JOB_SCHEMA if name != "job_id"}}
 # What a plan reads of a stored posting and of a job (columns in ``ALIAS_SCHEMA``'s and ``JOB_SCHEMA``'s order).
-POSTINGS_READ = sa.select(*(POSTING.c[name] for name in ALIAS_SCHEMA))
+POSTINGS_READ = sa.select(*(POSTING.c[name] if name != "rowid" else sa.literal_column("job_posting.rowid") for name in ALIAS_SCHEMA))
+POSTINGS_READ_ELSEWHERE = sa.select(*(POSTING.c[name] if name != "rowid" else sa.null() for name in ALIAS_SCHEMA))  # no rowid
 JOBS_READ = sa.select(*(JOB.c[column] for column in _JOB_COLUMNS.values()))
 
 
@@ -43,7 +44,8 @@ class DatabaseState:
         self.conn = conn
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
-        return self._per_source(scope, POSTINGS_READ, POSTING, ALIAS_SCHEMA)
+        stmt = POSTINGS_READ if self.conn.dialect.name == "sqlite" else POSTINGS_READ_ELSEWHERE
+        return self._per_source(scope, stmt, POSTING, ALIAS_SCHEMA)
 
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
         stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
@@ -120,7 +122,8 @@ class FrameState:
     )
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
-        return _in_scope(self.job_posting, scope).select(list(ALIAS_SCHEMA)).cast(ALIAS_SCHEMA)
+        postings = self.job_posting if "rowid" in self.job_posting.columns else self.job_posting.with_columns(rowid=None)
+        return _in_scope(postings, scope).select(list(ALIAS_SCHEMA)).cast(ALIAS_SCHEMA)
 
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
         return _in_scope(self.job_posting, scope).select(list(POSTING_JOB_SCHEMA)).cast(POSTING_JOB_SCHEMA)
