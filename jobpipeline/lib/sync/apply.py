@@ -74,7 +74,9 @@ def restamp(conn: sa.Connection, table: sa.Table, rows: pl.DataFrame, key: str, 
     statements over runs of keys (``set_where_in``), not a row each. Setting a stamp that already
     was ``day`` to ``day`` changes nothing."""
     stamps = [c for c in rows.columns if c != key]
-    masks = rows.select(key, mask=pl.sum_horizontal((pl.col(c) == day).fill_null(False).cast(pl.UInt8) * (1 << i) for i, c in enumerate(stamps)))
+    masks = rows.select(
+        key, mask=pl.sum_horizontal((pl.col(c) == day).fill_null(False).cast(pl.UInt8) * (1 << i) for i, c in enumerate(stamps))
+    )
     for (mask,), group in sorted(masks.partition_by("mask", as_dict=True).items()):
         if not mask:
             raise ValueError(f"{table.name}: a restamp moves at least one stamp, to the day synced ({day})")
