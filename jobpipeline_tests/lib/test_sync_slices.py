@@ -405,7 +405,8 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     monkeypatch.setattr(read_ahead, "WINDOW_JOBS", 8)
     sessions = CountedSessions(monkeypatch)
     inline = []
-    real_jobs, real_rows = state_module.DatabaseState.jobs, state_module.DatabaseState.postings_of_boards
+    state = state_module.DatabaseState
+    real_jobs, real_rows, real_to_close = state.jobs, state.postings_of_boards, state.postings_to_close
 
     def jobs(self, job_ids):
         inline.append((phase[0], "jobs", len(job_ids)))
@@ -415,14 +416,19 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
         inline.append((phase[0], "postings", len(scope)))
         return real_rows(self, scope)
 
+    def to_close(self, scope):
+        inline.append((phase[0], "postings to close", len(scope)))
+        return real_to_close(self, scope)
+
     phase = track_phases(monkeypatch)
-    monkeypatch.setattr(state_module.DatabaseState, "jobs", jobs)
-    monkeypatch.setattr(state_module.DatabaseState, "postings_of_boards", rows)
+    monkeypatch.setattr(state, "jobs", jobs)
+    monkeypatch.setattr(state, "postings_of_boards", rows)
+    monkeypatch.setattr(state, "postings_to_close", to_close)
     result = sync_postings(ahead, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
 
     assert (result.unchanged, result.changed, result.new) == (28, 2, 0)
     assert [read for read in inline if read[0] == "plan"] == []
-    assert [what for _, what, _ in inline] == ["postings"]  # the closing pass's, after the slices' writes
+    assert [what for _, what, _ in inline] == ["postings to close"]  # the closing pass's, after the slices' writes
     assert len(sessions.started) == 1 and sessions.batches >= 1 + 30 // 8  # the first slice, then windows of 8 jobs
     assert sessions.running() == 0
     assert every_table(ahead) == every_table(read_inline)

@@ -55,6 +55,7 @@ HISTORY_SCHEMA = {"job_id": pl.Int64, "content_hash": pl.String, "first_seen": p
 SKIP_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "skipped_on": pl.Date}
 SCRAPE_DAY_SCHEMA = {"source": pl.String, "board": pl.String, "scraped_on": pl.Date}
 POSTING_JOB_SCHEMA = {"source": pl.String, "board": pl.String, "source_job_id": pl.String, "job_id": pl.Int64, "closed_at": pl.Date}
+CLOSING_SCHEMA = {**POSTING_JOB_SCHEMA, "last_seen": pl.Date}  # a posting as the closing pass plans it
 MOVE_SCHEMA = {"job_id": pl.Int64, "survivor_id": pl.Int64}
 SPAN_SCHEMA = {"id": pl.Int64, "first_seen": pl.Date, "last_seen": pl.Date}
 

@@ -15,6 +15,7 @@ from jobpipeline.lib.sync.fast_sql import allocate_ids, select_frame
 from jobpipeline.lib.sync.plan import (
     ALIAS,
     ALIAS_SCHEMA,
+    CLOSING_SCHEMA,
     DEDUP_KEY_SCHEMA,
     HISTORY_SCHEMA,
     JOB_SCHEMA,
@@ -50,6 +51,11 @@ class DatabaseState:
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
         stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
         return self._per_source(scope, stmt, POSTING, POSTING_JOB_SCHEMA)
+
+    def postings_to_close(self, scope: Scope) -> pl.DataFrame:
+        """``CLOSING_SCHEMA``: what the closing pass reads of each stored posting of these boards.
+        Only these columns: the hash and the rest were ~40 % of reading a million postings."""
+        return self._per_source(scope, sa.select(*(POSTING.c[name] for name in CLOSING_SCHEMA)), POSTING, CLOSING_SCHEMA)
 
     def postings_per_board(self, scope: Scope) -> dict[tuple[str, str], int]:
         """Stored postings of each board in ``scope`` (0 for a board with none): how the closing
