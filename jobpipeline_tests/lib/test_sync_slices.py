@@ -392,7 +392,9 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     """A partition of at least ``read_ahead.MIN_POSTINGS`` postings on a SQLite file: each slice's
     stored postings and job rows come from a child process (asked a window of slices at a time,
     ahead of them), not from the sync's connection, which reads only in the cut and the
-    closing pass; the store is the one the slices' own reads leave, and no child outlives the sync."""
+    closing pass; the cut's read of the partition's stored postings (which job each belongs to)
+    comes from the child too. The store is the one the slices' own reads leave, and no child
+    outlives the sync."""
     read_inline = get_engine(f"sqlite:///{tmp_path}/inline.db")
     ahead = get_engine(f"sqlite:///{tmp_path}/ahead.db")
     for engine in (read_inline, ahead):
@@ -403,10 +405,16 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
 
     monkeypatch.setattr(read_ahead, "MIN_POSTINGS", 60)  # this partition's size
     monkeypatch.setattr(read_ahead, "WINDOW_JOBS", 8)
+    monkeypatch.setattr(slices_module, "POSTING_BATCH", 7)  # the cut's reads in batches, asked ahead
     sessions = CountedSessions(monkeypatch)
     inline = []
     state = state_module.DatabaseState
-    real_jobs, real_rows, real_to_close = state.jobs, state.postings_of_boards, state.postings_to_close
+    real_jobs, real_rows, real_to_close, real_links = (
+        state.jobs,
+        state.postings_of_boards,
+        state.postings_to_close,
+        state.posting_jobs_of_boards,
+    )
 
     def jobs(self, job_ids):
         inline.append((phase[0], "jobs", len(job_ids)))
@@ -420,16 +428,22 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
         inline.append((phase[0], "postings to close", len(scope)))
         return real_to_close(self, scope)
 
+    def links(self, scope):
+        inline.append((phase[0], "jobs of postings", len(scope)))
+        return real_links(self, scope)
+
     phase = track_phases(monkeypatch)
     monkeypatch.setattr(state, "jobs", jobs)
     monkeypatch.setattr(state, "postings_of_boards", rows)
     monkeypatch.setattr(state, "postings_to_close", to_close)
+    monkeypatch.setattr(state, "posting_jobs_of_boards", links)
     result = sync_postings(ahead, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
 
     assert (result.unchanged, result.changed, result.new) == (28, 2, 0)
     assert [read for read in inline if read[0] == "plan"] == []
-    assert [what for _, what, _ in inline] == ["postings to close"]  # the closing pass's, after the slices' writes
-    assert len(sessions.started) == 1 and sessions.batches >= 1 + 30 // 8  # the first slice, then windows of 8 jobs
+    assert {what for _, what, _ in inline} == {"postings to close"}  # the closing pass's, after the slices' writes
+    # The cut's batches of postings, then the first slice, then windows of 8 jobs.
+    assert len(sessions.started) == 1 and sessions.batches >= 60 // 7 + 1 + 30 // 8
     assert sessions.running() == 0
     assert every_table(ahead) == every_table(read_inline)
 

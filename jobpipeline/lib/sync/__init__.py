@@ -199,7 +199,7 @@ def sync_in_slices(
         boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
         scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
         result, regrown = SyncResult(), []
-        slices = cut_into_slices(keyed, state, slice_jobs=slice_jobs)
+        slices = cut_into_slices(keyed, state, slice_jobs=slice_jobs, posting_jobs=ahead.posting_jobs if ahead is not None else None)
         row_keys = keyed.get_column("dedup_key")  # keyed once: each slice's plan takes its rows' keys from here
         del keyed
         if ahead is not None and not ahead.plan([part.state.known_jobs for part in slices]):

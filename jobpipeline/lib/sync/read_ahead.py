@@ -10,6 +10,10 @@ second ``sqlite3`` connection gained less and cost ~90 MB more peak: the driver 
 object a value, under the GIL. ADBC cannot run in the sync's own process: two copies of SQLite in
 one process must not open one database, ``sqlite_reader``'s docstring.)
 
+The same child first reads, for the cut, which job each stored posting of the partition's boards
+belongs to (``posting_jobs``, batch after batch of boards): at 1M postings ~2 s through
+``sqlite3``, ~10 % of a re-sync's wall time saved.
+
 Why another connection reads what the sync's own would: a slice reads only the store as it was
 before the sync (no other slice writes its jobs or their postings: ``slices.py``), the sync holds
 SQLite's write lock (``BEGIN IMMEDIATE``) from before its first read until it commits, so no other
@@ -24,7 +28,7 @@ planned: at most three windows' rows stand at once (in ``/dev/shm``, mapped, not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +39,8 @@ from sqlalchemy.dialects import sqlite
 
 from jobpipeline.lib.analytics.sqlite_reader import ReadSession
 from jobpipeline.lib.sync.fast_sql import SQLITE_IN_CHUNK, chunks, integer_runs
-from jobpipeline.lib.sync.plan import ALIAS_SCHEMA, JOB_SCHEMA
-from jobpipeline.lib.sync.state import JOB, JOBS_READ, POSTING, POSTINGS_READ
+from jobpipeline.lib.sync.plan import ALIAS_SCHEMA, JOB_SCHEMA, POSTING_JOB_SCHEMA, Scope
+from jobpipeline.lib.sync.state import JOB, JOBS_READ, POSTING, POSTING_JOBS_READ, POSTINGS_READ, by_source
 
 # A smaller partition reads inline: a child's start (~0.25 s of CPU) would cost more than it saves.
 MIN_POSTINGS = 20_000
@@ -87,6 +91,29 @@ class StoreReadAhead:
         self._ask(1)
         return True
 
+    def posting_jobs(self, board_batches: Sequence[Scope]) -> Iterator[pl.DataFrame]:
+        """The job of each stored posting of each batch of boards (``POSTING_JOB_SCHEMA``), batch
+        after batch, two batches asked ahead: what the cut matches the partition's postings
+        against (``slices.known_links``), read on the other core and ~3x faster than through
+        ``sqlite3``. Asked before ``plan``: the child answers in the order it is asked."""
+
+        def ask(number: int) -> None:
+            if number < len(board_batches):
+                self._session.ask(
+                    [
+                        (rendered_boards(POSTING_JOBS_READ, source, boards), None)
+                        for source, boards in by_source(board_batches[number]).items()
+                    ]
+                )
+
+        ask(0)
+        ask(1)
+        for number in range(len(board_batches)):
+            tables = self._session.answer()
+            ask(number + 2)
+            frames = [as_frame(table, POSTING_JOB_SCHEMA) for table in tables]
+            yield pl.concat(frames) if frames else pl.DataFrame(schema=POSTING_JOB_SCHEMA)
+
     def take(self, number: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         while self._window < 0 or number not in self.windows[self._window]:
             self._window, self._tables = self._window + 1, []  # the window before is done with
@@ -115,6 +142,13 @@ def rendered(stmt: sa.Select, column: sa.Column, ids: list[int]) -> str:
     ranges, rest = integer_runs(ids)
     where = [column.between(low, high) for low, high in ranges] + [column.in_(chunk) for chunk in chunks(rest, SQLITE_IN_CHUNK)]
     stmt = stmt.where(sa.or_(*where)) if where else stmt.where(sa.false())
+    return str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def rendered_boards(stmt: sa.Select, source: str, boards: list[str]) -> str:
+    """``stmt`` for the rows of these boards of ``source``, as SQLite text (``DatabaseState``'s
+    per-source statement)."""
+    stmt = stmt.where(POSTING.c.source == source, POSTING.c.board.in_(boards))
     return str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
 

@@ -27,7 +27,7 @@ A component bigger than the slice size is one slice of its own (a slice never sp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -260,18 +260,22 @@ def batch_numbers(sizes: Sequence[int] | np.ndarray, limit: int) -> np.ndarray:
     return numbers
 
 
-def known_links(keys: pl.DataFrame, store: StoreState) -> pl.DataFrame:
+def known_links(
+    keys: pl.DataFrame, store: StoreState, posting_jobs: Callable[[list[Scope]], Iterable[pl.DataFrame]] | None = None
+) -> pl.DataFrame:
     """(dedup_key, job_id), distinct and sorted: the stored job of each of ``keys``'s postings the
     store knows. Read and matched ``POSTING_BATCH`` postings at a time, each batch against the
     stored postings of its own boards (a board cut by two batches is read twice, each time for its
     own postings), and only the pairs kept: neither the store's postings of the partition's boards
     nor a join table over them all stand at once, and the slices read their own stored postings
-    when they are planned (``SliceState``)."""
+    when they are planned (``SliceState``). ``posting_jobs``: reads the batches' stored postings
+    (``read_ahead.StoreReadAhead.posting_jobs``); the store's, batch by batch, when None."""
     parts = [pl.DataFrame(schema={"dedup_key": keys.schema["dedup_key"], "job_id": pl.Int64})]
-    for part in keys.iter_slices(POSTING_BATCH):
-        boards = sorted(set(part.select("source", "board").unique().iter_rows()))
-        stored = store.posting_jobs_of_boards(boards).select(*ALIAS, "job_id")
-        parts.append(distinct_rows(stored.join(part, on=ALIAS, how="inner"), ["dedup_key", "job_id"]))
+    batches = list(keys.iter_slices(POSTING_BATCH))
+    boards = [sorted(set(part.select("source", "board").unique().iter_rows())) for part in batches]
+    stored_of = posting_jobs(boards) if posting_jobs is not None else (store.posting_jobs_of_boards(scope) for scope in boards)
+    for part, stored in zip(batches, stored_of, strict=True):
+        parts.append(distinct_rows(stored.select(*ALIAS, "job_id").join(part, on=ALIAS, how="inner"), ["dedup_key", "job_id"]))
     return distinct_rows(pl.concat(parts), ["dedup_key", "job_id"])
 
 
@@ -286,18 +290,25 @@ def jobs_of_keys(keys: pl.Series, store: StoreState) -> pl.DataFrame:
     return pl.concat(parts) if parts else store.jobs_by_dedup_key([]).cast(DEDUP_KEY_SCHEMA)
 
 
-def cut_into_slices(keyed: pl.DataFrame, store: StoreState, *, slice_jobs: int) -> list[Slice]:
+def cut_into_slices(
+    keyed: pl.DataFrame,
+    store: StoreState,
+    *,
+    slice_jobs: int,
+    posting_jobs: Callable[[list[Scope]], Iterable[pl.DataFrame]] | None = None,
+) -> list[Slice]:
     """A partition's postings (``keyed``: each row's posting key and dedup key, ``posting_keys``)
     cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
     the module's docstring), each with its stored jobs and new job ids. Reads the store before
     any slice is written: the job of each stored posting of the partition, the jobs of the
-    partition's keys, and the jobs the one-shot plan would merge."""
+    partition's keys, and the jobs the one-shot plan would merge. ``posting_jobs``: as
+    ``known_links`` takes it."""
     if slice_jobs < 1:
         raise ValueError(f"sync slice size must be at least 1 job, got {slice_jobs}")
     # Inside the cut a dedup key is its 64-bit value (the key is an xxh3-64 in hex): a quarter of
     # the string's memory in each of the cut's frames over every key, and cheaper to join and group.
     keys = keyed.filter("first").select(*ALIAS, dedup_key=as_number("dedup_key"))
-    links = known_links(keys, store)
+    links = known_links(keys, store, posting_jobs)
     # One plan's group order: by canonical posting, the first of each key in posting-key order (a
     # raw partition's keys come in that order already).
     ordered = keys if alias_sorted(keys) else keys.sort(ALIAS)

@@ -35,6 +35,7 @@ _JOB_COLUMNS = {"job_id": "id", **{name: name for name in JOB_SCHEMA if name != 
 # What a plan reads of a stored posting and of a job (columns in ``ALIAS_SCHEMA``'s and ``JOB_SCHEMA``'s order).
 POSTINGS_READ = sa.select(*(POSTING.c[name] if name != "rowid" else sa.literal_column("job_posting.rowid") for name in ALIAS_SCHEMA))
 POSTINGS_READ_ELSEWHERE = sa.select(*(POSTING.c[name] if name != "rowid" else sa.null() for name in ALIAS_SCHEMA))  # no rowid
+POSTING_JOBS_READ = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
 JOBS_READ = sa.select(*(JOB.c[column] for column in _JOB_COLUMNS.values()))
 
 
@@ -49,8 +50,7 @@ class DatabaseState:
         return self._per_source(scope, stmt, POSTING, ALIAS_SCHEMA)
 
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
-        stmt = sa.select(*(POSTING.c[name] for name in POSTING_JOB_SCHEMA))
-        return self._per_source(scope, stmt, POSTING, POSTING_JOB_SCHEMA)
+        return self._per_source(scope, POSTING_JOBS_READ, POSTING, POSTING_JOB_SCHEMA)
 
     def postings_to_close(self, scope: Scope) -> pl.DataFrame:
         """``CLOSING_SCHEMA``: what the closing pass reads of each stored posting of these boards.
