@@ -408,35 +408,23 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     monkeypatch.setattr(slices_module, "POSTING_BATCH", 7)  # the cut's reads in batches, asked ahead
     sessions = CountedSessions(monkeypatch)
     inline = []
-    state = state_module.DatabaseState
-    real_jobs, real_rows, real_to_close, real_links = (
-        state.jobs,
-        state.postings_of_boards,
-        state.postings_to_close,
-        state.posting_jobs_of_boards,
-    )
-
-    def jobs(self, job_ids):
-        inline.append((phase[0], "jobs", len(job_ids)))
-        return real_jobs(self, job_ids)
-
-    def rows(self, scope):
-        inline.append((phase[0], "postings", len(scope)))
-        return real_rows(self, scope)
-
-    def to_close(self, scope):
-        inline.append((phase[0], "postings to close", len(scope)))
-        return real_to_close(self, scope)
-
-    def links(self, scope):
-        inline.append((phase[0], "jobs of postings", len(scope)))
-        return real_links(self, scope)
-
     phase = track_phases(monkeypatch)
-    monkeypatch.setattr(state, "jobs", jobs)
-    monkeypatch.setattr(state, "postings_of_boards", rows)
-    monkeypatch.setattr(state, "postings_to_close", to_close)
-    monkeypatch.setattr(state, "posting_jobs_of_boards", links)
+
+    def counted(what: str, real):
+        def read(self, keys):
+            inline.append((phase[0], what, len(keys)))
+            return real(self, keys)
+
+        return read
+
+    reads = {
+        "jobs": "jobs",
+        "postings_of_boards": "postings",
+        "postings_to_close": "postings to close",
+        "posting_jobs_of_boards": "jobs of postings",
+    }
+    for method, what in reads.items():
+        monkeypatch.setattr(state_module.DatabaseState, method, counted(what, getattr(state_module.DatabaseState, method)))
     result = sync_postings(ahead, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
 
     assert (result.unchanged, result.changed, result.new) == (28, 2, 0)

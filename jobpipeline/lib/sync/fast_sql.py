@@ -53,10 +53,19 @@ def select_frame(conn: sa.Connection, stmt: sa.Select, schema: dict[str, Any], c
         while rows := cursor.fetchmany(FETCH_ROWS):  # as frames batch by batch: never a whole result as Python tuples
             frames.append(pl.DataFrame(rows, schema=raw, orient="row"))
     cursor.close()
-    frame = pl.concat(frames)
-    return frame.with_columns(
-        [pl.col(k).str.to_date("%Y-%m-%d") for k, t in schema.items() if t == pl.Date]
-        + [pl.col(k).cast(pl.Boolean) for k, t in schema.items() if t == pl.Boolean]
+    return from_sqlite(pl.concat(frames), schema)
+
+
+def from_sqlite(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:
+    """``frame`` (columns named as ``schema``'s, as SQLite stores them: dates as ISO text, booleans
+    as 0/1) with ``schema``'s types: what ``select_frame`` and the read-ahead's ADBC results share."""
+    return frame.select(
+        pl.col(name).cast(pl.String).str.to_date("%Y-%m-%d")
+        if kind == pl.Date
+        else pl.col(name).cast(pl.Int64).cast(pl.Boolean)
+        if kind == pl.Boolean
+        else pl.col(name).cast(kind)
+        for name, kind in schema.items()
     )
 
 

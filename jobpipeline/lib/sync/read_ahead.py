@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from jobpipeline.lib.analytics.sqlite_reader import ReadSession
-from jobpipeline.lib.sync.fast_sql import SQLITE_IN_CHUNK, chunks, integer_runs
+from jobpipeline.lib.sync.fast_sql import SQLITE_IN_CHUNK, chunks, from_sqlite, integer_runs
 from jobpipeline.lib.sync.plan import ALIAS_SCHEMA, JOB_SCHEMA, POSTING_JOB_SCHEMA, Scope
 from jobpipeline.lib.sync.state import JOB, JOBS_READ, POSTING, POSTING_JOBS_READ, POSTINGS_READ, by_source
 
@@ -157,11 +157,4 @@ def as_frame(table: Any, schema: dict[str, Any]) -> pl.DataFrame:
     named by position)."""
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame.rename(dict(zip(frame.columns, schema, strict=True))).select(
-        pl.col(name).cast(pl.String).str.to_date("%Y-%m-%d")
-        if kind == pl.Date
-        else pl.col(name).cast(pl.Int64).cast(pl.Boolean)
-        if kind == pl.Boolean
-        else pl.col(name).cast(kind)
-        for name, kind in schema.items()
-    )
+    return from_sqlite(frame.rename(dict(zip(frame.columns, schema, strict=True))), schema)
