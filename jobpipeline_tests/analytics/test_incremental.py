@@ -104,7 +104,7 @@ def test_an_update_reads_only_the_jobs_that_changed(tmp_path, monkeypatch, adbc)
         notes: dict[str, str] = {}
         build.build(con, store.engine, notes=notes)
         assert notes["job_snapshot"] == (  # the day's sync, and its board outcomes
-            "incremental: 2 store changes; 1 jobs read again, 0 restamped, 1 closed or reopened, 1 dropped or replaced"
+            "incremental: 2 store changes; 1 jobs read again, 0 last seen and 0 first seen moved, 1 closed or reopened, 1 dropped or replaced"
         )
         assert notes["board_scrapes"] == "incremental: 1 partitions (source x day) read again, 1 board scrapes"
         job_reads = [query for queried in reads for query in queried if " FROM job" in query and "count(*)" not in query]
@@ -162,6 +162,44 @@ def test_the_child_reader_starts_before_the_feed_is_read_and_a_failed_read_leave
         assert notes["job_snapshot"].startswith("incremental: 2 store changes"), notes
         assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
     store.engine.dispose()
+
+
+def test_an_update_over_days_synced_out_of_order_takes_each_jobs_last_stamps(tmp_path):
+    """Several days replayed by one update, synced out of order: one job's restamp runs overlap
+    across the feed's changes, and each stamp takes the last value written (last seen stays the
+    latest day, first seen moves back to the earliest)."""
+    store = make_store(tmp_path / "store.db")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as con:
+        build.build(con, store.engine)
+        for day in (14, 16, 15, 2):
+            sync_a_day(store, day)
+        notes: dict[str, str] = {}
+        build.build(con, store.engine, notes=notes)
+        assert notes["job_snapshot"].startswith("incremental"), notes
+        stamps = con.execute("SELECT first_seen, last_seen FROM job_snapshot WHERE job_id = ?", [store.ids["A1"]]).fetchone()
+        assert stamps == (date(2026, 1, 2), date(2026, 1, 16))
+        assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")
+    store.engine.dispose()
+
+
+def test_overlapping_restamp_runs_give_each_job_once_with_its_last_stamps():
+    """The feed's restamps as the update sets them: one row per job (an UPDATE joined on id takes
+    any of several), each stamp the last written; a NULL stamp in a run left the value alone."""
+    import polars as pl
+
+    rows = pl.DataFrame(
+        {
+            "op": ["stamped", "stamped", "seen", "stamped"],
+            "id": [1, 5, 3, 9],
+            "last_id": [10, 6, None, 9],
+            "first_seen": [None, None, date(2026, 1, 2), date(2026, 1, 1)],
+            "last_seen": [date(2026, 1, 14), date(2026, 1, 16), date(2026, 1, 15), None],
+        },
+        schema_overrides={"op": pl.Enum(changes.OPS)},
+    )
+    got = {stamp: frame.sort("id").rows() for stamp, frame in incremental._stamps(rows).items()}
+    assert got["first_seen"] == [(3, date(2026, 1, 2)), (9, date(2026, 1, 1))]
+    assert got["last_seen"] == [(i, date(2026, 1, 15 if i == 3 else 16 if i in (5, 6) else 14)) for i in range(1, 11)]
 
 
 def sync_a_day(store, day: int = 13) -> None:
@@ -246,7 +284,7 @@ def test_the_feed_is_pruned_after_its_retention(tmp_path, monkeypatch):
         kept = conn.execute(sa.select(changes.CHANGE.c.kind, changes.CHANGE.c.body).order_by(changes.CHANGE.c.seq)).all()
     assert [kind for kind, _ in kept] == ["scrape", "sync"]  # the second day's: its board outcomes, then its sync
     assert changes.decode(kept[0].body).select("op", "source", "day").rows() == [("scraped", "greenhouse", date(2026, 1, 6))]
-    assert changes.decode(kept[1].body).select("op", "last_seen").rows() == [("seen", date(2026, 1, 6))]
+    assert changes.decode(kept[1].body).select("op", "last_seen").rows() == [("stamped", date(2026, 1, 6))]
     engine.dispose()
 
 

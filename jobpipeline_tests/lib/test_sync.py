@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from jobpipeline.lib import changes
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import Job, create_schema, get_engine, job_full, refresh_search_index, search_jobs
 from jobpipeline.lib.sync import sync_postings
@@ -330,3 +331,14 @@ def test_a_day_of_unchanged_postings_is_restamped_by_runs_of_rows_not_a_row_each
     assert {(row["first_seen"], row["last_seen"], row["content_seen"]) for row in jobs.values()} == {(D1, D2, D2)}
     assert {(first, last) for _, first, last, _ in postings.values()} == {(str(D1), str(D2))}
     assert postings["299"][0] == jobs["299"]["content_hash"] != postings["298"][0]
+    # The change feed carries those restamps as one run of ids too: only last seen moved.
+    with engine.connect() as conn:
+        body = conn.execute(
+            sa.select(changes.CHANGE.c.body).where(changes.CHANGE.c.kind == "sync").order_by(changes.CHANGE.c.seq.desc())
+        ).first()
+    stamped = changes.decode(body[0]).filter(pl.col("op") == "stamped").select("id", "last_id", "first_seen", "last_seen")
+    assert stamped.height <= 2 and set(stamped["first_seen"]) == {None} and set(stamped["last_seen"]) == {D2}, (
+        stamped
+    )  # the rewritten job splits it
+    in_runs = sorted(i for first, last in stamped.select("id", "last_id").iter_rows() for i in range(first, last + 1))
+    assert in_runs == sorted(job["id"] for key, job in jobs.items() if key != "299")

@@ -206,7 +206,8 @@ def _update_snapshot(
     timings["read_changes"] = time.perf_counter() - started  # the feed; the store is read while the feed's values are set
     started = time.perf_counter()
     views: dict[str, object] = {
-        "feed_seen": update.seen.to_arrow(),
+        "feed_first_seen": update.first_seen.to_arrow(),
+        "feed_last_seen": update.last_seen.to_arrow(),
         "feed_closed": update.closed.to_arrow(),
         "feed_drop": update.drop.to_arrow(),
     }
@@ -216,9 +217,8 @@ def _update_snapshot(
             con.register(name, table)
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(
-                "UPDATE job_snapshot SET first_seen = s.first_seen, last_seen = s.last_seen FROM feed_seen AS s WHERE job_snapshot.job_id = s.id"
-            )
+            for stamp in ("first_seen", "last_seen"):
+                con.execute(f"UPDATE job_snapshot SET {stamp} = s.{stamp} FROM feed_{stamp} AS s WHERE job_snapshot.job_id = s.id")
             con.execute(
                 "UPDATE job_snapshot SET closed_at = c.closed_at, is_open = c.closed_at IS NULL "
                 "FROM feed_closed AS c WHERE job_snapshot.job_id = c.id"

@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 import sqlalchemy as sa
 
-from jobpipeline.lib.changes import change_frame, record_change
+from jobpipeline.lib.changes import change_frame, record_change, stamp_runs
 from jobpipeline.lib.postings import BoardOutcome
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
 from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, set_where_in, upsert_history
@@ -91,7 +91,7 @@ def plan_changes(plan: SyncPlan) -> list[pl.DataFrame]:
         change_frame("seen", plan.merge_spans, id="id", first_seen="first_seen", last_seen="last_seen"),
         change_frame("content", plan.new_jobs, id="id"),
         change_frame("content", plan.rewrites, id="id"),
-        change_frame("seen", plan.restamps, id="id", first_seen="first_seen", last_seen="last_seen"),
+        stamp_runs(plan.restamps, plan.seen_on),
         change_frame("closed", plan.job_closings, id="id", closed_at="closed_at"),
     ]
 
