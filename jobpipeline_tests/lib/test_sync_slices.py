@@ -225,7 +225,7 @@ def test_a_job_whose_postings_fall_into_two_groups_or_join_two_jobs_is_planned_i
 def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     """Every plan of a sliced sync holds at most ``slice_jobs`` jobs, and together they hold the
     partition's every posting and job exactly once; the closing pass reads the boards' stored
-    postings a batch of boards at a time and the jobs they close a batch of jobs at a time, each
+    postings that may close (not those seen again) a batch of boards at a time and the jobs they close a batch of jobs at a time, each
     batch of at most ``POSTING_BATCH`` (a bigger board alone), and closes what one plan would."""
     engine = get_engine(f"sqlite:///{tmp_path}/store.db")
     create_schema(engine)
@@ -264,14 +264,17 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     assert len(planned) >= 30 // 4 and max(jobs for _, jobs in planned) <= 4
     assert (sum(p for p, _ in planned), sum(j for _, j in planned)) == (60, 30) == (result.postings, result.jobs)
     assert (result.new, result.unchanged, result.closed) == (10, 20, 0)
-    assert read_postings == [10] * 6  # each board (10 postings > 4) a batch alone, each read once
+    # Each board (10 postings > 4) a batch alone, read once: the postings new that day alone
+    # (those stored before, open and seen again, cannot close).
+    assert read_postings == [sum(n >= 20 and n % 3 == board % 3 for n in range(30)) for board in range(6)]
     assert closed_jobs == []  # nothing closed, no job read
 
     planned.clear()
     read_postings.clear()
     result = sync_postings(engine, postings_frame(day1[:20]), seen_on=DAYS[2], outcomes=outcomes, now=NOW, slice_jobs=4)
     assert (result.unchanged, result.closed) == (10, 20)  # jobs 10-29 vanished from both their boards
-    assert read_postings == [10] * 6 and closed_jobs == [4, 4, 4, 4, 4]
+    assert read_postings == [sum(n >= 10 and n % 3 == board % 3 for n in range(30)) for board in range(6)]  # those not seen
+    assert closed_jobs == [4, 4, 4, 4, 4]
     with engine.connect() as conn:
         closed = conn.execute(sa.select(Job.id).where(Job.closed_at == DAYS[2])).scalars().all()
     assert len(closed) == 20
@@ -411,9 +414,9 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     phase = track_phases(monkeypatch)
 
     def counted(what: str, real):
-        def read(self, keys):
+        def read(self, keys, *args):
             inline.append((phase[0], what, len(keys)))
-            return real(self, keys)
+            return real(self, keys, *args)
 
         return read
 
@@ -434,6 +437,33 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     assert len(sessions.started) == 1 and sessions.batches >= 60 // 7 + 1 + 30 // 8
     assert sessions.running() == 0
     assert every_table(ahead) == every_table(read_inline)
+
+
+def test_the_closing_pass_reads_only_the_postings_a_day_may_close_or_reopen(tmp_path, monkeypatch):
+    """After the slices' writes, the closing pass reads of the boards' stored postings only those
+    whose closing the day may change: the open ones it did not see, and the closed ones. A day
+    that sees 58 of 60 postings again reads the 2 it did not see, and closes them; the next, seeing
+    all 60, reads those 2 (closed) and reopens them. The store is what one plan of each day leaves."""
+    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
+    for engine in (sliced, one_shot):
+        create_schema(engine)
+        day, outcomes = two_boards_of_jobs(engine)
+    read: list[int] = []
+    real = state_module.DatabaseState.postings_to_close
+
+    def counted(self, *args):
+        found = real(self, *args)
+        read.append(found.height)
+        return found
+
+    monkeypatch.setattr(state_module.DatabaseState, "postings_to_close", counted)
+    for seen_on, postings, closed, reopened in ((DAYS[1], day[2:], 1, 0), (DAYS[2], day, 0, 1)):
+        read.clear()
+        result = sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=4)
+        assert (result.closed, result.reopened) == (closed, reopened)
+        assert sum(read) == 2, read
+        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+        assert every_table(sliced) == every_table(one_shot)
 
 
 def test_a_read_ahead_child_that_fails_fails_the_sync_and_writes_nothing(tmp_path, monkeypatch):

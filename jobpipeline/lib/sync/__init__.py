@@ -254,7 +254,7 @@ def close_in_batches(
     record_scrapes(conn, seen_on, outcomes, skipped)
     touched = set(regrown_jobs)
     for boards in board_batches(state.postings_per_board(scope), batch):
-        aliases = state.postings_to_close(boards).select(*ALIAS, "job_id", "last_seen", "closed_at")
+        aliases = state.postings_to_close(boards, seen_on).select(*ALIAS, "job_id", "last_seen", "closed_at")
         closings = plan_posting_closings(aliases, boards, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
         bulk_update(conn, POSTING, closings.drop("job_id"), ALIAS)
         touched.update(closings["job_id"].to_list())
