@@ -7,7 +7,7 @@ transaction, so the feed commits with the rows it describes. Its body is a small
 - ``seen``: the job's ``first_seen`` / ``last_seen`` are now these (merge survivors);
 - ``stamped``: the jobs ``id`` to ``last_id`` were restamped: each stamp given (``first_seen``,
   ``last_seen``) is now that day, a NULL one kept its value. A day restamps most open jobs, and
-  jobs are numbered in runs, so a row stands for ~15 of them (``stamp_runs``);
+  jobs are numbered in runs, so a row stands for ~15 of them (``sync.apply.stamp_runs``);
 - ``closed``: its ``closed_at`` is now this (NULL: open again);
 - ``content``: the job row was inserted or rewritten: read it again;
 - ``gone``: the job row was deleted (merged into another);
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import sqlalchemy as sa
@@ -67,23 +67,6 @@ def change_frame(op: str, frame: pl.DataFrame, **columns: str) -> pl.DataFrame:
             if name != "op"
         ),
     )
-
-
-def stamp_runs(restamps: pl.DataFrame, day: date) -> pl.DataFrame:
-    """``stamped`` rows for a plan's ``restamps`` (id, first_seen, last_seen: the new stamps, each
-    either ``day`` or the stored value kept): one per run of consecutive ids whose same stamps
-    moved. At a million open jobs a day's 946,342 restamps make 62,839 runs."""
-    stamps = ("first_seen", "last_seen")
-    moved = (
-        restamps.select("id", *(pl.when(pl.col(c) == day).then(pl.lit(day, pl.Date)).alias(c) for c in stamps))
-        .filter(pl.any_horizontal(pl.col(c).is_not_null() for c in stamps))  # else only content_seen or updated_at moved
-        .sort(*stamps, "id")
-    )
-    starts = pl.any_horizontal(pl.col("id").diff() != 1, *(pl.col(c).ne_missing(pl.col(c).shift()) for c in stamps)).fill_null(True)
-    runs = moved.group_by(starts.cum_sum().alias("run"), maintain_order=True).agg(
-        pl.col("id").first(), pl.col("id").last().alias("last_id"), *(pl.col(c).first() for c in stamps)
-    )
-    return change_frame("stamped", runs, id="id", last_id="last_id", first_seen="first_seen", last_seen="last_seen")
 
 
 def record_change(conn: sa.Connection, kind: str, parts: Iterable[pl.DataFrame]) -> None:

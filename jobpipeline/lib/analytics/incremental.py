@@ -161,21 +161,17 @@ def _stamps(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Each job's latest ``first_seen`` and ``last_seen`` from the feed's ``seen`` rows (both
     given, a job each) and ``stamped`` runs (a NULL stamp kept its value), apart: a day moves the
     last seen of most open jobs, the first seen of few."""
-    runs = rows.select("id", pl.coalesce("last_id", "id").alias("last_id"), "first_seen", "last_seen")
-    return {stamp: _last_per_id_of_runs(runs.filter(pl.col(stamp).is_not_null()).drop(other)) for stamp, other in STAMPS}
+    runs = rows.with_columns(last_id=pl.coalesce("last_id", "id"))
+    return {stamp: _last_per_id_of_runs(runs.filter(pl.col(stamp).is_not_null()), stamp) for stamp in ("first_seen", "last_seen")}
 
 
-STAMPS = (("first_seen", "last_seen"), ("last_seen", "first_seen"))  # (the stamp, the other)
-
-
-def _last_per_id_of_runs(runs: pl.DataFrame) -> pl.DataFrame:
-    """(id, value) for every id of ``runs`` (id, last_id, value; in the feed's order), the last
-    run's value where runs overlap. A day's runs are disjoint (each job is restamped once, by the
-    slice holding it): then each id is in one run, and sorting the runs (~15 times fewer than the
-    ids) tells so without deduplicating a million ids."""
+def _last_per_id_of_runs(runs: pl.DataFrame, value: str) -> pl.DataFrame:
+    """(id, ``value``) for every id of ``runs`` (id..last_id, in the feed's order), the last run's
+    value where runs overlap. A day's runs are disjoint (each job is restamped once, by the slice
+    holding it): then each id is in one run, and sorting the runs (~15 times fewer than the ids)
+    tells so without deduplicating a million ids."""
     ordered = runs.sort("id")
     disjoint = ordered.height < 2 or bool((ordered["id"].slice(1) > ordered["last_id"].slice(0, ordered.height - 1)).all())
-    value = runs.columns[-1]
     ids = (ordered if disjoint else runs).select(pl.int_ranges("id", pl.col("last_id") + 1).alias("id"), value).explode("id")
     return ids if disjoint else _last_per_id(ids, value)
 
