@@ -68,7 +68,7 @@ class JobText(SQLModel, table=True):
     __tablename__ = "job_text"
 
     job_id: int = Field(foreign_key="job.id", primary_key=True)
-    description: str = ""
+    description: str = Field(default="", sa_column_kwargs={"info": {"long_text": True}})  # bound as bytes by the sync (fast_sql)
 
 
 class JobPosting(SQLModel, table=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -264,9 +265,9 @@ def test_the_slice_size_bounds_the_jobs_each_plan_holds(tmp_path, monkeypatch):
     assert len(planned) >= 30 // 4 and max(jobs for _, jobs in planned) <= 4
     assert (sum(p for p, _ in planned), sum(j for _, j in planned)) == (60, 30) == (result.postings, result.jobs)
     assert (result.new, result.unchanged, result.closed) == (10, 20, 0)
-    # Each board (10 postings > 4) a batch alone, read once: the postings new that day alone
-    # (those stored before, open and seen again, cannot close).
-    assert read_postings == [sum(n >= 20 and n % 3 == board % 3 for n in range(30)) for board in range(6)]
+    # Each board (10 postings > 4) a batch alone, read once, for nothing: those stored before, open
+    # and seen again, cannot close, nor can those new that day, no board being scraped after it.
+    assert read_postings == [0] * 6
     assert closed_jobs == []  # nothing closed, no job read
 
     planned.clear()
@@ -464,6 +465,139 @@ def test_the_closing_pass_reads_only_the_postings_a_day_may_close_or_reopen(tmp_
         assert sum(read) == 2, read
         sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
         assert every_table(sliced) == every_table(one_shot)
+
+
+def test_a_day_reads_its_new_postings_only_on_boards_scraped_after_it(tmp_path, monkeypatch):
+    """A posting new on the day synced can close only by a successful scrape of its board after
+    that day: a first sync reads none of its new postings; a backfill of an earlier day, once its
+    boards were scraped later, reads those of the later-scraped board (the other board's new posting
+    stays open), and closes the one the later scrape missed. Each store is one plan's."""
+    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
+    (early, late), board = (
+        BOARDS,
+        lambda b, n: Posting(source=b[0], board=b[1], source_job_id=str(n), company="Acme", title=f"Engineer {n}"),
+    )
+    read: list[int] = []
+    real = state_module.DatabaseState.postings_to_close
+
+    def counted(self, *args):
+        found = real(self, *args)
+        read.append(found.height)
+        return found
+
+    monkeypatch.setattr(state_module.DatabaseState, "postings_to_close", counted)
+    # DAYS[1]: both boards list postings 0-3; DAYS[3]: only ``late`` is scraped, without its 3.
+    # Then DAYS[2] is backfilled: each board lists one more posting (5 on ``early``, 6 on ``late``).
+    # Read: nothing on the first day; on DAYS[3] ``late``'s 3 (not seen); on the backfill ``late``'s
+    # new 6 (its board was scraped after) and closed 3, not ``early``'s new 5 (nothing scraped it after).
+    days = [
+        (DAYS[1], [board(b, n) for b in (early, late) for n in range(4)], [early, late], 0),
+        (DAYS[3], [board(late, n) for n in range(3)], [late], 1),
+        (DAYS[2], [board(b, n) for b in (early, late) for n in (*range(4), 5 if b == early else 6)], [early, late], 2),
+    ]
+    for engine in (sliced, one_shot):
+        create_schema(engine)
+    for seen_on, postings, scraped, reads in days:
+        outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in scraped]
+        read.clear()
+        sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=2)
+        assert sum(read) == reads, (seen_on, read)
+        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+        assert every_table(sliced) == every_table(one_shot)
+    with sliced.connect() as conn:
+        closed = dict(
+            conn.exec_driver_sql(
+                "SELECT source || '/' || source_job_id, closed_at FROM job_posting WHERE source_job_id IN ('3', '5', '6')"
+            ).all()
+        )
+    assert closed == {
+        f"{early[0]}/3": None,
+        f"{early[0]}/5": None,
+        f"{late[0]}/3": DAYS[3].isoformat(),
+        f"{late[0]}/6": DAYS[3].isoformat(),
+    }
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "sync-writer"]
+
+
+def test_a_slice_is_planned_while_the_slice_before_it_is_written(tmp_path, monkeypatch):
+    """The slices' statements run on a writer thread, in order, while the next slice is planned:
+    here the first slice's last statement waits until the second slice has been planned (it would
+    wait forever if one thread did both). A first sync: its slices read nothing of the store,
+    so no plan waits for a write (``slices.AfterWrites``). The store is one plan's, and no thread is
+    left."""
+    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
+    create_schema(one_shot)
+    day, outcomes = two_boards_of_jobs(one_shot)
+    create_schema(sliced)
+    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot-2.db")
+    create_schema(one_shot)
+    planned, second_planned, writers = [], threading.Event(), set()
+    real_plan, real_write = sync_module.plan_sync, sync_module.write_plan
+
+    def plan(*args, **kwargs):
+        found = real_plan(*args, **kwargs)
+        planned.append(found)
+        if len(planned) == 2:
+            second_planned.set()
+        return found
+
+    def write(behind, plan, *args):
+        def last_statement(conn):
+            writers.add(threading.current_thread().name)
+            assert second_planned.wait(timeout=30), "the second slice was not planned while the first was written"
+
+        real_write(behind, plan, *args)
+        if len(planned) == 1:
+            behind.call(last_statement)
+
+    monkeypatch.setattr(sync_module, "plan_sync", plan)
+    monkeypatch.setattr(sync_module, "write_plan", write)
+    result = sync_postings(sliced, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert len(planned) >= 30 // 4 and writers == {"sync-writer"}
+    assert result.new == 30
+    monkeypatch.setattr(sync_module, "plan_sync", real_plan)
+    monkeypatch.setattr(sync_module, "write_plan", real_write)
+    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+    assert every_table(sliced) == every_table(one_shot)
+    assert writer_threads() == []
+
+
+@pytest.mark.parametrize("failing", ["a write", "a plan"])
+def test_a_slice_that_fails_on_either_thread_fails_the_sync_and_writes_nothing(tmp_path, monkeypatch, failing):
+    """A statement that fails on the writer thread (the fourth slice's writes), or a plan that
+    fails while the slice before it is written: the sync raises that error, the store is as
+    before, and the writer thread is gone."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    day, outcomes = two_boards_of_jobs(engine)
+    day = [dataclasses.replace(p, title=f"{p.title} (Senior)") for p in day]  # every job rewritten: every slice writes
+    before = every_table(engine)
+    planned = 0
+    real_plan, real_write = sync_module.plan_sync, sync_module.write_plan
+
+    def plan(*args, **kwargs):
+        nonlocal planned
+        planned += 1
+        if failing == "a plan" and planned == 4:
+            raise RuntimeError("the fourth plan failed")
+        return real_plan(*args, **kwargs)
+
+    def write(behind, plan, *args):
+        real_write(behind, plan, *args)
+        if failing == "a write" and planned == 4:
+            behind.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+
+    monkeypatch.setattr(sync_module, "plan_sync", plan)
+    monkeypatch.setattr(sync_module, "write_plan", write)
+    error = (sa.exc.OperationalError, "no such table: no_such_table") if failing == "a write" else (RuntimeError, "fourth plan")
+    with pytest.raises(error[0], match=error[1]):
+        sync_postings(engine, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert planned >= 4
+    assert every_table(engine) == before
+    assert writer_threads() == []
 
 
 def test_a_read_ahead_child_that_fails_fails_the_sync_and_writes_nothing(tmp_path, monkeypatch):

@@ -66,9 +66,10 @@ from jobpipeline.lib.sync.plan import (
     plan_sync,
     skipped_ids,
 )
-from jobpipeline.lib.sync.slices import cut_into_slices, posting_keys
+from jobpipeline.lib.sync.slices import AfterWrites, cut_into_slices, posting_keys
 from jobpipeline.lib.sync.source import FramePostings, PartitionPostings, Postings
 from jobpipeline.lib.sync.state import DatabaseState, FrameState
+from jobpipeline.lib.sync.write_behind import WriteBehind
 
 
 @dataclass
@@ -204,16 +205,23 @@ def sync_in_slices(
         del keyed
         if ahead is not None and not ahead.plan([part.state.known_jobs for part in slices]):
             ahead = None
-        for number, part in enumerate(slices):
-            rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
-            if ahead is not None:
-                part.state.read = ahead.take(number)
-            plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
-            part.state.read = None
-            write_plan(conn, plan, postings, for_index_writes)
-            result.add(SyncResult.of(plan))
-            regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
-            del plan  # before the next slice is read: two slices' texts at once would double the peak
+        behind = WriteBehind(conn)  # the slices' statements run on a writer thread, behind their planning
+        try:
+            after_writes = AfterWrites(state, behind.wait)
+            for number, part in enumerate(slices):
+                rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
+                if ahead is not None:
+                    part.state.read = ahead.take(number)
+                part.state.store = after_writes
+                plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
+                part.state.read = None
+                write_plan(behind, plan, postings, lambda: behind.call(lambda _: for_index_writes()))
+                result.add(SyncResult.of(plan))
+                regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
+                del plan, rows
+            behind.wait()
+        finally:
+            behind.close()
     finally:
         if ahead is not None:
             ahead.close()
@@ -253,8 +261,10 @@ def close_in_batches(
     skipped = skipped_ids(outcomes)
     record_scrapes(conn, seen_on, outcomes, skipped)
     touched = set(regrown_jobs)
+    scraped_after = set(state.successful_scrape_days(scope, seen_on).select("source", "board").iter_rows())
     for boards in board_batches(state.postings_per_board(scope), batch):
-        aliases = state.postings_to_close(boards, seen_on).select(*ALIAS, "job_id", "last_seen", "closed_at")
+        later = [board for board in boards if board in scraped_after]
+        aliases = state.postings_to_close(boards, seen_on, later).select(*ALIAS, "job_id", "last_seen", "closed_at")
         closings = plan_posting_closings(aliases, boards, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
         bulk_update(conn, POSTING, closings.drop("job_id"), ALIAS)
         touched.update(closings["job_id"].to_list())

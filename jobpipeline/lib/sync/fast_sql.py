@@ -115,7 +115,7 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, on_co
     if conn.dialect.name != "sqlite":
         conn.execute(sa.insert(table), frame.to_dicts())
         return
-    names, marks = ", ".join(frame.columns), ", ".join("?" * frame.width)
+    names, marks = ", ".join(frame.columns), ", ".join(placeholder(table, c) for c in frame.columns)
     for part in frame.iter_slices(WRITE_BATCH):
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {on_conflict}", driver_rows(table, part))
 
@@ -132,7 +132,7 @@ def bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys:
         conn.execute(stmt, frame.rename({c: f"{'k' if c in keys else 'v'}_{c}" for c in frame.columns}).to_dicts())
         return
     ordered = frame.select(*values, *keys)
-    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in values)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
+    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {placeholder(table, c)}' for c in values)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
     for part in ordered.iter_slices(WRITE_BATCH):
         conn.exec_driver_sql(sql, driver_rows(table, part))
 
@@ -155,19 +155,36 @@ def set_where_in(conn: sa.Connection, table: sa.Table, values: pl.DataFrame, col
             conn.execute(stmt.where(table.c[column].in_(chunk)))
         return
     row = driver_rows(table, values)[0]
-    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in values.columns)} WHERE {column}"
+    sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {placeholder(table, c)}' for c in values.columns)} WHERE {column}"
     if ranges:
         conn.exec_driver_sql(f"{sql} BETWEEN ? AND ?", [(*row, low, high) for low, high in ranges])
     for chunk in chunks(rest, SQLITE_IN_CHUNK):
         conn.exec_driver_sql(f"{sql} IN ({', '.join('?' * len(chunk))})", (*row, *chunk))
 
 
+def long_text(column: sa.Column) -> bool:
+    """Whether ``column`` holds long text (``info={"long_text": True}``: a job's description), which
+    the driver is given as its UTF-8 bytes and SQLite casts back to TEXT (``placeholder``)."""
+    return bool(column.info.get("long_text"))
+
+
+def placeholder(table: sa.Table, column: str) -> str:
+    """The driver's placeholder for ``column`` of ``table``: ``CAST(? AS TEXT)`` for long text,
+    bound as bytes. The same TEXT value is stored, but a Python ``str`` of non-ASCII text is decoded
+    from polars' UTF-8 and encoded back by the driver: 100k descriptions (~300 MB) bound as bytes
+    took 0.6 s less (rows and executemany 0.3 against 0.6 s for 50k). Not for short columns: the
+    cast of 20 short strings a row made 100k job rows 0.8 s slower."""
+    return "CAST(? AS TEXT)" if long_text(table.c[column]) else "?"
+
+
 def driver_rows(table: sa.Table, frame: pl.DataFrame) -> list[tuple]:
     """Rows rendered in polars exactly as SQLAlchemy stores them on SQLite, for the driver's
-    executemany: SQLAlchemy's per-row bind processing was most of a sync's time."""
+    executemany: SQLAlchemy's per-row bind processing was most of a sync's time. Long text is
+    rendered as its UTF-8 bytes (``placeholder``)."""
     schema = frame.schema
     rendered = frame.with_columns(
-        [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in schema.items() if t == pl.Date]
+        [pl.col(c).cast(pl.Binary) for c, t in schema.items() if t == pl.String and long_text(table.c[c])]
+        + [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in schema.items() if t == pl.Date]
         + [
             pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
             for c, t in schema.items()

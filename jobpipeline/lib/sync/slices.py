@@ -36,7 +36,17 @@ import numpy as np
 import polars as pl
 
 from jobpipeline.lib.normalize import dedup_keys
-from jobpipeline.lib.sync.plan import ALIAS, DEDUP_KEY_SCHEMA, Scope, StoreState, plan_merges, scope_frame
+from jobpipeline.lib.sync.plan import (
+    ALIAS,
+    ALIAS_SCHEMA,
+    DEDUP_KEY_SCHEMA,
+    HISTORY_SCHEMA,
+    JOB_SCHEMA,
+    Scope,
+    StoreState,
+    plan_merges,
+    scope_frame,
+)
 
 KEYED_SCHEMA = {**{c: pl.String for c in ALIAS}, "dedup_key": pl.String, "first": pl.Boolean}
 # Postings handled at once where a sync goes over the whole partition: keyed, matched to the store,
@@ -80,6 +90,8 @@ class SliceState:
         self.read: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
+        if len(self.known_jobs) == 0 and self.read is None:  # a slice of new jobs only: none of its postings is stored
+            return pl.DataFrame(schema=ALIAS_SCHEMA)
         # A slice plans no closings: of its boards' stored postings it needs only its own, those of
         # its known jobs, which no earlier slice wrote (slices share no job). Read when it is
         # planned, not kept from the cut: a million stored postings held for every slice were a
@@ -89,6 +101,8 @@ class SliceState:
         return self.store.postings_of_boards(scope).filter(pl.col("job_id").is_in(self.known_jobs))
 
     def jobs(self, job_ids: list[int]) -> pl.DataFrame:
+        if not job_ids:  # a slice of new jobs: asked for none (and waits for no write)
+            return pl.DataFrame(schema=JOB_SCHEMA)
         if self.read is None:
             return self.store.jobs(job_ids)
         wanted = pl.Series("job_id", job_ids, dtype=pl.Int64).unique()
@@ -100,7 +114,7 @@ class SliceState:
         return self.same_key.read().filter(pl.col("dedup_key").is_in(dedup_keys))
 
     def hash_history(self, job_ids: list[int]) -> pl.DataFrame:
-        return self.store.hash_history(job_ids)
+        return self.store.hash_history(job_ids) if job_ids else pl.DataFrame(schema=HISTORY_SCHEMA)
 
     def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
         return self.store.latest_skips(scope, except_on, except_boards)
@@ -121,6 +135,27 @@ class SliceState:
                 "the slices would not give the one-shot sync's store, so nothing is written"
             )
         return self.new_ids.tolist()
+
+
+class AfterWrites:
+    """``store`` (a ``StoreState``) whose every read first calls ``wait``: how a slice is planned
+    while the slice before it is written on another thread (``sync.sync_in_slices``). Its reads
+    through the sync's connection wait for that write to end, since a connection runs one statement
+    at a time; what it reads is the same either way, as no slice writes another's jobs or postings.
+    A slice whose reads came ahead (``read_ahead.py``), or that has no stored jobs, plans without
+    waiting, so its planning runs beside the write."""
+
+    def __init__(self, store: StoreState, wait: Callable[[], Any]) -> None:
+        self._store, self._wait = store, wait
+
+    def __getattr__(self, name: str) -> Any:
+        read = getattr(self._store, name)
+
+        def after_writes(*args: Any, **kwargs: Any) -> Any:
+            self._wait()
+            return read(*args, **kwargs)
+
+        return after_writes
 
 
 def posting_keys(listed: Iterable[pl.DataFrame]) -> pl.DataFrame:

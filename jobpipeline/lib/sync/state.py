@@ -52,18 +52,31 @@ class DatabaseState:
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
         return self._per_source(scope, POSTING_JOBS_READ, POSTING, POSTING_JOB_SCHEMA)
 
-    def postings_to_close(self, scope: Scope, seen_on: date) -> pl.DataFrame:
+    def postings_to_close(self, scope: Scope, seen_on: date, scraped_after: Scope = ()) -> pl.DataFrame:
         """``CLOSING_SCHEMA``: what the closing pass reads of the stored postings of these boards
-        whose closing a sync of ``seen_on`` may change, after its slices' writes. Not those open,
-        last seen on ``seen_on`` or later, and stored before: they were open before this sync,
-        so no successful scrape came after their last sighting (it would have closed them), and
-        none comes after it now (``plan_posting_closings`` keeps them open). A posting new today
-        is read: a scrape synced before it was stored may have missed it. A day sees most open
-        postings again: a re-sync of 100k unchanged postings reads none of them, where it read
-        105,000. Only these columns: the hash and the rest were ~40 % of reading a million."""
-        may_change = sa.or_(POSTING.c.closed_at.is_not(None), POSTING.c.last_seen < seen_on, POSTING.c.first_seen == seen_on)
-        stmt = sa.select(*(POSTING.c[name] for name in CLOSING_SCHEMA)).where(may_change)
-        return self._per_source(scope, stmt, POSTING, CLOSING_SCHEMA)
+        whose closing a sync of ``seen_on`` may change, after its slices' writes: the closed ones,
+        and the open ones last seen before the day. Not those open, last seen on ``seen_on`` or
+        later, and stored before: they were open before this sync, so no successful scrape came
+        after their last sighting (it would have closed them), and none comes after it now
+        (``plan_posting_closings`` keeps them open). A posting new today is read only on the boards
+        of ``scraped_after`` (successfully scraped after ``seen_on``: a scrape synced before it was
+        stored may have missed it); elsewhere nothing after its sighting closes it. A day sees most
+        open postings again, and a first sync sees only new ones: a re-sync of 100k unchanged
+        postings, and the cold sync of 100k new ones, read none of them, where they read 105,000.
+        Only these columns: the hash and the rest were ~40 % of reading a million."""
+        columns = sa.select(*(POSTING.c[name] for name in CLOSING_SCHEMA))
+        not_seen = sa.or_(POSTING.c.closed_at.is_not(None), POSTING.c.last_seen < seen_on)
+        later = set(scraped_after)
+        frames = [
+            self._per_source([board for board in scope if board not in later], columns.where(not_seen), POSTING, CLOSING_SCHEMA),
+            self._per_source(
+                [board for board in scope if board in later],
+                columns.where(sa.or_(not_seen, POSTING.c.first_seen == seen_on)),
+                POSTING,
+                CLOSING_SCHEMA,
+            ),
+        ]
+        return pl.concat(frames)
 
     def postings_per_board(self, scope: Scope) -> dict[tuple[str, str], int]:
         """Stored postings of each board in ``scope`` (0 for a board with none): how the closing
