@@ -283,27 +283,38 @@ def test_a_sync_sizes_its_page_cache_to_the_store_and_gives_the_connection_back_
     """SQLite keeps a sync's dirty pages in the cache until it commits: a sync reads and restamps in
     16 MiB, a large store's sync (by stored postings) grows to the connection's 64 MiB before it
     writes index keys (a new posting or job), a re-sync of unchanged postings never does, sliced or
-    not, and every connection has its own size again afterwards."""
+    not; a sliced sync's second connection, which reads the store as it was (``store_as_it_was``),
+    reads in 2 MiB; and every connection has its own size again afterwards."""
     from jobpipeline.lib import store
 
-    sizes: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute", lambda *args: sizes.append(args[2]) if "cache_size" in args[2] else None)
+    sizes: list[tuple[int, str]] = []
+
+    def record(conn, cursor, statement, *args):
+        if "cache_size" in statement:
+            sizes.append((id(conn.connection.dbapi_connection), statement))
+
+    def by_connection() -> list[list[str]]:
+        connections = list(dict.fromkeys(connection for connection, _ in sizes))  # the sync's first
+        return [[statement for connection, statement in sizes if connection == c] for c in connections]
+
+    sa.event.listen(engine, "before_cursor_execute", record)
     sync(engine, [posting("1")], D1)
-    assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"]
+    assert by_connection() == [["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"]]
     monkeypatch.setattr(store, "SYNC_CACHE_BYTES_PER_ROW", 64 * 1024 * 1024)  # as if a posting stood for a million
     two = [posting("1"), posting("2", "Designer", "Figma.")]
     sizes.clear()
     sync(engine, two, D2)
-    assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
-    for slice_jobs in (0, 1):
+    assert by_connection() == [["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]]
+    reader = ["PRAGMA cache_size=-2048", "PRAGMA cache_size=-65536"]
+    for slice_jobs, others in ((0, []), (1, [reader])):
         sizes.clear()
         result = sync_postings(engine, postings_frame(two), seen_on=D3, outcomes=ok_outcomes(BOARD), slice_jobs=slice_jobs)
         assert (result.new, result.unchanged) == (0, 2)
-        assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"], f"slice_jobs={slice_jobs}"
+        assert by_connection() == [["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536"], *others], f"slice_jobs={slice_jobs}"
     sizes.clear()
     three = [*two, posting("3", "Analyst", "SQL.")]
     sync_postings(engine, postings_frame(three), seen_on=D3, outcomes=ok_outcomes(BOARD), slice_jobs=1)
-    assert sizes == ["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"]
+    assert by_connection() == [["PRAGMA cache_size=-16384", "PRAGMA cache_size=-65536", "PRAGMA cache_size=-65536"], reader]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
 

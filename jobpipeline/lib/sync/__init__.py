@@ -40,7 +40,8 @@ store and its new job ids hold until it is written.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
@@ -50,7 +51,7 @@ import sqlalchemy as sa
 from jobpipeline import settings
 from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
-from jobpipeline.lib.store import sync_page_cache, writer
+from jobpipeline.lib.store import SQLITE_CACHE_KIB, sync_page_cache, writer
 from jobpipeline.lib.sync import read_ahead
 from jobpipeline.lib.sync import slices as slicing
 from jobpipeline.lib.sync.apply import JOB, POSTING, apply_plan, record_scrapes
@@ -60,6 +61,7 @@ from jobpipeline.lib.sync.plan import (
     MOVE_SCHEMA,
     POSTING_JOB_SCHEMA,
     Scope,
+    StoreState,
     SyncPlan,
     plan_job_closings,
     plan_posting_closings,
@@ -207,18 +209,18 @@ def sync_in_slices(
             ahead = None
         behind = WriteBehind(conn)  # the slices' statements run on a writer thread, behind their planning
         try:
-            after_writes = AfterWrites(state, behind.wait)
-            for number, part in enumerate(slices):
-                rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
-                if ahead is not None:
-                    part.state.read = ahead.take(number)
-                part.state.store = after_writes
-                plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
-                part.state.read = None
-                write_plan(behind, plan, postings, lambda: behind.call(lambda _: for_index_writes()))
-                result.add(SyncResult.of(plan))
-                regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
-                del plan, rows
+            with store_as_it_was(conn, behind) as before:
+                for number, part in enumerate(slices):
+                    rows = postings.rows(part.rows).with_columns(row_keys.gather(part.rows))
+                    if ahead is not None:
+                        part.state.read = ahead.take(number)
+                    part.state.store = before
+                    plan = plan_sync(rows, part.state, seen_on=seen_on, outcomes=outcomes, synced_at=synced_at, closings=False)
+                    part.state.read = None
+                    write_plan(behind, plan, postings, lambda: behind.call(lambda _: for_index_writes()))
+                    result.add(SyncResult.of(plan))
+                    regrown.extend(plan.merged_into["survivor_id"].unique().to_list())
+                    del plan, rows
             behind.wait()
         finally:
             behind.close()
@@ -238,6 +240,29 @@ def sync_in_slices(
         )
     )
     return result
+
+
+READER_CACHE_KIB = 2_048  # page cache of the connection that reads the store as it was before the sync
+
+
+@contextmanager
+def store_as_it_was(conn: sa.Connection, behind: WriteBehind) -> Iterator[StoreState]:
+    """What the slices' plans read of the store beyond what the read-ahead brings (the hash
+    histories of the jobs they rewrite, the jobs a merge joins; every read of a partition too small
+    for the read-ahead): the store as it was before the sync. On a SQLite file through a second
+    connection, which sees exactly that (``read_ahead``'s docstring) and reads beside the writer
+    thread, with a small page cache of its own; elsewhere through the sync's own connection, once
+    the writes queued before the read have run (``slices.AfterWrites``)."""
+    if read_ahead.store_file(conn) is None:
+        yield AfterWrites(DatabaseState(conn), behind.wait)
+        return
+    with conn.engine.connect().execution_options(sqlite_immediate=False) as reader:  # BEGIN, not IMMEDIATE: a reader
+        reader.exec_driver_sql(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
+        try:
+            yield DatabaseState(reader)
+        finally:
+            reader.rollback()
+            reader.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # as the pool gave it
 
 
 def close_in_batches(
