@@ -27,7 +27,7 @@ from jobpipeline.lib.ingest import sync_raw_partition
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
-from jobpipeline.lib.sync import PartitionPostings, read_ahead, sync_postings
+from jobpipeline.lib.sync import PartitionPostings, read_ahead, sync_postings, write_behind
 from jobpipeline.lib.sync import slices as slices_module
 from jobpipeline.lib.sync import source as source_module
 from jobpipeline.lib.sync import state as state_module
@@ -571,6 +571,32 @@ def test_a_slice_is_planned_while_the_slice_before_it_is_written(tmp_path, monke
     monkeypatch.setattr(sync_module, "write_plan", real_write)
     sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
     assert every_table(sliced) == every_table(one_shot)
+    assert writer_threads() == []
+
+
+def test_the_writer_thread_holds_a_bounded_number_of_rows(tmp_path):
+    """``WriteBehind`` queues statements for its thread until ``queued_rows`` rows wait: a caller
+    with more rows to queue waits for the writer (a first sync's rendered rows never pile up),
+    and one statement bigger than the bound still runs, alone. Statements run in order."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    release, ran = threading.Event(), []
+    with engine.connect() as conn:
+        behind = write_behind.WriteBehind(conn, queued_rows=5)
+        try:
+            behind.call(lambda _: release.wait(timeout=30), rows=1)  # the writer is busy
+            behind.call(lambda _: ran.append("three rows"), rows=3)  # 4 of 5 rows now
+            queued = threading.Thread(target=lambda: behind.call(lambda _: ran.append("two rows"), rows=2))
+            queued.start()
+            queued.join(timeout=0.5)
+            assert queued.is_alive() and ran == []  # 6 rows would wait: the caller waits
+            release.set()
+            queued.join(timeout=30)
+            behind.call(lambda _: ran.append("nine rows"), rows=9)  # more than the bound: runs alone
+            behind.wait()
+        finally:
+            behind.close()
+    assert ran == ["three rows", "two rows", "nine rows"]
     assert writer_threads() == []
 
 
