@@ -518,6 +518,42 @@ def test_a_day_reads_its_new_postings_only_on_boards_scraped_after_it(tmp_path, 
     }
 
 
+def test_the_closing_pass_reads_a_closed_posting_again_only_when_the_day_lists_it(tmp_path, monkeypatch):
+    """A posting closed before the day and not listed since is not read (closed postings pile up
+    in the store); listed unread (skipped) by the day's scrape it is read, and reopens. The store
+    is one plan's each day."""
+    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
+    read: list[int] = []
+    real = state_module.DatabaseState.postings_to_close
+
+    def counted(self, *args):
+        found = real(self, *args)
+        read.append(found.height)
+        return found
+
+    monkeypatch.setattr(state_module.DatabaseState, "postings_to_close", counted)
+    source, board = BOARDS[0]
+    listing = lambda *ids: [Posting(source=source, board=board, source_job_id=i, company="Acme", title=f"Engineer {i}") for i in ids]  # noqa: E731
+    days = [  # (day, listed, skipped, postings the closing pass reads)
+        (DAYS[0], listing("1", "2", "3"), [], 0),
+        (DAYS[1], listing("1", "3"), [], 1),  # 2 not listed: read (open, not seen), closes
+        (DAYS[2], listing("1", "3"), [], 0),  # 2 closed before the day, not listed: not read
+        (DAYS[3], listing("1", "3"), ["2"], 1),  # 2 listed unread: read, reopens
+    ]
+    for engine in (sliced, one_shot):
+        create_schema(engine)
+    for seen_on, postings, skipped, reads in days:
+        outcomes = [BoardOutcome(source=source, board=board, ok=True, skipped_ids=skipped)]
+        read.clear()
+        sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=1)
+        assert sum(read) == reads, (seen_on, read)
+        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+        assert every_table(sliced) == every_table(one_shot)
+        with sliced.connect() as conn:
+            closed_at = conn.exec_driver_sql("SELECT closed_at FROM job_posting WHERE source_job_id = '2'").scalar()
+        assert closed_at == (DAYS[1].isoformat() if seen_on in (DAYS[1], DAYS[2]) else None), seen_on
+
+
 def writer_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "sync-writer"]
 

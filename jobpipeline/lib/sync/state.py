@@ -54,28 +54,48 @@ class DatabaseState:
 
     def postings_to_close(self, scope: Scope, seen_on: date, scraped_after: Scope = ()) -> pl.DataFrame:
         """``CLOSING_SCHEMA``: what the closing pass reads of the stored postings of these boards
-        whose closing a sync of ``seen_on`` may change, after its slices' writes: the closed ones,
-        and the open ones last seen before the day. Not those open, last seen on ``seen_on`` or
-        later, and stored before: they were open before this sync, so no successful scrape came
-        after their last sighting (it would have closed them), and none comes after it now
-        (``plan_posting_closings`` keeps them open). A posting new today is read only on the boards
-        of ``scraped_after`` (successfully scraped after ``seen_on``: a scrape synced before it was
-        stored may have missed it); elsewhere nothing after its sighting closes it. A day sees most
-        open postings again, and a first sync sees only new ones: a re-sync of 100k unchanged
-        postings, and the cold sync of 100k new ones, read none of them, where they read 105,000.
-        Only these columns: the hash and the rest were ~40 % of reading a million."""
-        columns = sa.select(*(POSTING.c[name] for name in CLOSING_SCHEMA))
-        not_seen = sa.or_(POSTING.c.closed_at.is_not(None), POSTING.c.last_seen < seen_on)
+        whose closing a sync of ``seen_on`` may change, after its slices' writes
+        (``plan_posting_closings`` plans only those listed on ``seen_on`` or later, open, or closed
+        on or after it; "listed" counts a skip):
+
+        - open ones last seen before the day (they may close);
+        - closed ones, closed on or after the day (their closing may move) or seen on or after it
+          (they reopen), and those skipped on or after it (listed unread: ``board_scrape_skipped``);
+        - on the boards of ``scraped_after`` (successfully scraped after ``seen_on``), the ones new
+          that day: a scrape synced before they were stored may have missed them.
+
+        Not the open ones seen again: open before this sync, so no successful scrape came after
+        their last sighting (it would have closed them), and none comes after it now. Not those new
+        that day elsewhere: nothing after their sighting closes them. Not those closed before the
+        day and not listed since: the day changes nothing of theirs, and they pile up (a closed
+        posting stays in the store). So a re-sync of 100k unchanged postings, or a first sync of
+        100k new ones, reads none, where each read 105,000. Only these columns: the hash and the
+        rest were ~40 % of reading a million."""
+        posting = POSTING.c
+        columns = sa.select(*(posting[name] for name in CLOSING_SCHEMA))
+        closed = posting.closed_at.is_not(None)
+        may_change = sa.or_(
+            sa.and_(posting.closed_at.is_(None), posting.last_seen < seen_on),
+            posting.closed_at >= seen_on,
+            sa.and_(closed, posting.last_seen >= seen_on),
+        )
         later = set(scraped_after)
+        skipped = SKIPPED.c
+        skips = sa.select(skipped.source, skipped.board, skipped.source_job_id).where(skipped.scraped_on >= seen_on).distinct()
+        listed_unread = self._per_source(scope, skips, SKIPPED, {name: pl.String for name in ALIAS})  # few: read first
         frames = [
-            self._per_source([board for board in scope if board not in later], columns.where(not_seen), POSTING, CLOSING_SCHEMA),
+            self._per_source([board for board in scope if board not in later], columns.where(may_change), POSTING, CLOSING_SCHEMA),
             self._per_source(
                 [board for board in scope if board in later],
-                columns.where(sa.or_(not_seen, POSTING.c.first_seen == seen_on)),
+                columns.where(sa.or_(may_change, posting.first_seen == seen_on)),
                 POSTING,
                 CLOSING_SCHEMA,
             ),
         ]
+        if not listed_unread.is_empty():  # of their boards' closed postings not otherwise read, those skipped
+            boards = sorted(set(listed_unread.select("source", "board").iter_rows()))
+            not_read = columns.where(closed, posting.closed_at < seen_on, posting.last_seen < seen_on)
+            frames.append(self._per_source(boards, not_read, POSTING, CLOSING_SCHEMA).join(listed_unread, on=ALIAS, how="semi"))
         return pl.concat(frames)
 
     def postings_per_board(self, scope: Scope) -> dict[tuple[str, str], int]:
