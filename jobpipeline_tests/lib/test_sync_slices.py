@@ -440,15 +440,8 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     assert every_table(ahead) == every_table(read_inline)
 
 
-def test_the_closing_pass_reads_only_the_postings_a_day_may_close_or_reopen(tmp_path, monkeypatch):
-    """After the slices' writes, the closing pass reads of the boards' stored postings only those
-    whose closing the day may change: the open ones it did not see, and the closed ones. A day
-    that sees 58 of 60 postings again reads the 2 it did not see, and closes them; the next, seeing
-    all 60, reads those 2 (closed) and reopens them. The store is what one plan of each day leaves."""
-    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
-    for engine in (sliced, one_shot):
-        create_schema(engine)
-        day, outcomes = two_boards_of_jobs(engine)
+def closing_reads(monkeypatch) -> list[int]:
+    """The postings each call of the closing pass's read (``postings_to_close``) returns, as they come."""
     read: list[int] = []
     real = state_module.DatabaseState.postings_to_close
 
@@ -458,13 +451,33 @@ def test_the_closing_pass_reads_only_the_postings_a_day_may_close_or_reopen(tmp_
         return found
 
     monkeypatch.setattr(state_module.DatabaseState, "postings_to_close", counted)
+    return read
+
+
+def sync_both_ways(sliced, one_shot, postings, seen_on, outcomes, slice_jobs, read: list[int]):
+    """One day synced into ``sliced`` in slices of ``slice_jobs`` jobs and into ``one_shot`` in one
+    plan, the stores then equal: (the sliced sync's result, the postings its closing pass read)."""
+    read.clear()
+    result = sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=slice_jobs)
+    reads = sum(read)
+    sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+    assert every_table(sliced) == every_table(one_shot)
+    return result, reads
+
+
+def test_the_closing_pass_reads_only_the_postings_a_day_may_close_or_reopen(tmp_path, monkeypatch):
+    """After the slices' writes, the closing pass reads of the boards' stored postings only those
+    whose closing the day may change: the open ones it did not see, and the closed ones. A day
+    that sees 58 of 60 postings again reads the 2 it did not see, and closes them; the next, seeing
+    all 60, reads those 2 (closed) and reopens them. The store is what one plan of each day leaves."""
+    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
+    for engine in (sliced, one_shot):
+        create_schema(engine)
+        day, outcomes = two_boards_of_jobs(engine)
+    read = closing_reads(monkeypatch)
     for seen_on, postings, closed, reopened in ((DAYS[1], day[2:], 1, 0), (DAYS[2], day, 0, 1)):
-        read.clear()
-        result = sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=4)
-        assert (result.closed, result.reopened) == (closed, reopened)
-        assert sum(read) == 2, read
-        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
-        assert every_table(sliced) == every_table(one_shot)
+        result, reads = sync_both_ways(sliced, one_shot, postings, seen_on, outcomes, 4, read)
+        assert (result.closed, result.reopened, reads) == (closed, reopened, 2)
 
 
 def test_a_day_reads_its_new_postings_only_on_boards_scraped_after_it(tmp_path, monkeypatch):
@@ -477,15 +490,7 @@ def test_a_day_reads_its_new_postings_only_on_boards_scraped_after_it(tmp_path, 
         BOARDS,
         lambda b, n: Posting(source=b[0], board=b[1], source_job_id=str(n), company="Acme", title=f"Engineer {n}"),
     )
-    read: list[int] = []
-    real = state_module.DatabaseState.postings_to_close
-
-    def counted(self, *args):
-        found = real(self, *args)
-        read.append(found.height)
-        return found
-
-    monkeypatch.setattr(state_module.DatabaseState, "postings_to_close", counted)
+    read = closing_reads(monkeypatch)
     # DAYS[1]: both boards list postings 0-3; DAYS[3]: only ``late`` is scraped, without its 3.
     # Then DAYS[2] is backfilled: each board lists one more posting (5 on ``early``, 6 on ``late``).
     # Read: nothing on the first day; on DAYS[3] ``late``'s 3 (not seen); on the backfill ``late``'s
@@ -499,11 +504,7 @@ def test_a_day_reads_its_new_postings_only_on_boards_scraped_after_it(tmp_path, 
         create_schema(engine)
     for seen_on, postings, scraped, reads in days:
         outcomes = [BoardOutcome(source=s, board=b, ok=True) for s, b in scraped]
-        read.clear()
-        sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=2)
-        assert sum(read) == reads, (seen_on, read)
-        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
-        assert every_table(sliced) == every_table(one_shot)
+        assert sync_both_ways(sliced, one_shot, postings, seen_on, outcomes, 2, read)[1] == reads, seen_on
     with sliced.connect() as conn:
         closed = dict(
             conn.exec_driver_sql(
@@ -523,15 +524,7 @@ def test_the_closing_pass_reads_a_closed_posting_again_only_when_the_day_lists_i
     in the store); listed unread (skipped) by the day's scrape it is read, and reopens. The store
     is one plan's each day."""
     sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one-shot"))
-    read: list[int] = []
-    real = state_module.DatabaseState.postings_to_close
-
-    def counted(self, *args):
-        found = real(self, *args)
-        read.append(found.height)
-        return found
-
-    monkeypatch.setattr(state_module.DatabaseState, "postings_to_close", counted)
+    read = closing_reads(monkeypatch)
     source, board = BOARDS[0]
     listing = lambda *ids: [Posting(source=source, board=board, source_job_id=i, company="Acme", title=f"Engineer {i}") for i in ids]  # noqa: E731
     days = [  # (day, listed, skipped, postings the closing pass reads)
@@ -544,11 +537,7 @@ def test_the_closing_pass_reads_a_closed_posting_again_only_when_the_day_lists_i
         create_schema(engine)
     for seen_on, postings, skipped, reads in days:
         outcomes = [BoardOutcome(source=source, board=board, ok=True, skipped_ids=skipped)]
-        read.clear()
-        sync_postings(sliced, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=1)
-        assert sum(read) == reads, (seen_on, read)
-        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
-        assert every_table(sliced) == every_table(one_shot)
+        assert sync_both_ways(sliced, one_shot, postings, seen_on, outcomes, 1, read)[1] == reads, seen_on
         with sliced.connect() as conn:
             closed_at = conn.exec_driver_sql("SELECT closed_at FROM job_posting WHERE source_job_id = '2'").scalar()
         assert closed_at == (DAYS[1].isoformat() if seen_on in (DAYS[1], DAYS[2]) else None), seen_on
