@@ -288,8 +288,7 @@ def close_in_batches(
     touched = set(regrown_jobs)
     scraped_after = set(state.successful_scrape_days(scope, seen_on).select("source", "board").iter_rows())
     for boards in board_batches(state.postings_per_board(scope), batch):
-        later = [board for board in boards if board in scraped_after]
-        aliases = state.postings_to_close(boards, seen_on, later).select(*ALIAS, "job_id", "last_seen", "closed_at")
+        aliases = state.postings_to_close(boards, seen_on, scraped_after).select(*ALIAS, "job_id", "last_seen", "closed_at")
         closings = plan_posting_closings(aliases, boards, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
         bulk_update(conn, POSTING, closings.drop("job_id"), ALIAS)
         touched.update(closings["job_id"].to_list())

@@ -3,7 +3,7 @@ write transaction (``DatabaseState``), or from plain frames of the tables (``Fra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -52,7 +52,7 @@ class DatabaseState:
     def posting_jobs_of_boards(self, scope: Scope) -> pl.DataFrame:
         return self._per_source(scope, POSTING_JOBS_READ, POSTING, POSTING_JOB_SCHEMA)
 
-    def postings_to_close(self, scope: Scope, seen_on: date, scraped_after: Scope = ()) -> pl.DataFrame:
+    def postings_to_close(self, scope: Scope, seen_on: date, scraped_after: Collection[tuple[str, str]] = ()) -> pl.DataFrame:
         """``CLOSING_SCHEMA``: what the closing pass reads of the stored postings of these boards
         whose closing a sync of ``seen_on`` may change, after its slices' writes
         (``plan_posting_closings`` plans only those listed on ``seen_on`` or later, open, or closed
@@ -61,7 +61,7 @@ class DatabaseState:
         - open ones last seen before the day (they may close);
         - closed ones, closed on or after the day (their closing may move) or seen on or after it
           (they reopen), and those skipped on or after it (listed unread: ``board_scrape_skipped``);
-        - on the boards of ``scraped_after`` (successfully scraped after ``seen_on``), the ones new
+        - on the boards of ``scraped_after`` (successfully scraped after ``seen_on``; boards outside ``scope`` are ignored), the ones new
           that day: a scrape synced before they were stored may have missed them.
 
         Not the open ones seen again: open before this sync, so no successful scrape came after
@@ -79,7 +79,7 @@ class DatabaseState:
             posting.closed_at >= seen_on,
             sa.and_(closed, posting.last_seen >= seen_on),
         )
-        later = set(scraped_after)
+        later = scraped_after if isinstance(scraped_after, set) else set(scraped_after)
         skipped = SKIPPED.c
         skips = sa.select(skipped.source, skipped.board, skipped.source_job_id).where(skipped.scraped_on >= seen_on).distinct()
         listed_unread = self._per_source(scope, skips, SKIPPED, {name: pl.String for name in ALIAS})  # few: read first
