@@ -10,7 +10,9 @@ Parquet). Descriptions are made as ``bench/ingest.py`` makes them: real paragrap
 Ashby recordings recombined, unique per posting and version.
 
 Per day: the sync's wall and CPU seconds, its peak RSS above the RSS before it (``VmHWM`` reset
-through ``/proc/self/clear_refs`` before each partition), and the store's size on disk. The
+through ``/proc/self/clear_refs`` before each partition), this process's RSS after the day (it has
+synced every day so far: memory a long-lived process keeps shows here, not in the peak above it),
+and the store's size on disk, its WAL file apart. The
 partitions are generated in a child process, so the memory the generator leaves behind cannot hide
 the sync's peak (before 2026-12-03 it did: the peak read 0 MB at 1M open postings). At the end:
 the analytics updated after the last day from the store's change feed (built before it, kept in
@@ -26,6 +28,7 @@ Prints a table; the last line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import random
@@ -92,8 +95,13 @@ def write_partition(root: Path, idents: np.ndarray, versions: np.ndarray, source
             table = with_digests(make(idents[start : start + PART_ROWS], versions[start : start + PART_ROWS]))
             writer.write_table(table.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(writer.schema), row_group_size=ROW_GROUP_ROWS)
     # Every board of the source scraped fine that day: what vanished from it closes.
-    outcomes = [BoardOutcome(source=source, board=f"board{b:05d}", ok=True).as_json() for b in range(boards)]
-    (root / "outcomes.json").write_text(json.dumps(outcomes, default=str), encoding="utf-8")
+    (root / "outcomes.json").write_text(all_ok(source, boards), encoding="utf-8")
+
+
+@functools.cache
+def all_ok(source: str, boards: int) -> str:
+    """``outcomes.json`` of a day when every board of ``source`` was scraped fine (the same each day)."""
+    return json.dumps([BoardOutcome(source=source, board=f"board{b:05d}", ok=True).as_json() for b in range(boards)], default=str)
 
 
 _MAKERS: dict[tuple[str, int, int], object] = {}
@@ -106,27 +114,37 @@ def write_partition_here(root: str, idents: np.ndarray, versions: np.ndarray, so
 
 
 def posting_maker(source: str, boards: int, seed: int):
+    """``make(idents, versions)``: the postings of these idents at these versions, as a frame. Every
+    field but the description is taken from a real Ashby posting (the ident's template) or made
+    from the ident, column by column; each description is drawn from the ident and version alone
+    (the same posting and version: the same text)."""
     base = templates()
     describe = DescriptionMaker(base, random.Random(seed))
+    rows = [t.as_row() for t in base]
+    template = pl.DataFrame({name: [row[name] for row in rows] for name in POSTING_SCHEMA}, schema=POSTING_SCHEMA)
+    titles = [t.title for t in base]
+    locations = pl.Series([t.locations[:1] or ["Remote"] for t in base], dtype=POSTING_SCHEMA["locations"])
 
     def make(idents: np.ndarray, versions: np.ndarray) -> pl.DataFrame:
-        columns: dict[str, list] = {name: [] for name in POSTING_SCHEMA}
-        for ident, version in zip(idents.tolist(), versions.tolist(), strict=True):
-            t = base[ident % len(base)]
-            board = ident % boards
-            row = t.as_row() | {
-                "source": source,
-                "board": f"board{board:05d}",
-                "source_job_id": f"sim-{ident}",
-                "company": f"Company {board}",
-                "title": f"{t.title} {ident // len(base)}",
-                "locations": t.locations[:1] or ["Remote"],
-            }
+        which = (idents % len(base)).tolist()
+        board_numbers = (idents % boards).tolist()
+        ident_list, version_list = idents.tolist(), versions.tolist()
+        title = [f"{titles[w]} {i // len(base)}" for w, i in zip(which, ident_list, strict=True)]
+        company = [f"Company {b}" for b in board_numbers]
+        descriptions = []
+        for ident, version, row_title, row_company in zip(ident_list, version_list, title, company, strict=True):
             describe.rng.seed(ident * 1_000 + version)  # the same posting and version: the same text
-            row["description"] = describe(row["title"], row["company"], f"{row['source_job_id']} v{version}")
-            for name in POSTING_SCHEMA:
-                columns[name].append(row[name])
-        return pl.DataFrame(columns, schema=POSTING_SCHEMA)
+            descriptions.append(describe(row_title, row_company, f"sim-{ident} v{version}"))
+        picked = pl.Series(which, dtype=pl.Int64)
+        return template[picked].with_columns(
+            pl.Series("source", [source] * len(which), dtype=pl.String),
+            pl.Series("board", [f"board{b:05d}" for b in board_numbers], dtype=pl.String),
+            pl.Series("source_job_id", [f"sim-{i}" for i in ident_list], dtype=pl.String),
+            pl.Series("company", company, dtype=pl.String),
+            pl.Series("title", title, dtype=pl.String),
+            locations.gather(picked).alias("locations"),
+            pl.Series("description", descriptions, dtype=pl.String),
+        )
 
     return make
 
@@ -140,7 +158,13 @@ def feed_mb(store: Path) -> float:
 
 
 def store_mb(path: Path) -> float:
+    """The store on disk, MB: the database file and its WAL (SQLite keeps the WAL file after a checkpoint)."""
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+
+
+def wal_mb(path: Path) -> float:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size / 1e6 if wal.exists() else 0.0
 
 
 def main() -> None:
@@ -166,7 +190,7 @@ def main() -> None:
     raw = work / "raw"
     days = []
     print(
-        f"{'day':<11} {'postings':>9} {'changed':>8} {'vanished':>8} {'new':>7} {'rewrote':>7} {'closed':>7} {'sync s':>7} {'CPU s':>6} {'peak MB':>8} {'store MB':>9}"
+        f"{'day':<11} {'postings':>9} {'changed':>8} {'vanished':>8} {'new':>7} {'rewrote':>7} {'closed':>7} {'sync s':>7} {'CPU s':>6} {'peak MB':>8} {'RSS MB':>7} {'store MB':>9} {'WAL MB':>7}"
     )
     followed = work / "followed.duckdb"  # the analytics built before the last day, then updated after it
     followed.unlink(missing_ok=True)
@@ -195,11 +219,18 @@ def main() -> None:
             for name in ("postings", "new", "changed", "closed"):
                 totals[name] += getattr(result, name)
             shutil.rmtree(partition.root)
-        totals |= {"day": day, "changed_upstream": changed, "vanished_upstream": vanished, "store_mb": store_mb(store)}
+        totals |= {
+            "day": day,
+            "changed_upstream": changed,
+            "vanished_upstream": vanished,
+            "rss_mb": _status_mb("VmRSS"),  # this process's, after every day so far
+            "store_mb": store_mb(store),
+            "wal_mb": wal_mb(store),
+        }
         days.append(totals)
         print(
             f"{day:<11} {totals['postings']:>9} {changed:>8} {vanished:>8} {totals['new']:>7} {totals['changed']:>7} {totals['closed']:>7} "
-            f"{totals['sync_s']:>7.2f} {totals['cpu_s']:>6.2f} {totals['peak_mb']:>8.0f} {totals['store_mb']:>9.0f}",
+            f"{totals['sync_s']:>7.2f} {totals['cpu_s']:>6.2f} {totals['peak_mb']:>8.0f} {totals['rss_mb']:>7.0f} {totals['store_mb']:>9.0f} {totals['wal_mb']:>7.0f}",
             flush=True,
         )
     engine.dispose()
@@ -217,6 +248,8 @@ def main() -> None:
         "daily_sync_s_max": round(max(d["sync_s"] for d in later), 2),
         "peak_sync_rss_mb": round(max(d["peak_mb"] for d in days)),
         "store_mb": round(days[-1]["store_mb"]),
+        "wal_mb": round(days[-1]["wal_mb"]),
+        "process_rss_mb": round(days[-1]["rss_mb"]),
         "vanished_total": sum(d["vanished_upstream"] for d in days),
         "changed_total": sum(d["changed_upstream"] for d in days),
         "rewritten_total": sum(d["changed"] for d in days),

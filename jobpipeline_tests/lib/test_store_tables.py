@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -80,3 +81,30 @@ def test_a_new_sqlite_store_gets_16_kib_pages_and_an_existing_one_keeps_its_own(
         conn.exec_driver_sql("INSERT INTO kept VALUES ('another')")
     new.dispose()
     old.dispose()
+
+
+def test_the_wal_file_shrinks_once_a_big_sync_is_checkpointed(tmp_path, monkeypatch):
+    """A first sync writes its whole partition into the WAL, and SQLite keeps the file at that size
+    for good (3.4 GB beside a 16 GB store after the first day at 3.5 M open postings). With the
+    store's limit, the first write transaction after the sync's checkpoint leaves the file at the
+    limit; the store's rows are all there."""
+    from jobpipeline.lib import store
+    from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
+    from jobpipeline.lib.sync import record_board_outcomes, sync_postings
+
+    monkeypatch.setattr(store, "SQLITE_WAL_LIMIT_BYTES", 1024 * 1024)
+    engine = store.get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_schema(engine)
+    day, board = date(2026, 11, 2), BoardOutcome(source="greenhouse", board="acme", ok=True)
+    postings = [
+        Posting(source="greenhouse", board="acme", source_job_id=str(n), company="Acme", title=f"Role {n}", description=f"{n} " * 1_000)
+        for n in range(6_000)
+    ]  # ~30 MB of descriptions: past the 1,000-page WAL that makes a commit checkpoint
+    sync_postings(engine, postings_frame(postings), seen_on=day, outcomes=[board])
+    wal = tmp_path / "store.db-wal"
+    assert wal.stat().st_size > 16 * 1024 * 1024
+    record_board_outcomes(engine, day, [board])  # the next write (the search index's refresh, in the jobs asset)
+    assert wal.stat().st_size <= 1024 * 1024
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM job JOIN job_text ON job_text.job_id = job.id").scalar() == 6_000
+    engine.dispose()
