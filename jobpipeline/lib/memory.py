@@ -2,13 +2,12 @@
 
 glibc's allocator keeps memory a process has freed inside its arenas (one per thread that
 allocated, up to eight per core) for reuse, and gives back only what lies at the top of each. A
-sync frees most of what it allocated (the SQLite statements' buffers on the writer thread, polars'
-frames, the page cache grown for index writes), but in holes between what it keeps, so a process
-that syncs one partition after another (a backfill run, the simulation in ``bench/simulate.py``)
-grew by ~100 MB a partition of 300k postings and held ~3 GB after a few days of 3.5 M open
-postings, while each sync's own peak stayed ~250 MB above the RSS before it. ``malloc_trim``
-returns the free pages inside the arenas too; it takes about a millisecond. Elsewhere (macOS,
-musl) there is no such call and nothing is done.
+sync frees most of what it allocated, but in holes between what it keeps, so a process that syncs
+one partition after another (a backfill run, the simulation in ``bench/simulate.py``) grew by
+~90 MB a partition of 300k postings and held ~3 GB after a few days of 3.5 M open postings, while
+each sync's own peak stayed 150–275 MB above the RSS before it. ``malloc_trim`` returns the free
+pages inside the arenas too, in 1–21 ms at 300k postings. Elsewhere (macOS, musl) there is no
+such call and nothing is done.
 """
 
 from __future__ import annotations
