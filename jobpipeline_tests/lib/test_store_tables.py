@@ -108,3 +108,40 @@ def test_the_wal_file_shrinks_once_a_big_sync_is_checkpointed(tmp_path, monkeypa
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM job JOIN job_text ON job_text.job_id = job.id").scalar() == 6_000
     engine.dispose()
+
+
+def test_a_store_keeps_no_index_on_the_job_content_hash_and_an_older_one_loses_it(tmp_path):
+    """Nothing looks a job up by its content hash, and every new or rewritten job put a random key
+    into that index. A new store never makes it; a store made with it loses it at the next
+    ``create_schema``, and nothing else: its rows, its other indexes, and what reads the hash (the
+    enrichment's cache probe) stay as they were."""
+    from jobpipeline.lib.extract.enrich import read_jobs
+    from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
+    from jobpipeline.lib.store import create_schema, get_engine
+    from jobpipeline.lib.sync import sync_postings
+
+    def job_indexes(engine: sa.Engine) -> set[str]:
+        with engine.connect() as conn:
+            return {name for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job'")}
+
+    new = get_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    create_schema(new)
+    assert "ix_job_content_hash" not in job_indexes(new)
+    assert {"ix_job_dedup_key", "ix_job_company", "ix_job_posted_at", "ix_job_closed_at", "ix_job_status"} <= job_indexes(new)
+
+    old = get_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    create_schema(old)
+    day, board = date(2026, 11, 2), BoardOutcome(source="greenhouse", board="acme", ok=True)
+    postings = [Posting(source="greenhouse", board="acme", source_job_id=str(n), company="Acme", title=f"Role {n}") for n in range(3)]
+    sync_postings(old, postings_frame(postings), seen_on=day, outcomes=[board])
+    with old.begin() as conn:  # as a store made before 2026-12-06 has it
+        conn.exec_driver_sql("CREATE INDEX ix_job_content_hash ON job (content_hash)")
+    before = job_indexes(old)
+    create_schema(old)
+    assert job_indexes(old) == before - {"ix_job_content_hash"}
+    jobs = read_jobs(old, model="rules")
+    assert sorted(job.title for job in jobs) == ["Role 0", "Role 1", "Role 2"]
+    with old.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(DISTINCT content_hash) FROM job").scalar() == 3
+    new.dispose()
+    old.dispose()
