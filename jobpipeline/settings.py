@@ -22,9 +22,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ENV_PREFIX = "JOBPIPELINE_"
-# Jobs per slice of a sync, unless set: 10,000 peaked lower than 20,000 at 100k postings
-# (bench/RESULTS.md, 2026-12-02 10:00).
-SYNC_SLICE_JOBS = 10_000
+# Jobs per slice of a sync, unless set. Each slice's plan pays a fixed cost (~50 ms of polars calls,
+# the row groups it shares with its neighbours), and at a million postings the sync's peak is the
+# cut's, not a slice's: against 10,000, a 1M re-sync took 13.7 s instead of 18.8 and peaked 11 MB
+# higher (388 MB); at 100k postings the re-sync took ~10 % less and peaked ~25 MB higher (~255 MB
+# above the imports) (bench/RESULTS.md, 2026-12-06).
+SYNC_SLICE_JOBS = 20_000
 # Partitions of at most this many postings are synced in one plan, unless set: slices of a 12k-posting
 # day cost 1.6x the CPU of one plan and saved no memory; at 100k they cut the sync's peak from
 # 1.1-1.3 GB to 0.46-0.48 GB for 23-71 % more CPU (bench/RESULTS.md, 2026-12-02 11:10 and 11:29).
