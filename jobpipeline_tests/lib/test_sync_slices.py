@@ -785,6 +785,20 @@ def acme_day() -> list[Posting]:
     ]
 
 
+def acme_partition(
+    tmp_path, monkeypatch, kind: type[RawPartition] = RawPartition
+) -> tuple[list[Posting], list[BoardOutcome], RawPartition]:
+    """``acme_day`` written as day 1's raw partition (of ``kind``), its board scraped fine, and the
+    syncs set to slices of 10 jobs however small the partition."""
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
+    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
+    day = acme_day()
+    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
+    partition = kind.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
+    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    return day, outcomes, partition
+
+
 def assert_one_shot_store(engine, day: list[Posting], outcomes: list[BoardOutcome], tmp_path) -> None:
     """``engine``'s store is the one a one-shot sync of ``day`` (as a frame) leaves."""
     one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
@@ -802,12 +816,7 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     partitions were read lazily), every description is read once by slice (and once hashed, in row
     groups), and the store is the one-shot sync's of the same postings as a frame."""
     monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
-    day = acme_day()  # written sorted: the file's order is not the scrape's
-    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
-    partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
-    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    day, outcomes, partition = acme_partition(tmp_path, monkeypatch, RecordingPartition)  # written sorted: not the scrape's order
     RecordingPartition.reads, RecordingPartition.thin_rows = [], []
     lazy = get_engine(f"sqlite:///{tmp_path}/lazy.db")
     create_schema(lazy)
@@ -823,12 +832,7 @@ def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store
     """A partition of the older layout (unsorted, one row group, as ``write_parquet`` left it) is
     read whole once, not once per slice, and its slices leave the one-shot sync's store."""
     monkeypatch.setattr(source_module, "LAZY_ROW_GROUP_MAX", 8)  # the 60-row group counts as big
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
-    day = acme_day()
-    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
-    partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
-    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    day, outcomes, partition = acme_partition(tmp_path, monkeypatch, RecordingPartition)
     postings_frame(day).write_parquet(partition.postings_path, compression="zstd")  # the older layout
     RecordingPartition.reads = []
     old = get_engine(f"sqlite:///{tmp_path}/old.db")
@@ -944,12 +948,7 @@ def test_a_sync_parses_the_partitions_footer_once_and_a_partition_written_again_
     monkeypatch.setattr(pq, "ParquetFile", CountingFile)
     monkeypatch.setattr(pq, "read_metadata", counting_metadata)
     monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
-    monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", "0")
-    day = acme_day()
-    outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
-    partition = RawPartition.at(tmp_path / "raw", "greenhouse", DAYS[0].isoformat())
-    partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+    day, outcomes, partition = acme_partition(tmp_path, monkeypatch)
     engine = get_engine(f"sqlite:///{tmp_path}/store.db")
     create_schema(engine)
     parsed.clear()
