@@ -22,9 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ENV_PREFIX = "JOBPIPELINE_"
-# Jobs per slice of a sync, unless set. Each slice's plan pays a fixed cost (~50 ms of polars calls,
-# the row groups it shares with its neighbours), and at a million postings the sync's peak is the
-# cut's, not a slice's: against 10,000, a 1M re-sync took 13.7 s instead of 18.8 and peaked 11 MB
+# Jobs per slice of a sync, unless set. Fewer slices make fewer plans (~175 polars calls each at
+# 100k postings) and fewer row groups read by two neighbours, and at a million postings the sync's
+# peak is the cut's, not a slice's: against 10,000, a 1M re-sync took 13.7 s instead of 18.8 and peaked 11 MB
 # higher (388 MB); at 100k postings the re-sync took ~10 % less and peaked ~25 MB higher (~255 MB
 # above the imports) (bench/RESULTS.md, 2026-12-06).
 SYNC_SLICE_JOBS = 20_000

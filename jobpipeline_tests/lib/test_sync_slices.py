@@ -738,10 +738,12 @@ def test_slicing_follows_the_settings_and_is_on_by_default_for_big_partitions(tm
 
 
 class RecordingPartition(RawPartition):
-    """A raw partition on disk that notes how many descriptions each of its reads returns at once."""
+    """A raw partition on disk that notes how many descriptions each of its reads returns at once,
+    and from which row group."""
 
     reads: list[tuple[str, int]] = []
     thin_rows: list[int] = []  # rows of each read of the postings without their descriptions
+    groups: list[int] = []  # the row group of each batch of descriptions read
 
     def read_postings(self):
         frame = super().read_postings()
@@ -767,6 +769,7 @@ class RecordingPartition(RawPartition):
     def iter_descriptions(self, rows):
         for numbers, batch in super().iter_descriptions(rows):
             self.reads.append(("iter_descriptions", len(batch)))
+            self.groups.append(int(numbers[0]) // rawstore.ROW_GROUP_ROWS)  # groups of ROW_GROUP_ROWS rows each
             yield numbers, batch
 
 
@@ -799,11 +802,13 @@ def acme_partition(
     return day, outcomes, partition
 
 
-def assert_one_shot_store(engine, day: list[Posting], outcomes: list[BoardOutcome], tmp_path) -> None:
-    """``engine``'s store is the one a one-shot sync of ``day`` (as a frame) leaves."""
+def assert_one_shot_store(engine, days: list[list[Posting]], outcomes: list[BoardOutcome], tmp_path) -> None:
+    """``engine``'s store is the one that one-shot syncs of ``days`` (each as a frame, on ``DAYS``
+    in order) leave."""
     one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
     create_schema(one_shot)
-    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[0], outcomes=outcomes, slice_jobs=0)
+    for seen_on, postings in zip(DAYS[: len(days)], days, strict=True):
+        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, slice_jobs=0)
     for each in (engine, one_shot):  # the wall clock of each sync aside
         with each.begin() as conn:
             conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
@@ -825,7 +830,7 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     assert sum(count for name, count in RecordingPartition.reads if name == "iter_descriptions") == 60  # each written once
     assert sum(RecordingPartition.thin_rows) == 60 and len(RecordingPartition.thin_rows) == 6  # a read per slice
 
-    assert_one_shot_store(lazy, day, outcomes, tmp_path)
+    assert_one_shot_store(lazy, [day], outcomes, tmp_path)
 
 
 def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store(tmp_path, monkeypatch):
@@ -840,7 +845,7 @@ def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store
     sync_raw_partition(old, "greenhouse", DAYS[0].isoformat(), partition)
     assert [name for name, _ in RecordingPartition.reads] == ["read_postings"]
 
-    assert_one_shot_store(old, day, outcomes, tmp_path)
+    assert_one_shot_store(old, [day], outcomes, tmp_path)
 
 
 @pytest.mark.parametrize("slice_above", ["0", "1000"])
@@ -864,26 +869,7 @@ def test_a_sync_reads_only_the_descriptions_it_writes(tmp_path, monkeypatch, sli
         result = sync_raw_partition(engine, "greenhouse", seen_on.isoformat(), partition)
         read_per_day.append(sum(count for name, count in RecordingPartition.reads if name != "read_posting_columns"))
     assert (result.changed, read_per_day) == (3, [60, 0, 3])
-
-    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
-    create_schema(one_shot)
-    for seen_on, postings in zip(DAYS[:3], (day, day, changed), strict=True):
-        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, slice_jobs=0)
-    for each in (engine, one_shot):  # the wall clock of each sync aside
-        with each.begin() as conn:
-            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
-    assert every_table(engine) == every_table(one_shot)
-
-
-class GroupRecordingPartition(RawPartition):
-    """A raw partition on disk that notes the row group of every description it reads."""
-
-    groups: list[int] = []
-
-    def iter_descriptions(self, rows):
-        for numbers, batch in super().iter_descriptions(rows):
-            self.groups.append(int(numbers[0]) // rawstore.ROW_GROUP_ROWS)  # groups of ROW_GROUP_ROWS rows each
-            yield numbers, batch
+    assert_one_shot_store(engine, [day, day, changed], outcomes, tmp_path)
 
 
 def test_a_days_new_and_rewritten_descriptions_come_from_one_pass_over_the_row_groups(tmp_path, monkeypatch):
@@ -905,9 +891,9 @@ def test_a_days_new_and_rewritten_descriptions_come_from_one_pass_over_the_row_g
     engine = get_engine(f"sqlite:///{tmp_path}/store.db")
     create_schema(engine)
     for seen_on, postings in zip(DAYS[:2], (day, changed + added), strict=True):
-        partition = GroupRecordingPartition.at(tmp_path / "raw", "greenhouse", seen_on.isoformat())
+        partition = RecordingPartition.at(tmp_path / "raw", "greenhouse", seen_on.isoformat())
         partition.write(postings_frame(postings), [o.as_json() for o in outcomes], {})
-        GroupRecordingPartition.groups = []
+        RecordingPartition.groups = []
         result = sync_raw_partition(engine, "greenhouse", seen_on.isoformat(), partition)
     assert (result.new, result.changed) == (len(added), 20)
     kinds = [
@@ -916,16 +902,8 @@ def test_a_days_new_and_rewritten_descriptions_come_from_one_pass_over_the_row_g
     ]
     groups = [set(kinds[start : start + 4]) - {None} for start in range(0, len(kinds), 4)]  # the file's row groups
     assert sum(1 for kind in groups if kind == {"new", "rewritten"}) > len(groups) // 2
-    assert GroupRecordingPartition.groups == [number for number, kind in enumerate(groups) if kind]  # each group once, in order
-
-    one_shot = get_engine(f"sqlite:///{tmp_path}/one-shot.db")
-    create_schema(one_shot)
-    for seen_on, postings in zip(DAYS[:2], (day, changed + added), strict=True):
-        sync_postings(one_shot, postings_frame(postings), seen_on=seen_on, outcomes=outcomes, slice_jobs=0)
-    for each in (engine, one_shot):  # the wall clock of each sync aside
-        with each.begin() as conn:
-            conn.exec_driver_sql("UPDATE job SET synced_at = '2026-11-05 08:00:00.000000'")
-    assert every_table(engine) == every_table(one_shot)
+    assert RecordingPartition.groups == [number for number, kind in enumerate(groups) if kind]  # each group once, in order
+    assert_one_shot_store(engine, [day, changed + added], outcomes, tmp_path)
 
 
 def test_a_sync_parses_the_partitions_footer_once_and_a_partition_written_again_afresh(tmp_path, monkeypatch):
