@@ -833,6 +833,24 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     assert_one_shot_store(lazy, [day], outcomes, tmp_path)
 
 
+def test_texts_of_a_partition_come_by_row_whatever_rows_are_asked(tmp_path, monkeypatch):
+    """``PartitionPostings.texts`` hands each wanted row its posting's description, batch by row
+    group, in ``text_row`` order: rows asked in any order, a row asked twice, rows of one row group
+    and of several, the other columns carried along."""
+    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
+    day, _, partition = acme_partition(tmp_path, monkeypatch)
+    descriptions = partition.read_postings()["description"].to_list()
+    postings = PartitionPostings(partition)
+    for rows in ([5], [0, 1, 2, 3], [59, 3, 17, 3, 40, 41, 0, 17], list(range(60))[::-1]):
+        wanted = pl.DataFrame({"job_id": range(len(rows)), "text_row": rows})
+        batches = list(postings.texts(wanted))
+        got = pl.concat(batches)
+        order = sorted(range(len(rows)), key=lambda i: rows[i])
+        assert got["description"].to_list() == [descriptions[rows[i]] for i in order]
+        assert sorted(got["job_id"].to_list()) == list(range(len(rows))) and got.columns == ["job_id", "description"]
+        assert len(batches) == len({row // 4 for row in rows})  # a batch per row group read
+
+
 def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store(tmp_path, monkeypatch):
     """A partition of the older layout (unsorted, one row group, as ``write_parquet`` left it) is
     read whole once, not once per slice, and its slices leave the one-shot sync's store."""
