@@ -70,6 +70,26 @@ def test_a_listed_posting_unreadable_today_keeps_its_job_open_with_its_content_u
     assert job_of(engine, first["id"])["closed_at"] == DAY3  # gone from the board: closed as ever
 
 
+def test_a_day_scraped_again_replaces_its_skips(tmp_path, engine):
+    """A partition scraped again for the same day replaces that day's skipped ids of its boards: a
+    posting unreadable in the first scrape and gone from the board in the second closes that day,
+    no longer held open by the first scrape's skip."""
+    body = recorded(ANSWERSNOW)
+    first = body["jobs"][0]
+    scrape_and_sync(engine, tmp_path, DAY1, body)
+    broken = json.loads(json.dumps(body))
+    broken["jobs"][0]["title"] = 12345
+    assert scrape_and_sync(engine, tmp_path, DAY2, broken)["skipped_ids"] == [first["id"]]
+    assert job_of(engine, first["id"])["closed_at"] is None
+
+    delisted = json.loads(json.dumps(body))
+    delisted["jobs"] = delisted["jobs"][1:]
+    assert scrape_and_sync(engine, tmp_path / "again", DAY2, delisted)["skipped_ids"] == []
+    assert job_of(engine, first["id"])["closed_at"] == DAY2
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM board_scrape_skipped").scalar() == 0
+
+
 def test_a_posting_whose_id_is_unreadable_keeps_nothing_open(tmp_path, engine):
     body = recorded(ANSWERSNOW)
     first = body["jobs"][0]

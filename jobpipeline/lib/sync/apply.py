@@ -16,7 +16,6 @@ from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashH
 from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, set_where_in, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
 from jobpipeline.lib.sync.source import Postings
-from jobpipeline.lib.sync.state import by_source
 
 JOB = Job.__table__
 TEXT = JobText.__table__
@@ -138,19 +137,32 @@ def described_together(
 
 def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame | None = None) -> None:
     """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards;
-    the change feed gets the partitions (source, day) written, for the analytics to re-read."""
-    rows = {(o.source, o.board): {**o.stored_row(), "scraped_on": seen_on} for o in outcomes}
-    if rows:
-        upsert(
-            conn,
-            SCRAPE,
-            list(rows.values()),
-            ["source", "board", "scraped_on"],
-            lambda ex: {c: ex[c] for c in BoardOutcome.stored_columns()},
-        )
-        partitions = pl.DataFrame({"source": sorted({source for source, _ in rows}), "day": seen_on})
-        record_change(conn, "scrape", [change_frame("scraped", partitions, source="source", day="day")])
-    for source, boards in by_source(sorted(rows)).items():  # a re-scrape of the day replaces its skips
+    the change feed gets the partitions (source, day) written, for the analytics to re-read.
+
+    A day at 3.5 M open postings records 250,000 boards: on SQLite the rows go as a frame through
+    the driver, and the skips are deleted only where the day has any (a re-scrape of the day)."""
+    stored = BoardOutcome.stored_columns()
+    rows = (  # a board's last outcome, where one is given twice
+        pl.DataFrame({c: [getattr(o, c) for o in outcomes] for c in ("source", "board", *stored)}, strict=False)
+        .unique(["source", "board"], keep="last", maintain_order=True)
+        .with_columns(scraped_on=pl.lit(seen_on))
+    )
+    if rows.is_empty():
+        return
+    if conn.dialect.name == "sqlite":
+        keep = ", ".join(f"{c} = excluded.{c}" for c in stored)
+        bulk_insert(conn, SCRAPE, rows, on_conflict=f"ON CONFLICT (source, board, scraped_on) DO UPDATE SET {keep}")
+    else:
+        upsert(conn, SCRAPE, rows.to_dicts(), ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in stored})
+    sources = sorted(set(rows["source"]))
+    record_change(conn, "scrape", [change_frame("scraped", pl.DataFrame({"source": sources, "day": seen_on}), source="source", day="day")])
+    for source in sources:  # a re-scrape of the day replaces its skips
+        if (
+            conn.execute(sa.select(SKIPPED.c.board).where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on).limit(1)).first()
+            is None
+        ):
+            continue
+        boards = sorted(rows.filter(pl.col("source") == source)["board"])
         for chunk in chunks(boards):
             conn.execute(SKIPPED.delete().where(SKIPPED.c.source == source, SKIPPED.c.scraped_on == seen_on, SKIPPED.c.board.in_(chunk)))
     if skipped is not None and not skipped.is_empty():
