@@ -122,8 +122,7 @@ class RawPartition:
     def row_group_sizes(self) -> list[int]:
         """Rows of each row group of ``postings.parquet``, in order, from its footer: their sum is
         the partition's postings, their largest what reading any one row costs at least."""
-        metadata = self._postings_file().metadata
-        return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        return _row_group_sizes(self._postings_file())
 
     def read_posting_columns(self, columns: Sequence[str]) -> pl.DataFrame:
         """These columns of every posting, in the file's order (the small ones: not the descriptions)."""
@@ -164,7 +163,7 @@ class RawPartition:
 
     def _row_group_takes(self, rows: Sequence[int], columns: Sequence[str]) -> Iterator[tuple[np.ndarray, pa.Table]]:
         file = self._postings_file()  # opened once: its footer gives the row groups too
-        sizes = np.array([file.metadata.row_group(g).num_rows for g in range(file.metadata.num_row_groups)], dtype=np.int64)
+        sizes = np.array(_row_group_sizes(file), dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes
         wanted = np.asarray(rows, dtype=np.int64)
         for group in np.unique(np.searchsorted(starts, wanted, side="right") - 1).tolist():
@@ -363,6 +362,11 @@ def _footer(path: Path) -> pq.FileMetaData:
 @functools.lru_cache(maxsize=8)
 def _footer_of(path: str, inode: int, size: int, mtime_ns: int) -> pq.FileMetaData:
     return pq.read_metadata(path)
+
+
+def _row_group_sizes(file: pq.ParquetFile) -> list[int]:
+    metadata = file.metadata
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
 def _schema_of(columns: Sequence[str]) -> dict[str, pl.DataType]:

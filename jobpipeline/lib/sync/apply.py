@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.postings import BoardOutcome
-from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index, upsert
-from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, chunks, set_where_in, upsert_history
+from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index
+from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, bulk_upsert, chunks, set_where_in, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
 from jobpipeline.lib.sync.source import Postings
 
@@ -139,8 +139,9 @@ def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardO
     """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards;
     the change feed gets the partitions (source, day) written, for the analytics to re-read.
 
-    A day at 3.5 M open postings records 250,000 boards: on SQLite the rows go as a frame through
-    the driver, and the skips are deleted only where the day has any (a re-scrape of the day)."""
+    A day at 3.5 M open postings records 250,000 boards: the rows go as one frame (``bulk_upsert``:
+    the driver's path on SQLite), and the skips are deleted only where the day has any (a re-scrape
+    of the day)."""
     stored = BoardOutcome.stored_columns()
     rows = (  # a board's last outcome, where one is given twice
         pl.DataFrame({c: [getattr(o, c) for o in outcomes] for c in ("source", "board", *stored)}, strict=False)
@@ -149,11 +150,7 @@ def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardO
     )
     if rows.is_empty():
         return
-    if conn.dialect.name == "sqlite":
-        keep = ", ".join(f"{c} = excluded.{c}" for c in stored)
-        bulk_insert(conn, SCRAPE, rows, on_conflict=f"ON CONFLICT (source, board, scraped_on) DO UPDATE SET {keep}")
-    else:
-        upsert(conn, SCRAPE, rows.to_dicts(), ["source", "board", "scraped_on"], lambda ex: {c: ex[c] for c in stored})
+    bulk_upsert(conn, SCRAPE, rows, ["source", "board", "scraped_on"])
     sources = sorted(set(rows["source"]))
     record_change(conn, "scrape", [change_frame("scraped", pl.DataFrame({"source": sources, "day": seen_on}), source="source", day="day")])
     for source in sources:  # a re-scrape of the day replaces its skips

@@ -120,6 +120,19 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, on_co
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {on_conflict}", driver_rows(table, part))
 
 
+def bulk_upsert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys: list[str]) -> None:
+    """INSERT many rows, or UPDATE every non-key column of ``frame`` where a row with the same
+    ``keys`` (a unique key of ``table``) is stored already: the driver's executemany on SQLite."""
+    if frame.is_empty():
+        return
+    values = [c for c in frame.columns if c not in keys]
+    if conn.dialect.name != "sqlite":
+        upsert(conn, table, frame.to_dicts(), keys, lambda ex: {c: ex[c] for c in values})
+        return
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+    bulk_insert(conn, table, frame, on_conflict=f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
+
+
 def bulk_update(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, keys: list[str]) -> None:
     """UPDATE many rows by primary key: every non-key column of ``frame`` is set."""
     if frame.is_empty():
