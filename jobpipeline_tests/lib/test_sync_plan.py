@@ -13,6 +13,7 @@ from jobpipeline.lib.normalize import deduplicate
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import create_schema, get_engine, writer
 from jobpipeline.lib.sync import FrameState, SyncResult, plan_sync, sync_postings
+from jobpipeline.lib.sync.plan import DayScrapes, plan_posting_closings, skipped_ids
 from jobpipeline.lib.sync.state import DatabaseState
 
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
@@ -100,6 +101,37 @@ def test_a_failed_board_plans_no_closing():
     failed = BoardOutcome(source="greenhouse", board="acme", ok=False, http_status=503)
     plan = plan_sync(postings_frame([]), state, seen_on=D2, outcomes=[failed], synced_at=NOW)
     assert plan.posting_closings.is_empty() and plan.job_closings.is_empty() and plan.new_jobs.is_empty()
+
+
+def test_a_days_scrapes_are_made_once_and_close_each_batch_of_boards_by_its_own():
+    """The closing pass plans batches of boards from one ``DayScrapes`` of the sync: a board given
+    twice is one row (ok, one of its outcomes being ok), and a batch closes the postings of its
+    own boards scraped successfully that day."""
+    outcomes = [
+        BoardOutcome(source="greenhouse", board="acme", ok=False, http_status=503),
+        BoardOutcome(source="greenhouse", board="acme", ok=True),
+        BoardOutcome(source="greenhouse", board="beta", ok=True),
+        BoardOutcome(source="greenhouse", board="gamma", ok=False, http_status=503),
+    ]
+    scrapes = DayScrapes.of(outcomes, D2)
+    assert scrapes.recorded == {("greenhouse", "acme"), ("greenhouse", "beta"), ("greenhouse", "gamma")}
+    assert scrapes.ok.rows() == [("greenhouse", "acme", D2), ("greenhouse", "beta", D2)]
+    assert sorted(scrapes.rows.rows()) == [("greenhouse", board, D2) for board in ("acme", "beta", "gamma")]
+
+    def open_posting(board: str, job_id: int) -> dict:
+        return {"source": "greenhouse", "board": board, "source_job_id": "1", "job_id": job_id, "last_seen": D1, "closed_at": None}
+
+    aliases = pl.DataFrame([open_posting(b, i) for i, b in enumerate(("acme", "beta", "gamma"), start=1)])
+    state, skipped = FrameState(), skipped_ids(outcomes)
+    closed = [
+        plan_posting_closings(aliases.filter(pl.col("board") == board), [("greenhouse", board)], state, scrapes=scrapes, skipped=skipped)
+        for board in ("acme", "beta", "gamma")
+    ]
+    assert [batch.rows() for batch in closed] == [
+        [("greenhouse", "acme", "1", 1, D2)],
+        [("greenhouse", "beta", "1", 2, D2)],
+        [],  # gamma's scrape failed: nothing closes
+    ]
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ from jobpipeline.lib.sync.plan import (
     ALIAS,
     MOVE_SCHEMA,
     POSTING_JOB_SCHEMA,
+    DayScrapes,
     Scope,
     StoreState,
     SyncPlan,
@@ -288,14 +289,14 @@ def close_in_batches(
     of ``regrown_jobs`` (merge survivors of the slices), ``batch`` jobs at a time, from their
     postings as now written. The store and the counts are one closing plan's of every board at
     once; the memory follows the batch, not the partition. Counts only closings and reopenings."""
-    recorded = sorted({(o.source, o.board) for o in outcomes})
+    scrapes = DayScrapes.of(outcomes, seen_on)  # once: each batch of boards reads it
     skipped = skipped_ids(outcomes)
     record_scrapes(conn, seen_on, outcomes, skipped)
     touched = set(regrown_jobs)
     scraped_after = set(state.successful_scrape_days(scope, seen_on).select("source", "board").iter_rows())
     for boards in board_batches(state.postings_per_board(scope), batch):
         aliases = state.postings_to_close(boards, seen_on, scraped_after).select(*ALIAS, "job_id", "last_seen", "closed_at")
-        closings = plan_posting_closings(aliases, boards, state, seen_on=seen_on, recorded=recorded, outcomes=outcomes, skipped=skipped)
+        closings = plan_posting_closings(aliases, boards, state, scrapes=scrapes, skipped=skipped)
         bulk_update(conn, POSTING, closings.drop("job_id"), ALIAS)
         touched.update(closings["job_id"].to_list())
     result, nothing = SyncResult(), pl.DataFrame(schema=POSTING_JOB_SCHEMA)

@@ -27,7 +27,7 @@ A component bigger than the slice size is one slice of its own (a slice never sp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -116,7 +116,7 @@ class SliceState:
     def hash_history(self, job_ids: list[int]) -> pl.DataFrame:
         return self.store.hash_history(job_ids) if job_ids else pl.DataFrame(schema=HISTORY_SCHEMA)
 
-    def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
+    def latest_skips(self, scope: Scope, except_on: date, except_boards: Collection[tuple[str, str]]) -> pl.DataFrame:
         return self.store.latest_skips(scope, except_on, except_boards)
 
     def successful_scrape_days(self, scope: Scope, after: date) -> pl.DataFrame:

@@ -115,14 +115,14 @@ class DatabaseState:
         stmt = sa.select(HISTORY.c.job_id, HISTORY.c.content_hash, HISTORY.c.first_seen)
         return select_frame(self.conn, stmt, HISTORY_SCHEMA, HISTORY.c.job_id, job_ids)
 
-    def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
+    def latest_skips(self, scope: Scope, except_on: date, except_boards: Collection[tuple[str, str]]) -> pl.DataFrame:
         stmt = (
             sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, sa.func.max(SKIPPED.c.scraped_on))
             .where(SKIPPED.c.scraped_on != except_on)
             .group_by(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id)
         )
         older = self._per_source(scope, stmt, SKIPPED, SKIP_SCHEMA)
-        kept_today = sorted(set(scope) - set(except_boards))  # boards this sync does not re-record keep the day's skips
+        kept_today = sorted(set(scope).difference(except_boards))  # boards this sync does not re-record keep the day's skips
         stmt = sa.select(SKIPPED.c.source, SKIPPED.c.board, SKIPPED.c.source_job_id, SKIPPED.c.scraped_on).where(
             SKIPPED.c.scraped_on == except_on
         )
@@ -184,7 +184,7 @@ class FrameState:
     def hash_history(self, job_ids: list[int]) -> pl.DataFrame:
         return self.job_hash_history.filter(pl.col("job_id").is_in(job_ids)).select(list(HISTORY_SCHEMA)).cast(HISTORY_SCHEMA)
 
-    def latest_skips(self, scope: Scope, except_on: date, except_boards: Scope) -> pl.DataFrame:
+    def latest_skips(self, scope: Scope, except_on: date, except_boards: Collection[tuple[str, str]]) -> pl.DataFrame:
         replaced = pl.DataFrame([(s, b, except_on) for s, b in except_boards], schema=SCRAPE_DAY_SCHEMA, orient="row")
         kept = _in_scope(self.board_scrape_skipped, scope).join(replaced, on=["source", "board", "scraped_on"], how="anti")
         return kept.group_by(ALIAS).agg(skipped_on=pl.col("scraped_on").max()).cast(SKIP_SCHEMA)
