@@ -104,16 +104,21 @@ class BoardOutcome:
         later; HN months carry no ``source`` or ``company``), keys that are not fields (an HN month's
         thread) are left out, and ``source`` (the partition's) fills or overrides the stored one. A
         row without its board or ``ok`` is a ``ValueError`` naming what is missing."""
-        names = {f.name for f in dataclasses.fields(BoardOutcome)}
+        names = _field_names()
         values = {k: v for k, v in data.items() if k in names and (v is not None or k in _NULLABLE)}
         if source is not None:
             values["source"] = source
-        missing = [name for name in ("source", "board", "ok") if name not in values]
-        if missing:
+        if "board" not in values or "ok" not in values or "source" not in values:
+            missing = [name for name in ("source", "board", "ok") if name not in values]
             raise ValueError(f"board outcome without {', '.join(missing)}: {dict(data)!r:.200}")
         if not isinstance(values["ok"], bool):
             raise ValueError(f"board outcome {values['source']}/{values['board']}: ok must be true or false, got {values['ok']!r}")
-        return BoardOutcome(**{k: v for k, v in values.items() if k in names})
+        return BoardOutcome(**values)
+
+
+@functools.cache
+def _field_names() -> frozenset[str]:  # once: a partition at 3.5 M open postings has 50,000 boards' outcomes to read
+    return frozenset(f.name for f in dataclasses.fields(BoardOutcome))
 
 
 @functools.cache

@@ -48,10 +48,13 @@ import pyarrow.parquet as pq
 
 from jobpipeline.lib.normalize import description_digests
 from jobpipeline.lib.postings import POSTING_SCHEMA, Posting, postings_frame
+from jobpipeline.lib.sources.base import decode_json
 from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
 DIGEST_COLUMN = "description_hash"  # written beside the postings: a sync needs no description to hash
 ROW_GROUP_ROWS = 2048  # ~6 MB of descriptions: a slice's read overshoots it by at most two groups
+LISTED_GROUPS = 48  # row groups of a partition's listed columns read at once (~100,000 rows, ~11 MB)
+SCAN_GROUPS = 16  # at most so many neighbouring row groups of thin rows read at once (a slice's span ~10)
 ORPHAN_AGE_S = 3600  # a write takes seconds; an hour-old temporary folder has no writer left
 _TEMP_NAME = re.compile(r"^\.(?P<key>[^.]+)\.(?:(?P<host>.+)-(?P<pid>\d+)-)?[0-9a-f]{8}\.(?P<kind>tmp|old)$")
 
@@ -136,10 +139,14 @@ class RawPartition:
             yield table.column(column)
 
     def iter_posting_columns(self, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
-        """These columns of every posting, a row group at a time, in the file's order: how a sync
-        keys a partition while holding only the keys."""
-        for table in self._iter_row_groups(columns):
-            yield pl.from_arrow(table).cast(_schema_of(columns))  # type: ignore[union-attr, arg-type]
+        """These columns of every posting, ``LISTED_GROUPS`` row groups at a time, in the file's
+        order: how a sync keys a partition while holding only the keys. Read by polars (``_scan``)."""
+        self._require()
+        sizes = self.row_group_sizes()
+        groups = np.arange(len(sizes))
+        for run in np.split(groups, np.arange(LISTED_GROUPS, len(sizes), LISTED_GROUPS)) if len(sizes) else []:
+            first = int(sum(sizes[: int(run[0])]))
+            yield self._scan(columns, first, int(sum(sizes[int(run[0]) : int(run[-1]) + 1]))).cast(_schema_of(columns))  # type: ignore[arg-type]
 
     def _iter_row_groups(self, columns: Sequence[str]) -> Iterator[pa.Table]:
         file = self._postings_file()
@@ -148,12 +155,32 @@ class RawPartition:
 
     def read_posting_rows(self, rows: Sequence[int], columns: Sequence[str] = tuple(POSTING_SCHEMA)) -> pl.DataFrame:
         """These columns (all ``POSTING_SCHEMA``'s unless told) of the postings at these (increasing)
-        row numbers: only the row groups that hold them are read, one at a time, so memory follows
-        the rows asked for."""
-        tables = [table for _, table in self._row_group_takes(rows, columns)]
-        if not tables:
+        row numbers: only the row groups that hold them are read, at most ``SCAN_GROUPS`` neighbours
+        at a time (``_scan``), so memory follows the rows asked for."""
+        sizes = self.row_group_sizes()
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, dtype=np.int64)
+        wanted = np.asarray(rows, dtype=np.int64)
+        groups = np.unique(np.searchsorted(starts, wanted, side="right") - 1)
+        frames = []
+        for run in np.split(groups, np.flatnonzero(np.diff(groups) != 1) + 1) if len(groups) else []:
+            for part in np.split(run, np.arange(SCAN_GROUPS, len(run), SCAN_GROUPS)):
+                numbers = wanted[(wanted >= starts[part[0]]) & (wanted < starts[part[-1]] + sizes[part[-1]])]
+                first, count = int(numbers[0]), int(numbers[-1]) + 1 - int(numbers[0])
+                rows_read = self._scan(columns, first, count)
+                frames.append(rows_read if count == len(numbers) else rows_read[numbers - first])  # a run of rows: no take
+        if not frames:
             return pl.DataFrame(schema=_schema_of(columns))
-        return pl.from_arrow(pa.concat_tables(tables)).cast(_schema_of(columns))  # type: ignore[arg-type, union-attr]
+        return pl.concat(frames).cast(_schema_of(columns))  # type: ignore[arg-type]
+
+    def _scan(self, columns: Sequence[str], first: int, count: int) -> pl.DataFrame:
+        """``columns`` of the ``count`` rows from row ``first`` on, read by polars: where a sync
+        reads the small columns of many rows, not a row group at a time through pyarrow, whose
+        reads, takes and conversions took 3x the time (a 700,000-posting partition's thin rows by
+        slice: 0.46-0.54 against 1.46-1.51 s; its listed columns 0.12 against 0.60 s). A scan parses
+        the file's footer again (~3.5 ms at 700,000 postings), so a day's sync makes ~50 of them,
+        not one per row group. The descriptions stay with pyarrow (``iter_descriptions``): polars
+        decodes them in the same CPU time, only on more threads."""
+        return pl.scan_parquet(self.postings_path).select(list(columns)).slice(first, count).collect()
 
     def iter_descriptions(self, rows: Sequence[int]) -> Iterator[tuple[np.ndarray, pa.Array]]:
         """The descriptions at these (increasing) row numbers, a row group at a time: (its row
@@ -173,7 +200,7 @@ class RawPartition:
 
     def read_outcomes(self) -> list[dict[str, Any]]:
         self._require()
-        return json.loads(self.outcomes_path.read_text(encoding="utf-8"))
+        return decode_json(self.outcomes_path.read_bytes())
 
     def read_details(self) -> PreviousDetails:
         """The stored details of this partition's postings (those fetched under a stamp), by board and id."""

@@ -851,6 +851,41 @@ def test_texts_of_a_partition_come_by_row_whatever_rows_are_asked(tmp_path, monk
         assert len(batches) == len({row // 4 for row in rows})  # a batch per row group read
 
 
+def test_rows_of_neighbouring_row_groups_come_in_one_read_and_far_apart_ones_apart(tmp_path, monkeypatch):
+    """``read_posting_rows`` reads each run of neighbouring row groups holding rows asked for at
+    once (at most ``SCAN_GROUPS`` groups a read), from the first row asked to the last, and nothing
+    of the groups between runs; ``iter_posting_columns`` reads the file ``LISTED_GROUPS`` groups at
+    a time. Either gives the rows a read of the whole file gives, in order."""
+    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setattr(rawstore, "SCAN_GROUPS", 3)
+    monkeypatch.setattr(rawstore, "LISTED_GROUPS", 4)
+    _, _, partition = acme_partition(tmp_path, monkeypatch)  # 60 rows: 15 row groups of 4
+    assert partition.row_group_sizes() == [4] * 15
+    whole = partition.read_postings()
+    thin = [c for c in whole.columns if c != "description"]
+    reads: list[tuple[int, int]] = []
+    scan = RawPartition._scan
+
+    def recorded(self, columns, first, count):
+        reads.append((first, count))
+        return scan(self, columns, first, count)
+
+    monkeypatch.setattr(RawPartition, "_scan", recorded)
+    for rows, expected in (
+        ([1, 2, 5, 9, 10], [(1, 10)]),  # groups 0-2: one read
+        ([1, 30, 31, 58], [(1, 1), (30, 2), (58, 1)]),  # groups 0, 7 and 14: one read each, none between
+        (list(range(0, 60, 2)), [(0, 11), (12, 11), (24, 11), (36, 11), (48, 11)]),  # 15 neighbours, 3 at a time
+    ):
+        reads.clear()
+        got = partition.read_posting_rows(rows, thin)
+        assert reads == expected
+        assert got.equals(whole.select(thin)[rows])
+    reads.clear()
+    batches = list(partition.iter_posting_columns(["source_job_id", "title"]))
+    assert [b.height for b in batches] == [16, 16, 16, 12] and reads == [(0, 16), (16, 16), (32, 16), (48, 12)]
+    assert pl.concat(batches).equals(whole.select("source_job_id", "title"))
+
+
 def test_a_partition_written_before_lazy_reads_syncs_in_slices_to_the_same_store(tmp_path, monkeypatch):
     """A partition of the older layout (unsorted, one row group, as ``write_parquet`` left it) is
     read whole once, not once per slice, and its slices leave the one-shot sync's store."""
