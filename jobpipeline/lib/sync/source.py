@@ -43,7 +43,7 @@ class Postings(Protocol):
 
     def listed(self) -> Iterator[pl.DataFrame]:
         """``LISTED_COLUMNS`` and ``description_hash`` (``description_digests``) of every row, in
-        order, in batches (a raw partition's row groups)."""
+        order, in batches (of a raw partition: ``rawstore.LISTED_GROUPS`` row groups each)."""
         ...
 
     def rows(self, rows: Sequence[int] | np.ndarray) -> pl.DataFrame:
