@@ -108,8 +108,8 @@ class BoardOutcome:
         values = {k: v for k, v in data.items() if k in names and (v is not None or k in _NULLABLE)}
         if source is not None:
             values["source"] = source
-        if "board" not in values or "ok" not in values or "source" not in values:
-            missing = [name for name in ("source", "board", "ok") if name not in values]
+        missing = [name for name in ("source", "board", "ok") if name not in values]
+        if missing:
             raise ValueError(f"board outcome without {', '.join(missing)}: {dict(data)!r:.200}")
         if not isinstance(values["ok"], bool):
             raise ValueError(f"board outcome {values['source']}/{values['board']}: ok must be true or false, got {values['ok']!r}")

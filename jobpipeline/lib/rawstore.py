@@ -141,12 +141,10 @@ class RawPartition:
     def iter_posting_columns(self, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
         """These columns of every posting, ``LISTED_GROUPS`` row groups at a time, in the file's
         order: how a sync keys a partition while holding only the keys. Read by polars (``_scan``)."""
-        self._require()
-        sizes = self.row_group_sizes()
-        groups = np.arange(len(sizes))
-        for run in np.split(groups, np.arange(LISTED_GROUPS, len(sizes), LISTED_GROUPS)) if len(sizes) else []:
-            first = int(sum(sizes[: int(run[0])]))
-            yield self._scan(columns, first, int(sum(sizes[int(run[0]) : int(run[-1]) + 1]))).cast(_schema_of(columns))  # type: ignore[arg-type]
+        starts, ends = _row_group_bounds(self._postings_file())
+        for group in range(0, len(starts), LISTED_GROUPS):
+            first, end = int(starts[group]), int(ends[min(group + LISTED_GROUPS, len(ends)) - 1])
+            yield self._scan(columns, first, end - first).cast(_schema_of(columns))  # type: ignore[arg-type]
 
     def _iter_row_groups(self, columns: Sequence[str]) -> Iterator[pa.Table]:
         file = self._postings_file()
@@ -157,14 +155,13 @@ class RawPartition:
         """These columns (all ``POSTING_SCHEMA``'s unless told) of the postings at these (increasing)
         row numbers: only the row groups that hold them are read, at most ``SCAN_GROUPS`` neighbours
         at a time (``_scan``), so memory follows the rows asked for."""
-        sizes = self.row_group_sizes()
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, dtype=np.int64)
+        starts, ends = _row_group_bounds(self._postings_file())
         wanted = np.asarray(rows, dtype=np.int64)
-        groups = np.unique(np.searchsorted(starts, wanted, side="right") - 1)
+        groups = _groups_holding(starts, wanted)
         frames = []
         for run in np.split(groups, np.flatnonzero(np.diff(groups) != 1) + 1) if len(groups) else []:
             for part in np.split(run, np.arange(SCAN_GROUPS, len(run), SCAN_GROUPS)):
-                numbers = wanted[(wanted >= starts[part[0]]) & (wanted < starts[part[-1]] + sizes[part[-1]])]
+                numbers = wanted[(wanted >= starts[part[0]]) & (wanted < ends[part[-1]])]
                 first, count = int(numbers[0]), int(numbers[-1]) + 1 - int(numbers[0])
                 rows_read = self._scan(columns, first, count)
                 frames.append(rows_read if count == len(numbers) else rows_read[numbers - first])  # a run of rows: no take
@@ -175,8 +172,8 @@ class RawPartition:
     def _scan(self, columns: Sequence[str], first: int, count: int) -> pl.DataFrame:
         """``columns`` of the ``count`` rows from row ``first`` on, read by polars: where a sync
         reads the small columns of many rows, not a row group at a time through pyarrow, whose
-        reads, takes and conversions took 3x the time (a 700,000-posting partition's thin rows by
-        slice: 0.46-0.54 against 1.46-1.51 s; its listed columns 0.12 against 0.60 s). A scan parses
+        reads, takes and conversions took 2-4x the time (a 700,000-posting partition's thin rows by
+        slice: 0.61-0.68 against 1.46-1.51 s; its listed columns 0.15-0.17 against 0.60-0.62 s). A scan parses
         the file's footer again (~3.5 ms at 700,000 postings), so a day's sync makes ~50 of them,
         not one per row group. The descriptions stay with pyarrow (``iter_descriptions``): polars
         decodes them in the same CPU time, only on more threads."""
@@ -190,11 +187,10 @@ class RawPartition:
 
     def _row_group_takes(self, rows: Sequence[int], columns: Sequence[str]) -> Iterator[tuple[np.ndarray, pa.Table]]:
         file = self._postings_file()  # opened once: its footer gives the row groups too
-        sizes = np.array(_row_group_sizes(file), dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes
+        starts, ends = _row_group_bounds(file)
         wanted = np.asarray(rows, dtype=np.int64)
-        for group in np.unique(np.searchsorted(starts, wanted, side="right") - 1).tolist():
-            first, last = int(starts[group]), int(starts[group] + sizes[group])
+        for group in _groups_holding(starts, wanted).tolist():
+            first, last = int(starts[group]), int(ends[group])
             numbers = wanted[(wanted >= first) & (wanted < last)]
             yield numbers, file.read_row_group(group, columns=list(columns)).take(pa.array(numbers - first))
 
@@ -389,6 +385,18 @@ def _footer(path: Path) -> pq.FileMetaData:
 @functools.lru_cache(maxsize=8)
 def _footer_of(path: str, inode: int, size: int, mtime_ns: int) -> pq.FileMetaData:
     return pq.read_metadata(path)
+
+
+def _row_group_bounds(file: pq.ParquetFile) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each row group of ``file`` and the row after its last, in order."""
+    sizes = np.array(_row_group_sizes(file), dtype=np.int64)
+    ends = np.cumsum(sizes)
+    return ends - sizes, ends
+
+
+def _groups_holding(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The row groups (``starts``: their first rows) holding any of ``rows``, distinct and in order."""
+    return np.unique(np.searchsorted(starts, rows, side="right") - 1)
 
 
 def _row_group_sizes(file: pq.ParquetFile) -> list[int]:
