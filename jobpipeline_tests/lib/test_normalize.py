@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobpipeline.lib.boards import Board
-from jobpipeline.lib.normalize import deduplicate
-from jobpipeline.lib.postings import postings_frame
+from jobpipeline.lib.normalize import deduplicate, keys_in_order
+from jobpipeline.lib.postings import POSTING_SCHEMA, postings_frame
 from jobpipeline.lib.sources import lever, parse_board
 from jobpipeline_tests.conftest import CORPUS
 
@@ -65,3 +68,90 @@ def test_the_hash_of_a_posting_with_salaries_and_several_locations_is_pinned():
         )
     )
     assert deduplicate(frame)["content_hash"].to_list() == ["d7835c17dd3414520a6c6344b5130426"]  # as before polars rendered them
+
+
+def reference_deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
+    """``deduplicate`` spelled plainly, for full rows: every posting made distinct and sorted, each
+    group's locations merged by exploding them all, each field rendered and hashed one at a time
+    (as it was before the fast paths for rows already distinct and in order, for jobs with their
+    own locations, and for rendering every field in one query)."""
+    from jobpipeline.lib.normalize import HASHED_FIELDS, _rendered, dedup_keys, description_digests
+
+    ids = ["source", "board", "source_job_id"]
+    postings = postings.select(*POSTING_SCHEMA).cast(POSTING_SCHEMA).with_row_index("_row")
+    descriptions = postings.get_column("description")
+    postings = postings.drop("description").with_columns(
+        description_hash=description_digests(postings.with_columns(description=descriptions))
+    )
+    listed = postings
+    postings = postings.unique(subset=ids, keep="first", maintain_order=True)
+    keys = [xxhash.xxh3_64_hexdigest(key.encode()) for key in reference_key_texts(postings)]
+    keyed = postings.with_columns(dedup_key=pl.Series(keys, dtype=pl.String)).sort(*ids)
+    located = listed.select(*ids, "locations").join(keyed.select(*ids, "dedup_key"), on=ids).select("dedup_key", "locations")
+    merged = located.explode("locations").drop_nulls("locations").unique().group_by("dedup_key").agg(pl.col("locations").sort())
+    groups = (
+        keyed.group_by("dedup_key", maintain_order=True)
+        .agg(pl.all().exclude("locations").first(), pl.struct(*ids).alias("aliases"))
+        .join(merged, on="dedup_key", how="left", maintain_order="left")
+        .with_columns(pl.col("locations").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    )
+    groups = groups.with_columns(description=descriptions.gather(groups["_row"]))
+    groups = groups.select("dedup_key", *POSTING_SCHEMA, "description_hash", "aliases")
+    parts = [groups["description_hash"] if name == "description" else _rendered(groups, name) for name in HASHED_FIELDS]
+    texts = pl.DataFrame({str(i): part for i, part in enumerate(parts)}).select(pl.concat_str(pl.all(), separator="\x1f")).to_series()
+    assert dedup_keys(postings, postings["description_hash"]) == keys  # the key from Arrow buffers: as from Python strings
+    return groups.with_columns(content_hash=pl.Series([xxhash.xxh3_128_hexdigest(t.encode()) for t in texts], dtype=pl.String))
+
+
+def reference_key_texts(postings: pl.DataFrame) -> list[str]:
+    """Each posting's dedup key text: casefolded company and title, non-alphanumerics collapsed, and its description digest."""
+    folded = postings.select(
+        *(
+            pl.col(c).fill_null("").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+            for c in ("company", "title")
+        ),
+        "description_hash",
+    )
+    return [f"{c}\x1f{t}\x1f{d}" for c, t, d in folded.iter_rows()]
+
+
+ROW_FIELDS = {
+    "source": st.sampled_from(["ashby", "lever"]),
+    "board": st.sampled_from(["acme", "zeta"]),
+    "source_job_id": st.sampled_from(["1", "2", "3", "4", "5", "6"]),
+    "company": st.sampled_from(["Acme", "ACME  Inc.", None]),
+    "title": st.sampled_from(["Data Engineer", "data engineer!", "Häuptling"]),
+    "locations": st.one_of(st.none(), st.lists(st.sampled_from(["Berlin", "Paris", "Zürich", None]), max_size=3)),
+    "remote": st.sampled_from([True, False, None]),
+    "description": st.sampled_from(["Build APIs.", "Pipelines.", None]),
+    "salary_min": st.sampled_from([None, 0.0, 5e-05, 120000.0, 1e16]),
+}
+a_posting_row = st.fixed_dictionaries(ROW_FIELDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(a_posting_row, max_size=14), st.booleans())
+def test_dedup_gives_what_the_plain_algorithm_gives(rows, in_key_order):
+    """Whatever the rows (an id listed twice, a posting alone or one of several in a job, no
+    location, one, a null one, several), in key order or not: what ``deduplicate`` gives is the
+    plain algorithm's, column for column, hashes included."""
+    frame = pl.DataFrame(rows, schema={c: POSTING_SCHEMA[c] for c in ROW_FIELDS}).with_columns(
+        pl.lit(None, dtype=POSTING_SCHEMA[c]).alias(c) for c in POSTING_SCHEMA if c not in ROW_FIELDS
+    )
+    if in_key_order:
+        frame = frame.unique(["source", "board", "source_job_id"], keep="first", maintain_order=True).sort(
+            "source", "board", "source_job_id"
+        )
+        assert keys_in_order(frame, strictly=True)
+    assert deduplicate(frame).equals(reference_deduplicate(frame))
+
+
+def test_keys_are_in_order_only_where_each_row_comes_after_the_one_before():
+    frame = pl.DataFrame({"source": ["a", "a", "a", "b"], "board": ["x", "x", "y", "a"], "source_job_id": ["1", "2", "1", "1"]})
+    twice = pl.concat([frame, frame.tail(1)])  # an id listed twice, in order
+    for strictly in (True, False):
+        assert keys_in_order(frame, strictly=strictly) and keys_in_order(frame.head(1), strictly=strictly)
+        assert keys_in_order(frame.clear(), strictly=strictly)
+        assert not keys_in_order(frame.reverse(), strictly=strictly)
+        assert not keys_in_order(frame.with_columns(board=pl.Series(["x", None, "y", "a"])), strictly=strictly)  # a null key orders nothing
+        assert keys_in_order(twice, strictly=strictly) is not strictly

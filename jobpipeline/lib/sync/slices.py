@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from jobpipeline.lib.normalize import dedup_keys
+from jobpipeline.lib.normalize import dedup_keys, keys_in_order
 from jobpipeline.lib.sync.plan import (
     ALIAS,
     ALIAS_SCHEMA,
@@ -199,10 +199,7 @@ def alias_sorted(frame: pl.DataFrame) -> bool:
     """Whether ``frame``'s rows are in (source, board, source_job_id) order, as a raw partition is
     written: then a posting's rows are found by comparing neighbours, in a pass, where a hash table
     over a million rows would cost hundreds of MB."""
-    s, b, i = (pl.col(c) for c in ALIAS)
-    ps, pb, pi = (pl.col(c).shift() for c in ALIAS)
-    ordered = (s > ps) | ((s == ps) & ((b > pb) | ((b == pb) & (i >= pi))))
-    return frame.height < 2 or bool(frame.select(ordered.fill_null(True).all()).item())
+    return keys_in_order(frame, strictly=False)
 
 
 def first_rows(frame: pl.DataFrame, in_order: bool) -> pl.Series:
