@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+
 from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.store import create_schema, get_engine, writer
 from jobpipeline.lib.sync import fast_sql, sync_postings
@@ -24,6 +26,12 @@ def test_runs_of_integer_keys_are_read_as_ranges_and_give_what_an_in_list_gives(
     wanted = [*range(5, 150), 170, 172, *range(180, 200), 400, 401, 5, 6]
     assert fast_sql.integer_runs(wanted) == ([(5, 149)], [170, 172, *range(180, 200), 400, 401])
     assert fast_sql.integer_runs(["a", *range(100)]) == ([], ["a", *range(100)])  # not all integers: IN lists only
+    # Ids already distinct and increasing (a slice's known jobs) are not sorted again; ids that
+    # only look so (one repeat, one step back) still are.
+    distinct = sorted(set(wanted))
+    assert fast_sql.integer_runs(np.array(distinct)) == fast_sql.integer_runs(wanted)
+    assert fast_sql.integer_runs([*distinct, distinct[-1]]) == fast_sql.integer_runs(wanted)
+    assert fast_sql.integer_runs([*distinct[:-1], 7, distinct[-1]]) == fast_sql.integer_runs(wanted)
 
     executed: list[str] = []
     with writer(engine).begin() as conn:

@@ -29,6 +29,7 @@ from jobpipeline.lib.postings import BoardOutcome, Posting, postings_frame
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.store import Job, JobPosting, create_schema, get_engine
 from jobpipeline.lib.sync import PartitionPostings, read_ahead, sync_postings, write_behind
+from jobpipeline.lib.sync import plan as plan_module
 from jobpipeline.lib.sync import slices as slices_module
 from jobpipeline.lib.sync import source as source_module
 from jobpipeline.lib.sync import state as state_module
@@ -427,6 +428,7 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
         "postings_of_boards": "postings",
         "postings_to_close": "postings to close",
         "posting_jobs_of_boards": "jobs of postings",
+        "postings_per_board": "postings per board",  # counted as the cut read them
     }
     for method, what in reads.items():
         monkeypatch.setattr(state_module.DatabaseState, method, counted(what, getattr(state_module.DatabaseState, method)))
@@ -439,6 +441,58 @@ def test_a_big_partitions_slices_read_the_store_ahead_in_a_child_process(tmp_pat
     assert len(sessions.started) == 1 and sessions.batches >= 60 // 7 + 1 + 30 // 8
     assert sessions.running() == 0
     assert every_table(ahead) == every_table(read_inline)
+
+
+def test_the_closing_pass_sizes_its_batches_by_the_postings_the_cut_read_and_the_slices_added(tmp_path, monkeypatch):
+    """With the store read ahead, the closing pass packs its batches of boards by the stored
+    postings of each board as the cut's read counted them plus those the slices added, and reads
+    the count only of the ok boards the partition lists nothing of: the sizes are what a count
+    of the store gives after the sync (here a board with postings added, a board new that day,
+    one whose postings all vanished, and the others seen again)."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    day, outcomes = two_boards_of_jobs(engine)
+    emptied = ("greenhouse", "acme5")
+    new = [
+        Posting(source=source, board=board, source_job_id=f"new-{n}", company="Acme", title=f"Analyst {n}", description="New.")
+        for n, (source, board) in enumerate([("greenhouse", "acme0")] * 3 + [("greenhouse", "acme6")] * 2)
+    ]
+    day = [p for p in day if (p.source, p.board) != emptied] + new
+    outcomes = [*outcomes, BoardOutcome(source="greenhouse", board="acme6", ok=True)]
+    monkeypatch.setattr(read_ahead, "MIN_POSTINGS", 0)
+    monkeypatch.setattr(slices_module, "POSTING_BATCH", 7)
+    sizes: list[dict] = []
+    counted: list[list] = []
+    batches, per_board = sync_module.board_batches, state_module.DatabaseState.postings_per_board
+    monkeypatch.setattr(sync_module, "board_batches", lambda found, batch: sizes.append(dict(found)) or batches(found, batch))
+    monkeypatch.setattr(
+        state_module.DatabaseState, "postings_per_board", lambda self, scope: counted.append(scope) or per_board(self, scope)
+    )
+    result = sync_postings(engine, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+
+    assert result.new == 5
+    with engine.connect() as conn:
+        stored = {(s, b): n for s, b, n in conn.exec_driver_sql("SELECT source, board, count(*) FROM job_posting GROUP BY 1, 2")}
+        closed = conn.exec_driver_sql("SELECT DISTINCT board FROM job_posting WHERE closed_at IS NOT NULL").all()
+    assert closed == [("acme5",)]
+    assert stored[("greenhouse", "acme0")] == 13 and stored[("greenhouse", "acme6")] == 2 and stored[emptied] == 10
+    assert sizes == [stored] and counted == [[emptied]]
+
+
+def test_a_slice_takes_its_read_ahead_once_its_rows_are_deduplicated(tmp_path, monkeypatch):
+    """Each slice's plan deduplicates its rows before it takes the child's read of its stored jobs
+    (the child reads meanwhile: the first slice had waited ~0.05 s for it), and takes it once."""
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    day, outcomes = two_boards_of_jobs(engine)
+    monkeypatch.setattr(read_ahead, "MIN_POSTINGS", 0)
+    events: list[str] = []
+    deduplicate, take = plan_module.deduplicate, read_ahead.StoreReadAhead.take
+    monkeypatch.setattr(plan_module, "deduplicate", lambda rows: events.append("dedup") or deduplicate(rows))
+    monkeypatch.setattr(read_ahead.StoreReadAhead, "take", lambda self, number: events.append(f"take {number}") or take(self, number))
+    sync_postings(engine, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert events == [event for number in range(len(events) // 2) for event in ("dedup", f"take {number}")]
+    assert len(events) == 2 * -(-30 // 4)
 
 
 def closing_reads(monkeypatch) -> list[int]:

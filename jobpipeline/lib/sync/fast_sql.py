@@ -79,7 +79,9 @@ def integer_runs(values: Sequence) -> tuple[list[tuple[int, int]], list]:
         return [], values.tolist() if isinstance(values, np.ndarray) else list(values)  # Python ints: the drivers bind them
     if isinstance(values, list) and not all(type(v) is int for v in values):
         return [], values
-    ordered = np.unique(np.asarray(values, dtype=np.int64))
+    ordered = np.asarray(values, dtype=np.int64)
+    if not (ordered[1:] > ordered[:-1]).all():  # already distinct and sorted, as a slice's known jobs are: no sort
+        ordered = np.unique(ordered)
     cuts = np.flatnonzero(np.diff(ordered) != 1) + 1
     starts, ends = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(ordered)]))
     long = ends - starts >= RANGE_RUN

@@ -28,7 +28,9 @@ planned: at most three windows' rows stand at once (in ``/dev/shm``, mapped, not
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,7 @@ class StoreReadAhead:
         self.windows: list[range] = []
         self._session = ReadSession(database, workers=CHILD_WORKERS)
         self._window, self._tables = -1, []
+        self._per_board: list[pl.DataFrame] = []  # the stored postings of each board ``posting_jobs`` read
 
     def plan(self, known_jobs: Sequence[np.ndarray]) -> bool:
         """Read these slices' known jobs (``known_jobs[i]``: slice i's, increasing) in windows of
@@ -119,7 +122,20 @@ class StoreReadAhead:
             tables = self._session.answer()
             ask(number + 2)
             frames = [as_frame(table, POSTING_JOB_SCHEMA) for table in tables]
-            yield pl.concat(frames) if frames else pl.DataFrame(schema=POSTING_JOB_SCHEMA)
+            batch = pl.concat(frames) if frames else pl.DataFrame(schema=POSTING_JOB_SCHEMA)
+            self._per_board.append(batch.group_by("source", "board").len())
+            yield batch
+
+    def stored_per_board(self) -> pl.DataFrame:
+        """(source, board, len): the stored postings of each board that ``posting_jobs`` read (all
+        of a board's: a board cut by two batches is read whole by each), counted as they passed. A
+        board without one is absent."""
+        counted = (
+            pl.concat(self._per_board)
+            if self._per_board
+            else pl.DataFrame(schema={"source": pl.String, "board": pl.String, "len": pl.UInt32})
+        )
+        return counted.unique(["source", "board"])
 
     def take(self, number: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         while self._window < 0 or number not in self.windows[self._window]:
@@ -138,29 +154,51 @@ class StoreReadAhead:
             return
         queries = []
         for number in self.windows[window]:
-            ids = self.known_jobs[number].tolist()
+            ids = IdTerms.of(self.known_jobs[number])  # split into runs and written once, for both reads
             queries += [(rendered(POSTINGS_READ, POSTING.c.job_id, ids), None), (rendered(JOBS_READ, JOB.c.id, ids), None)]
         self._session.ask(queries)
 
 
-def rendered(stmt: sa.Select, column: sa.Column, ids: list[int]) -> str:
+@dataclass(frozen=True)
+class IdTerms:
+    """Integer ids as SQLite text: runs of ids as ranges, the rest written out in IN lists of
+    ``SQLITE_IN_CHUNK`` (as ``fast_sql.select_frame`` reads them). Written here, not by
+    SQLAlchemy's literal binds, which took 1.5 s of a 200k-posting day's 9 s in the sync's busy
+    thread (330k values); and once per slice, for both of its reads: a 700k-posting day's
+    leftover ids, written twice, cost the sync's thread ~0.3 s."""
+
+    ranges: list[tuple[int, int]]
+    lists: list[str]  # each: "1, 5, 9"
+
+    @classmethod
+    def of(cls, ids: np.ndarray | list[int]) -> IdTerms:
+        ranges, rest = integer_runs(ids)
+        return cls(ranges, [", ".join(map(str, chunk)) for chunk in chunks(rest, SQLITE_IN_CHUNK)])
+
+    def where(self, name: str) -> str:
+        terms = [f"{name} BETWEEN {int(low)} AND {int(high)}" for low, high in self.ranges]
+        terms += [f"{name} IN ({values})" for values in self.lists]
+        return " OR ".join(terms) or "0"
+
+
+def rendered(stmt: sa.Select, column: sa.Column, ids: IdTerms | list[int]) -> str:
     """``stmt`` (a select without a WHERE) for the rows whose ``column`` is one of ``ids``
-    (integers), as SQLite text: runs of ids as ranges, the rest in IN lists (as
-    ``fast_sql.select_frame`` reads them). The ids are written here, not by SQLAlchemy's literal
-    binds, which took 1.5 s of a 200k-posting day's 9 s in the sync's busy thread (330k values)."""
-    ranges, rest = integer_runs(ids)
+    (integers, or ``IdTerms`` of them), as SQLite text."""
+    ids = ids if isinstance(ids, IdTerms) else IdTerms.of(ids)
+    return f"{_select_text(stmt, column)} WHERE {ids.where(f'{column.table.name}.{column.name}')}"  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _select_text(stmt: sa.Select, column: sa.Column) -> str:
+    """``stmt`` as SQLite text, read through ``column``'s own index where it has one: with an IN
+    list beside its ranges SQLite's planner chose to scan a million stored postings (0.55 s a
+    window, four of ten seconds of a 200k-posting day) over the index on job_id (0.04 s)."""
     table: sa.Table = column.table  # type: ignore[assignment]
-    name = f"{table.name}.{column.name}"
-    # Through the column's own index, where it has one: with an IN list beside its ranges SQLite's
-    # planner chose to scan a million stored postings (0.55 s a window, four of ten seconds of a
-    # 200k-posting day) over the index on job_id (0.04 s).
     select = str(stmt.compile(dialect=sqlite.dialect()))
     indexes = [index.name for index in table.indexes if [c.name for c in index.columns] == [column.name]]
     if indexes:  # SQLAlchemy renders no table hints for SQLite
         select = select.replace(f"FROM {table.name}", f"FROM {table.name} INDEXED BY {indexes[0]}", 1)
-    where = [f"{name} BETWEEN {int(low)} AND {int(high)}" for low, high in ranges]
-    where += [f"{name} IN ({', '.join(str(int(i)) for i in chunk)})" for chunk in chunks(rest, SQLITE_IN_CHUNK)]
-    return f"{select} WHERE {' OR '.join(where) or '0'}"
+    return select
 
 
 def rendered_boards(stmt: sa.Select, source: str, boards: list[str]) -> str:

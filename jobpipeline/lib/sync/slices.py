@@ -86,8 +86,21 @@ class SliceState:
 
     def __init__(self, store: StoreState, known_jobs: np.ndarray, same_key: SliceRows, new_ids: np.ndarray) -> None:
         self.store, self.known_jobs, self.same_key, self.new_ids = store, known_jobs, same_key, new_ids
-        # The stored postings and rows of ``known_jobs``, when read ahead (``read_ahead.py``).
-        self.read: tuple[pl.DataFrame, pl.DataFrame] | None = None
+        self._read: tuple[pl.DataFrame, pl.DataFrame] | None = None
+        self._take: Callable[[], tuple[pl.DataFrame, pl.DataFrame]] | None = None
+
+    def read_ahead(self, take: Callable[[], tuple[pl.DataFrame, pl.DataFrame]] | None) -> None:
+        """Where the stored postings and rows of ``known_jobs`` come from when read ahead
+        (``read_ahead.StoreReadAhead.take``; None: nowhere, or no longer). Taken when the plan first
+        reads the store, not before it starts: the plan deduplicates its rows first, and the child
+        reads meanwhile (the first slice waited ~0.05 s for it)."""
+        self._take, self._read = take, None
+
+    @property
+    def read(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        if self._take is not None:
+            self._read, self._take = self._take(), None
+        return self._read
 
     def postings_of_boards(self, scope: Scope) -> pl.DataFrame:
         if len(self.known_jobs) == 0 and self.read is None:  # a slice of new jobs only: none of its postings is stored
