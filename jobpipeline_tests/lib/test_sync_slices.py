@@ -495,6 +495,30 @@ def test_a_slice_takes_its_read_ahead_once_its_rows_are_deduplicated(tmp_path, m
     assert len(events) == 2 * -(-30 // 4)
 
 
+def test_the_days_scrapes_are_written_behind_the_first_slice_not_by_the_closing_pass(tmp_path, monkeypatch):
+    """A sliced sync queues the day's ``board_scrape`` rows on its writer thread before its first
+    slice's statements, so they are written while that slice is planned, not by the closing pass
+    (which runs on one core); the store is the one-shot sync's."""
+    sliced, one_shot = (get_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("sliced", "one_shot"))
+    for engine in (sliced, one_shot):
+        create_schema(engine)
+        day, outcomes = two_boards_of_jobs(engine)
+    phase = track_phases(monkeypatch)
+    written: list[tuple[str, str, int]] = []
+    real = sync_module.record_scrapes
+
+    def recording(conn, seen_on, outcomes, *args):
+        written.append((threading.current_thread().name, phase[0], len(outcomes)))
+        return real(conn, seen_on, outcomes, *args)
+
+    monkeypatch.setattr(sync_module, "record_scrapes", recording)
+    day = day[:-4]  # two postings of two jobs vanish: the closing pass closes them
+    sync_postings(sliced, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=4)
+    assert [(thread, boards) for thread, _, boards in written] == [("sync-writer", 6)] and written[0][1] != "close"
+    sync_postings(one_shot, postings_frame(day), seen_on=DAYS[1], outcomes=outcomes, now=NOW, slice_jobs=ONE_SHOT)
+    assert every_table(sliced) == every_table(one_shot)
+
+
 def closing_reads(monkeypatch) -> list[int]:
     """The postings each call of the closing pass's read (``postings_to_close``) returns, as they come."""
     read: list[int] = []
