@@ -62,8 +62,8 @@ def arrow_digests(array: pa.Array | pa.ChunkedArray, digest: Callable[[memoryvie
     and encoding them back cost 10x the hashing."""
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        # Only other layouts (string views) are cast: a cast loads pyarrow.compute, 0.03-0.05 s of
-        # a re-sync process that needs nothing else of it.
+        # Only other layouts (string views) are cast: a cast loads pyarrow.compute, ~0.03 s of a
+        # re-sync process that needs nothing else of it.
         array = array.cast(pa.large_string())
     _, offsets_buffer, data_buffer = array.buffers()
     width = "i" if pa.types.is_string(array.type) else "q"

@@ -222,7 +222,7 @@ def sync_in_slices(
         behind = WriteBehind(conn)  # the slices' statements run on a writer thread, behind their planning
         try:
             # The day's scrapes first, on the writer thread while the first slice is planned (the
-            # closing pass, on one core, had waited 0.23-0.32 s for a 50,000-board source's): no
+            # closing pass, on one core, had waited 0.23-0.35 s for a 50,000-board source's): no
             # slice reads them (a slice plans no closings), and the closing pass comes after every
             # queued write.
             behind.call(lambda writing: record_scrapes(writing, seen_on, outcomes, skipped_ids(outcomes)))

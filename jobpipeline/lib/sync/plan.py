@@ -330,8 +330,8 @@ def plan_existing_jobs(groups: pl.DataFrame, merge_spans: pl.DataFrame, state: S
     """Content rewrites, hash history and moved timestamps of the jobs the partition already knew."""
     # Two groups can meet in one job (e.g. its description changed on one source only): the
     # canonical one, first in (source, board, source_job_id) order, speaks for the job. Groups come
-    # in that order, one a job, but where a merge met them (skipped otherwise: a sort and a
-    # distinct of a slice's 20,000 wide rows took ~10 ms).
+    # from ``deduplicate`` in that order, and one a job but where two meet in one: only then are
+    # they sorted or made distinct (both, over a slice's 20,000 wide rows: 9-17 ms; the checks 2.5-4).
     if not keys_in_order(groups, strictly=True):
         groups = groups.sort(*ALIAS)
     if groups.get_column("job_id").is_duplicated().any():
@@ -341,7 +341,8 @@ def plan_existing_jobs(groups: pl.DataFrame, merge_spans: pl.DataFrame, state: S
         stored = stored.update(merge_spans.rename({"id": "job_id"}), on="job_id")
     stored = stored.rename({"content_hash": "stored_hash", **{c: f"stored_{c}" for c in ALIAS}})
     # Decided on the keys, hashes and stamps alone; the content is joined back only to the few
-    # jobs rewritten (a slice's wide rows joined, filtered and stamped whole cost ~25 ms more).
+    # jobs rewritten, not carried through every join and filter (with the checks above, a
+    # 700k-posting day's 35 slices: 1.45 -> 1.00 s).
     jobs = groups.select("job_id", *ALIAS, "content_hash").join(stored, on="job_id", how="inner")
     alias = pl.concat_str(ALIAS, separator="\x1f")
     stored_alias = pl.concat_str([f"stored_{c}" for c in ALIAS], separator="\x1f")
