@@ -323,8 +323,9 @@ def close_in_batches(
     queued before them) are written: ``closed_at`` of the postings of ``scope``, boards of at most
     ``batch`` stored postings at a time (a posting's closing depends on its own board alone), then
     of the jobs they belong to and of ``regrown_jobs`` (merge survivors of the slices), ``batch``
-    jobs at a time, from their postings as now written. The store and the counts are one closing plan's of every board at
-    once; the memory follows the batch, not the partition. Counts only closings and reopenings.
+    jobs at a time, from their postings as now written. The store and the counts are one closing
+    plan's of every board at once; the memory follows the batch, not the partition. Counts only
+    closings and reopenings.
     ``sizes``: the boards' stored postings where the sync counted them (else read here)."""
     scrapes = DayScrapes.of(outcomes, seen_on)  # once: each batch of boards reads it
     skipped = skipped_ids(outcomes)
