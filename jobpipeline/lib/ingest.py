@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from jobpipeline.lib.http import HttpSettings, make_client
-from jobpipeline.lib.postings import Board, BoardOutcome
+from jobpipeline.lib.postings import Board
 from jobpipeline.lib.rawstore import RawPartition
 from jobpipeline.lib.scrape import BoardResult, scrape_boards
 from jobpipeline.lib.store import Job
@@ -176,8 +176,9 @@ def sync_raw_partition(engine: sa.Engine, source: str, day: str, partition: RawP
     """Sync one raw partition from disk: boards that failed close nothing, and postings a board
     listed but that could not be read (``skipped_ids``; absent in older partitions) close nothing either.
     The postings are read lazily: a sync in slices reads one slice's descriptions at a time."""
-    outcomes = [BoardOutcome.from_json(o, source=source) for o in partition.read_outcomes()]
-    return sync_postings(engine, PartitionPostings(partition), seen_on=date.fromisoformat(day), outcomes=outcomes)
+    return sync_postings(
+        engine, PartitionPostings(partition), seen_on=date.fromisoformat(day), outcomes=partition.read_board_outcomes(source)
+    )
 
 
 def store_totals(engine: sa.Engine) -> dict[str, int]:

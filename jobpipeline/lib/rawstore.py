@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobpipeline.lib.normalize import description_digests
-from jobpipeline.lib.postings import POSTING_SCHEMA, Posting, postings_frame
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcomes, Posting, postings_frame
 from jobpipeline.lib.sources.base import decode_json
 from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
@@ -197,6 +197,15 @@ class RawPartition:
     def read_outcomes(self) -> list[dict[str, Any]]:
         self._require()
         return decode_json(self.outcomes_path.read_bytes())
+
+    def read_board_outcomes(self, source: str) -> BoardOutcomes:
+        """The outcomes as a sync reads them (``BoardOutcomes``: ``source`` fills or overrides the
+        stored one): read by polars into columns, or row by row where polars cannot vouch for the
+        file, which then refuses a bad row as ``BoardOutcome.from_json`` does."""
+        self._require()
+        body = self.outcomes_path.read_bytes()
+        read = BoardOutcomes.read_json(body, source=source)
+        return read if read is not None else BoardOutcomes.from_json(decode_json(body), source=source)
 
     def read_details(self) -> PreviousDetails:
         """The stored details of this partition's postings (those fetched under a stamp), by board and id."""

@@ -52,7 +52,7 @@ import sqlalchemy as sa
 from jobpipeline import settings
 from jobpipeline.lib.changes import change_frame, record_change
 from jobpipeline.lib.memory import release_freed_memory
-from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome, BoardOutcomes
 from jobpipeline.lib.store import SQLITE_CACHE_KIB, sync_page_cache, writer
 from jobpipeline.lib.sync import read_ahead
 from jobpipeline.lib.sync import slices as slicing
@@ -135,7 +135,7 @@ def sync_postings(
     postings: pl.DataFrame | Postings,
     *,
     seen_on: date,
-    outcomes: Sequence[BoardOutcome],
+    outcomes: Sequence[BoardOutcome] | BoardOutcomes,
     now: datetime | None = None,
     slice_jobs: int | None = None,
 ) -> SyncResult:
@@ -154,6 +154,7 @@ def sync_postings(
     from slices and pay their CPU).
     """
     synced_at = now or datetime.now(UTC)
+    outcomes = BoardOutcomes.of(outcomes)
     slice_above = slice_jobs
     if slice_jobs is None:
         current = settings.current()
@@ -196,7 +197,7 @@ def sync_in_slices(
     postings: Postings,
     *,
     seen_on: date,
-    outcomes: Sequence[BoardOutcome],
+    outcomes: BoardOutcomes,
     synced_at: datetime,
     slice_jobs: int,
     for_index_writes: Callable[[], None],
@@ -208,7 +209,7 @@ def sync_in_slices(
     try:
         keyed = posting_keys(postings.listed())  # the listed columns are dropped once keyed
         boards = sorted(set(keyed.select("source", "board").unique().iter_rows()))
-        scope = sorted({(o.source, o.board) for o in outcomes if o.ok} | set(boards))
+        scope = sorted(outcomes.ok_boards() | set(boards))
         result, regrown = SyncResult(), []
         slices = cut_into_slices(keyed, state, slice_jobs=slice_jobs, posting_jobs=ahead.posting_jobs if ahead is not None else None)
         # The stored postings of each of the partition's boards, counted as the cut read them: the
@@ -313,7 +314,7 @@ def close_in_batches(
     *,
     scope: Scope,
     seen_on: date,
-    outcomes: Sequence[BoardOutcome],
+    outcomes: BoardOutcomes,
     synced_at: datetime,
     regrown_jobs: Sequence[int],
     batch: int,
@@ -361,7 +362,7 @@ def board_batches(sizes: dict[tuple[str, str], int], batch: int) -> list[Scope]:
     return batches
 
 
-def record_board_outcomes(engine: sa.Engine, seen_on: date, outcomes: Sequence[BoardOutcome]) -> int:
+def record_board_outcomes(engine: sa.Engine, seen_on: date, outcomes: Sequence[BoardOutcome] | BoardOutcomes) -> int:
     """Record board outcomes in ``board_scrape`` without syncing postings: how a partition whose
     every board failed (it syncs nothing) still shows its outage to ``scrape_health`` and the checks.
     Failed boards close nothing; a later successful scrape of the day overwrites these rows."""

@@ -11,7 +11,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from jobpipeline.lib.changes import change_frame, record_change
-from jobpipeline.lib.postings import BoardOutcome
+from jobpipeline.lib.postings import BoardOutcome, BoardOutcomes
 from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashHistory, JobPosting, JobText, mark_for_search_index
 from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, bulk_upsert, chunks, set_where_in, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
@@ -135,7 +135,9 @@ def described_together(
         yield batch.filter(~pl.col("rewrite")).drop("rewrite"), batch.filter("rewrite").drop("rewrite")
 
 
-def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome], skipped: pl.DataFrame | None = None) -> None:
+def record_scrapes(
+    conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardOutcome] | BoardOutcomes, skipped: pl.DataFrame | None = None
+) -> None:
     """Upsert the day's ``board_scrape`` rows, and replace the day's skipped ids of those boards;
     the change feed gets the partitions (source, day) written, for the analytics to re-read.
 
@@ -144,7 +146,8 @@ def record_scrapes(conn: sa.Connection, seen_on: date, outcomes: Sequence[BoardO
     of the day)."""
     stored = BoardOutcome.stored_columns()
     rows = (  # a board's last outcome, where one is given twice
-        pl.DataFrame({c: [getattr(o, c) for o in outcomes] for c in ("source", "board", *stored)}, strict=False)
+        BoardOutcomes.of(outcomes)
+        .frame.select("source", "board", *stored)
         .unique(["source", "board"], keep="last", maintain_order=True)
         .with_columns(scraped_on=pl.lit(seen_on))
     )

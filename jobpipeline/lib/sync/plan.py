@@ -18,7 +18,7 @@ from typing import Protocol
 import polars as pl
 
 from jobpipeline.lib.normalize import deduplicate, keys_in_order
-from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome
+from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome, BoardOutcomes
 
 ALIAS = ["source", "board", "source_job_id"]  # a posting's key
 JOB_CONTENT = [c for c in POSTING_SCHEMA if c not in ("source", "board", "source_job_id", "description")]
@@ -109,7 +109,7 @@ class SyncPlan:
     synced_at: datetime
     postings: int  # postings in the partition
     jobs: int  # distinct jobs in it after dedup
-    outcomes: list[BoardOutcome]  # board_scrape rows of the day (a re-scrape of the day replaces its skips)
+    outcomes: BoardOutcomes  # board_scrape rows of the day (a re-scrape of the day replaces its skips)
     skipped: pl.DataFrame  # (source, board, source_job_id): listed but unreadable on seen_on
     # Merges: jobs folded into a survivor (postings move, the rest of the job goes), and the
     # survivors' widened first/last seen. ``unmerged``: jobs left apart (two carry user data).
@@ -145,7 +145,7 @@ def plan_sync(
     state: StoreState,
     *,
     seen_on: date,
-    outcomes: Sequence[BoardOutcome],
+    outcomes: Sequence[BoardOutcome] | BoardOutcomes,
     synced_at: datetime,
     closings: bool = True,
 ) -> SyncPlan:
@@ -155,8 +155,7 @@ def plan_sync(
     A sync in slices (``jobpipeline.lib.sync.slices``) plans each slice with ``closings=False``
     (its jobs and postings only: the boards' scrapes and closings are the whole partition's, which
     ``sync.close_in_batches`` writes once the slices are written)."""
-    if not closings:
-        outcomes = []
+    outcomes = BoardOutcomes.of([] if not closings else outcomes)
     scrapes = DayScrapes.of(outcomes, seen_on)
     skipped = skipped_ids(outcomes)
     groups = deduplicate(postings)
@@ -216,7 +215,7 @@ def plan_sync(
         synced_at=synced_at,
         postings=postings.height,
         jobs=groups.height,
-        outcomes=list(outcomes),
+        outcomes=outcomes,
         skipped=skipped,
         merged_into=merged_into,
         merge_spans=merge_spans,
@@ -432,12 +431,19 @@ def plan_postings(groups: pl.DataFrame, known: pl.DataFrame, seen_on: date) -> t
     return new, seen, aliases
 
 
-def skipped_ids(outcomes: Sequence[BoardOutcome]) -> pl.DataFrame:
-    """(source, board, source_job_id) the successful scrapes of ``outcomes`` listed but could not read."""
-    return pl.DataFrame(
-        sorted({(o.source, o.board, posting_id) for o in outcomes if o.ok for posting_id in o.skipped_ids}),
-        schema={c: pl.String for c in ALIAS},
-        orient="row",
+def skipped_ids(outcomes: Sequence[BoardOutcome] | BoardOutcomes) -> pl.DataFrame:
+    """(source, board, source_job_id) the successful scrapes of ``outcomes`` listed but could not
+    read: each once, in order."""
+    return (
+        BoardOutcomes.of(outcomes)
+        .frame.lazy()
+        .filter("ok")
+        .select("source", "board", pl.col("skipped_ids").alias("source_job_id"))
+        .explode("source_job_id")
+        .drop_nulls("source_job_id")
+        .unique()
+        .sort(ALIAS)
+        .collect()
     )
 
 
@@ -465,11 +471,8 @@ class DayScrapes:
     rows: pl.DataFrame
 
     @classmethod
-    def of(cls, outcomes: Sequence[BoardOutcome], seen_on: date) -> DayScrapes:
-        boards = pl.DataFrame(
-            {"source": [o.source for o in outcomes], "board": [o.board for o in outcomes], "ok": [o.ok for o in outcomes]},
-            schema={"source": pl.String, "board": pl.String, "ok": pl.Boolean},
-        ).with_columns(scraped_on=pl.lit(seen_on))
+    def of(cls, outcomes: Sequence[BoardOutcome] | BoardOutcomes, seen_on: date) -> DayScrapes:
+        boards = BoardOutcomes.of(outcomes).frame.select("source", "board", "ok", scraped_on=pl.lit(seen_on))
         day = list(SCRAPE_DAY_SCHEMA)
         return cls(
             seen_on,
