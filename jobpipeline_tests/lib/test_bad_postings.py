@@ -214,6 +214,15 @@ def test_bodies_decode_as_the_standard_librarys_json_reads_them(value, ascii_onl
     assert decode_json(body) == expected
 
 
+def test_integers_past_64_bits_decode_whole_as_json_reads_them():
+    """orjson reads them as floats (1e+20), which would turn an id of 20 digits into another
+    number; hypothesis found one (-9223372036854775809) in the property test above."""
+    body = b'{"id": 99999999999999999999, "low": -9223372036854775809, "ids": ["12345678901234567890123"], "ok": 9223372036854775807}'
+    decoded = decode_json(body)
+    assert decoded == json.loads(body)
+    assert decoded["id"] == 99999999999999999999 and isinstance(decoded["id"], int) and isinstance(decoded["low"], int)
+
+
 def test_what_orjson_refuses_but_json_reads_still_decodes():
     # orjson (the fast path) rejects each of these; Python's json, which the adapters used before, reads them.
     body = b'\xef\xbb\xbf{"pay": NaN, "id": 123456789012345678901234567890, "max": Infinity}'

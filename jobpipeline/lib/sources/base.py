@@ -203,9 +203,19 @@ def listed_id(adapter: SourceAdapter, item: Any) -> str | None:
 MAX_PAGES = 200  # a paging loop that has not ended by then is a server bug, not a big board
 
 
+# Every byte as b"0" but the ASCII digits, as b"1": a body with 19 digits in a row may hold an
+# integer past 64 bits (~0.05 s for the 37 MB of the recorded corpus, against 0.21 s to decode it).
+_DIGIT_BYTES = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
+_LONG_RUN = b"1" * 19
+
+
 def decode_json(body: bytes) -> Any:
     """``json.loads`` at half the CPU: orjson, and the standard library for what orjson refuses and
-    Python's json reads (NaN, integers past 64 bits, a UTF-8 BOM), so no body reads differently."""
+    Python's json reads (NaN, a UTF-8 BOM), so no body reads differently. orjson reads an integer
+    past 64 bits as a float (1e+20 for 99999999999999999999) where json keeps it whole, so a body
+    with 19 digits in a row anywhere (3 of the corpus's 350, ids in strings) is read by json."""
+    if _LONG_RUN in bytes(body).translate(_DIGIT_BYTES):
+        return json.loads(body)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
