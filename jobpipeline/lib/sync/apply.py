@@ -4,6 +4,7 @@ postings move before their rows go; new jobs exist before their postings)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import date
 
@@ -16,6 +17,7 @@ from jobpipeline.lib.store import BoardScrape, BoardScrapeSkipped, Job, JobHashH
 from jobpipeline.lib.sync.fast_sql import bulk_insert, bulk_update, bulk_upsert, chunks, set_where_in, upsert_history
 from jobpipeline.lib.sync.plan import ALIAS, SyncPlan
 from jobpipeline.lib.sync.source import Postings
+from jobpipeline.lib.sync.write_behind import WriteBehind
 
 JOB = Job.__table__
 TEXT = JobText.__table__
@@ -45,9 +47,10 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings | None = 
     bulk_insert(conn, JOB, plan.new_jobs)
     upsert_history(conn, plan.hash_history)
     bulk_update(conn, JOB, plan.rewrites.drop("content_changed").with_columns(synced_at), ["id"])
-    for new_texts, rewritten_texts in described_together(plan.new_texts, plan.rewritten_texts, postings):
-        bulk_insert(conn, TEXT, new_texts)
-        bulk_update(conn, TEXT, rewritten_texts, ["job_id"])
+    if isinstance(conn, WriteBehind) and reads_texts(plan):  # read and queued on its side thread, behind the jobs' rows
+        conn.aside(functools.partial(write_texts, conn, plan.new_texts, plan.rewritten_texts, postings))
+    else:
+        write_texts(conn, plan.new_texts, plan.rewritten_texts, postings)
     restamp(conn, JOB, plan.restamps, "id", plan.seen_on, synced_at)
 
     bulk_insert(conn, POSTING, plan.new_postings)
@@ -60,6 +63,18 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings | None = 
     bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
     mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
     record_change(conn, "sync", plan_changes(plan))
+
+
+def reads_texts(plan: SyncPlan) -> bool:
+    """Whether ``plan``'s texts are read from its postings as they are written (thin rows)."""
+    return "text_row" in plan.new_texts.columns or "text_row" in plan.rewritten_texts.columns
+
+
+def write_texts(conn: sa.Connection, new: pl.DataFrame, rewritten: pl.DataFrame, postings: Postings | None) -> None:
+    """Insert the new jobs' texts and rewrite the rewritten ones' (``described_together``)."""
+    for new_texts, rewritten_texts in described_together(new, rewritten, postings):
+        bulk_insert(conn, TEXT, new_texts)
+        bulk_update(conn, TEXT, rewritten_texts, ["job_id"])
 
 
 def restamp(conn: sa.Connection, table: sa.Table, rows: pl.DataFrame, key: str, day: date, *also: pl.Expr) -> None:
