@@ -155,7 +155,7 @@ class BoardOutcomes:
                 and (source is not None or row.get("source") is not None)
             ):
                 BoardOutcome.from_json(row, source=source)  # raises, naming what is missing or wrong
-        defaults = {f.name: f.default for f in dataclasses.fields(BoardOutcome) if f.default is not dataclasses.MISSING}
+        defaults = _field_defaults()
 
         def column(name: str) -> list[Any]:
             if name == "source" and source is not None:
@@ -172,10 +172,10 @@ class BoardOutcomes:
     @classmethod
     def read_json(cls, body: bytes, *, source: str | None = None) -> BoardOutcomes | None:
         """``outcomes.json``'s body read by polars straight into columns (50,000 boards' 16.5 MB in
-        0.11-0.16 s, against 0.4-0.6 s through Python's objects, and without their ~60 MB), or None
-        where polars cannot vouch for it as ``from_json`` reads it: a value polars does not read
-        as the field's type, a row without its board, ``ok`` or source. The caller then reads it
-        with ``from_json``, which refuses a bad row with its error."""
+        0.10-0.14 s, against 0.4-0.6 s through Python's dicts; the 700k-posting source's sync
+        peaked no higher for it), or None where polars cannot vouch for it as ``from_json`` reads
+        it: a value polars does not read as the field's type, a row without its board, ``ok`` or
+        source. The caller then reads it with ``from_json``, which refuses a bad row with its error."""
         import polars as pl
 
         try:
@@ -186,7 +186,7 @@ class BoardOutcomes:
             frame = frame.with_columns(source=pl.lit(source, pl.String))
         if frame.select(pl.any_horizontal(pl.col("source", "board", "ok").is_null().any())).item():
             return None
-        defaults = {f.name: f.default for f in dataclasses.fields(BoardOutcome) if f.default is not dataclasses.MISSING}
+        defaults = _field_defaults()
         return cls(
             frame.with_columns(
                 *(pl.col(name).fill_null(defaults[name]) for name in cls.schema() if name in defaults and name not in _NULLABLE),
@@ -230,6 +230,11 @@ def _outcomes_schema() -> dict[str, pl.DataType]:
     if set(types) != set(_stored_columns()):  # a new stored field needs its type here (and its column in board_scrape)
         raise TypeError(f"BoardOutcomes: stored fields typed {sorted(types)}, BoardOutcome's are {sorted(_stored_columns())}")
     return {"source": pl.String, "board": pl.String, **{name: types[name] for name in _stored_columns()}, "skipped_ids": pl.List(pl.String)}
+
+
+@functools.cache
+def _field_defaults() -> dict[str, Any]:  # the fields' plain defaults (``skipped_ids`` and the other lists have factories)
+    return {f.name: f.default for f in dataclasses.fields(BoardOutcome) if f.default is not dataclasses.MISSING}
 
 
 @functools.cache

@@ -10,17 +10,18 @@ SQLite steps, so the next slice is read, planned and rendered while this one's r
 store's tables and indexes.
 
 What a slice reads to write, the descriptions of the jobs it inserts or rewrites (a row group of the
-raw partition decompressed for each: 3.1 s of a 700,000-posting day's sync, on its own thread),
-is read on a third thread (``aside``), in order, and its statements are queued from there: the
-sync's thread plans the next slice meanwhile.
+raw partition decompressed for each: 3.1 s of the sync's thread on a 700,000-posting day), is read
+on a third thread (``aside``), in order, and its statements are queued from there: the sync's
+thread plans the next slice meanwhile.
 
-Same store, same statements, same order: a slice's plan reads only its own jobs and postings,
-which no other slice writes (``slices.py``), and a read through the connection waits for the
-writes before it (``slices.AfterWrites``), or reads through another connection that sees the
-store as it was (``sync.store_as_it_was``). At most ``QUEUED_ROWS`` rendered rows wait, so memory
-stays bounded. An error on the writer
-thread stops its later statements and is raised by the caller's next ``execute`` or ``wait``; the
-caller's own error stops the writer (``close``) before the transaction rolls back.
+Same store, same statements, in the same order but for the texts, which follow their jobs' rows
+later: a slice's plan reads only its own jobs and postings, which no other slice writes
+(``slices.py``), and a read through the connection waits for the writes before it
+(``slices.AfterWrites``), or reads through another connection that sees the store as it was
+(``sync.store_as_it_was``). At most ``QUEUED_ROWS`` rendered rows wait, so memory stays bounded.
+An error on the writer or side thread stops the later work and is raised by the caller's next
+``execute`` or ``wait``; the caller's own error stops both threads (``close``) before the
+transaction rolls back.
 """
 
 from __future__ import annotations
