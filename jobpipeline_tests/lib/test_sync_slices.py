@@ -911,28 +911,39 @@ def test_a_sync_from_disk_reads_one_slice_of_descriptions_at_a_time(tmp_path, mo
     assert_one_shot_store(lazy, [day], outcomes, tmp_path)
 
 
-@pytest.mark.parametrize("day", ["first", "rewriting"])
-def test_a_slices_descriptions_are_read_beside_the_sync_while_it_plans_the_next_slice(tmp_path, monkeypatch, day):
-    """The descriptions a slice writes are read from the raw partition on a side thread, not the
-    sync's own (3.1 s of a 700,000-posting day's, a row group decompressed for each), which plans
-    the next slice meanwhile: the first slice's texts are still being read when the second slice
-    is planned. Their statements follow the slice's job rows, so the store is the one-shot sync's."""
-    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
+def daily_partition(tmp_path, monkeypatch, engine, every: int) -> tuple[list[list[Posting]], list[BoardOutcome], RawPartition]:
+    """``acme_partition`` synced as day 1, and day 2's partition, where every ``every``-th posting's
+    description changed (``every`` 1: all of them)."""
     first_day, outcomes, partition = acme_partition(tmp_path, monkeypatch)
+    sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
+    second_day = [dataclasses.replace(p, description=f"{p.description} (edited)") if n % every == 0 else p for n, p in enumerate(first_day)]
+    partition = RawPartition.at(tmp_path / "raw", "greenhouse", DAYS[1].isoformat())
+    partition.write(postings_frame(second_day), [o.as_json() for o in outcomes], {})
+    return [first_day, second_day], outcomes, partition
+
+
+@pytest.mark.parametrize("day", ["first", "rewriting all", "rewriting a tenth"])
+def test_a_days_descriptions_are_read_beside_the_sync_while_it_plans_the_next_slice(tmp_path, monkeypatch, day):
+    """The descriptions a day's slice writes (a few of its jobs: 6 % at 3.5 M open postings) are
+    read from the raw partition on a side thread, not the sync's own (3.1 s of a 700,000-posting
+    day's, a row group decompressed for each), which plans the next slice meanwhile: the first
+    slice's texts are still being read when the second slice is planned. A slice that writes the
+    texts of most of its jobs (a first sync) reads them on the sync's thread, as before. Either
+    way the texts follow the slice's job rows, and the store is the one-shot sync's."""
+    monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
     engine = get_engine(f"sqlite:///{tmp_path}/lazy.db")
     create_schema(engine)
-    days = [first_day]
-    if day == "rewriting":  # day 1 synced, then day 2 rewrites every description
-        sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
-        days.append([dataclasses.replace(p, description=f"{p.description} (edited)") for p in first_day])
-        partition = RawPartition.at(tmp_path / "raw", "greenhouse", DAYS[1].isoformat())
-        partition.write(postings_frame(days[-1]), [o.as_json() for o in outcomes], {})
+    if day == "first":
+        first_day, outcomes, partition = acme_partition(tmp_path, monkeypatch)
+        days = [first_day]
+    else:
+        days, outcomes, partition = daily_partition(tmp_path, monkeypatch, engine, every=1 if day == "rewriting all" else 10)
     reading, planned_while_reading, threads = threading.Event(), threading.Event(), set()
     texts, plan = PartitionPostings.texts, sync_module.plan_sync
 
     def read_texts(self, wanted):
         threads.add(threading.current_thread().name)
-        if not reading.is_set():
+        if not reading.is_set() and threading.current_thread() is not threading.main_thread():
             reading.set()
             planned_while_reading.wait(timeout=10)  # the first slice's read waits for the second slice's plan
         yield from texts(self, wanted)
@@ -945,32 +956,35 @@ def test_a_slices_descriptions_are_read_beside_the_sync_while_it_plans_the_next_
     monkeypatch.setattr(PartitionPostings, "texts", read_texts)
     monkeypatch.setattr(sync_module, "plan_sync", plan_after_a_read)
     result = sync_raw_partition(engine, "greenhouse", DAYS[len(days) - 1].isoformat(), partition)
-    assert (result.new, result.changed) == ((60, 0) if day == "first" else (0, 60))
-    assert planned_while_reading.is_set()
-    assert threads == {"sync-reader"}
+    assert (result.new, result.changed) == {"first": (60, 0), "rewriting all": (0, 60), "rewriting a tenth": (0, 6)}[day]
+    if day == "rewriting a tenth":
+        assert threads == {"sync-reader"} and planned_while_reading.is_set()
+    else:
+        assert threads == {"MainThread"}
     assert writer_threads() == []
     assert_one_shot_store(engine, days, outcomes, tmp_path)
 
 
 def test_a_descriptions_read_that_fails_fails_the_sync_and_writes_nothing(tmp_path, monkeypatch):
-    """A description read that fails on the side thread (the third slice's) fails the sync with its
-    error: nothing is written, and neither thread outlives it."""
+    """A description read that fails on the side thread (a day's third slice's) fails the sync
+    with its error: nothing is written, and neither thread outlives it."""
     monkeypatch.setattr(rawstore, "ROW_GROUP_ROWS", 4)
-    _, _, partition = acme_partition(tmp_path, monkeypatch)
     engine = get_engine(f"sqlite:///{tmp_path}/lazy.db")
     create_schema(engine)
+    _, _, partition = daily_partition(tmp_path, monkeypatch, engine, every=10)
     before, reads, texts = every_table(engine), 0, PartitionPostings.texts
 
     def read_texts(self, wanted):
         nonlocal reads
         reads += 1
+        assert threading.current_thread().name == "sync-reader"
         if reads == 3:
             raise OSError("the partition's third read failed")
         yield from texts(self, wanted)
 
     monkeypatch.setattr(PartitionPostings, "texts", read_texts)
     with pytest.raises(OSError, match="third read failed"):
-        sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
+        sync_raw_partition(engine, "greenhouse", DAYS[1].isoformat(), partition)
     assert every_table(engine) == before
     assert writer_threads() == []
 
