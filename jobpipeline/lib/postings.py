@@ -123,7 +123,7 @@ class BoardOutcomes:
     the stored fields and ``skipped_ids``, a row per outcome in order), not an object per board.
 
     At 3.5 M open postings a source's partition has 50,000 boards: their ``BoardOutcome`` objects
-    took a sync 0.5-0.6 s to make from ``outcomes.json`` and ~0.15 s more to walk (the boards in
+    took a sync 0.4-0.6 s to make from ``outcomes.json`` and 0.12-0.16 s more to walk (the boards in
     scope, the day's scrapes), on the sync's own thread before and after its slices."""
 
     __slots__ = ("frame",)
