@@ -170,6 +170,8 @@ def record_scrapes(
     A day at 3.5 M open postings records 250,000 boards: the rows go as one frame (``bulk_upsert``:
     the driver's path on SQLite), and the skips are deleted only where the day has any (a re-scrape
     of the day)."""
+    if not len(outcomes):  # a slice's plan: the closing pass records the partition's scrapes
+        return
     stored = BoardOutcome.stored_columns()
     rows = (  # a board's last outcome, where one is given twice
         BoardOutcomes.of(outcomes)

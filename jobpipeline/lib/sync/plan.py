@@ -155,11 +155,12 @@ def plan_sync(
     A sync in slices (``jobpipeline.lib.sync.slices``) plans each slice with ``closings=False``
     (its jobs and postings only: the boards' scrapes and closings are the whole partition's, which
     ``sync.close_in_batches`` writes once the slices are written)."""
-    outcomes = BoardOutcomes.of([] if not closings else outcomes)
-    scrapes = DayScrapes.of(outcomes, seen_on)
-    skipped = skipped_ids(outcomes)
+    outcomes = BoardOutcomes.of(outcomes) if closings else BoardOutcomes.empty()
+    scrapes = DayScrapes.of(outcomes, seen_on) if closings else None  # a slice's plan reads no scrape of the day
+    skipped = skipped_ids(outcomes) if closings else pl.DataFrame(schema={c: pl.String for c in ALIAS})
     groups = deduplicate(postings)
-    scope = sorted(set(scrapes.ok.select("source", "board").iter_rows()) | set(postings.select("source", "board").unique().iter_rows()))
+    scraped = set(scrapes.ok.select("source", "board").iter_rows()) if scrapes is not None else set()
+    scope = sorted(scraped | set(postings.select("source", "board").unique().iter_rows()))
 
     known = state.postings_of_boards(scope)
     links = (  # (dedup_key, job_id): the jobs each group's known postings belong to
@@ -196,7 +197,7 @@ def plan_sync(
     # ``closed_at`` of the postings in scope, then of their jobs and of this sync's merge survivors
     # (which gained postings).
     posting_closings, job_closings = no_closings()
-    if closings:
+    if scrapes is not None:
         changed = plan_posting_closings(aliases, scope, state, scrapes=scrapes, skipped=skipped)
         job_ids = sorted(set(changed["job_id"].to_list()) | set(merged_into["survivor_id"].to_list()))
         if job_ids:
