@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     replay_dir: Path | None = Field(default=None, description="replay corpus (default: the shipped data/replay)")
     progress: bool = Field(default=False, description="terminal progress bars in scrapes (the CLI sets it)")
     # The sync: a partition of more than ``sync_slice_above`` postings is planned and written in
-    # slices of at most ``sync_slice_jobs`` jobs (one transaction still), reading one slice's
+    # slices of at most ``sync_slice_jobs`` new jobs (a job the store knows weighs 2/5 of a new one:
+    # ``lib/sync/slices.py``, ``KNOWN_WEIGHT``) (one transaction still), reading one slice's
     # descriptions at a time from the raw partition; 0 jobs: one plan per partition. Both defaults
     # are chosen by measurement (bench/RESULTS.md).
     sync_slice_jobs: int = Field(default=SYNC_SLICE_JOBS, ge=0, description="jobs per slice of a sync (0: one plan per partition)")

@@ -149,7 +149,8 @@ def sync_postings(
 
     A partition of more than ``slice_jobs`` postings (0: one plan) is planned and written in slices
     of at most that many jobs (``slices.py``), in the same one transaction and to the same store as
-    one plan of it all. Unset, the settings decide: slices of ``Settings.sync_slice_jobs`` jobs for
+    one plan of it all (a job the store knows weighs ``slices.KNOWN_WEIGHT`` of a new one's
+    ``slices.NEW_WEIGHT`` in a slice). Unset, the settings decide: slices of ``Settings.sync_slice_jobs`` jobs for
     a partition of more than ``Settings.sync_slice_above`` postings (smaller ones gain no memory
     from slices and pay their CPU).
     """

@@ -55,6 +55,12 @@ POSTING_BATCH = 100_000
 # Rows hashed into dedup keys at once (``posting_keys``): their Python strings and tuples are that
 # step's peak (a million postings: 100,000 at once peaked ~30 MB higher; 5,000 no lower than 20,000).
 KEY_BATCH = 20_000
+# A slice holds at most ``slice_jobs`` jobs new to the store, or NEW_WEIGHT / KNOWN_WEIGHT times as
+# many jobs it knows (restamped, a few rewritten), which hold less while planned and written; a
+# mix weighs each kind so. A 700k-posting day (94 % known) in slices of 20,000 and 50,000 jobs,
+# four runs each: 29.2 against 27.8 s median (37.8 against 34.2 CPU-s), peak 414 against 440 MB;
+# a cold 100k in slices of 50,000 new jobs grew ~60 MB more than in 20,000 (bench/RESULTS.md).
+NEW_WEIGHT, KNOWN_WEIGHT = 5, 2
 
 
 @dataclass
@@ -263,10 +269,12 @@ def connected_keys(keys: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     return keys.join(roots, on="dedup_key", how="left", maintain_order="left").with_columns(component=pl.coalesce("component", "dedup_key"))
 
 
-def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
+def pack(components: pl.DataFrame, slice_jobs: int, known: np.ndarray | None = None) -> pl.DataFrame:
     """(dedup_key, slice): the keys of ``components`` (dedup_key, rank, component) with the slice of
     their component: components in the order of their first canonical posting, packed into slices
-    of at most ``slice_jobs`` keys; a bigger component is a slice alone.
+    of at most ``slice_jobs`` keys' weight; a heavier component is a slice alone. ``known`` (a bool a row of
+    ``components``): the keys whose postings the store knows, each weighing ``KNOWN_WEIGHT`` of
+    ``NEW_WEIGHT`` (a slice of known keys only holds ``NEW_WEIGHT / KNOWN_WEIGHT`` times as many).
 
     Why that order and not a hash range: new job ids follow the canonical postings (as in one plan
     of it all), so each slice appends its jobs, texts and postings after the last slice's. Slices
@@ -275,12 +283,18 @@ def pack(components: pl.DataFrame, slice_jobs: int) -> pl.DataFrame:
 
     Found by sorting, as ``distinct_rows`` does: a hashed group-by and join over a million
     components held ~100 MB more, at the cut's peak."""
-    ordered = components.select("dedup_key", "component", "rank").sort("component", "rank")
-    runs = ordered.get_column("component").rle().struct.field("len")  # each component's size, in component order
+    weight = np.where(known, KNOWN_WEIGHT, NEW_WEIGHT) if known is not None else np.full(components.height, NEW_WEIGHT)
+    ordered = components.select("dedup_key", "component", "rank", weight=pl.Series(weight, dtype=pl.Int64)).sort("component", "rank")
+    runs = ordered.get_column("component").rle().struct.field("len")  # each component's keys, in component order
+    ends = np.cumsum(runs.to_numpy())
+    weights = np.concatenate(([0], np.cumsum(ordered.get_column("weight").to_numpy())))
+    sizes = pl.Series(weights[ends] - weights[ends - runs.to_numpy()], dtype=pl.Int64)  # each component's weight
     firsts = ordered.filter(pl.col("component").ne_missing(pl.col("component").shift())).select("rank")  # its first canonical posting
-    by_rank = firsts.with_columns(size=runs, component_number=pl.int_range(pl.len(), dtype=pl.Int64)).sort("rank")
+    by_rank = firsts.with_columns(size=sizes, component_number=pl.int_range(pl.len(), dtype=pl.Int64)).sort("rank")
     slice_of = np.empty(by_rank.height, dtype=np.int64)
-    slice_of[by_rank.get_column("component_number").to_numpy()] = batch_numbers(by_rank.get_column("size").to_numpy(), slice_jobs)
+    slice_of[by_rank.get_column("component_number").to_numpy()] = batch_numbers(
+        by_rank.get_column("size").to_numpy(), slice_jobs * NEW_WEIGHT
+    )
     return ordered.select("dedup_key", slice=pl.Series(np.repeat(slice_of, runs.to_numpy()), dtype=pl.Int64))
 
 
@@ -343,7 +357,7 @@ def cut_into_slices(
     posting_jobs: Callable[[list[Scope]], Iterable[pl.DataFrame]] | None = None,
 ) -> list[Slice]:
     """A partition's postings (``keyed``: each row's posting key and dedup key, ``posting_keys``)
-    cut into slices of whole connected groups of at most ``slice_jobs`` jobs (see
+    cut into slices of whole connected groups of at most ``slice_jobs`` new jobs' weight (``pack``; see
     the module's docstring), each with its stored jobs and new job ids. Reads the store before
     any slice is written: the job of each stored posting of the partition, the jobs of the
     partition's keys, and the jobs the one-shot plan would merge. ``posting_jobs``: as
@@ -365,7 +379,7 @@ def cut_into_slices(
     same_key = jobs_of_keys(unlinked.get_column("dedup_key"), store)
     same_key_number = same_key.select(as_number("dedup_key"), "job_id")
     components = connected_keys(canonical, pl.concat([links, same_key_number]))
-    slices = pack(components, slice_jobs)
+    slices = pack(components, slice_jobs, known_keys(components.get_column("dedup_key"), links.get_column("dedup_key")))
     del components
 
     # The groups the one-shot plan gives new jobs, in its order (by canonical posting).
@@ -398,6 +412,17 @@ def cut_into_slices(
         )
         for number, rows in rows_of.items()
     ]
+
+
+def known_keys(keys: pl.Series, linked: pl.Series) -> np.ndarray:
+    """Whether each of ``keys`` is among ``linked`` (sorted, as ``known_links`` gives them): by
+    binary search, not a hash set over a million keys at the cut's peak."""
+    found = linked.to_numpy()
+    wanted = keys.to_numpy()
+    if not len(found):
+        return np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(found, wanted), len(found) - 1)
+    return found[at] == wanted
 
 
 def rows_by_slice(keys: pl.Series, slices: pl.DataFrame) -> dict[int, np.ndarray]:
