@@ -137,14 +137,18 @@ def write_synthetic(n: int, folder: Path, seed: int = 7) -> Path:
 
 def write_partition(n: int, folder: Path, seed: int = 7) -> Path:
     """The ``n`` synthetic postings as a raw partition of day ``DAY`` under ``folder/raw`` (every
-    board ok), and the same files again as the next day's partition; returns the raw folder."""
+    board ok), and the same files again as the next day's partition; returns the raw folder. How
+    long and how much CPU the partition's write took (what a scrape pays for it: the digests, each
+    posting's dedup key and hash, the Parquet file) goes to ``folder/write.json``."""
     from jobpipeline.lib.rawstore import RawPartition
 
     parts = write_synthetic(n, folder / "parts", seed)
     frame = pl.read_parquet(parts)
     outcomes = [{"source": "ashby", "board": board, "ok": True} for board in sorted(frame["board"].unique().to_list())]
     first = RawPartition.at(folder / "raw", "ashby", DAYS[0])
+    t0, cpu0 = time.perf_counter(), time.process_time()
     first.write(frame, outcomes, {})
+    (folder / "write.json").write_text(json.dumps({"write_s": time.perf_counter() - t0, "write_cpu_s": time.process_time() - cpu0}))
     del frame
     second = RawPartition.at(folder / "raw", "ashby", DAYS[1])
     second.root.mkdir(parents=True)
@@ -211,6 +215,7 @@ def measure(folder: Path, peer_sample: int) -> dict:
     frame = pl.read_parquet(parts, n_rows=peer_sample or None)
     versus = compare(frame)
     return {
+        **json.loads((folder / "write.json").read_text()),
         "postings": cold["postings"],
         "jobs": cold["jobs"],
         "description_mb": description_mb,
@@ -278,6 +283,11 @@ def main() -> None:
             f"{r['resync_s']:>9.2f} {r['resync_cpu_s']:>6.2f} {r['rss_before_sync_mb']:>10.0f} {r['cold_peak_rss_mb']:>9.0f} {r['resync_peak_rss_mb']:>11.0f} "
             f"{r['sync_rss_growth_mb']:>10.0f}"
         )
+    for r in results:
+        print(
+            f"{r['postings']:>9} postings' raw partition written in {r['write_s']:.2f} s ({r['write_cpu_s']:.2f} CPU-s; what a scrape "
+            "pays for it: the digests, each posting's dedup key and hash, the Parquet file; not in the sync's figures)"
+        )
     print("ours against the seed project's approach (bench/peer.py), on the same postings:")
     for r in results:
         print_comparison(r["peer"])
@@ -292,6 +302,8 @@ def main() -> None:
                 "resync_s": round(last["resync_s"], 3),
                 "resync_cpu_s": round(last["resync_cpu_s"], 2),
                 "cold_cpu_s": round(last["cold_cpu_s"], 2),
+                "write_s": round(last["write_s"], 2),
+                "write_cpu_s": round(last["write_cpu_s"], 2),
                 "peak_rss_mb": round(max(last["cold_peak_rss_mb"], last["resync_peak_rss_mb"])),
                 "sync_rss_growth_mb": round(last["sync_rss_growth_mb"]),
                 "peer_postings": last["peer"]["postings"],

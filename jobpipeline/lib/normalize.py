@@ -38,6 +38,10 @@ HASHED_FIELDS = (
     "salary_text",
 )
 _SEP = "\x1f"
+# What ``dedup_keys`` and ``content_hashes`` are made by: raw partitions store both for each posting
+# (``rawstore.with_digests``), marked with this. Raise it with any change to the fields hashed, their
+# rendering or the key's folding, so partitions written before are keyed and hashed again on read.
+HASHES_VERSION = "1"
 POSTING_KEY = ("source", "board", "source_job_id")  # a posting's key: one id on one board of one source
 
 
@@ -154,10 +158,13 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
 
     Rows may carry their ``dedup_key`` already (each row its posting's key, as
     ``sync.slices.posting_keys`` keys a partition before cutting it): then it is not computed again.
+    Rows may carry ``posting_hash``, the content hash of their posting's job were it the job's only
+    posting (as a raw partition stores it): a job of one posting listed once, with one location or
+    none, has that hash, and only the other jobs are hashed here.
     """
     thin = "description" not in postings.columns
     kept = [c for c in POSTING_SCHEMA if c != "description"] + ["text_row"] if thin else list(POSTING_SCHEMA)  # each group's columns
-    given = ["dedup_key"] if "dedup_key" in postings.columns else []
+    given = [c for c in ("dedup_key", "posting_hash") if c in postings.columns]
     if thin:
         postings = postings.select(*kept, "description_hash", *given).cast({c: POSTING_SCHEMA[c] for c in kept if c in POSTING_SCHEMA})  # type: ignore[arg-type]
         postings, descriptions = postings.with_row_index("_row"), None
@@ -176,7 +183,7 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     keyed = (
         postings if keys_in_order(postings, strictly=True) else postings.unique(subset=ids, keep="first", maintain_order=True).sort(*ids)
     )
-    if not given:
+    if "dedup_key" not in given:
         keyed = keyed.with_columns(dedup_key=pl.Series(dedup_keys(keyed, keyed["description_hash"]), dtype=pl.String))
     alias = pl.struct(*POSTING_KEY)
     located = keyed.select("dedup_key", "locations")
@@ -193,6 +200,9 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
         else pl.lit(False)
     )
     groups = groups.with_columns(_own=own)
+    # The stored hash of a job of one posting, listed once with its own location (``_own``): the
+    # hash of the canonical row's fields and that location, as ``content_hashes`` makes it below.
+    stored_hashes = groups.select(pl.when("_own").then("posting_hash")).to_series() if "posting_hash" in given else None
     merging = groups.filter(~pl.col("_own")).get_column("dedup_key")
     merged_locations = (
         located.filter(pl.col("dedup_key").is_in(merging.implode()))
@@ -210,4 +220,10 @@ def deduplicate(postings: pl.DataFrame) -> pl.DataFrame:
     if descriptions is not None:
         groups = groups.with_columns(description=descriptions.gather(groups["_row"]))
     groups = groups.select("dedup_key", *kept, "description_hash", "aliases")
-    return groups.with_columns(content_hash=pl.Series(content_hashes(groups, groups["description_hash"]), dtype=pl.String))
+    if stored_hashes is None:
+        return groups.with_columns(content_hash=pl.Series(content_hashes(groups, groups["description_hash"]), dtype=pl.String))
+    unhashed = stored_hashes.is_null().arg_true()
+    if unhashed.len():
+        rest = groups[unhashed]
+        stored_hashes = stored_hashes.scatter(unhashed, content_hashes(rest, rest["description_hash"]))
+    return groups.with_columns(content_hash=stored_hashes)

@@ -3,14 +3,15 @@
 ``<home>/raw/<source>/<YYYY-MM-DD or YYYY-MM>/`` holds
 
 - ``bodies/<board>.json``: the raw API bodies of each board, as a JSON list of strings;
-- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``) and ``description_hash``, the
-  xxh3-128 of each description (``normalize.description_digests``), sorted by (source, board,
-  source_job_id) (stable: one id listed twice keeps its rows' order) in row groups of
-  ``ROW_GROUP_ROWS``, so a sync can read it lazily: its keys and digests first, then the rows of
-  one slice at a time without their descriptions (``read_posting_rows``), then only the
-  descriptions it stores (``iter_descriptions``). Partitions written before 2026-12-02 lack the
-  digests (they are computed on read); older ones still (unsorted, one big row group) read the
-  same, only not cheaply by slice;
+- ``postings.parquet``: the normalized postings (``POSTING_SCHEMA``), ``description_hash``, the
+  xxh3-128 of each description (``normalize.description_digests``), and each posting's
+  ``dedup_key`` and ``posting_hash`` (the content hash of its job were it the job's only posting;
+  ``with_hashes``), sorted by (source, board, source_job_id) (stable: one id listed twice keeps its
+  rows' order) in row groups of ``ROW_GROUP_ROWS``, so a sync can read it lazily: its keys first,
+  then the rows of one slice at a time without their descriptions (``read_posting_rows``), then
+  only the descriptions it stores (``iter_descriptions``). Partitions written before 2026-12-07
+  lack the keys and hashes, those before 2026-12-02 the digests too (the sync makes them on
+  read); older ones still (unsorted, one big row group) read the same, only not cheaply by slice;
 - ``outcomes.json``: one object per board (``BoardResult.summary()``: ok, http_status, error,
   n_postings, n_skipped, skipped_reasons, skipped_ids, n_bytes, duration_s, detail counts);
 - ``details.json`` (sources with detail fetches): ``{board: {posting id: stamp}}``, the list-item
@@ -46,12 +47,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobpipeline.lib.normalize import description_digests
+from jobpipeline.lib.normalize import HASHES_VERSION, content_hashes, dedup_keys, description_digests
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcomes, Posting, postings_frame
 from jobpipeline.lib.sources.base import decode_json
 from jobpipeline.lib.sources.details import DETAIL_FIELDS, PreviousDetails, StoredDetail
 
 DIGEST_COLUMN = "description_hash"  # written beside the postings: a sync needs no description to hash
+KEY_COLUMN = "dedup_key"  # each posting's dedup key (``normalize.dedup_keys``), written beside it
+HASH_COLUMN = "posting_hash"  # the content hash of each posting's job were it the job's only posting
+HASHES_KEY = b"jobpipeline.hashes"  # footer metadata: the ``normalize.HASHES_VERSION`` the two were made by
 ROW_GROUP_ROWS = 2048  # ~6 MB of descriptions: a slice's read overshoots it by at most two groups
 LISTED_GROUPS = 48  # row groups of a partition's listed columns read at once (~100,000 rows, ~11 MB)
 SCAN_GROUPS = 16  # at most so many neighbouring row groups of thin rows read at once (a slice's span ~10)
@@ -121,6 +125,14 @@ class RawPartition:
     def has_digests(self) -> bool:
         """Whether ``postings.parquet`` holds ``DIGEST_COLUMN`` (written since 2026-12-02)."""
         return DIGEST_COLUMN in self._postings_file().schema_arrow.names
+
+    def has_hashes(self) -> bool:
+        """Whether ``postings.parquet`` holds ``KEY_COLUMN`` and ``HASH_COLUMN`` made the way this
+        code makes them (written since 2026-12-07, footer marked ``HASHES_VERSION``): a sync takes
+        them as they are. A partition written before, or by a version that keys or hashes otherwise,
+        is keyed and hashed again on read."""
+        schema = self._postings_file().schema_arrow
+        return (schema.metadata or {}).get(HASHES_KEY) == HASHES_VERSION.encode() and {KEY_COLUMN, HASH_COLUMN} <= set(schema.names)
 
     def row_group_sizes(self) -> list[int]:
         """Rows of each row group of ``postings.parquet``, in order, from its footer: their sum is
@@ -243,22 +255,27 @@ class PartitionWriter:
     copy of the bodies, to its end).
 
     ``add_board`` writes a board's bodies to ``bodies/`` at once and buffers its postings; every
-    ``SPILL_ROWS`` postings the buffer goes to a spill file, sorted by (board, id) with the digests,
-    one Arrow record batch per board. ``commit`` reads the boards' batches back in board order into
-    ``postings.parquet`` in row groups of ``ROW_GROUP_ROWS``, writes the outcomes and the detail
-    stamps, and renames the partition into place. The file is what one sort of the whole partition
+    ``SPILL_ROWS`` postings the buffer goes to two spill files, sorted by (board, id) with the
+    digests, one Arrow record batch per board in each: the descriptions in one, the other columns
+    in the other. ``commit`` reads the boards' batches back in board order into
+    ``postings.parquet`` in row groups of ``ROW_GROUP_ROWS``, keying and hashing the postings
+    (``KEY_COLUMN``, ``HASH_COLUMN``) ``HASH_ROWS`` at a time from the small columns alone, writes
+    the outcomes and the detail stamps, and renames the partition into place. The file is what one sort of the whole partition
     by (source, board, source_job_id) gave: a partition is one source, each board is added once, and
     its rows sort stably. Without a commit (an error, a crash) the partition on disk stays
     as it was and the temporary folder goes.
     """
 
     SPILL_ROWS = 2048  # ~6 MB of descriptions; a handful of polars steps per spill, not per board
+    # Postings keyed and hashed at once by ``commit`` (their small columns: ~5 MB): the polars steps
+    # of a key and a hash cost a spill's 2,048 postings 0.8 against 0.35 CPU-s per 100k at 20,000.
+    HASH_ROWS = 16_384
 
     def __init__(self, partition: RawPartition):
         self.partition = partition
         self._tmp = partition.root.with_name(f".{partition.root.name}.{_writer_tag()}.tmp")
         self._buffer: list[Posting] = []
-        self._batches: dict[str, tuple[int, int]] = {}  # board -> (spill file, record batch)
+        self._batches: dict[str, tuple[int, int, int]] = {}  # board -> (spill files, record batch, rows)
         self._spills = 0
         self._boards: set[str] = set()
         self._detail_stamps: dict[str, dict[str, str]] = {}
@@ -304,18 +321,27 @@ class PartitionWriter:
     def _spill(self, postings: pl.DataFrame) -> None:
         if postings.is_empty():
             return
-        ordered = with_digests(postings.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True))
+        ordered = postings.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True)
+        ordered = ordered.with_columns(description_digests(ordered).alias(DIGEST_COLUMN))
         runs = ordered.get_column("board").rle()
-        table = ordered.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(POSTINGS_ARROW_SCHEMA)
+        table = ordered.to_arrow(compat_level=pl.CompatLevel.oldest())
+        thin, texts = table.drop_columns(["description"]).cast(_THIN_SPILL_SCHEMA), table.select(["description"]).cast(_TEXT_SPILL_SCHEMA)
         offset = 0
-        with pa.ipc.new_file(self._tmp / _SPILL_DIR / f"{self._spills:05d}.arrow", POSTINGS_ARROW_SCHEMA) as out:
+        with (
+            pa.ipc.new_file(self._spill_path(self._spills, "thin"), _THIN_SPILL_SCHEMA) as thin_out,
+            pa.ipc.new_file(self._spill_path(self._spills, "text"), _TEXT_SPILL_SCHEMA) as text_out,
+        ):
             for number, (board, rows) in enumerate(zip(runs.struct.field("value").to_list(), runs.struct.field("len").to_list())):
                 if board in self._batches:  # a board's rows in two runs: postings of two sources
                     raise ValueError(f"board {board!r} twice in raw partition {self.partition.root}: one source per partition")
-                out.write_batch(table.slice(offset, rows).combine_chunks().to_batches()[0])
-                self._batches[board] = (self._spills, number)
+                thin_out.write_batch(thin.slice(offset, rows).combine_chunks().to_batches()[0])
+                text_out.write_batch(texts.slice(offset, rows).combine_chunks().to_batches()[0])
+                self._batches[board] = (self._spills, number, rows)
                 offset += rows
         self._spills += 1
+
+    def _spill_path(self, spill: int, kind: str) -> Path:
+        return self._tmp / _SPILL_DIR / f"{spill:05d}.{kind}.arrow"
 
     def commit(self, outcomes: list[dict[str, Any]]) -> None:
         """Write ``postings.parquet``, the outcomes and the detail stamps, and put the partition in place."""
@@ -338,22 +364,52 @@ class PartitionWriter:
 
     def _write_postings(self, path: Path) -> None:
         # Read, not memory mapped: mapped pages once touched count in the process's RSS until unmapped.
-        spills = [pa.ipc.open_file(pa.OSFile(str(self._tmp / _SPILL_DIR / f"{n:05d}.arrow"))) for n in range(self._spills)]
+        thin = [pa.ipc.open_file(pa.OSFile(str(self._spill_path(n, "thin")))) for n in range(self._spills)]
+        text = [pa.ipc.open_file(pa.OSFile(str(self._spill_path(n, "text")))) for n in range(self._spills)]
         with postings_file_writer(path) as out:
-            pending: list[pa.RecordBatch] = []
-            rows = 0
+            rows: list[pa.Table] = []  # keyed and hashed, not yet written
+            texts: list[pa.Array] = []  # their descriptions (at most a row group's more than written)
+            held = 0
+
+            def write(count: int) -> None:
+                nonlocal rows, texts, held
+                group, described = pa.concat_tables(rows), pa.chunked_array(texts, type=pa.large_string())
+                table = group.slice(0, count).append_column("description", described.slice(0, count))
+                out.write_table(
+                    table.select(POSTINGS_ARROW_SCHEMA.names).cast(POSTINGS_ARROW_SCHEMA).combine_chunks(), row_group_size=ROW_GROUP_ROWS
+                )
+                rows, texts, held = [group.slice(count)], described.slice(count).chunks, held - count
+
             # Boards in the order a sort by board gives: Python orders str by code point, which for
             # UTF-8 is the byte order polars and Parquet sort by.
-            for board in sorted(self._batches):
-                spill, number = self._batches[board]
-                pending.append(spills[spill].get_batch(number))
-                rows += pending[-1].num_rows
-                while rows >= ROW_GROUP_ROWS:
-                    merged = pa.Table.from_batches(pending)
-                    out.write_table(merged.slice(0, ROW_GROUP_ROWS).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
-                    pending, rows = merged.slice(ROW_GROUP_ROWS).to_batches(), rows - ROW_GROUP_ROWS
-            if rows:
-                out.write_table(pa.Table.from_batches(pending).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+            for window in _windows([self._batches[board] for board in sorted(self._batches)], self.HASH_ROWS):
+                small = pl.from_arrow(
+                    pa.Table.from_batches([thin[spill].get_batch(number) for spill, number, _ in window]).combine_chunks()
+                )
+                assert isinstance(small, pl.DataFrame)
+                rows.append(with_hashes(small).to_arrow(compat_level=pl.CompatLevel.oldest()))
+                for spill, number, count in window:
+                    texts.append(text[spill].get_batch(number).column(0))
+                    held += count
+                    while held >= ROW_GROUP_ROWS:
+                        write(ROW_GROUP_ROWS)
+            if held:
+                write(held)
+
+
+def _windows(batches: list[tuple[int, int, int]], rows: int) -> Iterator[list[tuple[int, int, int]]]:
+    """``batches`` (spill, batch, rows) in order, in runs of whole batches of at least ``rows``
+    rows (the last one fewer)."""
+    window: list[tuple[int, int, int]] = []
+    held = 0
+    for batch in batches:
+        window.append(batch)
+        held += batch[2]
+        if held >= rows:
+            yield window
+            window, held = [], 0
+    if window:
+        yield window
 
 
 _SPILL_DIR = ".spill"
@@ -368,19 +424,34 @@ def postings_file_writer(path: Path) -> pq.ParquetWriter:
 
 
 def with_digests(postings: pl.DataFrame) -> pl.DataFrame:
-    """``POSTING_SCHEMA`` rows as ``postings.parquet`` holds them: with ``DIGEST_COLUMN``."""
-    return postings.with_columns(description_digests(postings).alias(DIGEST_COLUMN))
+    """``POSTING_SCHEMA`` rows as ``postings.parquet`` holds them: with ``DIGEST_COLUMN``,
+    ``KEY_COLUMN`` and ``HASH_COLUMN`` (``with_hashes``)."""
+    return with_hashes(postings.with_columns(description_digests(postings).alias(DIGEST_COLUMN)))
+
+
+def with_hashes(postings: pl.DataFrame) -> pl.DataFrame:
+    """Postings (``POSTING_SCHEMA``'s columns and ``DIGEST_COLUMN``; the description not needed)
+    with each one's ``KEY_COLUMN`` and ``HASH_COLUMN``. Made as a partition is written, where the
+    sync made them on every read: a day's re-sync mostly compared hashes it had just made of
+    postings it had seen the day before."""
+    digests = postings.get_column(DIGEST_COLUMN)
+    return postings.with_columns(
+        pl.Series(KEY_COLUMN, dedup_keys(postings, digests), dtype=pl.String),
+        pl.Series(HASH_COLUMN, content_hashes(postings, digests), dtype=pl.String),
+    )
 
 
 def _polars_parquet_schema() -> pa.Schema:
     """postings.parquet's Arrow schema as polars writes it (large strings, lists of ``element``)."""
     buffer = io.BytesIO()
-    pl.DataFrame(schema={**POSTING_SCHEMA, DIGEST_COLUMN: pl.String}).write_parquet(buffer)
+    pl.DataFrame(schema={**POSTING_SCHEMA, DIGEST_COLUMN: pl.String, KEY_COLUMN: pl.String, HASH_COLUMN: pl.String}).write_parquet(buffer)
     buffer.seek(0)
-    return pq.read_schema(buffer)
+    return pq.read_schema(buffer).with_metadata({HASHES_KEY: HASHES_VERSION.encode()})
 
 
 POSTINGS_ARROW_SCHEMA = _polars_parquet_schema()
+_THIN_SPILL_SCHEMA = pa.schema([f for f in POSTINGS_ARROW_SCHEMA if f.name not in ("description", KEY_COLUMN, HASH_COLUMN)])
+_TEXT_SPILL_SCHEMA = pa.schema([POSTINGS_ARROW_SCHEMA.field("description")])
 
 
 def _footer(path: Path) -> pq.FileMetaData:

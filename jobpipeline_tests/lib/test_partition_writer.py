@@ -40,17 +40,20 @@ _POSTING = st.builds(
     boards=st.dictionaries(_BOARDS, st.lists(_POSTING, max_size=9), min_size=1, max_size=8),
     spill_rows=st.integers(1, 12),
     row_group_rows=st.integers(1, 10),
+    hash_rows=st.integers(1, 12),
     data=st.data(),
 )
-def test_a_partition_written_board_by_board_is_the_sorted_partition(boards, spill_rows, row_group_rows, data):
+def test_a_partition_written_board_by_board_is_the_sorted_partition(boards, spill_rows, row_group_rows, hash_rows, data):
+    """Whatever the spills, row groups and the windows postings are keyed and hashed in: the
+    postings sorted, with their digests, dedup keys and hashes, the bodies, the stamps."""
     default_rows, rawstore.ROW_GROUP_ROWS = rawstore.ROW_GROUP_ROWS, row_group_rows
     try:
-        check_written_board_by_board(boards, spill_rows, row_group_rows, data)
+        check_written_board_by_board(boards, spill_rows, row_group_rows, hash_rows, data)
     finally:
         rawstore.ROW_GROUP_ROWS = default_rows
 
 
-def check_written_board_by_board(boards, spill_rows, row_group_rows, data):
+def check_written_board_by_board(boards, spill_rows, row_group_rows, hash_rows, data):
     for board, postings in boards.items():
         for posting in postings:
             posting.board = board
@@ -58,7 +61,7 @@ def check_written_board_by_board(boards, spill_rows, row_group_rows, data):
     with tempfile.TemporaryDirectory() as tmp:
         partition = RawPartition.at(Path(tmp), "lever", "2026-11-02")
         with partition.writer() as writer:
-            writer.SPILL_ROWS = spill_rows
+            writer.SPILL_ROWS, writer.HASH_ROWS = spill_rows, hash_rows
             for board in order:
                 writer.add_board(board, boards[board], [json.dumps({"jobs": len(boards[board])})], {"x": board} if boards[board] else None)
             writer.commit([{"board": b, "ok": True} for b in order])
@@ -67,6 +70,7 @@ def check_written_board_by_board(boards, spill_rows, row_group_rows, data):
         expected = with_digests(everything.select(list(POSTING_SCHEMA)).sort("source", "board", "source_job_id", maintain_order=True))
         written = pl.read_parquet(partition.postings_path)
         assert written.equals(expected.cast(written.schema))
+        assert partition.has_hashes()
         metadata = pq.ParquetFile(partition.postings_path).metadata
         groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
         assert sum(groups) == everything.height and all(n == row_group_rows for n in groups[:-1])

@@ -2,7 +2,7 @@
 sync leaves, every table row for row (job ids included), over random histories with merges,
 closings, skipped postings, failed boards and user data, also when it reads the raw partition
 lazily (``source.PartitionPostings``: thin rows, the descriptions read only as they are written),
-with or without the description digests stored in it; and a slice really bounds the jobs one plan
+with or without the description digests, dedup keys and posting hashes stored in it; and a slice really bounds the jobs one plan
 holds and the descriptions one read of the partition brings into memory, and a sync reads only the
 descriptions it writes."""
 
@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -86,9 +87,11 @@ history = st.fixed_dictionaries(
 )
 
 
-def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | None = None, digests: bool = True):
+def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | None = None, written: str = "hashed"):
     """One day's sync, from a frame, or (``raw_dir``) from its raw partition written there, read
-    lazily (``digests``: as written now, with the description digests; else as written before)."""
+    lazily; ``written``: "hashed" as written now (the description digests, each posting's dedup key
+    and hash stored), "digested" as written before the keys and hashes were stored, "undigested"
+    as written before the digests were."""
     outcomes = [
         BoardOutcome(source=source, board=board, ok=ok, skipped_ids=list(day["skipped"]) if ok and i == 0 else [])
         for i, ((source, board), ok) in enumerate(zip(BOARDS, day["ok"], strict=True))
@@ -97,8 +100,10 @@ def sync_day(engine, day: dict, seen_on: date, slice_jobs: int, raw_dir: Path | 
     if raw_dir is not None:
         partition = RawPartition.at(raw_dir, "mixed", seen_on.isoformat())
         partition.write(postings, [], {})
-        if not digests:
+        if written == "undigested":
             drop_digests(partition)
+        elif written == "digested":
+            drop_hashes(partition)
         postings = PartitionPostings(partition)
     return sync_postings(engine, postings, seen_on=seen_on, outcomes=outcomes, now=NOW, slice_jobs=slice_jobs)
 
@@ -114,7 +119,14 @@ def edit_user_data(engine, posting_id: str, field: str) -> None:
 
 def drop_digests(partition: RawPartition) -> None:
     """Rewrite ``partition``'s postings as they were written before the digests were stored."""
-    frame = pl.read_parquet(partition.postings_path).drop(rawstore.DIGEST_COLUMN)
+    frame = pl.read_parquet(partition.postings_path).drop(rawstore.DIGEST_COLUMN, rawstore.KEY_COLUMN, rawstore.HASH_COLUMN)
+    frame.write_parquet(partition.postings_path, compression="zstd", row_group_size=rawstore.ROW_GROUP_ROWS)
+
+
+def drop_hashes(partition: RawPartition) -> None:
+    """Rewrite ``partition``'s postings as they were written before each posting's dedup key and
+    hash were stored (the description digests kept)."""
+    frame = pl.read_parquet(partition.postings_path).drop(rawstore.KEY_COLUMN, rawstore.HASH_COLUMN)
     frame.write_parquet(partition.postings_path, compression="zstd", row_group_size=rawstore.ROW_GROUP_ROWS)
 
 
@@ -138,14 +150,14 @@ def every_table(engine) -> dict[str, list[tuple]]:
 
 def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Path, slice_jobs: int, lazy: str = ""):
     """``days`` synced in ``order`` into a new store, with ``edits`` of user data after their step
-    (``lazy``: each day from its raw partition, read lazily, "digested" or "undigested" as written
-    before the digests were stored); returns the store's engine and each sync's result."""
+    (``lazy``: each day from its raw partition, read lazily, written as ``sync_day``'s ``written``
+    says); returns the store's engine and each sync's result."""
     engine = get_engine(f"sqlite:///{directory}/store-{slice_jobs}-{lazy}.db")
     create_schema(engine)
     results = []
     for step, index in enumerate(order):
         raw_dir = directory / f"raw-{slice_jobs}-{lazy}" if lazy else None
-        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs, raw_dir, digests=lazy != "undigested"))
+        results.append(sync_day(engine, days[index], DAYS[index], slice_jobs, raw_dir, written=lazy or "hashed"))
         for posting_id, field in (edit for after, edit in edits if after == step):
             edit_user_data(engine, posting_id, field)
     return engine, results
@@ -157,9 +169,12 @@ def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Pa
     st.sampled_from(
         [
             (1, "", False),
+            (1, "hashed", False),
+            (1, "hashed", True),
             (1, "digested", False),
             (1, "digested", True),
             (1, "undigested", False),
+            (ONE_SHOT, "hashed", False),
             (ONE_SHOT, "digested", False),
             (ONE_SHOT, "undigested", False),
         ]
@@ -168,7 +183,8 @@ def replay(days: list[dict], order: list[int], edits: list[tuple], directory: Pa
 def test_a_sync_in_slices_leaves_every_table_as_one_sync_of_it_all(history, way):
     """Slices of one job (the smallest there is), or one plan of thin rows read lazily, against
     the one-shot plan of a frame, after every sync; ``lazy``: each day's raw partition is read
-    from disk, in row groups of 2 rows, its digests stored or (as written before) not; ``ahead``:
+    from disk, in row groups of 2 rows, as written now (each posting's digest, dedup key and hash
+    stored) or before (no keys and hashes; nor digests); ``ahead``:
     the slices' store reads done ahead by a child process (``read_ahead.py``, in windows of 3
     jobs), as a partition of 20,000 postings or more is synced."""
     slice_jobs, lazy, ahead = way
@@ -1217,29 +1233,51 @@ def test_a_sync_parses_the_partitions_footer_once_and_a_partition_written_again_
     assert (result.postings, result.changed) == (30, 30)  # the new file's rows: the titles of its 30 postings changed
 
 
-def test_a_sliced_sync_keys_each_posting_once(tmp_path, monkeypatch):
+@pytest.mark.parametrize("written", ["hashed", "digested"])
+def test_a_sliced_sync_keys_and_hashes_each_posting_at_most_once(tmp_path, monkeypatch, written):
     """The dedup keys the cut computes for a partition go with each slice's rows into its plan,
-    which does not compute them again: 60 postings, 60 keys hashed, in slices as in one plan."""
-    hashed: list[int] = []
-    real_keys = normalize.dedup_keys
+    which does not compute them again: 62 postings, 62 keys hashed, in slices as in one plan; and
+    every job's content hashed once. A partition as written now stores each posting's key and
+    hash: its sync keys none, and hashes only the jobs not of one posting with its own location
+    (a job of two postings, one of two locations)."""
+    hashed: dict[str, list[int]] = {"keys": [], "contents": []}
+    real_keys, real_contents = normalize.dedup_keys, normalize.content_hashes
 
     def counting_keys(frame, digests=None):
-        hashed.append(frame.height)
+        hashed["keys"].append(frame.height)
         return real_keys(frame, digests)
 
-    monkeypatch.setattr(normalize, "dedup_keys", counting_keys)
-    monkeypatch.setattr(slices_module, "dedup_keys", counting_keys)
+    def counting_contents(frame, digests=None):
+        hashed["contents"].append(frame.height)
+        return real_contents(frame, digests)
+
+    day = [
+        *acme_day(),
+        Posting(
+            source="greenhouse", board="acme", source_job_id="100", company="Acme", title="Engineer 0", description=f"{DESCRIPTIONS[0]} 0"
+        ),
+        Posting(source="greenhouse", board="acme", source_job_id="101", company="Acme", title="Lead", locations=["Paris", "Berlin"]),
+    ]
     outcomes = [BoardOutcome(source="greenhouse", board="acme", ok=True)]
     for slice_above in ("0", "1000"):
         monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_JOBS", "10")
         monkeypatch.setenv("JOBPIPELINE_SYNC_SLICE_ABOVE", slice_above)
         partition = RawPartition.at(tmp_path / f"raw-{slice_above}", "greenhouse", DAYS[0].isoformat())
-        partition.write(postings_frame(acme_day()), [o.as_json() for o in outcomes], {})
+        partition.write(postings_frame(day), [o.as_json() for o in outcomes], {})
+        if written == "digested":
+            drop_hashes(partition)
         engine = get_engine(f"sqlite:///{tmp_path}/store-{slice_above}.db")
         create_schema(engine)
-        hashed.clear()
-        result = sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
-        assert (result.postings, sum(hashed)) == (60, 60), slice_above
+        with monkeypatch.context() as counting:
+            counting.setattr(normalize, "dedup_keys", counting_keys)
+            counting.setattr(slices_module, "dedup_keys", counting_keys)
+            counting.setattr(normalize, "content_hashes", counting_contents)
+            hashed["keys"].clear()
+            hashed["contents"].clear()
+            result = sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
+        keys, contents = (0, 2) if written == "hashed" else (62, 61)
+        assert (result.postings, result.new, sum(hashed["keys"]), sum(hashed["contents"])) == (62, 61, keys, contents), slice_above
+        assert_one_shot_store(engine, [day], outcomes, tmp_path / f"one-shot-{slice_above}")
 
 
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=40))
@@ -1300,3 +1338,26 @@ def test_components_packed_by_sorting_are_packed_as_by_a_hashed_group_by(keys, d
     sizes = sizes.with_columns(slice=pl.Series(slices_module.batch_numbers(sizes["size"].to_list(), slice_jobs), dtype=pl.Int64))
     expected = components.join(sizes, on="component").select("dedup_key", "slice")
     assert sorted(slices_module.pack(components, slice_jobs).rows()) == sorted(expected.rows())
+
+
+def test_keys_and_hashes_stored_by_another_version_of_them_are_made_again(tmp_path, monkeypatch):
+    """A partition whose footer marks its keys and hashes as made by another ``HASHES_VERSION``
+    (here: every stored one wrong) is keyed and hashed on read: its sync leaves the store the
+    one-shot sync of its postings leaves; as written now, the stored ones are taken."""
+    day, outcomes, partition = acme_partition(tmp_path, monkeypatch)
+    assert partition.has_hashes()
+    table = pq.read_table(partition.postings_path)
+    wrong = table.set_column(
+        table.schema.get_field_index(rawstore.HASH_COLUMN), rawstore.HASH_COLUMN, pa.array(["0" * 32] * table.num_rows, pa.large_string())
+    ).set_column(
+        table.schema.get_field_index(rawstore.KEY_COLUMN), rawstore.KEY_COLUMN, pa.array(["0" * 16] * table.num_rows, pa.large_string())
+    )
+    pq.write_table(
+        wrong.replace_schema_metadata({rawstore.HASHES_KEY: b"0"}), partition.postings_path, row_group_size=rawstore.ROW_GROUP_ROWS
+    )
+    assert not partition.has_hashes()
+    engine = get_engine(f"sqlite:///{tmp_path}/store.db")
+    create_schema(engine)
+    result = sync_raw_partition(engine, "greenhouse", DAYS[0].isoformat(), partition)
+    assert (result.postings, result.new) == (60, 60)
+    assert_one_shot_store(engine, [day], outcomes, tmp_path)

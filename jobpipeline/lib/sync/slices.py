@@ -183,9 +183,12 @@ def posting_keys(listed: Iterable[pl.DataFrame]) -> pl.DataFrame:
     every row of a posting carries the key of the posting's first row (``first``), as
     ``deduplicate`` keys it. Rows are hashed ``KEY_BATCH`` at a time and only their keys are kept,
     so a million postings never stand as Python strings, nor their titles and companies as a
-    frame, at once."""
+    frame, at once; a raw partition that stores each posting's key (``rawstore.KEY_COLUMN``) is
+    not hashed again."""
     parts = [
-        part.select(*ALIAS, dedup_key=pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String))
+        part.select(*ALIAS, "dedup_key")
+        if "dedup_key" in part.columns  # stored in the raw partition beside each posting
+        else part.select(*ALIAS, dedup_key=pl.Series(dedup_keys(part, part["description_hash"]), dtype=pl.String))
         for part in batched_frames(listed, KEY_BATCH)
     ]
     keyed = pl.concat(parts) if parts else pl.DataFrame(schema={c: pl.String for c in [*ALIAS, "dedup_key"]})

@@ -5,8 +5,9 @@ A sync needs the partition three times: whole but thin, to cut it into slices (e
 key, company, title and description digest: ``listed``); by slice, every column but the text
 (``rows``: the plan decides on digests, not on descriptions); and the descriptions of just the jobs
 it inserts or rewrites, when it writes them (``texts``). From a frame all three are views of it.
-From disk, ``listed`` reads the small columns and the digests stored beside them (a partition
-written before they were stored hashes its descriptions once, a row group at a time), ``rows``
+From disk, ``listed`` reads each posting's key stored beside it (a partition written before the
+keys were stored reads the small columns and the digests, and one written before those hashes its
+descriptions once, a row group at a time), ``rows``
 reads the thin columns of the row groups that hold the slice's rows (a raw partition is written
 sorted by posting key, the order slices are cut in, so those are neighbours), and ``texts`` reads
 the descriptions of the rows asked for a row group at a time. The descriptions are most of a
@@ -28,9 +29,10 @@ import pyarrow as pa
 
 from jobpipeline.lib.normalize import arrow_digests, description_digests
 from jobpipeline.lib.postings import POSTING_SCHEMA
-from jobpipeline.lib.rawstore import DIGEST_COLUMN, RawPartition
+from jobpipeline.lib.rawstore import DIGEST_COLUMN, HASH_COLUMN, KEY_COLUMN, RawPartition
 
 LISTED_COLUMNS = ["source", "board", "source_job_id", "company", "title"]
+KEYED_COLUMNS = ["source", "board", "source_job_id", KEY_COLUMN]  # what ``listed`` reads where the keys are stored
 THIN_COLUMNS = [c for c in POSTING_SCHEMA if c != "description"]  # what a plan reads of each row
 LAZY_ROW_GROUP_MAX = 16_384  # a partition of bigger row groups (older ones) is read whole, once
 
@@ -43,12 +45,14 @@ class Postings(Protocol):
 
     def listed(self) -> Iterator[pl.DataFrame]:
         """``LISTED_COLUMNS`` and ``description_hash`` (``description_digests``) of every row, in
-        order, in batches (of a raw partition: ``rawstore.LISTED_GROUPS`` row groups each)."""
+        order, in batches (of a raw partition: ``rawstore.LISTED_GROUPS`` row groups each); or,
+        where the partition stores each posting's dedup key, ``KEYED_COLUMNS``."""
         ...
 
     def rows(self, rows: Sequence[int] | np.ndarray) -> pl.DataFrame:
         """The rows at these (increasing) numbers: every column, or (``THIN``) every column but the
-        description, with ``description_hash`` and ``text_row`` (the row's number, for ``texts``)."""
+        description, with ``description_hash`` and ``text_row`` (the row's number, for ``texts``),
+        and ``posting_hash`` where the partition stores it (``rawstore.HASH_COLUMN``)."""
         ...
 
     def whole(self) -> pl.DataFrame:
@@ -95,6 +99,7 @@ class PartitionPostings:
         self._height = sum(sizes)
         self._read_whole = max(sizes, default=0) > LAZY_ROW_GROUP_MAX
         self._stored_digests = partition.has_digests()
+        self._stored_hashes = self._stored_digests and partition.has_hashes()
         self._digests: pl.Series | None = None
         self._whole: pl.DataFrame | None = None
 
@@ -105,6 +110,8 @@ class PartitionPostings:
     def listed(self) -> Iterator[pl.DataFrame]:
         if self._read_whole:
             yield from FramePostings(self.whole()).listed()
+        elif self._stored_hashes:
+            yield from self.partition.iter_posting_columns(KEYED_COLUMNS)
         elif self._stored_digests:
             yield from self.partition.iter_posting_columns([*LISTED_COLUMNS, DIGEST_COLUMN])
         else:
@@ -134,6 +141,8 @@ class PartitionPostings:
         """``THIN_COLUMNS``, the digest and ``text_row`` of these rows (None: of every row, read by
         column, without a take per row group)."""
         columns = [*THIN_COLUMNS, DIGEST_COLUMN] if self._stored_digests else THIN_COLUMNS
+        if self._stored_hashes:  # and the keys, for one plan of every row (a slice's come from the cut)
+            columns += [HASH_COLUMN] if rows is not None else [HASH_COLUMN, KEY_COLUMN]
         if rows is None:
             frame, numbers = self.partition.read_posting_columns(columns), pl.int_range(pl.len(), dtype=pl.Int64)
         else:
