@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ from jobpipeline.lib.store import create_schema, get_engine
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "data" / "replay"
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """``preexec_fn`` of a process a test sends Ctrl-C (SIGINT) to: SIGINT handled as in a terminal.
+    A shell starts a command in the background (``cmd &``) with SIGINT ignored, the tests and their
+    children inherit that, and Python then installs no KeyboardInterrupt for it: the tests that
+    press Ctrl-C failed so, their processes left running."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

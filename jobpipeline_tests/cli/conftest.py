@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobpipeline_tests.conftest import CORPUS
+from jobpipeline_tests.conftest import CORPUS, ctrl_c_as_in_a_terminal
 
 RUN_STATES_IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 
@@ -43,6 +43,7 @@ def start_command(home: Path, *args: str, log: Path) -> subprocess.Popen:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=ctrl_c_as_in_a_terminal,
         )
 
 

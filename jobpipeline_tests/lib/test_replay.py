@@ -21,6 +21,7 @@ from jobpipeline.lib.replay import CORPUS, ROUTE_BUILDERS, Fault, ReplayServer, 
 from jobpipeline.lib.replay.corpus import CorpusFile
 from jobpipeline.lib.sources import ADAPTERS
 from jobpipeline.settings import REPO_DIR, replay_corpus_dir
+from jobpipeline_tests.conftest import ctrl_c_as_in_a_terminal
 
 HTTP = httpx.Client(timeout=10)  # one client: a fresh one per call would rebuild its TLS context each time
 
@@ -173,6 +174,7 @@ def test_cli_serve_prints_base_urls_and_stops_on_ctrl_c(ats_corpus: Path):
         text=True,
         cwd=REPO_DIR,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
     try:
         lines = [process.stdout.readline() for _ in range(3)]
@@ -181,4 +183,10 @@ def test_cli_serve_prints_base_urls_and_stops_on_ctrl_c(ats_corpus: Path):
         assert HTTP.get(f"{url}/posting-api/job-board/pawp").json()["jobs"]
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0, process.stderr.read()
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # not left serving after the test
+            process.wait()
+            raise
+        assert code == 0, process.stderr.read()

@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from jobpipeline_tests.conftest import ctrl_c_as_in_a_terminal
+
 VENV_BIN = Path(sys.executable).parent
 MARKER = "JOBPIPELINE_TEST_PROCESS"  # set in every process a test starts, to find its descendants
 
@@ -65,7 +67,15 @@ def process_group(argv: list[str], *, env: dict[str, str], log: Path, cwd: Path,
     and anything else carrying this run's marker, and wait until none is left."""
     tag = uuid.uuid4().hex
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env={**env, MARKER: tag}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env={**env, MARKER: tag},
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=ctrl_c_as_in_a_terminal,
+        )
     try:
         yield proc
     finally:
