@@ -260,9 +260,9 @@ class PartitionWriter:
     in the other. ``commit`` reads the boards' batches back in board order into
     ``postings.parquet`` in row groups of ``ROW_GROUP_ROWS``, keying and hashing the postings
     (``KEY_COLUMN``, ``HASH_COLUMN``) ``HASH_ROWS`` at a time from the small columns alone, writes
-    the outcomes and the detail stamps, and renames the partition into place. The file is what one sort of the whole partition
-    by (source, board, source_job_id) gave: a partition is one source, each board is added once, and
-    its rows sort stably. Without a commit (an error, a crash) the partition on disk stays
+    the outcomes and the detail stamps, and renames the partition into place. The file is what one
+    sort of the whole partition by (source, board, source_job_id) gave: a partition is one source,
+    each board is added once, and its rows sort stably. Without a commit (an error, a crash) the partition on disk stays
     as it was and the temporary folder goes.
     """
 
