@@ -138,8 +138,9 @@ def write_synthetic(n: int, folder: Path, seed: int = 7) -> Path:
 def write_partition(n: int, folder: Path, seed: int = 7) -> Path:
     """The ``n`` synthetic postings as a raw partition of day ``DAY`` under ``folder/raw`` (every
     board ok), and the same files again as the next day's partition; returns the raw folder. How
-    long and how much CPU the partition's write took (what a scrape pays for it: the digests, each
-    posting's dedup key and hash, the Parquet file) goes to ``folder/write.json``."""
+    long and how much CPU the partition's write took (the digests, each posting's dedup key and hash,
+    the Parquet file; from one frame, where a scrape spills every 2,048 postings) goes to
+    ``folder/write.json``."""
     from jobpipeline.lib.rawstore import RawPartition
 
     parts = write_synthetic(n, folder / "parts", seed)
@@ -285,8 +286,8 @@ def main() -> None:
         )
     for r in results:
         print(
-            f"{r['postings']:>9} postings' raw partition written in {r['write_s']:.2f} s ({r['write_cpu_s']:.2f} CPU-s; what a scrape "
-            "pays for it: the digests, each posting's dedup key and hash, the Parquet file; not in the sync's figures)"
+            f"{r['postings']:>9} postings' raw partition written in {r['write_s']:.2f} s ({r['write_cpu_s']:.2f} CPU-s, from one frame: "
+            "the digests, each posting's dedup key and hash, the Parquet file; a scrape spills every 2,048; not in the sync's figures)"
         )
     print("ours against the seed project's approach (bench/peer.py), on the same postings:")
     for r in results:

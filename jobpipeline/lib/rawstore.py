@@ -268,7 +268,7 @@ class PartitionWriter:
 
     SPILL_ROWS = 2048  # ~6 MB of descriptions; a handful of polars steps per spill, not per board
     # Postings keyed and hashed at once by ``commit``, from their small columns: per 100k postings,
-    # 0.63-0.67 CPU-s at 4,096, 0.50-0.56 at 8,192, 0.47-0.50 at 16,384 (a spill's 2,048: ~0.8); the
+    # 0.63-0.67 CPU-s at 4,096, 0.50-0.56 at 8,192, 0.47-0.50 at 16,384 (a spill's 2,048: 0.64); the
     # work holds ~1 KB a posting (+15 against +25 MB of peak at 8,192 and 16,384).
     HASH_ROWS = 8_192
 
