@@ -24,10 +24,6 @@ from jobpipeline.cli.instance import dagster_home, ensure_pools  # noqa: F401 - 
 
 SCRAPE_JOB = "daily_scrape_job"
 DOWNSTREAM_JOB = "downstream_job"  # enrichment + analytics, unpartitioned
-# Each run executes its steps in its worker process: the default multiprocess executor starts one
-# more process per step and per asset check, each importing the definitions again (~10 s apiece on
-# a 2-core machine), which made a two-board run take minutes instead of seconds.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -157,7 +153,6 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
     tag = f"run-{day}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     with prepared_instance() as instance, _board_endpoints(mode, replay_dir) as boards_config, run_session(instance, tag=tag) as session:
         run_config = {
-            **IN_PROCESS,
             "resources": {"job_boards": {"config": boards_config}},
             "ops": {"raw_postings": {"config": {"allow_past": past and mode == "replay"}}},
         }
@@ -171,7 +166,7 @@ def run_pipeline(day: str, mode: str = "replay", replay_dir: Path | None = None,
                 _add_metadata(summary.sync, assets, "jobs", ("new", "changed", "unchanged", "closed", "reopened"))
                 _set_metadata(summary.sync, assets, "jobs", ("jobs_in_store", "open_jobs_in_store"))
             if not scrape_only and session.has_job(DOWNSTREAM_JOB):
-                (record,) = session.wait([session.submit(DOWNSTREAM_JOB, IN_PROCESS)])
+                (record,) = session.wait([session.submit(DOWNSTREAM_JOB, {})])
                 summary.runs.append((record.label, record.run_id, record.success))
                 summary.downstream.update(session.materializations(record))
                 summary.enrichment = enrichment_since(session.materializations_since("enriched_jobs", enrichment_cursor, record.run_id))

@@ -175,5 +175,11 @@ def resources() -> dg.Definitions:
             "store": StoreResource(),
             "duckdb": AnalyticsDuckDBResource(),
             "llm": LLMResource(),
-        }
+        },
+        # Every run executes its steps in its run worker's process. Dagster's default executor starts
+        # one process per step and per asset check, each importing the definitions again (5-10 CPU-s
+        # on a 2-core machine): a scheduled day of 14 sources paid for ~100 such starts, and its runs
+        # outlived the UI tier's 420 s in CI. The steps of a run here follow one another anyway
+        # (raw_postings → jobs → its checks; the analytics share the one-writer `duckdb` pool).
+        executor=dg.in_process_executor,
     )

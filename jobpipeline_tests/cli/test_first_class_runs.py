@@ -94,7 +94,7 @@ def _session_while_the_sensor_enriches(home: Path, corpus: Path) -> Iterator[tup
     """A command's run session (with its own daemon) that synced one board, held open until the
     daemon's automation sensor has launched ``enriched_jobs`` for that sync: (instance, session, that run)."""
     from jobpipeline.cli.instance import prepared_instance
-    from jobpipeline.cli.run import IN_PROCESS, SCRAPE_JOB, _board_endpoints
+    from jobpipeline.cli.run import SCRAPE_JOB, _board_endpoints
     from jobpipeline.cli.submit import run_session
     from jobpipeline.defs.scrape.partitions import board_partition_key
 
@@ -102,7 +102,7 @@ def _session_while_the_sensor_enriches(home: Path, corpus: Path) -> Iterator[tup
     with prepared_instance() as instance:
         with _board_endpoints("replay", corpus) as boards, run_session(instance, tag="daemon-runs") as session:
             assert session.daemon is not None, "the session must have started its own daemon"
-            config = {**IN_PROCESS, "resources": {"job_boards": {"config": boards}}}
+            config = {"resources": {"job_boards": {"config": boards}}}
             (scrape,) = session.wait([session.submit(SCRAPE_JOB, config, partition_key=str(board_partition_key(day, "lever")))])
             assert scrape.success
             # The sensor (every 30 s) sees `jobs` updated and launches enriched_jobs.
@@ -120,12 +120,20 @@ def test_a_command_stops_the_daemon_it_started_only_after_the_runs_that_daemon_l
 ):
     """The daemon a command starts runs the automation sensor too, which requests enriched_jobs
     after the command's sync. Stopping that daemon under the sensor's run left the run STARTED
-    (seen in the postgres tier: `jobpipeline run` returned while an `__ASSET_JOB` run was in flight)."""
+    (seen in the postgres tier: `jobpipeline run` returned while an `__ASSET_JOB` run was in flight).
+
+    That run, which nobody configured, executes its steps in its run worker's process (the project's
+    executor): Dagster's default started one process per step and check, each importing the
+    definitions again, and a scheduled day's runs outlived the UI tier's timeout in CI."""
     monkeypatch.setenv("JOBPIPELINE_LLM_BACKEND", "rules")
     with _session_while_the_sensor_enriches(home, small_corpus) as (instance, _, launched):
         pass  # leave the session the moment that run is in flight, as `jobpipeline run` may
     after = instance.get_run_by_id(launched.run_id)
     assert after.status == dg.DagsterRunStatus.SUCCESS, f"the sensor's run was left {after.status.value}"
+    steps = instance.all_logs(launched.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    assert "enriched_jobs" in {e.step_key for e in steps}, [e.step_key for e in steps]
+    step_processes = instance.all_logs(launched.run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTING)
+    assert not step_processes, [e.step_key for e in step_processes]
     out = capsys.readouterr().out
     assert f"enriched_jobs                waiting  run {launched.run_id}: requested by sensor default_automation_condition_sensor" in out, (
         out

@@ -1,18 +1,18 @@
 """The project's own ``defs`` with the two resources the unattended tier must point elsewhere.
 
 The ``ops`` tier's code server loads this module instead of ``jobpipeline.definitions``: every asset,
-check, job, schedule, sensor and automation condition is the project's, unchanged. Only
+check, job, schedule, sensor and automation condition is the project's, unchanged, and so is its
+executor. Only these two differ:
 
-- ``job_boards`` scrapes the tier's replay server (which fails 20 % of requests) over the tier's
+- ``job_boards``: scrapes the tier's replay server (which fails 20 % of requests) over the tier's
   slice of the corpus, with more HTTP retries so a board fails only by a ~1e-5 chance per day (a
   failed board would make the store differ from the fault-free reference for a reason the tier does
   not test);
-- ``llm`` is the ``openai`` backend on the tier's ``vllm serve`` with SmolLM2 (short prompts and
-  answers: a 135M model on two CPU cores);
-- runs execute their steps in the run worker's own process (``in_process_executor``): on a loaded
-  2-core machine each step subprocess of the default executor took ~60 s to start, and a scrape
-  run has seven steps (the asset plus its checks). The SIGKILLed run worker is then the process
-  that scrapes.
+- ``llm``: the ``openai`` backend on the tier's ``vllm serve`` with SmolLM2 (short prompts and
+  answers: a 135M model on two CPU cores).
+
+Runs execute their steps in the run worker's own process, as the project's executor
+(``in_process_executor``) has them do: the SIGKILLed run worker is the process that scrapes.
 
 The settings come from the code server's environment, which the tier sets
 (``JOBPIPELINE_OPS_REPLAY_URL``, ``JOBPIPELINE_OPS_CORPUS``, ``JOBPIPELINE_LLM_BASE_URL``): read once
@@ -64,7 +64,7 @@ def _project_with_ops_resources() -> dg.Definitions:
         schedules=project.schedules,
         sensors=project.sensors,
         resources={**(project.resources or {}), "job_boards": _job_boards(), "llm": _llm()},
-        executor=dg.in_process_executor,
+        executor=project.executor,
         loggers=project.loggers,
         metadata=project.metadata,
     )
