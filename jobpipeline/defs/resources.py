@@ -177,9 +177,10 @@ def resources() -> dg.Definitions:
             "llm": LLMResource(),
         },
         # Every run executes its steps in its run worker's process. Dagster's default executor starts
-        # one process per step and per asset check, each importing the definitions again (5-10 CPU-s
-        # on a 2-core machine): a scheduled day of 14 sources paid for ~100 such starts, and its runs
-        # outlived the UI tier's 420 s in CI. The steps of a run here follow one another anyway
+        # one process per step and per asset check, each loading the definitions again (3.5-4.9 CPU-s
+        # on this 2-core machine, idle): a scheduled day of 14 sources paid for 84 such starts (a
+        # scrape run has 6 steps: its 2 assets, 4 checks), and its runs outlived the UI tier's 420 s
+        # in CI. The steps of a run here follow one another anyway
         # (raw_postings → jobs → its checks; the analytics share the one-writer `duckdb` pool).
         executor=dg.in_process_executor,
     )

@@ -262,8 +262,8 @@ class PartitionWriter:
     (``KEY_COLUMN``, ``HASH_COLUMN``) ``HASH_ROWS`` at a time from the small columns alone, writes
     the outcomes and the detail stamps, and renames the partition into place. The file is what one
     sort of the whole partition by (source, board, source_job_id) gave: a partition is one source,
-    each board is added once, and its rows sort stably. Without a commit (an error, a crash) the partition on disk stays
-    as it was and the temporary folder goes.
+    each board is added once, and its rows sort stably. Without a commit (an error, a crash) the
+    partition on disk stays as it was and the temporary folder goes.
     """
 
     SPILL_ROWS = 2048  # ~6 MB of descriptions; a handful of polars steps per spill, not per board
