@@ -17,7 +17,8 @@ partitions are generated in a child process, so the memory the generator leaves 
 the sync's peak (before 2026-12-03 it did: the peak read 0 MB at 1M open postings). At the end:
 the analytics updated after the last day from the store's change feed (built before it, kept in
 ``followed.duckdb``), the full analytics rebuild on that store (``bench/analytics.py``'s timing),
-and the size of the change feed.
+the update again as a deployment runs it (the day's new and rewritten jobs enriched first, as
+``enriched_jobs`` does before the analytics: ``enrich_changed``), and the size of the change feed.
 
     python bench/simulate.py --open-postings 3500000 --days 30   # the issue's size: hours here
     python bench/simulate.py --open-postings 100000 --days 30    # minutes on a 2-core machine
@@ -50,6 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analytics import time_rebuild, timed_build  # noqa: E402
 from ingest import DescriptionMaker, _status_mb, cpu_seconds, reset_peak_rss, templates  # noqa: E402
 
+from jobpipeline.lib.changes import Position, changes_since, latest_position  # noqa: E402
+from jobpipeline.lib.extract import cache  # noqa: E402
+from jobpipeline.lib.extract.schema import JobFields  # noqa: E402
 from jobpipeline.lib.ingest import sync_raw_partition  # noqa: E402
 from jobpipeline.lib.postings import POSTING_SCHEMA, BoardOutcome  # noqa: E402
 from jobpipeline.lib.rawstore import ROW_GROUP_ROWS, RawPartition, postings_file_writer, with_digests  # noqa: E402
@@ -167,6 +171,33 @@ def wal_mb(path: Path) -> float:
     return wal.stat().st_size / 1e6 if wal.exists() else 0.0
 
 
+def enrich_changed(store: Path, position: Position) -> int:
+    """Enrich, through the cache, the content of every job the store's change feed says was
+    inserted or rewritten after ``position``, one fixed answer each: what a deployment's
+    ``enriched_jobs`` run writes (and adds to the feed) between a day's sync and its analytics.
+    Returns the content hashes enriched."""
+    engine = get_engine(f"sqlite:///{store}")
+    with engine.connect() as conn:
+        found = changes_since(conn, position)
+        if found is None:
+            raise RuntimeError(f"the change feed no longer reaches back to change {position[0]}")
+        frames, _ = found
+        ids = pl.concat(frames).filter(pl.col("op") == "content")["id"].unique().sort().to_list() if frames else []
+        hashes = sorted(
+            {
+                h
+                for start in range(0, len(ids), 30_000)
+                for h in conn.exec_driver_sql(
+                    f"SELECT content_hash FROM job WHERE id IN ({', '.join(map(str, ids[start : start + 30_000]))})"
+                ).scalars()
+            }
+        )
+    fields = JobFields(skills=["Python", "SQL"], seniority="senior")
+    written = cache.upsert(engine, [cache.enrichment_row(h, "bench", "v1", "rules", fields) for h in hashes])
+    engine.dispose()
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--open-postings", type=int, default=3_500_000)
@@ -199,6 +230,8 @@ def main() -> None:
         day = (FIRST_DAY + timedelta(days=number)).isoformat()
         if number == args.days - 1 and number:
             before_last = timed_build(store, followed)
+            with engine.connect() as conn:
+                last_day_from = latest_position(conn)
         changed, vanished = postings.advance() if number else (0, 0)
         # Slot -> source: the posting's board decides, so a posting never changes source.
         owner = postings.ident % (boards * len(sources)) // boards
@@ -235,8 +268,13 @@ def main() -> None:
         )
     engine.dispose()
     generator.shutdown()
+    followed_enriched = work / "followed-enriched.duckdb"  # the same update, after the day's enrichment
+    if before_last:
+        shutil.copyfile(followed, followed_enriched)
     update = timed_build(store, followed) if before_last else None
     rebuild = time_rebuild(store, work, 1)
+    enriched = enrich_changed(store, last_day_from) if before_last and last_day_from else 0
+    update_enriched = timed_build(store, followed_enriched) if enriched else None
     later = days[1:] or days
     summary = {
         "open_postings": args.open_postings,
@@ -256,6 +294,8 @@ def main() -> None:
         "analytics_rebuild_s": round(rebuild["wall_s"], 2),
         "analytics_update_s": round(update["wall_s"], 2) if update else None,
         "analytics_update_cpu_s": round(update["cpu_s"], 2) if update else None,
+        "analytics_update_enriched_s": round(update_enriched["wall_s"], 2) if update_enriched else None,
+        "enriched_before_update": enriched,
         "change_feed_mb": round(feed_mb(store), 1),
     }
     if update:
@@ -263,6 +303,12 @@ def main() -> None:
             f"analytics before the last day: {before_last['wall_s']:.2f} s ({before_last['how']}); after it: {update['wall_s']:.2f} s, "
             f"{update['cpu_s']:.2f} CPU-s [target <= 0.5 s]: {update['how']}; "
             + ", ".join(f"{k} {v:.3f} s" for k, v in update["steps"].items())
+        )
+    if update_enriched:
+        print(
+            f"analytics after the last day's sync and the enrichment of its {enriched:,} new contents (as a deployment runs them): "
+            f"{update_enriched['wall_s']:.2f} s, {update_enriched['cpu_s']:.2f} CPU-s: {update_enriched['how']}; "
+            + ", ".join(f"{k} {v:.3f} s" for k, v in update_enriched["steps"].items())
         )
     print(
         f"daily sync after day 1: median {summary['daily_sync_s_median']} s, max {summary['daily_sync_s_max']} s "

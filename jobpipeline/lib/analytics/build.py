@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import sqlalchemy as sa
 
 from jobpipeline.lib.analytics import incremental, load
@@ -199,7 +200,7 @@ def _update_snapshot(
     follow_scrapes = bool(follow)
     also = {"store_board_scrape": load.BOARD_SCRAPE_QUERY} if "board_scrapes" in scrapes and not follow_scrapes else {}
     started = time.perf_counter()
-    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"), also, scrapes=follow_scrapes)
+    update = incremental.read_update(engine, stood, row_count(con, "job_snapshot"), _holding(con), also, scrapes=follow_scrapes)
     if isinstance(update, str):
         notes["job_snapshot"] = f"full: {update}"
         return None
@@ -261,6 +262,20 @@ def _update_snapshot(
         for name in views:
             con.unregister(name)
     return dict(read.also), update.reaches, followed
+
+
+def _holding(con: duckdb.DuckDBPyConnection) -> incremental.Holding:
+    """``incremental.read_update``'s ``holding``: the ids of ``job_snapshot``'s jobs holding content hashes."""
+
+    def holding(hashes: pl.Series) -> list[int]:
+        con.register("feed_hashes", hashes.to_frame("content_hash").to_arrow())
+        try:
+            found = con.execute("SELECT job_id FROM job_snapshot WHERE content_hash IN (SELECT content_hash FROM feed_hashes)")
+            return [job_id for (job_id,) in found.fetchall()]
+        finally:
+            con.unregister("feed_hashes")
+
+    return holding
 
 
 def _update_scrapes(

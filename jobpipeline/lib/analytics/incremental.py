@@ -12,6 +12,7 @@ cheaper).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -89,15 +90,21 @@ def _count(table: pa.Table) -> int:
     return int(table.column(0)[0].as_py())
 
 
+Holding = Callable[[pl.Series], list[int]]  # the snapshot's job ids whose content hash is one of these
+
+
 def read_update(
     engine: sa.Engine,
     position: Position,
     snapshot_rows: int,
+    holding: Holding,
     also: dict[str, tuple[str, str | None]] | None = None,
     *,
     scrapes: bool = False,
 ) -> SnapshotUpdate | str:
-    """The update from ``position``, or why the snapshot must be rebuilt in full. ``also``: other
+    """The update from ``position``, or why the snapshot must be rebuilt in full. ``holding``: the
+    ids of the snapshot's jobs (as it stands at ``position``) holding given content hashes, so that
+    the jobs of an enriched hash are read by id (``_jobs_to_read``). ``also``: other
     reads of the store by name, (sql, rowid-range table) as ``load.read_many`` takes them, read with
     the update's own (one child process, not two) into ``StoreRead.also``. ``scrapes``: read the
     ``board_scrape`` rows of the partitions the feed says were scraped, and the table's count, too.
@@ -111,7 +118,7 @@ def read_update(
     reads = load.StoreReads(engine, ["job", *(table for _, table in also.values() if table)])
     update: SnapshotUpdate | str | None = None
     try:
-        update = _from_feed(engine, position, snapshot_rows, also, reads, scrapes)
+        update = _from_feed(engine, position, snapshot_rows, holding, also, reads, scrapes)
         return update
     finally:
         if not isinstance(update, SnapshotUpdate):  # refused, or failed: nothing will fetch the read
@@ -122,6 +129,7 @@ def _from_feed(
     engine: sa.Engine,
     position: Position,
     snapshot_rows: int,
+    holding: Holding,
     also: dict[str, tuple[str, str | None]],
     reads: load.StoreReads,
     scrapes: bool,
@@ -138,9 +146,13 @@ def _from_feed(
         by_op = {op: changes.filter(pl.col("op") == op) for op in OPS}  # in the feed's order
         content = by_op["content"]["id"].unique()
         hashes = by_op["enriched"]["content_hash"].unique()
-        if content.len() + hashes.len() > max(MAX_SHARE * snapshot_rows, MIN_READ):
+        most = max(MAX_SHARE * snapshot_rows, MIN_READ)
+        if content.len() + hashes.len() > most:
             return f"{content.len() + hashes.len():,} jobs or content hashes changed: more than {MAX_SHARE:.0%} of {snapshot_rows:,} jobs"
-        queries = _queries(engine, content.sort().to_list(), hashes.sort().to_list(), also)
+        ids = _jobs_to_read(content, hashes, holding)
+        if len(ids) > most:
+            return f"{len(ids):,} jobs to read again: more than {MAX_SHARE:.0%} of {snapshot_rows:,} jobs"
+        queries = _queries(engine, ids, also)
         scraped = by_op["scraped"].select("source", "day").unique().sort("source", "day")
         if scrapes:
             queries |= _scrape_queries(scraped)
@@ -183,21 +195,25 @@ def _last_per_id(rows: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return rows.unique("id", keep="last", maintain_order=False).select("id", *columns)
 
 
-def _queries(
-    engine: sa.Engine, ids: list[int], hashes: list[str], also: dict[str, tuple[str, str | None]]
-) -> dict[str, tuple[str, str | None]]:
+def _jobs_to_read(content: pl.Series, hashes: pl.Series, holding: Holding) -> list[int]:
+    """The ids of the jobs to read again, sorted: those inserted or rewritten (``content``) and those
+    holding a content hash that gained an enrichment (``hashes``). The latter are found in the
+    snapshot, not in the store, whose ``job`` table has no index on the hash (``store.DROPPED_INDEXES``):
+    a lookup there scans every job, as reading the whole store costs. The snapshot stands where the
+    store stood at its position, and a job's hash changes only by a rewrite, which the feed names
+    (``content``), so a job holding one of ``hashes`` now is one of the snapshot's or one of
+    ``content``."""
+    found = holding(hashes) if hashes.len() else []
+    return sorted(set(content.to_list()).union(found))
+
+
+def _queries(engine: sa.Engine, ids: list[int], also: dict[str, tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
     """The update's reads of the store, by name, for one ``StoreReads`` (one ADBC child where the
-    store is big, as the full read): ``store_job`` (``load.JOB_COLUMNS`` of the jobs ``ids`` and of
-    the jobs holding content ``hashes``), ``store_enrichment`` (the ok enrichments of their content;
-    absent while the store has no cache), ``store_jobs`` (the store's job count), and the reads of
-    ``also``. The ids and hashes are written into the SQL (integers; quoted text), as the child
-    takes no parameters."""
-    terms = []
-    if ids:
-        terms.append(f"id IN ({', '.join(str(int(i)) for i in ids)})")
-    if hashes:
-        terms.append("content_hash IN ({})".format(", ".join("'" + h.replace("'", "''") + "'" for h in hashes)))
-    where = " OR ".join(terms) or "0"
+    store is big, as the full read): ``store_job`` (``load.JOB_COLUMNS`` of the jobs ``ids``, looked
+    up by their key), ``store_enrichment`` (the ok enrichments of their content; absent while the
+    store has no cache), ``store_jobs`` (the store's job count), and the reads of ``also``. The ids
+    are written into the SQL, as the child takes no parameters."""
+    where = f"id IN ({', '.join(str(int(i)) for i in ids)})" if ids else "0"
     queries = {
         "store_job": (f"SELECT {', '.join(load.JOB_COLUMNS)} FROM job WHERE {where}", None),
         "store_jobs": ("SELECT count(*) AS jobs FROM job", None),
