@@ -13,6 +13,7 @@ import duckdb
 from jobpipeline import settings
 from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.analytics import quality
+from jobpipeline.lib.analytics.load import read_many, sqlite_path
 
 
 def max_board_failure_share() -> float:
@@ -36,6 +37,32 @@ def _store_query(store: StoreResource) -> quality.Query:
     def query(sql: str) -> list[tuple]:
         with store.engine().connect() as conn:
             return [tuple(r) for r in conn.exec_driver_sql(sql).all()]
+
+    return query
+
+
+# What a rule that groups reads of a SQLite store, to group in DuckDB instead: SQLite groups by
+# sorting into a temporary B-tree, 1.25-2.4 s for the hashes of a million open jobs, where reading
+# them (ADBC, in ranges on both cores) and grouping them in DuckDB took 0.5 s. Rules that only
+# filter stay in SQLite (one scan, a few rows out); a server groups well on its own.
+_SQLITE_READS: dict[str, tuple[str, str]] = {
+    "open_content_hash_unique": ("SELECT content_hash, closed_at FROM job WHERE closed_at IS NULL", "job"),
+}
+
+
+def _rule_query(store: StoreResource, name: str) -> quality.Query:
+    """Where ``name``'s rule runs: on the store, or in DuckDB over what ``_SQLITE_READS`` reads of a
+    SQLite store (the same rows and columns the rule reads, as a table of the same name)."""
+    engine = store.engine()
+    if name not in _SQLITE_READS or sqlite_path(engine) is None:
+        return _store_query(store)
+
+    def query(sql: str) -> list[tuple]:
+        read, table = _SQLITE_READS[name]
+        (rows,) = read_many(engine, [(read, table)])
+        with duckdb.connect() as con:
+            con.register(table, rows)
+            return con.execute(sql).fetchall()
 
     return query
 
@@ -84,7 +111,7 @@ _RULES: list[tuple[str, str, dg.AssetCheckSeverity, str, Callable[[quality.Query
 def _store_check(name: str, description: str, severity: dg.AssetCheckSeverity, rule) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset="jobs", name=name, description=description)
     def check(store: StoreResource) -> dg.AssetCheckResult:
-        return _result(rule(_store_query(store), "job", "id", "board_scrape"), severity)
+        return _result(rule(_rule_query(store, name), "job", "id", "board_scrape"), severity)
 
     return check
 
