@@ -13,7 +13,7 @@ import dagster as dg
 from jobpipeline import settings
 from jobpipeline.defs.enrich.resources import LLMResource
 from jobpipeline.defs.resources import StoreResource
-from jobpipeline.lib.extract.enrich import EnrichResult, enrich_jobs, read_jobs
+from jobpipeline.lib.extract.enrich import EnrichResult, enrich_jobs, read_jobs_to_enrich
 
 PENDING_CHECK = "llm_pending_share"
 ENRICH_POOL = "enrich"
@@ -75,8 +75,8 @@ def enriched_jobs(context: dg.AssetExecutionContext, config: EnrichConfig, store
     service failed for stay pending for the next run. Neither fails the run."""
     engine = store.engine()
     backend = llm.get_backend()
-    jobs = read_jobs(engine, backend.model, retry_failed=config.retry_failed)
-    result = enrich_jobs(engine, jobs, backend, retry_failed=config.retry_failed)
+    todo = read_jobs_to_enrich(engine, backend.model, retry_failed=config.retry_failed)
+    result = enrich_jobs(engine, todo.jobs, backend, retry_failed=config.retry_failed, cached_jobs=todo.cached)
     for key, reason in list(result.failures.items())[:20]:
         context.log.warning(f"enrichment failed for content hash {key[:12]}: {reason}")
     if result.pending:

@@ -66,7 +66,7 @@ class EnrichResult:
     prompt_version: str
     jobs: int = 0
     enriched: int = 0
-    cached: int = 0
+    cached: int = 0  # jobs whose content was cached already
     failed: int = 0
     pending: int = 0  # transient failures: not cached, retried by the next run
     retried: int = 0
@@ -114,39 +114,72 @@ def read_jobs(
 
     Given ``model``, the jobs that ``enrich_jobs`` will find cached for it (and ``prompt_version``)
     come without their description: they are not sent again, and their texts were most of what a
-    run with little new work read."""
+    run with little new work read. A run reads ``read_jobs_to_enrich`` instead: this holds every job."""
     from jobpipeline.lib.store import Job, JobText
 
-    job, text, cached = Job.__table__, JobText.__table__, cache.Enrichment.__table__
+    job, text = Job.__table__, JobText.__table__
     description = text.c.description
     if model is not None:
-        hit = sa.exists().where(
-            cached.c.content_hash == job.c.content_hash, cached.c.model == model, cached.c.prompt_version == prompt_version
-        )
-        if retry_failed:
-            hit = hit.where(cached.c.status == cache.STATUS_OK)
-        description = sa.case((hit, sa.literal("")), else_=text.c.description)
-    stmt = sa.select(job, description.label("description")).select_from(job.outerjoin(text, text.c.job_id == job.c.id))
-    rows = []
+        description = sa.case((_cached(job, model, prompt_version, retry_failed), sa.literal("")), else_=text.c.description)
+    stmt = sa.select(*_input_columns(job), description.label("description")).select_from(job.outerjoin(text, text.c.job_id == job.c.id))
     with engine.connect() as conn:
-        for r in conn.execute(stmt).mappings():
-            rows.append(
-                JobInput(
-                    content_hash=r["content_hash"],
-                    title=r["title"] or "",
-                    location=", ".join(r["locations"] or []),
-                    description=r["description"] or "",
-                    salary_min=r["salary_min"],
-                    salary_max=r["salary_max"],
-                    salary_currency=r["salary_currency"],
-                    salary_period=r["salary_period"],
-                    remote=r["remote"],
-                    workplace_type=r["workplace_type"],
-                    employment_type=r["employment_type"],
-                    source=r["source"],
-                )
-            )
-    return rows
+        return [_job_input(r) for r in conn.execute(stmt).mappings()]
+
+
+@dataclass
+class JobsToEnrich:
+    jobs: list[JobInput]  # the jobs whose content is not cached for the model and prompt version, with their texts
+    cached: int  # the store's other jobs: their content is cached
+
+
+def read_jobs_to_enrich(engine: sa.Engine, model: str, prompt_version: str = PROMPT_VERSION, retry_failed: bool = False) -> JobsToEnrich:
+    """The jobs ``enrich_jobs`` has work for, and how many others the store holds (cached).
+
+    What ``enriched_jobs`` reads after every sync: the day's new and rewritten contents, not every
+    job. Reading every job (``read_jobs``) to find them took 20 s and 1.25 GB at a million jobs,
+    53,658 of them not cached (``bench/RESULTS.md``, session 33)."""
+    from jobpipeline.lib.store import Job, JobText
+
+    job, text = Job.__table__, JobText.__table__
+    stmt = (
+        sa.select(*_input_columns(job), text.c.description)
+        .select_from(job.outerjoin(text, text.c.job_id == job.c.id))
+        .where(~_cached(job, model, prompt_version, retry_failed))
+    )
+    with engine.connect() as conn:
+        jobs = [_job_input(r) for r in conn.execute(stmt).mappings()]
+        total = conn.execute(sa.select(sa.func.count()).select_from(job)).scalar_one()
+    return JobsToEnrich(jobs, total - len(jobs))
+
+
+def _input_columns(job: sa.Table) -> list[sa.Column]:
+    """The job columns a ``JobInput`` is made of."""
+    names = ("content_hash", "title", "locations", "salary_min", "salary_max", "salary_currency", "salary_period")
+    return [job.c[name] for name in (*names, "remote", "workplace_type", "employment_type", "source")]
+
+
+def _cached(job: sa.Table, model: str, prompt_version: str, retry_failed: bool) -> sa.Exists:
+    """Whether the job's content has a cached answer (an ok one, with ``retry_failed``)."""
+    cached = cache.Enrichment.__table__
+    hit = sa.exists().where(cached.c.content_hash == job.c.content_hash, cached.c.model == model, cached.c.prompt_version == prompt_version)
+    return hit.where(cached.c.status == cache.STATUS_OK) if retry_failed else hit
+
+
+def _job_input(r: Any) -> JobInput:
+    return JobInput(
+        content_hash=r["content_hash"],
+        title=r["title"] or "",
+        location=", ".join(r["locations"] or []),
+        description=r["description"] or "",
+        salary_min=r["salary_min"],
+        salary_max=r["salary_max"],
+        salary_currency=r["salary_currency"],
+        salary_period=r["salary_period"],
+        remote=r["remote"],
+        workplace_type=r["workplace_type"],
+        employment_type=r["employment_type"],
+        source=r["source"],
+    )
 
 
 def apply_api_values(fields: JobFields, job: JobInput) -> tuple[JobFields, str | None, str | None]:
@@ -219,15 +252,18 @@ def enrich_jobs(
     backend: Backend,
     prompt_version: str = PROMPT_VERSION,
     retry_failed: bool = False,
+    cached_jobs: int = 0,
 ) -> EnrichResult:
-    """Enriches the jobs whose (content hash, model, prompt version) is not cached yet."""
+    """Enriches the jobs whose (content hash, model, prompt version) is not cached yet.
+    ``cached_jobs``: jobs not passed whose content is cached (``read_jobs_to_enrich``), counted in
+    the result's jobs and cached."""
     started = time.perf_counter()
-    result = EnrichResult(backend.name, backend.model, prompt_version, jobs=len(jobs))
+    result = EnrichResult(backend.name, backend.model, prompt_version, jobs=len(jobs) + cached_jobs)
     unique: dict[str, JobInput] = {}
     for job in jobs:
         unique.setdefault(job.content_hash, job)
     done = cache.cached_hashes(engine, unique, backend.model, prompt_version, retry_failed=retry_failed)
-    result.cached = len(done)
+    result.cached = cached_jobs + sum(job.content_hash in done for job in jobs)
     pending = [job for key, job in unique.items() if key not in done]
     if not pending:
         result.seconds = time.perf_counter() - started
