@@ -16,7 +16,7 @@ from jobpipeline.defs.resources import StoreResource
 from jobpipeline.lib.extract import cache
 from jobpipeline.lib.extract.backends import Generation, PostingText, RulesBackend
 from jobpipeline.lib.extract.backends.vllm_backend import QuantizationError, resolve_quantization
-from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs
+from jobpipeline.lib.extract.enrich import enrich_jobs, read_jobs, read_jobs_to_enrich
 from jobpipeline_tests.enrich.helpers import insert_jobs, job_inputs
 
 
@@ -146,7 +146,7 @@ def test_a_run_reads_only_the_jobs_it_has_work_for(tmp_path, engine, ashby_posti
 
     def spy(engine, jobs, backend, **kwargs):
         passed.append(list(jobs))
-        return enrich_jobs(engine, jobs, backend, **kwargs)
+        return enrich_jobs(engine, passed[-1], backend, **kwargs)
 
     monkeypatch.setattr(assets, "enrich_jobs", spy)
     (tmp_path / "dagster").mkdir()
@@ -159,6 +159,35 @@ def test_a_run_reads_only_the_jobs_it_has_work_for(tmp_path, engine, ashby_posti
     assert (job.title, job.description) == (ashby_postings[12]["title"], ashby_postings[12]["description"])
     meta = second.asset_materializations_for_node("enriched_jobs")[0].metadata
     assert (meta["jobs"].value, meta["cached"].value, meta["enriched"].value) == (13, 12, 1)
+
+
+@dataclass
+class DyingBackend(RulesBackend):
+    """The rules backend on a model server that dies during its ``dies_on``-th call."""
+
+    dies_on: int = 2
+    batches: list[int] = field(default_factory=list)
+
+    def generate(self, postings: list[PostingText], retry: bool = False) -> list[Generation]:
+        self.batches.append(len(postings))
+        if len(self.batches) == self.dies_on:
+            raise RuntimeError("the model server died")
+        return super().generate(postings, retry)
+
+
+def test_a_run_caches_each_batch_as_it_finishes_so_a_crash_keeps_them(engine, ashby_postings) -> None:
+    """A run caches each batch before it takes the next from the store: memory holds one batch, and
+    one that dies keeps what it finished (a run cached nothing until its end, and held every text)."""
+    insert_jobs(engine, ashby_postings[:12])
+    dying = DyingBackend()
+    todo = read_jobs_to_enrich(engine, "rules", batch=5)
+    with pytest.raises(RuntimeError, match="died"):
+        enrich_jobs(engine, todo.jobs, dying, batch=5, store_jobs=todo.store_jobs)
+    assert dying.batches == [5, 5] and len(cache.load(engine, "rules")) == 5
+    again, backend = read_jobs_to_enrich(engine, "rules", batch=5), DyingBackend(dies_on=0)
+    result = enrich_jobs(engine, again.jobs, backend, batch=5, store_jobs=again.store_jobs)
+    assert backend.batches == [5, 2] and (result.jobs, result.cached, result.enriched) == (12, 5, 7)
+    assert len(cache.load(engine, "rules")) == 12
 
 
 @pytest.mark.parametrize("automation_first", [True, False])

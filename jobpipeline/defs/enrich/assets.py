@@ -76,7 +76,7 @@ def enriched_jobs(context: dg.AssetExecutionContext, config: EnrichConfig, store
     engine = store.engine()
     backend = llm.get_backend()
     todo = read_jobs_to_enrich(engine, backend.model, retry_failed=config.retry_failed)
-    result = enrich_jobs(engine, todo.jobs, backend, retry_failed=config.retry_failed, cached_jobs=todo.cached)
+    result = enrich_jobs(engine, todo.jobs, backend, retry_failed=config.retry_failed, store_jobs=todo.store_jobs)
     for key, reason in list(result.failures.items())[:20]:
         context.log.warning(f"enrichment failed for content hash {key[:12]}: {reason}")
     if result.pending:

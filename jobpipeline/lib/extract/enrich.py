@@ -18,7 +18,9 @@ retired HN headline parser stored in the salary columns.
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,9 @@ from jobpipeline.lib.sources.base import workplace
 # Sources with no structured fields: whatever their salary and workplace columns hold was parsed
 # from text (HN's headline), so it is never the API's pay, and its work mode counts as extracted.
 TEXT_SOURCES = frozenset({HN_SOURCE})
+# Jobs per call to the backend, each batch cached before the next: bounds what a run holds (a job's
+# text and answer) and what a crash loses; a vLLM engine batches far fewer sequences at once.
+ENRICH_BATCH = 2_000
 
 
 @dataclass(slots=True)
@@ -128,28 +133,44 @@ def read_jobs(
 
 @dataclass
 class JobsToEnrich:
-    jobs: list[JobInput]  # the jobs whose content is not cached for the model and prompt version, with their texts
-    cached: int  # the store's other jobs: their content is cached
+    jobs: Iterator[JobInput]  # the jobs whose content is not cached for the model and prompt version, with their texts, read as consumed
+    store_jobs: int  # every job of the store when the read began: the ones not in ``jobs`` are cached
 
 
-def read_jobs_to_enrich(engine: sa.Engine, model: str, prompt_version: str = PROMPT_VERSION, retry_failed: bool = False) -> JobsToEnrich:
-    """The jobs ``enrich_jobs`` has work for, and how many others the store holds (cached).
+def read_jobs_to_enrich(
+    engine: sa.Engine, model: str, prompt_version: str = PROMPT_VERSION, retry_failed: bool = False, batch: int | None = None
+) -> JobsToEnrich:
+    """The jobs ``enrich_jobs`` has work for, read ``batch`` at a time (``ENRICH_BATCH``) by job id as
+    they are consumed, and how many jobs the store holds.
 
     What ``enriched_jobs`` reads after every sync: the day's new and rewritten contents, not every
     job. Reading every job (``read_jobs``) to find them took 20 s and 1.25 GB at a million jobs,
-    53,658 of them not cached (``bench/RESULTS.md``, session 33)."""
+    53,658 of them not cached (``bench/RESULTS.md``, session 33). A page is read after the batch
+    before it is cached, so a job whose content an earlier batch enriched is not read again."""
     from jobpipeline.lib.store import Job, JobText
 
     job, text = Job.__table__, JobText.__table__
     stmt = (
-        sa.select(*_input_columns(job), text.c.description)
+        sa.select(job.c.id, *_input_columns(job), text.c.description)
         .select_from(job.outerjoin(text, text.c.job_id == job.c.id))
         .where(~_cached(job, model, prompt_version, retry_failed))
+        .order_by(job.c.id)
+        .limit(batch or ENRICH_BATCH)
     )
+
+    def pages() -> Iterator[JobInput]:
+        last = None
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(stmt if last is None else stmt.where(job.c.id > last)).mappings().all()
+            if not rows:
+                return
+            last = rows[-1]["id"]
+            yield from (_job_input(r) for r in rows)
+
     with engine.connect() as conn:
-        jobs = [_job_input(r) for r in conn.execute(stmt).mappings()]
         total = conn.execute(sa.select(sa.func.count()).select_from(job)).scalar_one()
-    return JobsToEnrich(jobs, total - len(jobs))
+    return JobsToEnrich(pages(), total)
 
 
 def _input_columns(job: sa.Table) -> list[sa.Column]:
@@ -248,27 +269,56 @@ def extract_postings(backend: Backend, postings: list[PostingText]) -> list[Outc
 
 def enrich_jobs(
     engine: sa.Engine,
-    jobs: list[JobInput],
+    jobs: Iterable[JobInput],
     backend: Backend,
     prompt_version: str = PROMPT_VERSION,
     retry_failed: bool = False,
-    cached_jobs: int = 0,
+    store_jobs: int | None = None,
+    batch: int | None = None,
 ) -> EnrichResult:
-    """Enriches the jobs whose (content hash, model, prompt version) is not cached yet.
-    ``cached_jobs``: jobs not passed whose content is cached (``read_jobs_to_enrich``), counted in
-    the result's jobs and cached."""
+    """Enriches the jobs whose (content hash, model, prompt version) is not cached yet, ``batch``
+    jobs at a time (``ENRICH_BATCH``): each batch's answers are cached before the next batch is
+    taken from ``jobs``, so memory holds one batch, and a run that dies keeps what it finished (it
+    cached nothing until its end: a first run at a million jobs held every text and lost hours of
+    a model's work to one crash). After a transient failure of the service the rest of the run is
+    not sent; it stays pending. ``store_jobs``: the store's jobs, when ``jobs`` holds only those
+    with work (``read_jobs_to_enrich``): the others count as cached."""
     started = time.perf_counter()
-    result = EnrichResult(backend.name, backend.model, prompt_version, jobs=len(jobs) + cached_jobs)
-    unique: dict[str, JobInput] = {}
-    for job in jobs:
-        unique.setdefault(job.content_hash, job)
-    done = cache.cached_hashes(engine, unique, backend.model, prompt_version, retry_failed=retry_failed)
-    result.cached = cached_jobs + sum(job.content_hash in done for job in jobs)
-    pending = [job for key, job in unique.items() if key not in done]
-    if not pending:
-        result.seconds = time.perf_counter() - started
-        return result
+    result = EnrichResult(backend.name, backend.model, prompt_version)
+    seen: set[str] = set()  # hashes this run looked up: a job sharing one with an earlier job is that job's
+    down = False
+    for part in _batches(jobs, batch or ENRICH_BATCH):
+        result.jobs += len(part)
+        fresh = [job for job in part if job.content_hash not in seen]
+        unique: dict[str, JobInput] = {}
+        for job in fresh:
+            unique.setdefault(job.content_hash, job)
+        done = cache.cached_hashes(engine, unique, backend.model, prompt_version, retry_failed=retry_failed)
+        result.cached += sum(job.content_hash in done for job in fresh)
+        seen.update(unique)
+        pending = [job for key, job in unique.items() if key not in done]
+        if down:  # not sent: the service failed earlier in this run
+            result.pending += len(pending)
+            continue
+        down = _enrich_batch(engine, pending, backend, prompt_version, result)
+    if store_jobs is not None:  # (a sync between the count and the reads may have added jobs)
+        result.cached += max(store_jobs - result.jobs, 0)
+        result.jobs = max(store_jobs, result.jobs)
+    result.seconds = time.perf_counter() - started
+    return result
 
+
+def _batches(items: Iterable[JobInput], size: int) -> Iterator[list[JobInput]]:
+    it = iter(items)
+    while part := list(itertools.islice(it, size)):
+        yield part
+
+
+def _enrich_batch(engine: sa.Engine, pending: list[JobInput], backend: Backend, prompt_version: str, result: EnrichResult) -> bool:
+    """Extract and cache ``pending`` (distinct hashes, none cached), counting into ``result``.
+    Returns whether the service failed (a transient outcome): the run sends nothing more."""
+    if not pending:
+        return False
     outcomes = dict(zip((job.content_hash for job in pending), extract_postings(backend, [j.text() for j in pending])))
     for outcome in outcomes.values():
         result.prompt_tokens += outcome.prompt_tokens
@@ -306,5 +356,4 @@ def enrich_jobs(
             )
         )
     cache.upsert(engine, rows)
-    result.seconds = time.perf_counter() - started
-    return result
+    return any(outcome.transient for outcome in outcomes.values())
