@@ -43,7 +43,7 @@ def _store_query(store: StoreResource) -> quality.Query:
 
 # What a rule that groups reads of a SQLite store, to group in DuckDB instead: SQLite groups by
 # sorting into a temporary B-tree, 1.25-2.4 s for the hashes of a million open jobs, where reading
-# them (ADBC, in ranges on both cores) and grouping them in DuckDB took 0.5 s. Rules that only
+# them (ADBC, in ranges on both cores) and grouping them in DuckDB took 0.7 s. Rules that only
 # filter stay in SQLite (one scan, a few rows out); a server groups well on its own.
 _SQLITE_READS: dict[str, tuple[str, str]] = {
     "open_content_hash_unique": ("SELECT content_hash, closed_at FROM job WHERE closed_at IS NULL", "job"),
