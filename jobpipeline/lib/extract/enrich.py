@@ -41,6 +41,20 @@ TEXT_SOURCES = frozenset({HN_SOURCE})
 # Jobs per call to the backend, each batch cached before the next: bounds what a run holds (a job's
 # text and answer) and what a crash loses; a vLLM engine batches far fewer sequences at once.
 ENRICH_BATCH = 2_000
+# The job columns a ``JobInput`` is made of (its description comes from ``job_text``).
+_INPUT_FIELDS = (
+    "content_hash",
+    "title",
+    "locations",
+    "salary_min",
+    "salary_max",
+    "salary_currency",
+    "salary_period",
+    "remote",
+    "workplace_type",
+    "employment_type",
+    "source",
+)
 
 
 @dataclass(slots=True)
@@ -175,8 +189,7 @@ def read_jobs_to_enrich(
 
 def _input_columns(job: sa.Table) -> list[sa.Column]:
     """The job columns a ``JobInput`` is made of."""
-    names = ("content_hash", "title", "locations", "salary_min", "salary_max", "salary_currency", "salary_period")
-    return [job.c[name] for name in (*names, "remote", "workplace_type", "employment_type", "source")]
+    return [job.c[name] for name in _INPUT_FIELDS]
 
 
 def _cached(job: sa.Table, model: str, prompt_version: str, retry_failed: bool) -> sa.Exists:
