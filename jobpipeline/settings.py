@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # are chosen by measurement (bench/RESULTS.md).
     sync_slice_jobs: int = Field(default=SYNC_SLICE_JOBS, ge=0, description="jobs per slice of a sync (0: one plan per partition)")
     sync_slice_above: int = Field(default=SYNC_SLICE_ABOVE, ge=0, description="partitions of more postings than this are synced in slices")
+    # The SQLite store's FTS5 search index (``job_search``, ``lib/store.py``): its refresh after each
+    # sync cost more than the sync at a million open postings (23.7-25.6 s a day after a 17-21 s
+    # sync) and it doubled the store (12.7 GB against 6.4), so a deployment that never searches the
+    # store turns it off; ``create_schema`` then drops it, and builds it again when turned back on.
+    search_index: bool = Field(default=True, description="keep the SQLite store's FTS5 search index (false: drop it, search by LIKE)")
     # The LLM (defs/enrich): None leaves the resource's own default
     llm_backend: str | None = None
     llm_model: str | None = None

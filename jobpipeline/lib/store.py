@@ -199,9 +199,19 @@ def job_full() -> sa.Select:
     return sa.select(job, text.c.description).join(text, text.c.job_id == job.c.id, isouter=True)
 
 
+def has_search_index(conn: sa.Connection) -> bool:
+    """Whether the store keeps the FTS5 search index: SQLite, with ``Settings.search_index`` on
+    when ``create_schema`` last ran."""
+    return (
+        conn.dialect.name == "sqlite"
+        and conn.exec_driver_sql("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'job_search'").first() is not None
+    )
+
+
 def mark_for_search_index(conn: sa.Connection, job_ids: list[int]) -> None:
-    """Note jobs whose search entry must be refreshed, inside the transaction that changed them."""
-    if conn.dialect.name != "sqlite" or not job_ids:
+    """Note jobs whose search entry must be refreshed, inside the transaction that changed them
+    (nothing where the store keeps no search index)."""
+    if not job_ids or not has_search_index(conn):
         return
     conn.exec_driver_sql("INSERT OR IGNORE INTO job_search_pending (job_id) VALUES (?)", [(i,) for i in sorted(set(job_ids))])
 
@@ -210,7 +220,7 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) ->
     """(Re-)index jobs in FTS5 on SQLite (a no-op elsewhere): ``job_ids``, plus every job pending
     (``job_search_pending``: what each sync marked in its own transaction, so also what a crash
     after its commit left unindexed, and what ``create_schema`` found missing in an older store).
-    Returns the number of jobs indexed.
+    Returns the number of jobs indexed: 0 where the store keeps no index (``has_search_index``).
 
     Kept out of the sync transaction: tokenizing descriptions costs several times the sync itself,
     and search may lag a sync by seconds without harm. Reads no more than that: looking for jobs
@@ -220,6 +230,8 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) ->
     if engine.dialect.name != "sqlite":
         return 0
     with writer(engine).begin() as conn:
+        if not has_search_index(conn):
+            return 0
         pending = [r[0] for r in conn.exec_driver_sql("SELECT job_id FROM job_search_pending")]
         job_ids = sorted(set(job_ids or ()) | set(pending))
         for start in range(0, len(job_ids), 500):
@@ -329,19 +341,26 @@ def writer(engine: sa.Engine) -> sa.Engine:
 DROPPED_INDEXES = ("ix_job_content_hash",)
 
 
-def create_schema(engine: sa.Engine) -> None:
-    """Create every table (idempotent), plus FTS5 over title + description on SQLite; drop the
-    indexes a store no longer keeps (``DROPPED_INDEXES``). A store made before the search index or
-    its pending list gets every job the index lacks marked pending, once."""
+def create_schema(engine: sa.Engine, search_index: bool | None = None) -> None:
+    """Create every table (idempotent), plus FTS5 over title + description on SQLite where
+    ``search_index`` (default: ``Settings.search_index``); drop the indexes a store no longer keeps
+    (``DROPPED_INDEXES``), and the search index where ``search_index`` is off (with its pending
+    marks: nothing refreshes it, and a stale index would answer searches wrongly). A store made
+    before the search index or its pending list, or that had it dropped, gets every job the index
+    lacks marked pending, once: the next refresh indexes them all."""
     sqlite = engine.dialect.name == "sqlite"
-    catch_up = sqlite and not {"job_search", SearchIndexPending.__tablename__} <= set(sa.inspect(engine).get_table_names())
+    search_index = settings.current().search_index if search_index is None else search_index
+    catch_up = sqlite and search_index and not {"job_search", SearchIndexPending.__tablename__} <= set(sa.inspect(engine).get_table_names())
     SQLModel.metadata.create_all(writer(engine))  # BEGIN IMMEDIATE: concurrent first runs queue instead of failing
     with writer(engine).begin() as conn:
         for index in DROPPED_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
         if sqlite:
             conn.exec_driver_sql(f"CREATE VIEW IF NOT EXISTS job_full AS {_VIEW_SQL}")
-            for ddl in _FTS_DDL:
+            if not search_index:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS job_search")
+                conn.exec_driver_sql("DELETE FROM job_search_pending")
+            for ddl in _FTS_DDL if search_index else ():
                 conn.exec_driver_sql(ddl)
             if catch_up:
                 conn.exec_driver_sql(
@@ -352,9 +371,10 @@ def create_schema(engine: sa.Engine) -> None:
 
 
 def search_jobs(engine: sa.Engine, query: str, limit: int = 20) -> list[sa.Row]:
-    """Full-text search over title + description (FTS5 on SQLite, ILIKE elsewhere)."""
+    """Full-text search over title + description (FTS5 on SQLite that keeps the index, ranked;
+    elsewhere ILIKE on the phrase, unranked)."""
     with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
+        if has_search_index(conn):
             sql = sa.text(
                 "SELECT job.id, job.company, job.title FROM job_search JOIN job ON job.id = job_search.rowid "
                 "WHERE job_search MATCH :q ORDER BY rank LIMIT :n"

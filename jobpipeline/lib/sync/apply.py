@@ -67,7 +67,12 @@ def apply_plan(conn: sa.Connection, plan: SyncPlan, postings: Postings | None = 
     bulk_update(conn, POSTING, plan.seen_postings.filter(~by_rowid).select(*ALIAS, "first_seen", "last_seen", "content_hash"), ALIAS)
     bulk_update(conn, POSTING, plan.posting_closings, ALIAS)
     bulk_update(conn, JOB, plan.job_closings.select("id", "closed_at", synced_at), ["id"])
-    mark_for_search_index(conn, plan.touched_ids)  # refreshed after the commit, or by the next sync
+    if plan.touched_ids:  # refreshed after the commit, or by the next sync
+        marks = functools.partial(mark_for_search_index, job_ids=plan.touched_ids)  # reads whether the store keeps the index
+        if isinstance(conn, WriteBehind):
+            conn.call(marks, len(plan.touched_ids))
+        else:
+            marks(conn)
     record_change(conn, "sync", plan_changes(plan))
 
 
