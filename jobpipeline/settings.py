@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # are chosen by measurement (bench/RESULTS.md).
     sync_slice_jobs: int = Field(default=SYNC_SLICE_JOBS, ge=0, description="jobs per slice of a sync (0: one plan per partition)")
     sync_slice_above: int = Field(default=SYNC_SLICE_ABOVE, ge=0, description="partitions of more postings than this are synced in slices")
+    # One writer at a time (``lib/store.py``, ``writer``): a write waits this long for the one before
+    # it. Several sources' syncs run at once (dagster.yaml: one run per source, four runs), and at a
+    # million open postings one sync holds the store 20-50 s and a first day's search index refresh
+    # minutes, where SQLite's 30 s busy timeout failed the next sync.
+    store_write_wait_s: float = Field(default=1800.0, gt=0, description="seconds a write to the store waits for another writer")
     # The SQLite store's FTS5 search index (``job_search``, ``lib/store.py``): its refresh after each
     # sync cost more than the sync at a million open postings (23.7-25.6 s a day after a 17-21 s
     # sync) and it doubled the store (12.7 GB against 6.4), so a deployment that never searches the

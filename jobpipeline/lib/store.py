@@ -248,6 +248,7 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None) ->
 
 
 SQLITE_PAGE_SIZE = 16_384
+BUSY_TIMEOUT_MS = 30_000  # what a read waits for a lock (a WAL reader rarely does)
 SQLITE_CACHE_KIB = 65_536  # a connection's page cache (64 MiB), unless a sync sizes its own
 SYNC_CACHE_MIN_KIB = 16_384
 # The WAL file's size once a transaction after a checkpoint commits: SQLite otherwise keeps the file
@@ -295,7 +296,7 @@ def sync_page_cache(conn: sa.Connection, postings: int) -> Iterator[Callable[[],
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below emits BEGIN itself
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL takes a lock too
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: switching to WAL takes a lock too
     # 16 KiB pages where the file is new (an existing store keeps its own): a ~3 KB description
     # filled a 4 KiB page alone; a cold sync of 100k postings took 10-12 % less time.
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
@@ -319,19 +320,72 @@ def get_engine(url: str | None = None) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgres_begin)
     return engine
 
 
-def _sqlite_begin(conn: sa.Connection) -> None:
-    # Writers take the write lock up front (BEGIN IMMEDIATE): two syncs then queue on busy_timeout
-    # instead of failing when a read transaction tries to upgrade to a write.
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+class StoreBusyError(RuntimeError):
+    """A write to the store waited ``Settings.store_write_wait_s`` for another writer and gave up;
+    nothing of it was written."""
+
+
+# The PostgreSQL advisory lock every store writer holds for its transaction ("jobpipe" in ASCII).
+STORE_LOCK_KEY = int.from_bytes(b"jobpipe", "big")
 
 
 def writer(engine: sa.Engine) -> sa.Engine:
-    """The engine for a write transaction: BEGIN IMMEDIATE on SQLite, unchanged elsewhere."""
-    return engine.execution_options(sqlite_immediate=True)
+    """The engine for a write transaction to the store: one writer at a time, the others waiting up
+    to ``Settings.store_write_wait_s`` in turn (then ``StoreBusyError``).
+
+    Several writers run at once in a deployment: the syncs of several sources (one run per source,
+    four runs at a time), the search index refresh, the enrichment cache, ``create_schema``. A sync
+    plans from the store as it stands when it begins (``sync/``), so on PostgreSQL two syncs side
+    by side each inserted a job for one posting that two sources list (same dedup key): two jobs
+    where the store keeps one. On SQLite the write lock is taken up front (BEGIN IMMEDIATE), so
+    writers queue instead of failing when a read transaction tries to upgrade to a write, and wait
+    the setting's time, not the connection's 30 s busy timeout: at a million open postings a sync
+    holds the store 20-50 s, and four of them queue. On PostgreSQL each write transaction first
+    takes the advisory lock ``STORE_LOCK_KEY`` (released at its end)."""
+    return engine.execution_options(store_writer=True)
+
+
+def _write_wait_ms() -> int:
+    return max(1, round(settings.current().store_write_wait_s * 1000))
+
+
+def _busy(engine: sa.Engine, wait_ms: int, error: Exception) -> StoreBusyError:
+    return StoreBusyError(
+        f"the store {engine.url.render_as_string(hide_password=True)} stayed locked by another writer for "
+        f"{wait_ms / 1000:g} s (JOBPIPELINE_STORE_WRITE_WAIT_S); nothing was written: {error}"
+    )
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    if not conn.get_execution_options().get("store_writer", False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    wait_ms = _write_wait_ms()
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except sa.exc.OperationalError as error:
+        if "locked" in str(error.orig) or "busy" in str(error.orig):
+            raise _busy(conn.engine, wait_ms, error.orig) from error
+        raise
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _postgres_begin(conn: sa.Connection) -> None:
+    if not conn.get_execution_options().get("store_writer", False):
+        return
+    wait_ms = _write_wait_ms()
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({STORE_LOCK_KEY})")
+    except sa.exc.OperationalError as error:
+        raise _busy(conn.engine, wait_ms, error.orig) from error
 
 
 # Indexes that stores made before took and that ``create_schema`` drops. ``ix_job_content_hash``:
@@ -347,11 +401,23 @@ def create_schema(engine: sa.Engine, search_index: bool | None = None) -> None:
     (``DROPPED_INDEXES``), and the search index where ``search_index`` is off (with its pending
     marks: nothing refreshes it, and a stale index would answer searches wrongly). A store made
     before the search index or its pending list, or that had it dropped, gets every job the index
-    lacks marked pending, once: the next refresh indexes them all."""
+    lacks marked pending, once: the next refresh indexes them all.
+
+    A store already so is only read: every run calls this when it first uses the store, and a
+    write would wait for the writer before it (``writer``), a whole sync."""
     sqlite = engine.dialect.name == "sqlite"
     search_index = settings.current().search_index if search_index is None else search_index
-    catch_up = sqlite and search_index and not {"job_search", SearchIndexPending.__tablename__} <= set(sa.inspect(engine).get_table_names())
-    SQLModel.metadata.create_all(writer(engine))  # BEGIN IMMEDIATE: concurrent first runs queue instead of failing
+    inspector = sa.inspect(engine)
+    tables = set(inspector.get_table_names())
+    if (
+        set(SQLModel.metadata.tables) <= tables
+        and "job_full" in inspector.get_view_names()
+        and not {index["name"] for index in inspector.get_indexes("job")} & set(DROPPED_INDEXES)
+        and (not sqlite or ("job_search" in tables) == search_index)
+    ):
+        return
+    catch_up = sqlite and search_index and not {"job_search", SearchIndexPending.__tablename__} <= tables
+    SQLModel.metadata.create_all(writer(engine))  # one writer at a time: concurrent first runs queue instead of failing
     with writer(engine).begin() as conn:
         for index in DROPPED_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")

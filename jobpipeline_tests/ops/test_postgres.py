@@ -219,3 +219,51 @@ def test_a_job_split_by_order_merges_back_on_postgres(pg_databases):
             assert conn.exec_driver_sql("SELECT DISTINCT job_id FROM job_posting").all() == [(row["id"],)]
     finally:
         engine.dispose()
+
+
+def test_two_sources_synced_side_by_side_keep_one_job_for_a_posting_both_list(pg_databases: dict[str, sa.URL], monkeypatch) -> None:
+    """A deployment syncs several sources at once (one run per source). A sync plans from the store
+    as it stands when it begins, so the second sync of two side by side must wait for the first
+    (``store.writer``: an advisory lock on PostgreSQL): without it each inserted a job for the one
+    posting two sources list, and the store kept two jobs with one dedup key."""
+    import threading
+
+    import jobpipeline.lib.sync as sync_module
+    from jobpipeline.lib.postings import BoardOutcome, postings_frame
+    from jobpipeline.lib.store import create_schema, get_engine
+    from jobpipeline.lib.sync import sync_postings
+    from jobpipeline_tests.lib.test_sync import D1, posting
+
+    engine = get_engine(pg_databases["store"].render_as_string(hide_password=False))
+    create_schema(engine)
+    written, release = threading.Event(), threading.Event()
+    write_plan = sync_module.write_plan
+
+    def write_then_hold(*args, **kwargs):  # the first sync holds its transaction open once it wrote
+        write_plan(*args, **kwargs)
+        if threading.current_thread().name == "first":
+            written.set()
+            release.wait(30)
+
+    monkeypatch.setattr(sync_module, "write_plan", write_then_hold)
+
+    def run(source: str) -> None:
+        outcomes = [BoardOutcome(source=source, board="acme", ok=True)]
+        sync_postings(engine, postings_frame([posting("x1", source=source, board="acme")]), seen_on=D1, outcomes=outcomes)
+
+    first = threading.Thread(target=run, args=("greenhouse",), name="first")
+    first.start()
+    assert written.wait(30)
+    second = threading.Thread(target=run, args=("lever",), name="second")
+    second.start()
+    second.join(2)
+    waited = second.is_alive()  # it waits for the first's commit
+    release.set()
+    first.join(30)
+    second.join(30)
+    with engine.connect() as conn:
+        jobs = conn.exec_driver_sql("SELECT id, dedup_key FROM job").all()
+        postings = conn.exec_driver_sql("SELECT source, job_id FROM job_posting ORDER BY source").all()
+    engine.dispose()
+    assert waited
+    assert len(jobs) == 1 and postings == [("greenhouse", jobs[0].id), ("lever", jobs[0].id)]

@@ -300,7 +300,7 @@ def store_as_it_was(conn: sa.Connection, behind: WriteBehind) -> Iterator[StoreS
     if read_ahead.store_file(conn) is None:
         yield AfterWrites(DatabaseState(conn), behind.wait)
         return
-    with conn.engine.connect().execution_options(sqlite_immediate=False) as reader:  # BEGIN, not IMMEDIATE: a reader
+    with conn.engine.connect().execution_options(store_writer=False) as reader:  # BEGIN, not IMMEDIATE: a reader
         reader.exec_driver_sql(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         try:
             yield DatabaseState(reader)
