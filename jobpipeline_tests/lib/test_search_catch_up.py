@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from jobpipeline.lib.store import create_schema, refresh_search_index, search_jobs
@@ -80,3 +81,31 @@ def test_a_store_made_before_the_pending_list_has_its_unindexed_jobs_indexed_onc
     assert titles(engine, "Rust") == {"Rust Engineer"} and titles(engine, "Data") == {"Data Engineer"}
     create_schema(engine)  # the catch-up is the migration's, not every start's
     assert refresh_search_index(engine, []) == 0
+
+
+def test_a_refresh_goes_in_batches_and_a_crash_keeps_the_batches_it_committed(engine):
+    """A first day at a million jobs re-indexes for minutes: in one transaction it held the store
+    from every other sync that long, and a crash lost all of it."""
+    titles_in = ["Rust Engineer", "Data Engineer", "Site Reliability Engineer", "Product Designer", "Staff Accountant"]
+    sync(engine, [posting(f"a{i}", title) for i, title in enumerate(titles_in)], D1)  # five jobs marked pending
+    inserts = []
+
+    def crash_on_second_batch(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO job_search("):
+            inserts.append(parameters)
+            if len(inserts) == 2:
+                raise RuntimeError("killed")
+
+    sa.event.listen(engine, "before_cursor_execute", crash_on_second_batch)
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            refresh_search_index(engine, [], batch=2)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", crash_on_second_batch)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 2  # the first batch stayed
+        assert conn.exec_driver_sql("SELECT count(*) FROM job_search_pending").scalar() == 3
+    assert refresh_search_index(engine, [], batch=2) == 3  # two batches and a last one of one
+    assert titles(engine, "Accountant") == {"Staff Accountant"} and titles(engine, "Rust") == {"Rust Engineer"}
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 5

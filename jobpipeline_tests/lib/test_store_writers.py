@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from jobpipeline.lib.store import StoreBusyError, create_schema
+from jobpipeline.lib.store import StoreBusyError, create_schema, refresh_search_index
 from jobpipeline_tests.lib.test_sync import D1, D2, jobs_by_id, posting, sync
 
 
@@ -75,4 +75,15 @@ def test_a_run_starting_beside_a_long_write_does_not_wait_for_it_when_the_schema
     with another_writer(engine, 2.5):
         started = time.perf_counter()
         create_schema(engine)
+        assert time.perf_counter() - started < 1
+
+
+def test_a_search_index_refresh_with_nothing_to_do_does_not_wait_for_a_writer(engine, monkeypatch):
+    """Each ``jobs`` step refreshes the index after its sync; when nothing is pending (another
+    source's refresh took it) that is a read, not a turn in the writers' queue."""
+    refresh_search_index(engine, sync(engine, [posting("a1")], D1).touched_ids)
+    monkeypatch.setenv("JOBPIPELINE_STORE_WRITE_WAIT_S", "0.5")
+    with another_writer(engine, 2.5):
+        started = time.perf_counter()
+        assert refresh_search_index(engine, []) == 0
         assert time.perf_counter() - started < 1
