@@ -6,6 +6,7 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL in the docker stack). SQ
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
@@ -17,6 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from jobpipeline import settings
+
+log = logging.getLogger(__name__)
 
 # Application status a user can give a job; the sync never writes it.
 APPLICATION_STATUSES = ("saved", "applied", "interviewing", "offer", "rejected", "archived")
@@ -381,26 +384,51 @@ def _sqlite_begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN")
         return
     wait_ms = _write_wait_ms()
-    conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
     try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    except sa.exc.OperationalError as error:
-        if "locked" in str(error.orig) or "busy" in str(error.orig):
-            raise _busy(conn.engine, wait_ms, error.orig) from error
-        raise
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")  # first without waiting: a wait is said
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except sa.exc.OperationalError as error:
+            if not _locked(error):
+                raise
+        _waiting(conn.engine, wait_ms)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except sa.exc.OperationalError as error:
+            if _locked(error):
+                raise _busy(conn.engine, wait_ms, error.orig) from error
+            raise
     finally:
         conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _locked(error: sa.exc.OperationalError) -> bool:
+    return "locked" in str(error.orig) or "busy" in str(error.orig)
 
 
 def _postgres_begin(conn: sa.Connection) -> None:
     if not conn.get_execution_options().get("store_writer", False):
         return
+    if conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({STORE_LOCK_KEY})").scalar():
+        return
     wait_ms = _write_wait_ms()
+    _waiting(conn.engine, wait_ms)
     conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
     try:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({STORE_LOCK_KEY})")
     except sa.exc.OperationalError as error:
         raise _busy(conn.engine, wait_ms, error.orig) from error
+
+
+def _waiting(engine: sa.Engine, wait_ms: int) -> None:
+    """Say that a write waits for another (the run's log shows it, where a step otherwise sits silent)."""
+    log.warning(
+        "another writer holds the store %s: waiting for it, up to %g s (JOBPIPELINE_STORE_WRITE_WAIT_S)",
+        engine.url.render_as_string(hide_password=True),
+        wait_ms / 1000,
+    )
 
 
 # Indexes that stores made before took and that ``create_schema`` drops. ``ix_job_content_hash``:

@@ -41,14 +41,18 @@ def another_writer(engine, seconds: float) -> Iterator[None]:
         thread.join()
 
 
-def test_a_sync_waits_for_the_writer_before_it_as_long_as_the_setting_says(engine, monkeypatch):
+def test_a_sync_waits_for_the_writer_before_it_as_long_as_the_setting_says_and_says_so(engine, monkeypatch, caplog):
     sync(engine, [posting("a1")], D1)
+    assert not [r for r in caplog.records if r.name == "jobpipeline.lib.store"]  # no one else wrote: nothing said
     monkeypatch.setenv("JOBPIPELINE_STORE_WRITE_WAIT_S", "10")
     with another_writer(engine, 2.5):
         started = time.perf_counter()
         result = sync(engine, [posting("a1"), posting("a2", "Data Engineer")], D2)
         waited = time.perf_counter() - started
     assert waited >= 2 and (result.new, result.unchanged) == (1, 1)
+    said = [r.getMessage() for r in caplog.records if r.name == "jobpipeline.lib.store"]
+    assert len(said) == 1 and "another writer holds the store sqlite:///" in said[0]
+    assert "waiting for it, up to 10 s (JOBPIPELINE_STORE_WRITE_WAIT_S)" in said[0]
     with engine.connect() as conn:  # the wait is the writer's: a connection's reads keep 30 s
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
 

@@ -120,7 +120,7 @@ def test_jobpipeline_run_seeds_a_fresh_dagster_home_with_the_repo_settings(tmp_p
 
 def test_docker_dagster_yaml_is_valid_and_keeps_the_repo_settings() -> None:
     docker, repo = _instance_config(DOCKER), _instance_config(REPO_DIR)
-    for section in ("telemetry", "concurrency", "run_retries", "run_launcher", "run_monitoring"):
+    for section in ("telemetry", "concurrency", "run_retries", "run_launcher", "run_monitoring", "python_logs"):
         assert docker[section] == repo[section], f"docker/dagster.yaml's {section} drifted from dagster.yaml"
     db = docker["storage"]["postgres"]["postgres_db"]
     assert db["scheme"] == "postgresql+psycopg2"  # see the comment in docker/dagster.yaml

@@ -221,7 +221,7 @@ def test_a_job_split_by_order_merges_back_on_postgres(pg_databases):
         engine.dispose()
 
 
-def test_two_sources_synced_side_by_side_keep_one_job_for_a_posting_both_list(pg_databases: dict[str, sa.URL], monkeypatch) -> None:
+def test_two_sources_synced_side_by_side_keep_one_job_for_a_posting_both_list(pg_databases: dict[str, sa.URL], monkeypatch, caplog) -> None:
     """A deployment syncs several sources at once (one run per source). A sync plans from the store
     as it stands when it begins, so the second sync of two side by side must wait for the first
     (``store.writer``: an advisory lock on PostgreSQL): without it each inserted a job for the one
@@ -265,5 +265,5 @@ def test_two_sources_synced_side_by_side_keep_one_job_for_a_posting_both_list(pg
         jobs = conn.exec_driver_sql("SELECT id, dedup_key FROM job").all()
         postings = conn.exec_driver_sql("SELECT source, job_id FROM job_posting ORDER BY source").all()
     engine.dispose()
-    assert waited
+    assert waited and any("another writer holds the store postgresql+psycopg://" in r.getMessage() for r in caplog.records)
     assert len(jobs) == 1 and postings == [("greenhouse", jobs[0].id), ("lever", jobs[0].id)]
