@@ -256,8 +256,15 @@ def test_two_sources_synced_side_by_side_keep_one_job_for_a_posting_both_list(pg
     assert written.wait(30)
     second = threading.Thread(target=run, args=("lever",), name="second")
     second.start()
-    second.join(2)
-    waited = second.is_alive()  # it waits for the first's commit
+
+    def said_it_waits() -> bool:
+        return any("another writer holds the store postgresql+psycopg://" in r.getMessage() for r in caplog.records)
+
+    deadline = time.monotonic() + 30
+    while not said_it_waits() and second.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    waited = said_it_waits() and second.is_alive()  # it waits for the first's commit, and says so
     release.set()
     first.join(30)
     second.join(30)
@@ -265,5 +272,5 @@ def test_two_sources_synced_side_by_side_keep_one_job_for_a_posting_both_list(pg
         jobs = conn.exec_driver_sql("SELECT id, dedup_key FROM job").all()
         postings = conn.exec_driver_sql("SELECT source, job_id FROM job_posting ORDER BY source").all()
     engine.dispose()
-    assert waited and any("another writer holds the store postgresql+psycopg://" in r.getMessage() for r in caplog.records)
+    assert waited
     assert len(jobs) == 1 and postings == [("greenhouse", jobs[0].id), ("lever", jobs[0].id)]
