@@ -260,7 +260,7 @@ def main() -> None:
                 totals[name] += getattr(result, name)
             if args.search_index:  # the jobs asset's refresh after its sync (the sync marked its jobs pending)
                 t0 = time.perf_counter()
-                refresh_search_index(engine, sorted(set(result.touched_ids)))
+                refresh_search_index(engine)
                 totals["index_s"] += time.perf_counter() - t0
             shutil.rmtree(partition.root)
         totals |= {

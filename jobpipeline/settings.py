@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     sync_slice_above: int = Field(default=SYNC_SLICE_ABOVE, ge=0, description="partitions of more postings than this are synced in slices")
     # One writer at a time (``lib/store.py``, ``writer``): a write waits this long for the one before
     # it. Several sources' syncs run at once (dagster.yaml: one run per source, four runs), and at a
-    # million open postings one sync holds the store 20-50 s and a first day's search index refresh
+    # million open postings one sync holds the store 17-21 s a day (50 s a first day) and a first day's search index refresh
     # minutes, where SQLite's 30 s busy timeout failed the next sync.
     store_write_wait_s: float = Field(default=1800.0, gt=0, description="seconds a write to the store waits for another writer")
     # The SQLite store's FTS5 search index (``job_search``, ``lib/store.py``): its refresh after each

@@ -219,10 +219,10 @@ def mark_for_search_index(conn: sa.Connection, job_ids: list[int]) -> None:
     conn.exec_driver_sql("INSERT OR IGNORE INTO job_search_pending (job_id) VALUES (?)", [(i,) for i in sorted(set(job_ids))])
 
 
-def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None, batch: int | None = None) -> int:
-    """(Re-)index jobs in FTS5 on SQLite (a no-op elsewhere): ``job_ids``, plus every job pending
-    (``job_search_pending``: what each sync marked in its own transaction, so also what a crash
-    after its commit left unindexed, and what ``create_schema`` found missing in an older store).
+def refresh_search_index(engine: sa.Engine, batch: int | None = None) -> int:
+    """(Re-)index in FTS5 on SQLite (a no-op elsewhere) every job pending (``job_search_pending``:
+    what each sync inserted or rewrote, marked in its own transaction, so also what a crash after
+    its commit left unindexed, and what ``create_schema`` found missing in an older store).
     Returns the number of jobs indexed: 0 where the store keeps no index (``has_search_index``).
 
     Kept out of the sync transaction: tokenizing descriptions costs several times the sync itself,
@@ -239,15 +239,13 @@ def refresh_search_index(engine: sa.Engine, job_ids: list[int] | None = None, ba
         return 0
     batch = batch or SEARCH_INDEX_BATCH
     with engine.connect() as conn:
-        if not has_search_index(conn) or (not job_ids and conn.exec_driver_sql("SELECT 1 FROM job_search_pending LIMIT 1").first() is None):
+        if not has_search_index(conn) or conn.exec_driver_sql("SELECT 1 FROM job_search_pending LIMIT 1").first() is None:
             return 0
-    indexed, to_mark = 0, list(job_ids or ())
+    indexed = 0
     while True:
         with writer(engine).begin() as conn:
             if not has_search_index(conn):  # dropped meanwhile (``Settings.search_index`` off)
                 return indexed
-            mark_for_search_index(conn, to_mark)  # the first batch's transaction; a sync has marked its own already
-            to_mark = []
             ids = [r[0] for r in conn.exec_driver_sql("SELECT job_id FROM job_search_pending ORDER BY job_id LIMIT ?", (batch,))]
             for start in range(0, len(ids), 500):
                 chunk = tuple(ids[start : start + 500])
@@ -363,7 +361,7 @@ def writer(engine: sa.Engine) -> sa.Engine:
     where the store keeps one. On SQLite the write lock is taken up front (BEGIN IMMEDIATE), so
     writers queue instead of failing when a read transaction tries to upgrade to a write, and wait
     the setting's time, not the connection's 30 s busy timeout: at a million open postings a sync
-    holds the store 20-50 s, and four of them queue. On PostgreSQL each write transaction first
+    holds the store 17-21 s a day (50 s a first day), and four of them queue. On PostgreSQL each write transaction first
     takes the advisory lock ``STORE_LOCK_KEY`` (released at its end)."""
     return engine.execution_options(store_writer=True)
 

@@ -22,29 +22,29 @@ def titles(engine, query: str) -> set[str]:
 def test_jobs_synced_by_a_run_that_crashed_before_indexing_are_indexed_by_the_next_sync(engine):
     sync(engine, [posting("a1", "Rust Engineer"), posting("a2", "Data Engineer")], D1)  # crash: no refresh
     assert titles(engine, "Rust") == set()
-    later = sync(engine, [posting("g1", "Site Reliability Engineer", source="lever", board="globex", company="Globex")], D2, boards=[OTHER])
-    indexed = refresh_search_index(engine, later.touched_ids)  # what `jobs` / `hn_jobs` run after each sync
+    sync(engine, [posting("g1", "Site Reliability Engineer", source="lever", board="globex", company="Globex")], D2, boards=[OTHER])
+    indexed = refresh_search_index(engine)  # what `jobs` / `hn_jobs` run after each sync
     assert indexed == 3
     assert titles(engine, "Rust") == {"Rust Engineer"} and titles(engine, "Reliability") == {"Site Reliability Engineer"}
-    assert refresh_search_index(engine, []) == 0  # nothing left over: the catch-up is not redone every time
+    assert refresh_search_index(engine) == 0  # nothing left over: the catch-up is not redone every time
 
 
 def test_a_rewrite_synced_by_a_crashed_run_is_reindexed_by_the_next_sync(engine):
-    first = sync(engine, [posting("a1", description="Build APIs in Go.")], D1)
-    refresh_search_index(engine, first.touched_ids)
+    sync(engine, [posting("a1", description="Build APIs in Go.")], D1)
+    refresh_search_index(engine)
     sync(engine, [posting("a1", description="Build APIs in Go and Elixir.")], D2)  # rewritten; crash before indexing
     assert titles(engine, "Elixir") == set()
-    later = sync(engine, [posting("g1", source="lever", board="globex", company="Globex")], D3, boards=[OTHER])
-    refresh_search_index(engine, later.touched_ids)
+    sync(engine, [posting("g1", source="lever", board="globex", company="Globex")], D3, boards=[OTHER])
+    refresh_search_index(engine)
     assert titles(engine, "Elixir") == {"Backend Engineer"}
 
 
 def test_a_refresh_reads_what_is_pending_not_every_job_nor_the_index(engine):
     """The refresh runs after every partition: looking there for jobs missing from the index scanned
     every job and the index's copy of every text (3.3 GB at a million jobs)."""
-    first = sync(engine, [posting("a1", "Rust Engineer"), posting("a2", "Data Engineer")], D1)
-    assert refresh_search_index(engine, first.touched_ids) == 2
-    again = sync(engine, [posting("a1", "Rust Engineer"), posting("a2", "Data Engineer", description="Spark.")], D2)  # a2 rewritten
+    sync(engine, [posting("a1", "Rust Engineer"), posting("a2", "Data Engineer")], D1)
+    assert refresh_search_index(engine) == 2
+    sync(engine, [posting("a1", "Rust Engineer"), posting("a2", "Data Engineer", description="Spark.")], D2)  # a2 rewritten
     sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -52,7 +52,7 @@ def test_a_refresh_reads_what_is_pending_not_every_job_nor_the_index(engine):
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        assert refresh_search_index(engine, again.touched_ids) == 1
+        assert refresh_search_index(engine) == 1
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     with engine.connect() as conn:
@@ -77,10 +77,10 @@ def test_a_store_made_before_the_pending_list_has_its_unindexed_jobs_indexed_onc
     with engine.begin() as conn:  # as a store made before the pending list was
         conn.exec_driver_sql("DROP TABLE job_search_pending")
     create_schema(engine)
-    assert refresh_search_index(engine, []) == 2
+    assert refresh_search_index(engine) == 2
     assert titles(engine, "Rust") == {"Rust Engineer"} and titles(engine, "Data") == {"Data Engineer"}
     create_schema(engine)  # the catch-up is the migration's, not every start's
-    assert refresh_search_index(engine, []) == 0
+    assert refresh_search_index(engine) == 0
 
 
 def test_a_refresh_goes_in_batches_and_a_crash_keeps_the_batches_it_committed(engine):
@@ -99,13 +99,13 @@ def test_a_refresh_goes_in_batches_and_a_crash_keeps_the_batches_it_committed(en
     sa.event.listen(engine, "before_cursor_execute", crash_on_second_batch)
     try:
         with pytest.raises(RuntimeError, match="killed"):
-            refresh_search_index(engine, [], batch=2)
+            refresh_search_index(engine, batch=2)
     finally:
         sa.event.remove(engine, "before_cursor_execute", crash_on_second_batch)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 2  # the first batch stayed
         assert conn.exec_driver_sql("SELECT count(*) FROM job_search_pending").scalar() == 3
-    assert refresh_search_index(engine, [], batch=2) == 3  # two batches and a last one of one
+    assert refresh_search_index(engine, batch=2) == 3  # two batches and a last one of one
     assert titles(engine, "Accountant") == {"Staff Accountant"} and titles(engine, "Rust") == {"Rust Engineer"}
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 5

@@ -29,8 +29,8 @@ def titles(engine, query: str) -> list[str]:
 
 
 def test_turned_off_the_index_is_dropped_and_no_sync_marks_or_refreshes_it(engine, monkeypatch):
-    first = sync(engine, [posting("a1", "Rust Engineer", "Tokio and async."), posting("a2", "Designer", "Figma.")], D1)
-    assert refresh_search_index(engine, first.touched_ids) == 2
+    sync(engine, [posting("a1", "Rust Engineer", "Tokio and async."), posting("a2", "Designer", "Figma.")], D1)
+    assert refresh_search_index(engine) == 2
     sync(engine, [posting("a1", "Rust Engineer", "Tokio, async and Axum.")], D2)  # a1 rewritten: pending
     assert pending(engine) == 1
 
@@ -46,7 +46,7 @@ def test_turned_off_the_index_is_dropped_and_no_sync_marks_or_refreshes_it(engin
         rows = postings_frame([posting("a3", "Data Engineer", f"Spark on {day}."), posting("a1", "Rust Engineer", f"Axum on {day}.")])
         result = sync_postings(engine, rows, seen_on=day, outcomes=ok_outcomes(BOARD), slice_jobs=slice_jobs)
         assert result.touched_ids and pending(engine) == 0
-        assert refresh_search_index(engine, result.touched_ids) == 0
+        assert refresh_search_index(engine) == 0
     assert "job_search" not in tables(engine)
     # Search still answers, by LIKE on the phrase, over title and description.
     assert titles(engine, "spark") == ["Data Engineer"]
@@ -56,14 +56,14 @@ def test_turned_off_the_index_is_dropped_and_no_sync_marks_or_refreshes_it(engin
 def test_turned_on_again_the_next_refresh_indexes_every_job(engine):
     sync(engine, [posting("a1", "Rust Engineer", "Tokio."), posting("a2", "Designer", "Figma.")], D1)
     create_schema(engine, search_index=False)
-    later = sync(engine, [posting("a1", "Rust Engineer", "Tokio."), posting("a2", "Designer", "Figma and Sketch.")], D2)
+    sync(engine, [posting("a1", "Rust Engineer", "Tokio."), posting("a2", "Designer", "Figma and Sketch.")], D2)
     create_schema(engine, search_index=True)
     assert "job_search" in tables(engine) and pending(engine) == 2  # every job, the unchanged one too
-    assert refresh_search_index(engine, later.touched_ids) == 2
+    assert refresh_search_index(engine) == 2
     assert titles(engine, "sketch") == ["Designer"] and titles(engine, "tokio") == ["Rust Engineer"]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 2
-    assert refresh_search_index(engine, []) == 0  # caught up once
+    assert refresh_search_index(engine) == 0  # caught up once
 
 
 def test_a_bad_value_names_the_variable(engine, monkeypatch):
@@ -79,7 +79,7 @@ def test_the_default_keeps_the_index(tmp_path):
     engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
     create_schema(engine)
     assert "job_search" in tables(engine)
-    result = sync(engine, [posting("a1", "Rust Engineer", "Tokio.")], D1)
-    assert pending(engine) == 1 and refresh_search_index(engine, result.touched_ids) == 1
+    sync(engine, [posting("a1", "Rust Engineer", "Tokio.")], D1)
+    assert pending(engine) == 1 and refresh_search_index(engine) == 1
     assert titles(engine, "tokio") == ["Rust Engineer"]
     engine.dispose()

@@ -242,7 +242,7 @@ def test_a_merge_keeps_the_job_with_user_data_untouched_and_drops_the_other_from
         k: v for k, v in before["2"].items() if k not in ("first_seen", "last_seen", "synced_at", "favorite", "notes", "status")
     } | {"favorite": True, "notes": "ask about Paris", "status": "saved"}  # content as the user saw it
     assert (row["first_seen"], row["last_seen"], row["closed_at"]) == (D1, D2, None)
-    refresh_search_index(engine, result.touched_ids)
+    refresh_search_index(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT job_id FROM job_posting").all() == [(kept,), (kept,)]
         assert conn.exec_driver_sql("SELECT rowid FROM job_search").all() == [(kept,)]
@@ -265,8 +265,8 @@ def test_two_jobs_with_user_data_are_never_merged(engine):
 
 
 def test_full_text_search_finds_synced_jobs(engine):
-    result = sync(engine, [posting("1", "Rust Engineer", "Tokio and async."), posting("2", "Designer", "Figma.")], D1)
-    assert refresh_search_index(engine, result.touched_ids) == 2
+    sync(engine, [posting("1", "Rust Engineer", "Tokio and async."), posting("2", "Designer", "Figma.")], D1)
+    assert refresh_search_index(engine) == 2
     hits = search_jobs(engine, "tokio")
     assert [h.title for h in hits] == ["Rust Engineer"]
 

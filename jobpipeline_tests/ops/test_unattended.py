@@ -142,8 +142,8 @@ def _reference_store(url: str, corpora: dict[str, Path], raw_root: Path) -> None
                         [r.summary() for r in results],
                         {r.board: [b.decode("utf-8", "replace") for b in r.raw_bodies] for r in results},
                     )
-                    touched = sync_raw_partition(engine, source, day, partition).touched_ids
-                    refresh_search_index(engine, sorted(set(touched)))
+                    sync_raw_partition(engine, source, day, partition)
+                    refresh_search_index(engine)
     finally:
         engine.dispose()
 

@@ -121,7 +121,7 @@ def sync_month_from_disk(context: dg.AssetExecutionContext, month: str, store: S
     synced = sync_hn_month(engine, partition)
     counts = synced.result.as_dict()
     context.log.info(f"hn {synced.month} as seen on {synced.seen_on}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    indexed = refresh_search_index(engine, sorted(set(synced.result.touched_ids)))
+    indexed = refresh_search_index(engine)
     return {
         **counts,
         "seen_on": synced.seen_on.isoformat(),

@@ -28,7 +28,7 @@ def jobs(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Material
         result = sync_raw_partition(engine, source, day, store.raw_partition(source, day))
         context.log.info(f"{source} {day}: " + ", ".join(f"{k} {v}" for k, v in result.as_dict().items()))
         totals.add(result)
-    indexed = refresh_search_index(engine, sorted(set(totals.touched_ids)))
+    indexed = refresh_search_index(engine)
     return dg.MaterializeResult(
         metadata={**totals.as_dict(), **store_totals(engine), "partitions_synced": len(keys), "search_indexed": indexed}
     )
