@@ -146,6 +146,10 @@ def test_an_update_after_an_enrichment_reads_its_jobs_by_id_not_by_scanning_the_
                 assert f"id IN ({store.ids['A1']})" in query, query
                 plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")]
                 assert not [step for step in plan if step.startswith("SCAN job")], (query, plan)  # every job read
+                if "FROM enrichment" in query:  # by the cache's key, not by walking every ok row in status's index
+                    assert [step for step in plan if step.startswith("SEARCH enrichment")] == [
+                        "SEARCH enrichment USING INDEX sqlite_autoindex_enrichment_1 (content_hash=?)"
+                    ], (query, plan)
         skills = con.execute("SELECT skills FROM job_snapshot WHERE job_id = ?", [store.ids["A1"]]).fetchone()
         assert skills == (["Go"],)
         assert tables(con) == full_rebuild(store.engine, tmp_path / "full.duckdb")

@@ -222,7 +222,7 @@ def _queries(engine: sa.Engine, ids: list[int], also: dict[str, tuple[str, str |
     found = load.enrichment_table(engine)
     if found:
         queries["store_enrichment"] = (
-            f"{load.enrichment_sql(*found)} AND content_hash IN (SELECT content_hash FROM job WHERE {where})",
+            f"{load.enrichment_sql(*found, engine.dialect.name)} AND content_hash IN (SELECT content_hash FROM job WHERE {where})",
             None,
         )
     return queries

@@ -153,12 +153,19 @@ def enrichment_table(engine: sa.Engine) -> tuple[str, list[str]] | None:
     return ENRICHMENT.name, [c["name"] for c in inspector.get_columns(ENRICHMENT.name)]
 
 
-def enrichment_sql(table: str, columns: list[str]) -> str:
+def enrichment_sql(table: str, columns: list[str], dialect: str) -> str:
+    """The ok rows of the enrichment cache ``table`` (with ``columns``), in ``dialect``'s SQL.
+
+    On SQLite the status is compared as ``+status``, which keeps the planner off ``status``'s
+    index: nearly every row is ok, so walking it reads the whole cache in the index's order, a row
+    lookup each. An update's read of the enrichments of 53,658 content hashes at a million jobs
+    took 0.86-0.92 s so where the cache's key answers in 0.27-0.29 s; the full read's scan 1.87 s
+    against 2.19 s."""
     present = set(columns)
     select = [c if c in present else f"NULL AS {c}" for c in ENRICHMENT_COLUMNS]
     select.append(f"CAST({ENRICHED_AT} AS TEXT) AS enriched_at" if ENRICHED_AT in present else "NULL AS enriched_at")
     # Only ok rows: a failed extraction says nothing about the job.
-    return f"SELECT {', '.join(select)} FROM {table} WHERE status = 'ok'"
+    return f"SELECT {', '.join(select)} FROM {table} WHERE {'+' if dialect == 'sqlite' else ''}status = 'ok'"
 
 
 def empty_enrichment() -> pa.Table:
@@ -173,7 +180,7 @@ def read_store(engine: sa.Engine, jobs: bool = True, board_scrapes: bool = True)
     if jobs:
         queries["store_job"] = (f"SELECT {', '.join(JOB_COLUMNS)} FROM job", "job")
         if found:
-            queries["store_enrichment"] = (enrichment_sql(*found), found[0])
+            queries["store_enrichment"] = (enrichment_sql(*found, engine.dialect.name), found[0])
     if board_scrapes:
         queries["store_board_scrape"] = BOARD_SCRAPE_QUERY
     tables = dict(zip(queries, read_many(engine, list(queries.values()))))
