@@ -1,6 +1,6 @@
 """The month-of-days simulation (``bench/simulate.py``) does what it says: the open count stays put,
 every vanished posting closes its job, and a changed posting rewrites its job, through the ``jobs``
-asset's own sync path on real raw partitions."""
+asset's own sync path on real raw partitions; every content ends enriched, as a deployment's cache."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ def test_a_small_month_keeps_the_open_count_and_closes_exactly_what_vanished(tmp
         open_jobs, closed_jobs = db.execute(
             "SELECT count(*) FILTER (WHERE closed_at IS NULL), count(*) FILTER (WHERE closed_at IS NOT NULL) FROM job"
         ).fetchone()
+        unenriched = db.execute(
+            "SELECT count(DISTINCT content_hash) FROM job WHERE content_hash NOT IN (SELECT content_hash FROM enrichment WHERE status = 'ok')"
+        ).fetchone()[0]
+    assert unenriched == 0, "every day's contents are enriched, as a deployment's enriched_jobs does: the analytics read a full cache"
     assert open_jobs == 1500
     assert closed_jobs == summary["vanished_total"]
     # A posting redrawn and then vanished the same day is closed, not rewritten: rewrites are at most the changes.
