@@ -283,7 +283,7 @@ def main() -> None:
             "wal_mb": wal_mb(store),
         }
         if not last:  # the day's enriched_jobs run: the cache holds every content, as a deployment's does
-            enrich_changed(store, day_from)
+            generator.submit(enrich_changed, store, day_from).result()  # apart: its memory is not the syncs'
         days.append(totals)
         print(
             f"{day:<11} {totals['postings']:>9} {changed:>8} {vanished:>8} {totals['new']:>7} {totals['changed']:>7} {totals['closed']:>7} "
