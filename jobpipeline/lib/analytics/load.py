@@ -70,7 +70,7 @@ ADBC_MIN_ROWS = 50_000  # from this many rows in a table, a SQLite store is read
 def read_many(engine: sa.Engine, queries: list[tuple[str, str | None]], measure: tuple[str, ...] = ()) -> list[pa.Table]:
     """Several SELECTs, each optionally read in rowid ranges of a table.
 
-    A large SQLite store is read by ADBC in a child process (``sqlite_reader``: about 0.2 s to start,
+    A large SQLite store is read by ADBC in a child process (``sqlite_reader``: about 0.1 s to start,
     then several times faster than Python's driver); a small one, and any server, through SQLAlchemy.
     Large: the largest of the range tables and of ``measure`` (tables queries read but not in ranges).
     """

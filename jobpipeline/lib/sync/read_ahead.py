@@ -44,7 +44,7 @@ from jobpipeline.lib.sync.fast_sql import SQLITE_IN_CHUNK, chunks, from_sqlite, 
 from jobpipeline.lib.sync.plan import ALIAS_SCHEMA, JOB_SCHEMA, POSTING_JOB_SCHEMA, Scope
 from jobpipeline.lib.sync.state import JOB, JOBS_READ, POSTING, POSTING_JOBS_READ, POSTINGS_READ, by_source
 
-# A smaller partition reads inline: a child's start (~0.25 s of CPU) would cost more than it saves.
+# A smaller partition reads inline: a child's start (~0.1 s of CPU; 0.25 s when this was set) would cost more than it saves.
 MIN_POSTINGS = 20_000
 WINDOW_JOBS = 20_000  # known jobs read in one batch (their postings and rows): 5.5 MB of Arrow, measured
 CHILD_WORKERS = 1  # threads the child reads on: one core for it, one for the sync
