@@ -35,8 +35,9 @@ from typing import Self
 import pyarrow as pa
 
 BUSY_TIMEOUT_MS = 30_000
-# The child's start: pyarrow without numpy and cloudpickle, both optional to it and never used here
-# (the child only moves Arrow tables from ADBC into IPC files), which pyarrow imports when it can.
+# The child's start: pyarrow without numpy and cloudpickle, both optional to it (from pyarrow 18: 16
+# and 17 fail to import without numpy) and never used here (the child only moves Arrow tables from
+# ADBC into IPC files), which pyarrow imports when it can.
 # A child's round trip (start, one small read, exit) took 0.13-0.15 s, wall and CPU, with them and
 # 0.09 s without.
 CHILD_MAIN = (
