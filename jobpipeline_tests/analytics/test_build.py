@@ -297,8 +297,7 @@ def test_the_child_reader_splits_a_table_into_rowid_ranges(tmp_path):
 def test_the_child_reader_starts_without_polars_or_numpy(tmp_path):
     """The child imports only pyarrow and the driver: ADBC's DB-API module pulls in polars and
     pyarrow.dataset, twice the start-up of the whole child; pyarrow itself numpy and cloudpickle,
-    which the child never uses (numpy's import was a third of the child's start, its BLAS threads
-    more CPU). The read still comes back whole."""
+    which the child never uses (a third of the child's start). The read still comes back whole."""
     import json
     import sqlite3
     import subprocess

@@ -9,8 +9,9 @@ child started by ``ReadSession`` (a sliced sync's read-ahead), ``ChildReader`` o
 (the analytics), which imports nothing that opens SQLite. The child holds ~30 MB of its own
 (measured at 100k and 1M postings, sampled) beside ~40 MB of libraries.
 
-The child starts before its queries are known, and loads pyarrow and the driver (~0.09 s, ``CHILD_MAIN``) while the
-parent prepares them: the incremental analytics update decodes the store's change feed meanwhile.
+The child (``CHILD_MAIN``) starts before its queries are known, and loads pyarrow and the driver
+(~0.09 s) while the parent prepares them: the incremental analytics update decodes the store's
+change feed meanwhile.
 
 Protocol: on stdin, a line a request (``ChildReader`` sends one; ``ReadSession`` many, one batch
 after another, as a sliced sync asks for its slices' rows), the path of a JSON request file,
@@ -230,7 +231,3 @@ def main() -> None:
             futures = [_read_in_ranges(pool, database, q["sql"], q.get("table"), workers, q["out"]) for q in request["queries"]]
             sys.stdout.write(json.dumps([[f.result() for f in parts] for parts in futures]) + "\n")
             sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    main()
