@@ -211,12 +211,14 @@ class BoardOutcomes:
         import pyarrow as pa
 
         # The id lists through Arrow's offsets: polars makes a Series of each Python list (50,000
-        # mostly empty lists: 0.57 s, against ~0.02 s).
+        # mostly empty lists: 0.57 s, against ~0.02 s). Taken in as a record batch: a Series made
+        # from an Arrow array imports pyarrow.compute, 30-80 ms in a process's first sync.
         lists = columns.pop("skipped_ids")
         offsets = pa.array(itertools.accumulate((len(ids) for ids in lists), initial=0), pa.int64())
         ids = pa.LargeListArray.from_arrays(offsets, pa.array([i for ids in lists for i in ids], pa.large_string()))
+        skipped = pl.from_arrow(pa.record_batch([ids], names=["skipped_ids"])).to_series()  # type: ignore[union-attr]
         frame = pl.DataFrame(columns, schema={k: v for k, v in cls.schema().items() if k != "skipped_ids"}, strict=False)
-        return cls(frame.with_columns(skipped_ids=pl.Series(ids).cast(cls.schema()["skipped_ids"])))
+        return cls(frame.with_columns(skipped.cast(cls.schema()["skipped_ids"])))
 
     def __len__(self) -> int:
         return self.frame.height

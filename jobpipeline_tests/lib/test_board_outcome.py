@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -223,3 +225,26 @@ def test_the_contracts_boards_and_sources_are_in_no_import_cycle():
     )
     in_cycles = sorted(m for cycle in _import_cycles() for m in cycle if m.startswith(contracts))
     assert in_cycles == []
+
+
+def test_outcomes_built_from_objects_keep_their_skipped_ids_without_loading_pyarrow_compute():
+    """``BoardOutcomes.of`` a list of ``BoardOutcome`` (an HN month's sync, an ended board's) takes
+    the skipped ids in through Arrow: each board's list, an empty one for a board with none, and
+    the column typed as the schema says. A Series made from an Arrow array imports
+    ``pyarrow.compute``, 30-80 ms of a process's first sync; a record batch does not."""
+    script = """
+import sys
+from jobpipeline.lib.postings import BoardOutcome, BoardOutcomes
+
+outcomes = BoardOutcomes.of([
+    BoardOutcome(source="ashby", board="a", ok=True, skipped_ids=["7", "9"]),
+    BoardOutcome(source="ashby", board="b", ok=True),
+    BoardOutcome(source="ashby", board="c", ok=False, error="HTTP 503", skipped_ids=["x"]),
+])
+assert outcomes.frame["skipped_ids"].to_list() == [["7", "9"], [], ["x"]], outcomes.frame
+assert outcomes.frame.schema == BoardOutcomes.schema(), outcomes.frame.schema
+assert "pyarrow.compute" not in sys.modules, "pyarrow.compute was imported"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
