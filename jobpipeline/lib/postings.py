@@ -212,7 +212,7 @@ class BoardOutcomes:
 
         # The id lists through Arrow's offsets: polars makes a Series of each Python list (50,000
         # mostly empty lists: 0.57 s, against ~0.02 s). Taken in as a record batch: a Series made
-        # from an Arrow array imports pyarrow.compute, 30-80 ms in a process's first sync.
+        # from an Arrow array imports pyarrow.compute (a first call 110-130 ms, against 67-74).
         lists = columns.pop("skipped_ids")
         offsets = pa.array(itertools.accumulate((len(ids) for ids in lists), initial=0), pa.int64())
         ids = pa.LargeListArray.from_arrays(offsets, pa.array([i for ids in lists for i in ids], pa.large_string()))
